@@ -1,0 +1,1 @@
+"""modloader: Asterisk's module loader for Python."""

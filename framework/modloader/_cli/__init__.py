@@ -1,0 +1,29 @@
+"""The ``modloader`` command (SPEC 7).
+
+This package is imported by the remote client (``-r``/``-rx``), which must
+start in about the time Python itself takes: import nothing heavy here, and
+import the host machinery only on the paths that run a host.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+from modloader._cli.args import parse_args
+
+__all__ = ["main"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``modloader`` console script; returns the exit status."""
+    args = parse_args(sys.argv[1:] if argv is None else list(argv))
+    if isinstance(args, int):  # --help / --version printed, or a usage error reported
+        return args
+    if args.remote:
+        from modloader._cli.remote import run_remote
+
+        return run_remote(args)
+    from modloader._cli.local import run_local
+
+    return run_local(args)

@@ -1,0 +1,83 @@
+"""Command-line parsing for ``modloader`` (argparse: in the standard library, cheap to import)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from modloader._version import __version__
+
+__all__ = ["DEFAULT_NAMESPACE", "DEMO_NAMESPACE", "Options", "parse_args"]
+
+#: The namespace the ``modloader`` command reads when ``-n`` is not given.
+DEFAULT_NAMESPACE = "modloader.modules"
+#: The namespace of the example plugins, with a modules.conf shipped in the package.
+DEMO_NAMESPACE = "modloader.demo"
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    """The parsed command line."""
+
+    namespace: str = DEFAULT_NAMESPACE
+    config: str | None = None
+    execute: str | None = None
+    console: bool = False
+    remote: bool = False
+    socket: str | None = None
+    json: bool = False
+    verbose: int = 0
+    quiet: bool = False
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="modloader",
+        description="Run a modloader host, or talk to a running one.",
+        epilog=(
+            "Exit status: 0 success; 1 configuration or usage error, a failed command, "
+            "or no host to connect to; 2 a required module failed at startup."
+        ),
+    )
+    parser.add_argument("-n", "--namespace", default=DEFAULT_NAMESPACE,
+                        help=f"entry-point group to read modules from (default {DEFAULT_NAMESPACE})")
+    parser.add_argument("-C", "--config", metavar="MODULES_CONF",
+                        help="modules.conf to read (it must exist)")
+    parser.add_argument("-x", "--execute", metavar="CMD",
+                        help="run CMD and exit (with -r: on the running host)")
+    parser.add_argument("-c", "--console", action="store_true",
+                        help="run the host with an interactive console")
+    parser.add_argument("-r", "--remote", action="store_true",
+                        help="attach to a running host over its control socket")
+    parser.add_argument("-s", "--socket", metavar="SOCKET",
+                        help="control socket path (default: derived from the namespace)")
+    parser.add_argument("--json", action="store_true", help="structured output instead of text")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("-V", "--version", action="version", version=f"modloader {__version__}")
+    return parser
+
+
+def parse_args(argv: Sequence[str]) -> Options | int:
+    """Parse ``argv``; an ``int`` is the exit status when nothing is left to run."""
+    parser = _parser()
+    try:
+        ns = parser.parse_args(list(argv))
+    except SystemExit as exc:  # argparse printed help, the version, or a usage error
+        return 0 if exc.code in (0, None) else 1
+    if ns.execute is not None and ns.console and not ns.remote:
+        parser.print_usage()
+        parser.exit(1, "modloader: error: -x and -c cannot be combined\n")
+        return 1
+    return Options(
+        namespace=ns.namespace,
+        config=ns.config,
+        execute=ns.execute,
+        console=ns.console,
+        remote=ns.remote,
+        socket=ns.socket,
+        json=ns.json,
+        verbose=ns.verbose,
+        quiet=ns.quiet,
+    )

@@ -1,0 +1,61 @@
+"""What discovery hands to the loader: metadata only, no module code imported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from modloader._names import name_key
+
+__all__ = ["Candidate", "Discovery"]
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """One entry point of the namespace, as metadata. Importing it is :meth:`Discovery.load`."""
+
+    #: The entry point's name: the module's name.
+    name: str
+    #: ``module.path:attr`` (attr optional), as the entry point says.
+    value: str
+    #: The entry-point group (the host's namespace).
+    group: str
+    #: The publishing distribution's name, version and summary (``None`` if unknown).
+    dist_name: str | None = None
+    version: str | None = None
+    summary: str | None = None
+
+    @property
+    def key(self) -> str:
+        return name_key(self.name)
+
+    @property
+    def module_name(self) -> str:
+        """The Python module the entry point imports."""
+        return self.value.partition(":")[0].strip()
+
+    @property
+    def publisher(self) -> str:
+        """``dist version`` for messages."""
+        if self.dist_name is None:
+            return "<unknown distribution>"
+        return f"{self.dist_name} {self.version or ''}".strip()
+
+
+class Discovery(Protocol):
+    """Where modules come from. :meth:`scan` reads metadata; :meth:`load` imports."""
+
+    @property
+    def namespace(self) -> str: ...
+
+    def scan(self) -> list[Candidate]:
+        """Every entry point of the namespace, freshly read (installs since the last scan seen)."""
+        ...
+
+    def load(self, candidate: Candidate) -> Any:
+        """Import the entry point's object. Raises whatever the import raises."""
+        ...
+
+    def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
+        """The top-level Python modules the candidate's distribution provides."""
+        ...

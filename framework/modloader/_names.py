@@ -1,0 +1,28 @@
+"""Module names: how they are matched, and close matches for "did you mean"."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = ["name_key", "suggest"]
+
+
+def name_key(name: str) -> str:
+    """The key a module name is matched by: case-insensitive, one trailing ``.so`` ignored.
+
+    ``res_cache``, ``RES_CACHE.so`` and ``res_cache.SO`` share one key (SPEC 1).
+    """
+    key = name.strip().lower()
+    if key.endswith(".so"):
+        key = key[:-3]
+    return key
+
+
+def suggest(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
+    """Close matches of ``word`` among ``candidates``, best first, compared by key."""
+    by_key: dict[str, str] = {}
+    for candidate in candidates:
+        by_key.setdefault(name_key(candidate), candidate)
+    keys = difflib.get_close_matches(name_key(word), list(by_key), n=n, cutoff=0.6)
+    return [by_key[k] for k in keys]

@@ -1,0 +1,71 @@
+"""The context object a module's hooks receive."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from modloader._registry.refs import ModuleHandle
+
+__all__ = ["CommandHandlerT", "ModuleContext"]
+
+#: A console command contributed by a module: called with the words after the
+#: command's own words; returns the text to print (or ``None``). Raise
+#: :class:`~modloader.errors.UsageError` for wrong arguments and
+#: :class:`~modloader.errors.CommandError` for a failure.
+CommandHandlerT = Callable[[Sequence[str]], "str | None"]
+
+
+class _LoaderPort(Protocol):
+    """What the context needs from the loader (kept narrow on purpose)."""
+
+    def use(self, name: str, holder: str) -> ModuleHandle: ...
+
+    def add_registration(self, owner: str, what: str, remove: Callable[[], None]) -> None: ...
+
+    def register_command(
+        self, owner: str, words: str, handler: CommandHandlerT, summary: str, usage: str | None
+    ) -> None: ...
+
+
+class ModuleContext:
+    """Given to ``load``, ``unload`` and ``reload``: the module's own view of the host.
+
+    Everything a module registers through its context is removed by the loader
+    when the module is unloaded, however it is unloaded.
+    """
+
+    __slots__ = ("_loader", "host", "logger", "name")
+
+    def __init__(self, name: str, host: Any, loader: _LoaderPort) -> None:
+        #: The module's own name (its entry point's name).
+        self.name = name
+        #: The host application's object (:class:`modloader.Host`).
+        self.host = host
+        #: A logger named ``modloader.module.<name>``.
+        self.logger = logging.getLogger(f"modloader.module.{name}")
+        self._loader = loader
+
+    def use(self, name: str, holder: str | None = None) -> ModuleHandle:
+        """Take a reference on another running module; release it (or use ``with``) when done."""
+        return self._loader.use(name, holder or self.name)
+
+    def register_command(
+        self,
+        words: str,
+        handler: CommandHandlerT,
+        *,
+        summary: str = "",
+        usage: str | None = None,
+    ) -> None:
+        """Add a console command (e.g. ``"hello say"``); it goes away when this module is unloaded."""
+        self._loader.register_command(self.name, words, handler, summary, usage)
+
+    def register(self, what: str, remove: Callable[[], None]) -> None:
+        """Record anything this module added to the host; ``remove`` is called at unload."""
+        self._loader.add_registration(self.name, what, remove)
+
+    def __repr__(self) -> str:
+        return f"<ModuleContext {self.name!r}>"
