@@ -17,6 +17,7 @@ the control socket, unique per class)::
     │   ├── ModuleInUseError            exit 1   soft unload refused by the use count
     │   ├── StaleHandleError            exit 1   a handle on a module that was removed
     │   └── DependencyError             exit 1   missing dependency or dependency cycle
+    ├── HostStateError                  exit 1   a host method called in the wrong state
     ├── StartupError                    exit 2   a required module failed, or FAILURE
     └── ControlError                    exit 1   the control socket
         ├── ConnectError                exit 1   no host listening
@@ -39,6 +40,7 @@ __all__ = [
     "ControlError",
     "DependencyError",
     "DiscoveryError",
+    "HostStateError",
     "ModLoaderError",
     "ModLoaderWarning",
     "ModuleError",
@@ -222,6 +224,12 @@ class DependencyError(ModuleError):
     """A dependency is missing, declined, or part of a cycle."""
 
     code = "dependency"
+
+
+class HostStateError(ModLoaderError):
+    """A host method was called in a state that does not allow it (e.g. started twice)."""
+
+    code = "host-state"
 
 
 class StartupError(ModLoaderError):

@@ -1,0 +1,90 @@
+"""``modloader [-x CMD | -c]``: run a host in this process."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from modloader._cli.args import DEMO_NAMESPACE, Options
+from modloader.errors import ConfigError, ModLoaderError, StartupError
+
+__all__ = ["configure_logging", "default_config_path", "make_host", "run_local"]
+
+
+def default_config_path(namespace: str) -> Path:
+    """Where the ``modloader`` command looks for modules.conf when ``-C`` is not given.
+
+    ``$XDG_CONFIG_HOME/modloader/<namespace>/modules.conf`` (``~/.config/...``);
+    for the demo namespace, the modules.conf shipped in the package when that
+    file does not exist.
+    """
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    path = Path(base) / "modloader" / namespace / "modules.conf"
+    if namespace == DEMO_NAMESPACE and not path.exists():
+        shipped = Path(__file__).resolve().parent.parent / "demo.conf"
+        if shipped.exists():
+            return shipped
+    return path
+
+
+def configure_logging(options: Options) -> None:
+    """Messages to stderr, as ``[date] LEVEL: message``."""
+    level = logging.WARNING if options.quiet else logging.INFO
+    if options.verbose:
+        level = logging.DEBUG
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("[%(asctime)s] %(levelname)s: %(message)s", datefmt="%b %d %H:%M:%S")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+def make_host(options: Options) -> object:
+    from modloader._host import Host
+
+    return Host(
+        options.namespace,
+        config_path=options.config,
+        default_config_path=None if options.config else default_config_path(options.namespace),
+    )
+
+
+def run_local(options: Options) -> int:
+    """Start a host; run ``-x`` and stop, or hand over to the foreground loop/console."""
+    from modloader._host import Host
+
+    configure_logging(options)
+    host = make_host(options)
+    assert isinstance(host, Host)  # noqa: S101 - narrows the lazily imported type
+    try:
+        host.start()
+    except ConfigError as exc:
+        print("modloader: configuration error, nothing was started:", file=sys.stderr)
+        for issue in exc.issues:
+            print(f"  {issue}", file=sys.stderr)
+        return exc.exit_code
+    except StartupError as exc:
+        print(f"modloader: startup failed: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ModLoaderError as exc:
+        print(f"modloader: {exc}", file=sys.stderr)
+        return exc.exit_code
+    if options.execute is None:
+        from modloader._cli.serve import run_foreground
+
+        return run_foreground(host, options)
+    try:
+        result = host.run(options.execute)
+    finally:
+        host.stop(graceful=True)
+    if options.json:
+        print(json.dumps({"command": result.line, "ok": result.ok, "output": result.output,
+                          "data": result.data}, indent=2, default=str))
+    elif result.output:
+        print(result.output)
+    return result.exit_code

@@ -1,0 +1,155 @@
+"""The command table: lookup by words, dispatch, help, "did you mean", completion."""
+
+from __future__ import annotations
+
+import difflib
+import shlex
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from modloader._commands.base import CommandResult
+from modloader.errors import CommandError, NoSuchCommandError, UsageError
+
+__all__ = ["Command", "CommandTable", "HandlerT", "Reply", "split_line"]
+
+
+@dataclass(slots=True)
+class Reply:
+    """What a handler returns: lines, structured data, success."""
+
+    lines: list[str] = field(default_factory=list)
+    data: Any = None
+    ok: bool = True
+
+
+#: A command's handler: gets the argument words after the command's own words.
+HandlerT = Callable[[list[str]], Reply]
+#: Completes the argument being typed: gets the words before it, returns candidates.
+CompleterT = Callable[[list[str]], Iterable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """One command of the language."""
+
+    words: tuple[str, ...]
+    handler: HandlerT
+    summary: str
+    usage: str
+    complete: CompleterT | None = None
+    #: Who added it: ``None`` for the host's own commands, else the module's name.
+    owner: str | None = None
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.words)
+
+
+def split_line(line: str) -> list[str]:
+    """Words of a command line; quotes group words as in a shell, a stray quote is literal."""
+    try:
+        return shlex.split(line)
+    except ValueError:
+        return line.split()
+
+
+class CommandTable:
+    """Commands by their words. Extra sources (a module's commands) are consulted live."""
+
+    def __init__(self) -> None:
+        self._commands: dict[tuple[str, ...], Command] = {}
+        self._sources: list[Callable[[], Iterable[Command]]] = []
+
+    def add(self, command: Command) -> None:
+        self._commands[command.words] = command
+
+    def add_source(self, source: Callable[[], Iterable[Command]]) -> None:
+        """Commands that come and go (those registered by running modules)."""
+        self._sources.append(source)
+
+    def all(self) -> list[Command]:
+        commands = dict(self._commands)
+        for source in self._sources:
+            for command in source():
+                commands.setdefault(command.words, command)
+        return sorted(commands.values(), key=lambda c: c.words)
+
+    def resolve(self, words: Sequence[str]) -> tuple[Command, list[str]]:
+        """The longest command matching the first words (case-insensitive), and the rest."""
+        lowered = [w.lower() for w in words]
+        best: Command | None = None
+        for command in self.all():
+            n = len(command.words)
+            if tuple(lowered[:n]) == command.words and (best is None or n > len(best.words)):
+                best = command
+        if best is None:
+            line = " ".join(words)
+            texts = [c.text for c in self.all()]
+            close = difflib.get_close_matches(line.lower(), texts, n=3, cutoff=0.5)
+            if not close:
+                close = [t for t in texts if t.startswith(lowered[0])] if lowered else []
+            raise NoSuchCommandError(line, close[:3])
+        return best, list(words[len(best.words):])
+
+    def execute(self, line: str) -> CommandResult:
+        """Run one line. Failures are results; only :class:`KeyboardInterrupt` escapes."""
+        words = split_line(line)
+        if not words:
+            return CommandResult(line, ok=True)
+        try:
+            command, args = self.resolve(words)
+        except NoSuchCommandError as exc:
+            return CommandResult(line, ok=False, output=exc.message, data={"error": exc.code})
+        try:
+            reply = command.handler(args)
+        except UsageError as exc:
+            text = f"Usage: {command.usage}"
+            if exc.message and exc.message != command.usage:
+                text = f"{exc.message}\n{text}"
+            return CommandResult(line, ok=False, output=text, data={"error": exc.code})
+        except CommandError as exc:
+            lines = [exc.output, exc.message] if exc.output else [exc.message]
+            lines.append(f"Command '{line}' failed.")
+            return CommandResult(line, ok=False, output="\n".join(lines), data={"error": exc.code})
+        except (Exception, SystemExit) as exc:  # a module's command must not take the host down
+            text = f"{type(exc).__name__}: {exc}\nCommand '{line}' failed."
+            return CommandResult(line, ok=False, output=text, data={"error": "exception"})
+        lines = list(reply.lines)
+        if not reply.ok:
+            lines.append(f"Command '{line}' failed.")
+        return CommandResult(line, ok=reply.ok, output="\n".join(lines), data=reply.data)
+
+    def complete(self, line: str) -> list[str]:
+        """Candidates for the word being typed at the end of ``line``."""
+        words = line.split()
+        if line and not line[-1].isspace() and words:
+            current = words.pop()
+        else:
+            current = ""
+        lowered = [w.lower() for w in words]
+        found: set[str] = set()
+        for command in self.all():
+            n = len(command.words)
+            if len(lowered) < n:
+                if tuple(lowered) == command.words[: len(lowered)]:
+                    found.add(command.words[len(lowered)])
+            elif tuple(lowered[:n]) == command.words and command.complete is not None:
+                found.update(command.complete(words[n:]))
+        return sorted(w for w in found if w.lower().startswith(current.lower()))
+
+    def help_lines(self, topic: Sequence[str] = ()) -> list[str]:
+        """``core show help [command]``: one line per command, or one command's usage."""
+        if topic:
+            lowered = tuple(w.lower() for w in topic)
+            matches = [c for c in self.all() if c.words[: len(lowered)] == lowered]
+            if not matches:
+                raise CommandError(f"No such command '{' '.join(topic)}'.")
+            if len(matches) == 1 or matches[0].words == lowered:
+                command = matches[0]
+                return [f"Usage: {command.usage}", f"       {command.summary}"]
+            commands = matches
+        else:
+            commands = self.all()
+        width = max((len(c.text) for c in commands), default=0)
+        return [f"{c.text:<{width}}  -- {c.summary}" for c in commands]

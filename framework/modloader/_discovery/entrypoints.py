@@ -1,0 +1,124 @@
+"""Discovery over installed distributions; the one place stevedore enters.
+
+Listing is metadata only (:func:`modloader._discovery.scan.scan_group` when
+available). Importing one module is :meth:`EntryPointDiscovery.load`, which
+builds stevedore's ``Extension`` record for it; the set of running modules is
+offered to app authors as a stevedore ``ExtensionManager`` (see
+:func:`extension_manager`). stevedore's own entry-point caches are not used
+for listing: they are never refreshed within a process, so a distribution
+installed after the first scan would stay invisible to ``module load``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from modloader._discovery.base import Candidate
+
+__all__ = ["EntryPointDiscovery", "extension_manager", "make_extension", "wrap_extension"]
+
+
+def _scan_plain(group: str) -> list[Candidate]:
+    import importlib.metadata as metadata
+
+    found: list[Candidate] = []
+    seen: set[str] = set()
+    for dist in metadata.distributions():
+        dist_name = dist.metadata["Name"]
+        if dist_name is None:
+            continue
+        norm = dist_name.lower().replace("-", "_")
+        if norm in seen:  # the first on sys.path wins, as importlib.metadata does
+            continue
+        seen.add(norm)
+        for ep in dist.entry_points:
+            if ep.group == group:
+                found.append(
+                    Candidate(
+                        name=ep.name,
+                        value=ep.value,
+                        group=group,
+                        dist_name=dist_name,
+                        version=dist.version,
+                        summary=dist.metadata["Summary"],
+                    )
+                )
+    return found
+
+
+class EntryPointDiscovery:
+    """Modules from the entry points of ``namespace`` in the installed distributions."""
+
+    def __init__(self, namespace: str, *, path: Sequence[str] | None = None) -> None:
+        self._namespace = namespace
+        self._path = path
+
+    @property
+    def namespace(self) -> str:
+        return self._namespace
+
+    def scan(self) -> list[Candidate]:
+        importlib.invalidate_caches()  # see distributions installed since the last scan
+        try:
+            from modloader._discovery.scan import scan_group
+        except ImportError:
+            return _scan_plain(self._namespace)
+        return scan_group(self._namespace, path=self._path)
+
+    def load(self, candidate: Candidate) -> Any:
+        return make_extension(candidate).plugin
+
+    def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
+        import importlib.metadata as metadata
+
+        names = {candidate.module_name.partition(".")[0]}
+        if candidate.dist_name is None:
+            return frozenset(names)
+        try:
+            dist = metadata.distribution(candidate.dist_name)
+        except metadata.PackageNotFoundError:
+            return frozenset(names)
+        top_level = dist.read_text("top_level.txt")
+        if top_level:
+            names.update(line.strip() for line in top_level.splitlines() if line.strip())
+        for file in dist.files or ():
+            parts = file.parts
+            if not parts or parts[0].endswith((".dist-info", ".egg-info")) or parts[0] == "..":
+                continue
+            if len(parts) == 1:
+                if parts[0].endswith(".py"):
+                    names.add(parts[0][:-3])
+            elif parts[0].isidentifier():
+                names.add(parts[0])
+        names.discard("__pycache__")
+        return frozenset(names)
+
+
+def make_extension(candidate: Candidate) -> Any:
+    """Import the candidate's entry point and wrap it in a stevedore ``Extension``."""
+    from importlib.metadata import EntryPoint
+
+    from stevedore.extension import Extension
+
+    ep = EntryPoint(candidate.name, candidate.value, candidate.group)
+    plugin = ep.load()
+    return Extension(candidate.name, ep, plugin, None)
+
+
+def wrap_extension(candidate: Candidate, plugin: Any) -> Any:
+    """A stevedore ``Extension`` for an object some other discovery already loaded."""
+    from importlib.metadata import EntryPoint
+
+    from stevedore.extension import Extension
+
+    ep = EntryPoint(candidate.name, candidate.value, candidate.group)
+    return Extension(candidate.name, ep, plugin, None)
+
+
+def extension_manager(namespace: str, extensions: Iterable[Any]) -> Any:
+    """The running modules as a stevedore ``ExtensionManager`` (for ``map``/``map_method``)."""
+    from stevedore.extension import ExtensionManager
+
+    return ExtensionManager.make_test_instance(list(extensions), namespace=namespace)

@@ -1,0 +1,78 @@
+"""Modules held in memory: for tests, and for hosts that assemble modules in code."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from modloader._discovery.base import Candidate
+
+__all__ = ["StaticDiscovery"]
+
+
+class StaticDiscovery:
+    """A discovery over objects given in code; nothing is read from the environment.
+
+    ``modules`` maps a module name to its object (a class, an instance or a
+    Python module), or to a :class:`Candidate` plus object pair. Use
+    :meth:`add` and :meth:`remove` to mimic installs and removals.
+    """
+
+    def __init__(self, namespace: str = "modloader.testing", modules: Mapping[str, Any] | None = None) -> None:
+        self._namespace = namespace
+        self._objects: dict[str, Any] = {}
+        self._candidates: dict[str, Candidate] = {}
+        #: Names whose object was asked for, in order: what was "imported".
+        self.loaded: list[str] = []
+        for name, obj in (modules or {}).items():
+            self.add(name, obj)
+
+    @property
+    def namespace(self) -> str:
+        return self._namespace
+
+    def add(
+        self,
+        name: str,
+        obj: Any,
+        *,
+        dist_name: str | None = None,
+        version: str | None = "1.0",
+        summary: str | None = None,
+    ) -> Candidate:
+        """Make ``name`` discoverable, publishing ``obj`` (replaces an earlier one)."""
+        candidate = Candidate(
+            name=name,
+            value=f"{getattr(obj, '__module__', None) or 'static'}:{name}",
+            group=self._namespace,
+            dist_name=dist_name or f"static-{name}",
+            version=version,
+            summary=summary,
+        )
+        self._candidates[name] = candidate
+        self._objects[name] = obj
+        return candidate
+
+    def remove(self, name: str) -> None:
+        self._candidates.pop(name, None)
+        self._objects.pop(name, None)
+
+    def scan(self) -> list[Candidate]:
+        return list(self._candidates.values())
+
+    def load(self, candidate: Candidate) -> Any:
+        self.loaded.append(candidate.name)
+        obj = self._objects[candidate.name]
+        if isinstance(obj, BaseException):
+            raise obj
+        return obj
+
+    def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
+        obj = self._objects.get(candidate.name)
+        module = getattr(obj, "__name__", None) if type(obj).__name__ == "module" else None
+        return frozenset({module.partition(".")[0]}) if module and module in sys.modules else frozenset()
+
+    def extend(self, modules: Iterable[tuple[str, Any]]) -> None:
+        for name, obj in modules:
+            self.add(name, obj)

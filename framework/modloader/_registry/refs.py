@@ -1,0 +1,88 @@
+"""Use counts as handles (SPEC 6).
+
+A handle is one reference on a running module. The use count of a module is
+the number of handles held on it; each records who holds it. Taking and
+releasing a handle is the hot path of every host, so it takes no lock: under
+the interpreter lock a dict insert and a dict pop are atomic, and the
+insert-then-check order below pairs with the unloader's set-state-then-check
+order so that a soft unload never removes a module a handle was granted on.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from modloader._registry.states import ModuleState
+from modloader.errors import ModuleNotRunningError, StaleHandleError
+
+if TYPE_CHECKING:
+    from modloader._registry.record import ModuleRecord
+
+__all__ = ["ModuleHandle", "acquire"]
+
+_RUNNING = ModuleState.RUNNING
+_REMOVED = ModuleState.REMOVED
+
+
+class ModuleHandle:
+    """One reference on a running module; a context manager. Releasing twice is harmless."""
+
+    __slots__ = ("_record", "holder")
+
+    _record: ModuleRecord
+    #: Who holds the reference (shown by ``module show --json`` and refused unloads).
+    holder: str
+
+    @property
+    def name(self) -> str:
+        """The module's name."""
+        return self._record.name
+
+    @property
+    def obj(self) -> Any:
+        """The module's object (the instance, or the Python module).
+
+        :raises StaleHandleError: the module was forcibly unloaded meanwhile.
+        """
+        record = self._record
+        if record.state is _REMOVED:
+            raise StaleHandleError(record.name)
+        return record.obj
+
+    @property
+    def held(self) -> bool:
+        """``True`` until released."""
+        return self in self._record.holders
+
+    def release(self) -> None:
+        """Give the reference back."""
+        self._record.holders.pop(self, None)
+
+    def __enter__(self) -> ModuleHandle:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._record.holders.pop(self, None)
+
+    def __repr__(self) -> str:
+        state = "held" if self.held else "released"
+        return f"<ModuleHandle {self._record.name!r} holder={self.holder!r} {state}>"
+
+
+def acquire(record: ModuleRecord, holder: str) -> ModuleHandle:
+    """Take one reference on ``record``; it must be running."""
+    handle = ModuleHandle.__new__(ModuleHandle)
+    handle._record = record
+    handle.holder = holder
+    record.holders[handle] = holder
+    # Checked after the insert: an unloader sets UNLOADING before it reads the count.
+    if record.state is not _RUNNING:
+        record.holders.pop(handle, None)
+        raise ModuleNotRunningError(record.name, record.state.value)
+    return handle

@@ -1,0 +1,66 @@
+"""The life of a module in the module list, as an explicit state machine."""
+
+from __future__ import annotations
+
+import enum
+
+from modloader.errors import ModLoaderError
+
+__all__ = ["TRANSITIONS", "ModuleState", "check_transition"]
+
+
+class ModuleState(enum.Enum):
+    """Where a module is in its life. ``module show`` says Running only for :attr:`RUNNING`."""
+
+    #: In the load order, not started yet.
+    PENDING = "pending"
+    #: Its code is being imported or its ``load()`` is running.
+    LOADING = "loading"
+    #: ``load()`` succeeded; references may be taken.
+    RUNNING = "running"
+    #: It declined (its own choice, an exception, its import, or a dependency).
+    DECLINED = "declined"
+    #: ``load()`` returned FAILURE.
+    FAILED = "failed"
+    #: ``unload()`` is running (or a soft unload is checking the use count).
+    UNLOADING = "unloading"
+    #: Gone from the module list; handles still held on it are stale.
+    REMOVED = "removed"
+
+    @property
+    def running(self) -> bool:
+        return self is ModuleState.RUNNING
+
+    @property
+    def status(self) -> str:
+        """The word ``module show`` prints."""
+        return "Running" if self in (ModuleState.RUNNING, ModuleState.UNLOADING) else "Not Running"
+
+
+_S = ModuleState
+
+#: Every allowed move. Anything else is a bug in the loader, reported loudly.
+TRANSITIONS: dict[ModuleState, frozenset[ModuleState]] = {
+    _S.PENDING: frozenset({_S.LOADING, _S.DECLINED, _S.REMOVED}),
+    _S.LOADING: frozenset({_S.RUNNING, _S.DECLINED, _S.FAILED}),
+    _S.RUNNING: frozenset({_S.UNLOADING}),
+    # A refused unload goes back to RUNNING; a completed one removes the module.
+    _S.UNLOADING: frozenset({_S.RUNNING, _S.REMOVED}),
+    _S.DECLINED: frozenset({_S.REMOVED}),
+    _S.FAILED: frozenset({_S.REMOVED}),
+    _S.REMOVED: frozenset(),
+}
+
+
+class InvalidTransitionError(ModLoaderError):
+    """The loader tried a move its state machine does not allow (a bug)."""
+
+    code = "invalid-transition"
+
+
+def check_transition(name: str, old: ModuleState, new: ModuleState) -> None:
+    """Raise if ``old -> new`` is not in :data:`TRANSITIONS`."""
+    if new not in TRANSITIONS[old]:
+        raise InvalidTransitionError(
+            f"module '{name}' cannot go from {old.value} to {new.value}"
+        )
