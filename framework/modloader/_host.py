@@ -6,9 +6,11 @@ import enum
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 from modloader._commands.base import CommandResult
 from modloader._commands.builtin import install_builtin_commands
@@ -17,7 +19,9 @@ from modloader._registry.events import SubscriberT
 from modloader._registry.loader import Loader
 from modloader._registry.operations import Operations
 from modloader._registry.refs import ModuleHandle
-from modloader._registry.startup import StartupReport, run_startup, unwind
+from modloader._registry.startup import StartupReport
+from modloader._registry.startup import run_startup
+from modloader._registry.startup import unwind
 from modloader.errors import HostStateError
 
 if TYPE_CHECKING:
@@ -52,6 +56,7 @@ class Host:
     :param settings: directive values from code; the strongest source.
     :param builtins: modules the host registers in code (name -> object).
     :param discovery: where modules come from (default: installed distributions).
+    :param config: an already validated configuration; when given, no source is read.
     """
 
     def __init__(
@@ -64,6 +69,7 @@ class Host:
         settings: Mapping[str, Any] | None = None,
         builtins: Mapping[str, Any] | None = None,
         discovery: Discovery | None = None,
+        config: ModulesConfig | None = None,
     ) -> None:
         if discovery is None:
             from modloader._discovery.entrypoints import EntryPointDiscovery
@@ -77,7 +83,7 @@ class Host:
         self.builtins = dict(builtins or {})
         self.state = HostState.CREATED
         #: The validated configuration, once :meth:`start` has read it.
-        self.config: ModulesConfig | None = None
+        self.config: ModulesConfig | None = config
         #: What startup did, once it has run.
         self.report: StartupReport | None = None
         self._loader = Loader(discovery, host=self)
@@ -91,6 +97,8 @@ class Host:
 
     def read_config(self) -> ModulesConfig:
         """Read and validate every configuration source (raises :class:`ConfigError`)."""
+        if self.config is not None:
+            return self.config
         from modloader._config import load_config
 
         return load_config(
@@ -188,12 +196,12 @@ class Host:
         return record is not None and record.state.running
 
     def subscribe(self, callback: SubscriberT) -> Callable[[], None]:
-        """Call ``callback(event)`` on every module state change; returns an unsubscribe function."""
+        """Call ``callback(event)`` on every module state change; returns an unsubscriber."""
         return self._loader.events.subscribe(callback)
 
     @property
     def extensions(self) -> Any:
-        """The running modules as a stevedore ``ExtensionManager`` (``map``, ``map_method``, ...)."""
+        """The running modules as a stevedore ``ExtensionManager`` (``map``, ``map_method``)."""
         from modloader._discovery.entrypoints import extension_manager
 
         with self._loader.lock:

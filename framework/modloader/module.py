@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING
+from typing import ClassVar
 
 if TYPE_CHECKING:
     from modloader._registry.context import ModuleContext
@@ -100,7 +101,7 @@ class LoadPriority(enum.IntEnum):
     DEVSTATE_CONSUMER = 150
 
 
-class ModuleDeclined(Exception):  # noqa: N818 - a signal, named as what it means
+class ModuleDeclined(Exception):
     """Raise from ``load(ctx)`` to decline, with the reason operators will read."""
 
     def __init__(self, reason: str) -> None:
@@ -136,4 +137,3 @@ class Module:
     def unload(self, ctx: ModuleContext) -> bool | None:
         """Stop. Return ``False`` (or raise) to refuse."""
         return None
-

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,18 +41,33 @@ def _parser() -> argparse.ArgumentParser:
             "or no host to connect to; 2 a required module failed at startup."
         ),
     )
-    parser.add_argument("-n", "--namespace", default=DEFAULT_NAMESPACE,
-                        help=f"entry-point group to read modules from (default {DEFAULT_NAMESPACE})")
-    parser.add_argument("-C", "--config", metavar="MODULES_CONF",
-                        help="modules.conf to read (it must exist)")
-    parser.add_argument("-x", "--execute", metavar="CMD",
-                        help="run CMD and exit (with -r: on the running host)")
-    parser.add_argument("-c", "--console", action="store_true",
-                        help="run the host with an interactive console")
-    parser.add_argument("-r", "--remote", action="store_true",
-                        help="attach to a running host over its control socket")
-    parser.add_argument("-s", "--socket", metavar="SOCKET",
-                        help="control socket path (default: derived from the namespace)")
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        default=DEFAULT_NAMESPACE,
+        help=f"entry-point group to read modules from (default {DEFAULT_NAMESPACE})",
+    )
+    parser.add_argument(
+        "-C", "--config", metavar="MODULES_CONF", help="modules.conf to read (it must exist)"
+    )
+    parser.add_argument(
+        "-x", "--execute", metavar="CMD", help="run CMD and exit (with -r: on the running host)"
+    )
+    parser.add_argument(
+        "-c", "--console", action="store_true", help="run the host with an interactive console"
+    )
+    parser.add_argument(
+        "-r",
+        "--remote",
+        action="store_true",
+        help="attach to a running host over its control socket",
+    )
+    parser.add_argument(
+        "-s",
+        "--socket",
+        metavar="SOCKET",
+        help="control socket path (default: derived from the namespace)",
+    )
     parser.add_argument("--json", action="store_true", help="structured output instead of text")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
@@ -67,8 +83,8 @@ def parse_args(argv: Sequence[str]) -> Options | int:
     except SystemExit as exc:  # argparse printed help, the version, or a usage error
         return 0 if exc.code in (0, None) else 1
     if ns.execute is not None and ns.console and not ns.remote:
-        parser.print_usage()
-        parser.exit(1, "modloader: error: -x and -c cannot be combined\n")
+        parser.print_usage(sys.stderr)
+        print("modloader: error: -x and -c cannot be combined", file=sys.stderr)
         return 1
     return Options(
         namespace=ns.namespace,

@@ -8,8 +8,11 @@ import os
 import sys
 from pathlib import Path
 
-from modloader._cli.args import DEMO_NAMESPACE, Options
-from modloader.errors import ConfigError, ModLoaderError, StartupError
+from modloader._cli.args import DEMO_NAMESPACE
+from modloader._cli.args import Options
+from modloader.errors import ConfigError
+from modloader.errors import ModLoaderError
+from modloader.errors import StartupError
 
 __all__ = ["configure_logging", "default_config_path", "make_host", "run_local"]
 
@@ -60,7 +63,7 @@ def run_local(options: Options) -> int:
 
     configure_logging(options)
     host = make_host(options)
-    assert isinstance(host, Host)  # noqa: S101 - narrows the lazily imported type
+    assert isinstance(host, Host)
     try:
         host.start()
     except ConfigError as exc:
@@ -83,8 +86,18 @@ def run_local(options: Options) -> int:
     finally:
         host.stop(graceful=True)
     if options.json:
-        print(json.dumps({"command": result.line, "ok": result.ok, "output": result.output,
-                          "data": result.data}, indent=2, default=str))
+        print(
+            json.dumps(
+                {
+                    "command": result.line,
+                    "ok": result.ok,
+                    "output": result.output,
+                    "data": result.data,
+                },
+                indent=2,
+                default=str,
+            )
+        )
     elif result.output:
         print(result.output)
     return result.exit_code

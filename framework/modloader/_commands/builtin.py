@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from collections.abc import Iterable
 
 from modloader._commands.render import render_module_table
-from modloader._commands.table import Command, CommandTable, Reply
-from modloader._registry.loader import Loader, Outcome
+from modloader._commands.table import Command
+from modloader._commands.table import CommandTable
+from modloader._commands.table import Reply
+from modloader._registry.loader import Loader
+from modloader._registry.loader import Outcome
 from modloader._registry.operations import Operations
 from modloader._registry.states import ModuleState
 from modloader.errors import UsageError
@@ -16,7 +20,9 @@ __all__ = ["install_builtin_commands"]
 
 
 def _reply(outcome: Outcome) -> Reply:
-    return Reply(lines=outcome.lines, data={"ok": outcome.ok, "lines": outcome.lines}, ok=outcome.ok)
+    return Reply(
+        lines=outcome.lines, data={"ok": outcome.ok, "lines": outcome.lines}, ok=outcome.ok
+    )
 
 
 def install_builtin_commands(
@@ -99,24 +105,69 @@ def install_builtin_commands(
         return Reply(lines=[f"Stopping {word}."], data={"stopping": word})
 
     for command in (
-        Command(("module", "show"), show, "List modules and info",
-                "module show [like <keyword>]", lambda b: ["like"] if not b else []),
-        Command(("module", "load"), load, "Load a module by name",
-                "module load <module name>", loadable_names),
-        Command(("module", "unload"), unload, "Unload a module by name",
-                "module unload [-f|-h] <module name> [<module name> ...]", unload_complete),
-        Command(("module", "reload"), reload, "Reload configuration for a module",
-                "module reload [<module name> ...]", loaded_names),
-        Command(("module", "refresh"), refresh, "Completely unloads and loads a module by name",
-                "module refresh <module name> [recursively]", refresh_complete),
-        Command(("core", "reload"), reload, "Global reload (every module that supports it)",
-                "core reload", None),
-        Command(("core", "show", "help"), help_, "Display help list, or specific help on a command",
-                "core show help [<command>]", help_complete),
-        Command(("help",), help_, "Display help list, or specific help on a command",
-                "help [<command>]", help_complete),
-        Command(("core", "stop"), core_stop, "Shut down the host (gracefully unloads every module)",
-                "core stop gracefully|now", lambda b: ["gracefully", "now"] if not b else []),
+        Command(
+            ("module", "show"),
+            show,
+            "List modules and info",
+            "module show [like <keyword>]",
+            lambda b: ["like"] if not b else [],
+        ),
+        Command(
+            ("module", "load"),
+            load,
+            "Load a module by name",
+            "module load <module name>",
+            loadable_names,
+        ),
+        Command(
+            ("module", "unload"),
+            unload,
+            "Unload a module by name",
+            "module unload [-f|-h] <module name> [<module name> ...]",
+            unload_complete,
+        ),
+        Command(
+            ("module", "reload"),
+            reload,
+            "Reload configuration for a module",
+            "module reload [<module name> ...]",
+            loaded_names,
+        ),
+        Command(
+            ("module", "refresh"),
+            refresh,
+            "Completely unloads and loads a module by name",
+            "module refresh <module name> [recursively]",
+            refresh_complete,
+        ),
+        Command(
+            ("core", "reload"),
+            reload,
+            "Global reload (every module that supports it)",
+            "core reload",
+            None,
+        ),
+        Command(
+            ("core", "show", "help"),
+            help_,
+            "Display help list, or specific help on a command",
+            "core show help [<command>]",
+            help_complete,
+        ),
+        Command(
+            ("help",),
+            help_,
+            "Display help list, or specific help on a command",
+            "help [<command>]",
+            help_complete,
+        ),
+        Command(
+            ("core", "stop"),
+            core_stop,
+            "Shut down the host (gracefully unloads every module)",
+            "core stop gracefully|now",
+            lambda b: ["gracefully", "now"] if not b else [],
+        ),
     ):
         table.add(command)
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import difflib
 import shlex
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from modloader._commands.base import CommandResult
-from modloader.errors import CommandError, NoSuchCommandError, UsageError
+from modloader.errors import CommandError
+from modloader.errors import NoSuchCommandError
+from modloader.errors import UsageError
 
 __all__ = ["Command", "CommandTable", "HandlerT", "Reply", "split_line"]
 
@@ -90,7 +95,7 @@ class CommandTable:
             if not close:
                 close = [t for t in texts if t.startswith(lowered[0])] if lowered else []
             raise NoSuchCommandError(line, close[:3])
-        return best, list(words[len(best.words):])
+        return best, list(words[len(best.words) :])
 
     def execute(self, line: str) -> CommandResult:
         """Run one line. Failures are results; only :class:`KeyboardInterrupt` escapes."""

@@ -12,7 +12,8 @@ installed after the first scan would stay invisible to ``module load``.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 from modloader._discovery.base import Candidate
@@ -26,8 +27,8 @@ def _scan_plain(group: str) -> list[Candidate]:
     found: list[Candidate] = []
     seen: set[str] = set()
     for dist in metadata.distributions():
-        dist_name = dist.metadata["Name"]
-        if dist_name is None:
+        dist_name: str | None = dist.metadata["Name"]
+        if not dist_name:
             continue
         norm = dist_name.lower().replace("-", "_")
         if norm in seen:  # the first on sys.path wins, as importlib.metadata does

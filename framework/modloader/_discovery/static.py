@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from typing import Any
 
 from modloader._discovery.base import Candidate
@@ -19,7 +20,9 @@ class StaticDiscovery:
     :meth:`add` and :meth:`remove` to mimic installs and removals.
     """
 
-    def __init__(self, namespace: str = "modloader.testing", modules: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, namespace: str = "modloader.testing", modules: Mapping[str, Any] | None = None
+    ) -> None:
         self._namespace = namespace
         self._objects: dict[str, Any] = {}
         self._candidates: dict[str, Candidate] = {}
@@ -71,7 +74,11 @@ class StaticDiscovery:
     def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
         obj = self._objects.get(candidate.name)
         module = getattr(obj, "__name__", None) if type(obj).__name__ == "module" else None
-        return frozenset({module.partition(".")[0]}) if module and module in sys.modules else frozenset()
+        return (
+            frozenset({module.partition(".")[0]})
+            if module and module in sys.modules
+            else frozenset()
+        )
 
     def extend(self, modules: Iterable[tuple[str, Any]]) -> None:
         for name, obj in modules:

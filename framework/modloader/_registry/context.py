@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Protocol
+from collections.abc import Callable
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Protocol
 
 if TYPE_CHECKING:
     from modloader._registry.refs import ModuleHandle
@@ -60,7 +63,7 @@ class ModuleContext:
         summary: str = "",
         usage: str | None = None,
     ) -> None:
-        """Add a console command (e.g. ``"hello say"``); it goes away when this module is unloaded."""
+        """Add a console command (e.g. ``"hello say"``); it goes away when the module unloads."""
         self._loader.register_command(self.name, words, handler, summary, usage)
 
     def register(self, what: str, remove: Callable[[], None]) -> None:

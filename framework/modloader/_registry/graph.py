@@ -11,7 +11,8 @@ it is left out of the order.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = ["Plan", "Slot", "plan_order"]
@@ -31,7 +32,9 @@ class Plan:
     blocked: frozenset[str] = frozenset()
 
 
-def _effective_slots(slots: Mapping[str, Slot], deps: Mapping[str, Iterable[str]]) -> dict[str, Slot]:
+def _effective_slots(
+    slots: Mapping[str, Slot], deps: Mapping[str, Iterable[str]]
+) -> dict[str, Slot]:
     """Lower each module's slot to the earliest slot among everything that depends on it."""
     effective = dict(slots)
     dependents: dict[str, list[str]] = {key: [] for key in slots}
@@ -63,7 +66,7 @@ def _find_cycle(remaining: set[str], deps: Mapping[str, Iterable[str]]) -> tuple
         seen[node] = len(path)
         path.append(node)
         node = min(d for d in deps.get(node, ()) if d in remaining)
-    return (*path[seen[node]:], node)
+    return (*path[seen[node] :], node)
 
 
 def plan_order(slots: Mapping[str, Slot], deps: Mapping[str, Iterable[str]]) -> Plan:
@@ -72,7 +75,9 @@ def plan_order(slots: Mapping[str, Slot], deps: Mapping[str, Iterable[str]]) -> 
     Dependencies on keys not in ``slots`` are ignored here: whether such a
     module may start is decided when it is its turn.
     """
-    local = {key: sorted({d for d in deps.get(key, ()) if d in slots and d != key}) for key in slots}
+    local = {
+        key: sorted({d for d in deps.get(key, ()) if d in slots and d != key}) for key in slots
+    }
     self_loops = [key for key in slots if key in set(deps.get(key, ()))]
     effective = _effective_slots(slots, local)
     waiting = {key: len(needed) for key, needed in local.items()}

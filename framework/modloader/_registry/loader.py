@@ -14,19 +14,32 @@ import logging
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
-from modloader._discovery.base import Candidate, Discovery
-from modloader._names import name_key, suggest
-from modloader._registry.context import CommandHandlerT, ModuleContext
-from modloader._registry.events import EventBus, EventKind
-from modloader._registry.record import ModuleRecord, Registration, read_contract
-from modloader._registry.refs import ModuleHandle, acquire
-from modloader._registry.states import ModuleState, check_transition
+from modloader._discovery.base import Candidate
+from modloader._discovery.base import Discovery
+from modloader._names import name_key
+from modloader._names import suggest
+from modloader._registry.context import CommandHandlerT
+from modloader._registry.context import ModuleContext
+from modloader._registry.events import EventBus
+from modloader._registry.events import EventKind
+from modloader._registry.record import ModuleRecord
+from modloader._registry.record import Registration
+from modloader._registry.record import read_contract
+from modloader._registry.refs import ModuleHandle
+from modloader._registry.refs import acquire
+from modloader._registry.states import ModuleState
+from modloader._registry.states import check_transition
 from modloader.errors import NoSuchModuleError
-from modloader.module import LoadResult, ModuleDeclined, SupportLevel
+from modloader.module import LoadResult
+from modloader.module import ModuleDeclined
+from modloader.module import SupportLevel
 
 __all__ = ["Loader", "ModuleCommand", "Outcome", "StartResult"]
 
@@ -167,7 +180,10 @@ class Loader:
             self.commands[words] = ModuleCommand(words, owner, handler, summary, usage)
 
             def remove() -> None:
-                if self.commands.get(words, None) is not None and self.commands[words].owner == owner:
+                if (
+                    self.commands.get(words, None) is not None
+                    and self.commands[words].owner == owner
+                ):
                     del self.commands[words]
 
             self.get(owner).registrations.append(Registration(f"command '{words}'", remove))
@@ -269,7 +285,9 @@ class Loader:
             return StartResult.DECLINED, reason
         # References on every dependency at once, or none (SPEC 4.3).
         wanted = list(record.dependencies) + [
-            n for n in record.optional_modules if (r := self.find(n)) is not None and r.state.running
+            n
+            for n in record.optional_modules
+            if (r := self.find(n)) is not None and r.state.running
         ]
         try:
             for dep in dict.fromkeys(name_key(n) for n in wanted):
@@ -309,8 +327,10 @@ class Loader:
             self.set_state(record, _S.FAILED)
             self.events.emit(EventKind.FAILED, record.name, record.error)
             return StartResult.FAILED, record.error
-        reason = "load() returned DECLINE" if result is LoadResult.DECLINE else (
-            f"load() returned {result!r}, not a LoadResult"
+        reason = (
+            "load() returned DECLINE"
+            if result is LoadResult.DECLINE
+            else (f"load() returned {result!r}, not a LoadResult")
         )
         self._run_cleanup(record)
         self.decline(record, reason)
@@ -330,7 +350,9 @@ class Loader:
             try:
                 registration.remove()
             except Exception as exc:
-                _log.warning("%s: removing %s failed", record.name, registration.what, exc_info=True)
+                _log.warning(
+                    "%s: removing %s failed", record.name, registration.what, exc_info=True
+                )
                 problems.append(f"{registration.what}: {exc}")
         record.registrations.clear()
         return problems
@@ -363,7 +385,9 @@ class Loader:
         return [
             r
             for r in self.running_in_start_order()
-            if r is not record and r.name in holders and any(h._record is record for h in r.dep_handles)
+            if r is not record
+            and r.name in holders
+            and any(h._record is record for h in r.dep_handles)
         ]
 
     def drop_code(self, record: ModuleRecord) -> list[str]:

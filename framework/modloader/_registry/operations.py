@@ -6,12 +6,16 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from modloader._names import name_key, suggest
+from modloader._names import name_key
+from modloader._names import suggest
 from modloader._registry.events import EventKind
-from modloader._registry.loader import Loader, Outcome, StartResult
+from modloader._registry.loader import Loader
+from modloader._registry.loader import Outcome
+from modloader._registry.loader import StartResult
 from modloader._registry.record import ModuleRecord
 from modloader._registry.states import ModuleState
-from modloader.module import ReloadResult, UnloadMode
+from modloader.module import ReloadResult
+from modloader.module import UnloadMode
 
 __all__ = ["Operations"]
 
@@ -109,9 +113,10 @@ class Operations:
         if count and mode is UnloadMode.SOFT:
             loader.set_state(record, _S.RUNNING)
             holders = ", ".join(sorted(record.holders.values()))
-            out.add(f"Soft unload failed, '{name}' has use count {count}" + (
-                f" (held by {holders})" if holders else ""
-            ))
+            out.add(
+                f"Soft unload failed, '{name}' has use count {count}"
+                + (f" (held by {holders})" if holders else "")
+            )
             return False
         if count:
             out.add(f"Forcing removal of module '{name}' with use count {count}")
@@ -137,7 +142,7 @@ class Operations:
         return True
 
     def _dependents_deep(self, record: ModuleRecord) -> list[ModuleRecord]:
-        """Running dependents of ``record``, transitively, in an order where each comes after what it needs."""
+        """Running dependents of ``record``, transitively, each after what it needs."""
         found: dict[str, ModuleRecord] = {}
 
         def visit(target: ModuleRecord) -> None:
@@ -196,12 +201,16 @@ class Operations:
             result = record.obj.reload(record.ctx)
         except (Exception, SystemExit) as exc:
             _log.warning("%s: reload() raised", record.name, exc_info=True)
-            self.loader.events.emit(EventKind.RELOAD_FAILED, record.name, f"{type(exc).__name__}: {exc}")
+            self.loader.events.emit(
+                EventKind.RELOAD_FAILED, record.name, f"{type(exc).__name__}: {exc}"
+            )
             return False
         if result is None or result is ReloadResult.SUCCESS or result is True:
             self.loader.events.emit(EventKind.RELOADED, record.name)
             return True
-        self.loader.events.emit(EventKind.RELOAD_FAILED, record.name, f"reload() returned {result!r}")
+        self.loader.events.emit(
+            EventKind.RELOAD_FAILED, record.name, f"reload() returned {result!r}"
+        )
         return False
 
     def run_queued_reloads(self) -> list[str]:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from dataclasses import field
+from typing import TYPE_CHECKING
+from typing import Any
 
 from modloader._names import name_key
 from modloader._registry.states import ModuleState
-from modloader.module import LoadPriority, SupportLevel
+from modloader.module import LoadPriority
+from modloader.module import SupportLevel
 
 if TYPE_CHECKING:
     from modloader._discovery.base import Candidate

@@ -11,10 +11,12 @@ order so that a soft unload never removes a module a handle was granted on.
 from __future__ import annotations
 
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from typing import Any
 
 from modloader._registry.states import ModuleState
-from modloader.errors import ModuleNotRunningError, StaleHandleError
+from modloader.errors import ModuleNotRunningError
+from modloader.errors import StaleHandleError
 
 if TYPE_CHECKING:
     from modloader._registry.record import ModuleRecord

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
 from typing import Any
 
 from modloader._config.model import ModulesConfig
 from modloader._names import name_key
-from modloader._registry.graph import Slot, plan_order
-from modloader._registry.loader import BUILTIN_HOLDER, Loader, StartResult, builtin_records
+from modloader._registry.graph import Slot
+from modloader._registry.graph import plan_order
+from modloader._registry.loader import BUILTIN_HOLDER
+from modloader._registry.loader import Loader
+from modloader._registry.loader import StartResult
+from modloader._registry.loader import builtin_records
 from modloader._registry.record import ModuleRecord
 from modloader._registry.refs import acquire
 from modloader._registry.states import ModuleState
@@ -71,7 +78,9 @@ def _load_order(loader: Loader, config: ModulesConfig, builtin_keys: set[str]) -
     return list(entries.values())
 
 
-def _dependency_keys(loader: Loader, record: ModuleRecord, members: Mapping[str, ModuleRecord]) -> set[str]:
+def _dependency_keys(
+    loader: Loader, record: ModuleRecord, members: Mapping[str, ModuleRecord]
+) -> set[str]:
     """Keys ``record`` must start after (SPEC 4.2), among ``members``."""
     keys = {name_key(n) for n in record.dependencies}
     keys.update(name_key(n) for n in record.optional_modules if name_key(n) in members)
@@ -131,7 +140,7 @@ class _Startup:
         if result == StartResult.RUNNING:
             self.report.running += 1
         elif result == StartResult.DEP_DECLINED:
-            assert info is not None  # noqa: S101 - DEP_DECLINED always names the dependency
+            assert info is not None
             self.dep_declined.setdefault(info, []).append(record.name)
             if record.required:
                 self.flush_dependents()
@@ -145,7 +154,9 @@ class _Startup:
 
     def flush_dependents(self) -> None:
         for dep, names in self.dep_declined.items():
-            self.report.say(logging.WARNING, f"Declined modules which depend on {dep}: {', '.join(names)}")
+            self.report.say(
+                logging.WARNING, f"Declined modules which depend on {dep}: {', '.join(names)}"
+            )
         self.dep_declined.clear()
 
 
@@ -219,7 +230,9 @@ def run_startup(
     return report
 
 
-def _make_records(loader: Loader, order: Iterable[_Entry], report: StartupReport) -> list[ModuleRecord]:
+def _make_records(
+    loader: Loader, order: Iterable[_Entry], report: StartupReport
+) -> list[ModuleRecord]:
     records = []
     for position, entry in enumerate(order):
         key = name_key(entry.name)
@@ -228,9 +241,7 @@ def _make_records(loader: Loader, order: Iterable[_Entry], report: StartupReport
             entry.name, candidate, required=entry.required, preload=entry.preload, position=position
         )
         if candidate is None:
-            reason = (
-                loader.conflict_reason(key) if key in loader.conflicts else "not installed"
-            )
+            reason = loader.conflict_reason(key) if key in loader.conflicts else "not installed"
             loader.decline(record, reason)
             report.say(logging.WARNING, f"{entry.name} declined to load.")
             report.say(logging.WARNING, _reason_line(entry.name, reason))

@@ -61,6 +61,4 @@ class InvalidTransitionError(ModLoaderError):
 def check_transition(name: str, old: ModuleState, new: ModuleState) -> None:
     """Raise if ``old -> new`` is not in :data:`TRANSITIONS`."""
     if new not in TRANSITIONS[old]:
-        raise InvalidTransitionError(
-            f"module '{name}' cannot go from {old.value} to {new.value}"
-        )
+        raise InvalidTransitionError(f"module '{name}' cannot go from {old.value} to {new.value}")
