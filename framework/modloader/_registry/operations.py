@@ -75,12 +75,13 @@ class Operations:
 
     def _dependency_problem(self, record: ModuleRecord) -> str | None:
         """Dependencies are not started for you (SPEC 5.2)."""
+        loader = self.loader
         for dep in record.dependencies:
-            other = self.loader.find(dep)
-            if other is None:
+            other = loader.find(dep)
+            if other is None and name_key(dep) not in loader.candidates:
                 return f"{record.name} has one or more unknown dependencies."
-            if other.state is not _S.RUNNING:
-                return f"{record.name} loaded before dependency {other.name}!"
+            if other is None or other.state is not _S.RUNNING:
+                return f"{record.name} loaded before dependency {dep}!"
         return None
 
     # -- unload ----------------------------------------------------------------------

@@ -57,7 +57,8 @@ class _Entry:
 
 
 def _reason_line(name: str, reason: str) -> str:
-    return reason if name in reason.split(":")[0] else f"{name}: {reason}"
+    # Dependency messages already name the module (SPEC 4.3 wording).
+    return reason if reason.startswith("Failed to resolve dependencies for") else f"{name}: {reason}"
 
 
 def _load_order(loader: Loader, config: ModulesConfig, builtin_keys: set[str]) -> list[_Entry]:
