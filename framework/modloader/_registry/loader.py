@@ -202,7 +202,7 @@ class Loader:
     def _forget(self, record: ModuleRecord) -> None:
         if self.records.get(record.key) is record:
             del self.records[record.key]
-        for spelling in [s for s, r in self._by_spelling.items() if r is record]:
+        for spelling in [s for s, r in list(self._by_spelling.items()) if r is record]:
             del self._by_spelling[spelling]
 
     def set_state(self, record: ModuleRecord, state: ModuleState) -> None:

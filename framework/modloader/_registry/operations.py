@@ -265,7 +265,7 @@ class Operations:
         """Nothing changes if a step would be refused: check every use count first."""
         inside = {id(h) for r in dependents for h in r.dep_handles}
         for member in [record, *dependents]:
-            outside = [holder for h, holder in member.holders.items() if id(h) not in inside]
+            outside = [holder for h, holder in list(member.holders.items()) if id(h) not in inside]
             if outside:
                 return (
                     f"Soft unload failed, '{member.name}' has use count {len(outside)} "

@@ -1,0 +1,119 @@
+"""The command language: lookup, usage, failure lines, help, completion, the show table."""
+
+from __future__ import annotations
+
+import pytest
+
+from modloader import Host, ModulesConfig, StaticDiscovery
+from modloader._commands.render import render_module_table
+
+
+class Mod:
+    description = "A module with a description that is longer than forty characters"
+    support_level = "core"
+
+
+@pytest.fixture
+def host() -> Host:
+    discovery = StaticDiscovery("ns", {"res_alpha": Mod, "res_beta": Mod, "app_gamma": Mod})
+    h = Host("ns", discovery=discovery, config=ModulesConfig())
+    h.start()
+    return h
+
+
+def test_show_table_is_asterisks(host: Host) -> None:
+    with host.use("res_alpha", holder="x"):
+        lines = host.run("module show").output.splitlines()
+    assert lines[0] == (
+        "Module                         Description                              "
+        "Use Count  Status      Support Level"
+    )
+    assert lines[2] == (
+        "res_alpha                      A module with a description that is long "
+        "1          Running              core"
+    )
+    assert lines[-1] == "3 modules loaded"
+    assert [line.split()[0] for line in lines[1:-1]] == ["app_gamma", "res_alpha", "res_beta"]
+
+
+def test_show_like(host: Host) -> None:
+    result = host.run("module show like RES_")
+    assert result.ok
+    assert [m["name"] for m in result.data["modules"]] == ["res_alpha", "res_beta"]
+    assert result.output.splitlines()[-1] == "2 modules loaded"
+
+
+@pytest.mark.parametrize("line", ["module show like", "module show like a b", "module show foo"])
+def test_show_usage(host: Host, line: str) -> None:
+    result = host.run(line)
+    assert not result.ok
+    assert result.output == "Usage: module show [like <keyword>]"
+
+
+def test_show_structured_form(host: Host) -> None:
+    row = host.run("module show").data["modules"][0]
+    assert set(row) >= {"name", "state", "version", "distribution", "holders", "load_time", "last_error"}
+    assert row["distribution"] == "static-app_gamma"
+
+
+def test_one_module_row_is_plural_too() -> None:
+    rows = [{"name": "a", "description": "d", "use_count": 0, "status": "Running", "support_level": "core"}]
+    assert render_module_table(rows)[-1] == "1 modules loaded"
+
+
+def test_unknown_command_suggests(host: Host) -> None:
+    result = host.run("modul show")
+    assert not result.ok
+    assert result.output.splitlines() == [
+        "No such command 'modul show' (type 'core show help' for help)",
+        "Did you mean 'module show'?",
+    ]
+
+
+def test_commands_are_case_insensitive(host: Host) -> None:
+    assert host.run("MODULE SHOW like alpha").data["count"] == 1
+
+
+def test_help_lists_every_command(host: Host) -> None:
+    lines = host.run("core show help").output.splitlines()
+    assert any(line.startswith("module unload") and "-- Unload a module by name" in line for line in lines)
+    assert host.run("help").output == host.run("core show help").output
+
+
+def test_help_on_one_command(host: Host) -> None:
+    assert host.run("core show help module unload").output.splitlines() == [
+        "Usage: module unload [-f|-h] <module name> [<module name> ...]",
+        "       Unload a module by name",
+    ]
+
+
+def test_completion(host: Host) -> None:
+    assert host.complete("") == ["core", "help", "module"]
+    assert host.complete("mod") == ["module"]
+    assert host.complete("module ") == ["load", "refresh", "reload", "show", "unload"]
+    assert host.complete("module unload res_") == ["res_alpha", "res_beta"]
+    assert host.complete("module unload -f app") == ["app_gamma"]
+    assert host.complete("module refresh res_alpha ") == ["recursively"]
+    host.run("module unload res_beta")
+    assert host.complete("module load res_") == ["res_beta"]
+
+
+def test_empty_line_is_fine(host: Host) -> None:
+    assert host.run("   ").ok
+
+
+def test_command_that_raises_is_a_failure_not_a_crash(host: Host) -> None:
+    class Boom:
+        def load(self, ctx: object) -> None:
+            def handler(args: list[str]) -> str:
+                raise RuntimeError("kaput")
+
+            ctx.register_command("boom", handler)  # type: ignore[attr-defined]
+
+    host.discovery = None  # type: ignore[attr-defined]
+    discovery = StaticDiscovery("ns2", {"boom": Boom})
+    h = Host("ns2", discovery=discovery, config=ModulesConfig())
+    h.start()
+    result = h.run("boom now")
+    assert not result.ok
+    assert result.output.splitlines() == ["RuntimeError: kaput", "Command 'boom now' failed."]
