@@ -22,6 +22,7 @@ from modloader._registry.refs import ModuleHandle
 from modloader._registry.startup import StartupReport
 from modloader._registry.startup import run_startup
 from modloader._registry.startup import unwind
+from modloader._registry.states import ModuleState
 from modloader.errors import HostStateError
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
 __all__ = ["Host", "HostState"]
 
 _log = logging.getLogger("modloader")
+_RUNNING = ModuleState.RUNNING
+_new = object.__new__
 
 
 class HostState(enum.Enum):
@@ -87,6 +90,7 @@ class Host:
         #: What startup did, once it has run.
         self.report: StartupReport | None = None
         self._loader = Loader(discovery, host=self)
+        self._by_spelling = self._loader.by_spelling
         self._operations = Operations(self._loader)
         self._commands = CommandTable()
         install_builtin_commands(self._commands, self._loader, self._operations, self.request_stop)
@@ -179,7 +183,18 @@ class Host:
         :raises NoSuchModuleError: not in the module list.
         :raises ModuleNotRunningError: in the list but not running.
         """
-        return self._loader.use(name, holder)
+        # The hot path of every host: one dict lookup, one insert, no lock (see refs.py).
+        record = self._by_spelling.get(name)
+        if record is None or record.state is not _RUNNING:
+            return self._loader.use(name, holder)
+        handle: ModuleHandle = _new(ModuleHandle)
+        handle._record = record
+        handle.holder = holder
+        record.holders[handle] = holder
+        if record.state is not _RUNNING:
+            record.holders.pop(handle, None)
+            return self._loader.use(name, holder)
+        return handle
 
     def get_module(self, name: str) -> dict[str, Any]:
         """One module's structured ``module show`` row (raises :class:`NoSuchModuleError`)."""

@@ -52,12 +52,28 @@ def test_show_usage(host: Host, line: str) -> None:
 
 def test_show_structured_form(host: Host) -> None:
     row = host.run("module show").data["modules"][0]
-    assert set(row) >= {"name", "state", "version", "distribution", "holders", "load_time", "last_error"}
+    assert set(row) >= {
+        "name",
+        "state",
+        "version",
+        "distribution",
+        "holders",
+        "load_time",
+        "last_error",
+    }
     assert row["distribution"] == "static-app_gamma"
 
 
 def test_one_module_row_is_plural_too() -> None:
-    rows = [{"name": "a", "description": "d", "use_count": 0, "status": "Running", "support_level": "core"}]
+    rows = [
+        {
+            "name": "a",
+            "description": "d",
+            "use_count": 0,
+            "status": "Running",
+            "support_level": "core",
+        }
+    ]
     assert render_module_table(rows)[-1] == "1 modules loaded"
 
 
@@ -76,7 +92,9 @@ def test_commands_are_case_insensitive(host: Host) -> None:
 
 def test_help_lists_every_command(host: Host) -> None:
     lines = host.run("core show help").output.splitlines()
-    assert any(line.startswith("module unload") and "-- Unload a module by name" in line for line in lines)
+    assert any(
+        line.startswith("module unload") and "-- Unload a module by name" in line for line in lines
+    )
     assert host.run("help").output == host.run("core show help").output
 
 

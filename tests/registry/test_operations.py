@@ -60,7 +60,10 @@ def test_load_already_running(host: Host) -> None:
 def test_load_not_installed_suggests(host: Host) -> None:
     ok, lines = out(host, "module load sola")
     assert not ok
-    assert lines[0] == "Error loading module 'sola': no such module is installed (did you mean 'solo'?)"
+    assert (
+        lines[0]
+        == "Error loading module 'sola': no such module is installed (did you mean 'solo'?)"
+    )
 
 
 def test_load_after_decline_retries(host: Host, journal: Journal) -> None:
@@ -153,7 +156,10 @@ def test_unload_refused_by_module_stays_running(host: Host) -> None:
     for flag in ("", "-f "):
         ok, lines = out(host, f"module unload {flag}stubborn")
         assert not ok
-        assert lines[:2] == ["Firm unload failed for stubborn", "Unable to unload resource stubborn"]
+        assert lines[:2] == [
+            "Firm unload failed for stubborn",
+            "Unable to unload resource stubborn",
+        ]
         assert status(host)["stubborn"] == "Running"
 
 
@@ -279,7 +285,14 @@ def test_refresh_unload_refused(host: Host) -> None:
 def test_refresh_recursively(host: Host, journal: Journal) -> None:
     ok, lines = out(host, "module refresh base recursively")
     assert ok, lines
-    assert journal == ["unload top", "unload app", "unload base", "load base", "load app", "load top"]
+    assert journal == [
+        "unload top",
+        "unload app",
+        "unload base",
+        "load base",
+        "load app",
+        "load top",
+    ]
     assert lines[-1] == "Unloaded and loaded base"
     assert all(v == "Running" for k, v in status(host).items() if k != "declines")
 

@@ -79,7 +79,9 @@ def test_autoload_starts_everything_in_name_order(make_host: HostFactory, journa
     assert report.running == 3 and report.declined == 0
 
 
-def test_explicit_entries_come_first_in_config_order(make_host: HostFactory, journal: Journal) -> None:
+def test_explicit_entries_come_first_in_config_order(
+    make_host: HostFactory, journal: Journal
+) -> None:
     host = make_host({n: module(journal) for n in ["a", "b", "c", "d"]}, load=("d", "b"))
     host.start()
     assert loads(journal) == ["d", "b", "a", "c"]
@@ -171,7 +173,9 @@ def test_enhancer_starts_before_modules_requiring_its_target(
     assert host.get_module("core")["holders"] == ["user", "zz_enhancer"]
 
 
-def test_enhancer_whose_target_is_missing_declines(make_host: HostFactory, journal: Journal) -> None:
+def test_enhancer_whose_target_is_missing_declines(
+    make_host: HostFactory, journal: Journal
+) -> None:
     host = make_host({"enh": module(journal, enhances=("nothere",))})
     report = host.start()
     assert status(host) == {"enh": "Not Running"}
@@ -228,7 +232,12 @@ def test_cycle_declines_every_member_and_names_it(make_host: HostFactory, journa
         }
     )
     report = host.start()
-    assert status(host) == {"a": "Not Running", "b": "Not Running", "c": "Not Running", "d": "Running"}
+    assert status(host) == {
+        "a": "Not Running",
+        "b": "Not Running",
+        "c": "Not Running",
+        "d": "Running",
+    }
     assert host.get_module("a")["last_error"] == "dependency cycle: a -> b -> a"
     assert "Declined modules which depend on a: c" in report.lines
     assert loads(journal) == ["d"]
@@ -255,7 +264,9 @@ def test_keyboard_interrupt_is_not_caught(make_host: HostFactory, journal: Journ
 
 
 def test_import_failure_is_a_decline(make_host: HostFactory, journal: Journal) -> None:
-    host = make_host({"broken": ImportError("No module named 'missing_lib'"), "ok": module(journal)})
+    host = make_host(
+        {"broken": ImportError("No module named 'missing_lib'"), "ok": module(journal)}
+    )
     host.start()
     assert host.get_module("broken")["last_error"] == "ImportError: No module named 'missing_lib'"
     assert status(host)["ok"] == "Running"
@@ -299,10 +310,15 @@ def test_required_not_installed_fails_before_starting_anything(
 
 def test_required_depending_on_declined(make_host: HostFactory, journal: Journal) -> None:
     host = make_host(
-        {"base": module(journal, result=LoadResult.DECLINE), "req": module(journal, requires=("base",))},
+        {
+            "base": module(journal, result=LoadResult.DECLINE),
+            "req": module(journal, requires=("base",)),
+        },
         load=("req!",),
     )
-    with pytest.raises(StartupError, match="^Cannot load required module req that depends on base$"):
+    with pytest.raises(
+        StartupError, match="^Cannot load required module req that depends on base$"
+    ):
         host.start()
 
 
@@ -384,7 +400,9 @@ def test_events_report_each_state_change(make_host: HostFactory, journal: Journa
 
 
 def test_stop_unloads_in_reverse_start_order(make_host: HostFactory, journal: Journal) -> None:
-    host = make_host({"a": module(journal), "b": module(journal, requires=("c",)), "c": module(journal)})
+    host = make_host(
+        {"a": module(journal), "b": module(journal, requires=("c",)), "c": module(journal)}
+    )
     host.start()
     journal.clear()
     assert host.stop() == ["b", "c", "a"]

@@ -38,7 +38,7 @@ def install_builtin_commands(
 
     def loadable_names(_: list[str]) -> Iterable[str]:
         loader.rescan()
-        running = {r.key for r in loader.records.values() if r.state is ModuleState.RUNNING}
+        running = {r.key for r in list(loader.records.values()) if r.state is ModuleState.RUNNING}
         return [n for n in loader.installed_names() if n.lower().removesuffix(".so") not in running]
 
     def show(args: list[str]) -> Reply:

@@ -97,8 +97,8 @@ class Loader:
         self.lock = threading.RLock()
         #: key -> record: the module list.
         self.records: dict[str, ModuleRecord] = {}
-        # Exact spelling -> record, so use() skips name normalisation on the hot path.
-        self._by_spelling: dict[str, ModuleRecord] = {}
+        #: Exact spelling -> record, so use() skips name normalisation on the hot path.
+        self.by_spelling: dict[str, ModuleRecord] = {}
         #: key -> candidate, from the latest scan (conflicting names excluded).
         self.candidates: dict[str, Candidate] = {}
         #: key -> every candidate publishing that name, when more than one does.
@@ -133,32 +133,34 @@ class Loader:
     # -- lookup --------------------------------------------------------------------
 
     def find(self, name: str) -> ModuleRecord | None:
-        record = self._by_spelling.get(name)
+        record = self.by_spelling.get(name)
         if record is not None and record.state is not _S.REMOVED:
             return record
         record = self.records.get(name_key(name))
         if record is not None:
-            self._by_spelling[name] = record
+            self.by_spelling[name] = record
         return record
 
     def get(self, name: str) -> ModuleRecord:
         record = self.find(name)
         if record is None:
-            raise NoSuchModuleError(name, suggest(name, [r.name for r in self.records.values()]))
+            raise NoSuchModuleError(
+                name, suggest(name, [r.name for r in list(self.records.values())])
+            )
         return record
 
     def ordered(self) -> list[ModuleRecord]:
         """The module list, sorted case-insensitively by name."""
-        return sorted(self.records.values(), key=lambda r: (r.name.lower(), r.name))
+        return sorted(list(self.records.values()), key=lambda r: (r.name.lower(), r.name))
 
     def running_in_start_order(self) -> list[ModuleRecord]:
-        running = [r for r in self.records.values() if r.state in (_S.RUNNING, _S.UNLOADING)]
+        running = [r for r in list(self.records.values()) if r.state in (_S.RUNNING, _S.UNLOADING)]
         return sorted(running, key=lambda r: r.start_seq)
 
     # -- references (lock-free hot path) ---------------------------------------------
 
     def use(self, name: str, holder: str) -> ModuleHandle:
-        record = self._by_spelling.get(name)
+        record = self.by_spelling.get(name)
         if record is None or record.state is _S.REMOVED:
             record = self.get(name)
         return acquire(record, holder)
@@ -202,8 +204,8 @@ class Loader:
     def _forget(self, record: ModuleRecord) -> None:
         if self.records.get(record.key) is record:
             del self.records[record.key]
-        for spelling in [s for s, r in list(self._by_spelling.items()) if r is record]:
-            del self._by_spelling[spelling]
+        for spelling in [s for s, r in list(self.by_spelling.items()) if r is record]:
+            del self.by_spelling[spelling]
 
     def set_state(self, record: ModuleRecord, state: ModuleState) -> None:
         check_transition(record.name, record.state, state)
@@ -399,7 +401,7 @@ class Loader:
         if record.candidate is None:
             return []
         tops = set(self.discovery.top_level_modules(record.candidate))
-        for other in self.records.values():
+        for other in list(self.records.values()):
             if other.candidate is not None and other.obj is not None:
                 tops -= self.discovery.top_level_modules(other.candidate)
         tops.discard("modloader")

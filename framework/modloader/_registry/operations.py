@@ -113,7 +113,7 @@ class Operations:
         count = record.use_count
         if count and mode is UnloadMode.SOFT:
             loader.set_state(record, _S.RUNNING)
-            holders = ", ".join(sorted(record.holders.values()))
+            holders = ", ".join(sorted(list(record.holders.values())))
             out.add(
                 f"Soft unload failed, '{name}' has use count {count}"
                 + (f" (held by {holders})" if holders else "")
@@ -166,19 +166,23 @@ class Operations:
         if not self._reload_guard.acquire(blocking=False):
             return out.fail("A module reload request is already in progress; please be patient")
         try:
-            if not names:
-                for record in self.loader.running_in_start_order():
-                    if callable(getattr(record.obj, "reload", None)):
-                        self._reload_record(record)
-                return out
-            for name in names:  # each is done; no early stop (SPEC 5.4)
-                line, ok = self._reload_one(name)
-                out.add(line)
-                if not ok:
-                    out.ok = False
-            return out
+            with self.loader.lock:
+                return self._reload_locked(names, out)
         finally:
             self._reload_guard.release()
+
+    def _reload_locked(self, names: Sequence[str], out: Outcome) -> Outcome:
+        if not names:
+            for record in self.loader.running_in_start_order():
+                if callable(getattr(record.obj, "reload", None)):
+                    self._reload_record(record)
+            return out
+        for name in names:  # each is done; no early stop (SPEC 5.4)
+            line, ok = self._reload_one(name)
+            out.add(line)
+            if not ok:
+                out.ok = False
+        return out
 
     def _reload_one(self, name: str) -> tuple[str, bool]:
         record = self.loader.find(name)

@@ -10,7 +10,6 @@ order so that a soft unload never removes a module a handle was granted on.
 
 from __future__ import annotations
 
-from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -64,12 +63,7 @@ class ModuleHandle:
     def __enter__(self) -> ModuleHandle:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         self._record.holders.pop(self, None)
 
     def __repr__(self) -> str:
@@ -77,9 +71,12 @@ class ModuleHandle:
         return f"<ModuleHandle {self._record.name!r} holder={self.holder!r} {state}>"
 
 
+_new = object.__new__
+
+
 def acquire(record: ModuleRecord, holder: str) -> ModuleHandle:
     """Take one reference on ``record``; it must be running."""
-    handle = ModuleHandle.__new__(ModuleHandle)
+    handle: ModuleHandle = _new(ModuleHandle)
     handle._record = record
     handle.holder = holder
     record.holders[handle] = holder

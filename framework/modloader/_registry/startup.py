@@ -58,7 +58,9 @@ class _Entry:
 
 def _reason_line(name: str, reason: str) -> str:
     # Dependency messages already name the module (SPEC 4.3 wording).
-    return reason if reason.startswith("Failed to resolve dependencies for") else f"{name}: {reason}"
+    return (
+        reason if reason.startswith("Failed to resolve dependencies for") else f"{name}: {reason}"
+    )
 
 
 def _load_order(loader: Loader, config: ModulesConfig, builtin_keys: set[str]) -> list[_Entry]:
@@ -219,7 +221,7 @@ def run_startup(
                 raise run.abort(f"*** Failed to load required module {record.name}", record.name)
             report.running += 1
         run.run_phase([r for r in records if r.state is _S.PENDING])
-    report.declined = sum(1 for r in loader.records.values() if not r.state.running)
+    report.declined = sum(1 for r in list(loader.records.values()) if not r.state.running)
     if report.declined:
         report.say(logging.WARNING, "Some non-required modules failed to load.")
     report.seconds = time.perf_counter() - started
