@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from modloader import Host, ModulesConfig, StaticDiscovery
+from modloader import Host
+from modloader import ModulesConfig
+from modloader import StaticDiscovery
 from modloader._commands.render import render_module_table
 
 

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from modloader import Host, ModuleEntry, ModulesConfig, StaticDiscovery
+from modloader import Host
+from modloader import ModuleEntry
+from modloader import ModulesConfig
+from modloader import StaticDiscovery
 
 HostFactory = Callable[..., Host]
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 
-from modloader._registry.graph import Slot, plan_order
+from modloader._registry.graph import Slot
+from modloader._registry.graph import plan_order
 
 
 def slots(**priorities: int) -> dict[str, Slot]:

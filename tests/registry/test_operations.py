@@ -6,18 +6,18 @@ from typing import Any
 
 import pytest
 
-from modloader import (
-    Host,
-    ModuleDeclined,
-    ModuleNotRunningError,
-    ModulesConfig,
-    NoSuchModuleError,
-    ReloadResult,
-    StaleHandleError,
-    StaticDiscovery,
-)
+from modloader import Host
+from modloader import ModuleDeclined
+from modloader import ModuleNotRunningError
+from modloader import ModulesConfig
+from modloader import NoSuchModuleError
+from modloader import ReloadResult
+from modloader import StaleHandleError
+from modloader import StaticDiscovery
 from tests.registry.conftest import HostFactory
-from tests.registry.test_startup import Journal, module, status
+from tests.registry.test_startup import Journal
+from tests.registry.test_startup import module
+from tests.registry.test_startup import status
 
 
 def out(host: Host, line: str) -> tuple[bool, list[str]]:

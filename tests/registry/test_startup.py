@@ -7,16 +7,15 @@ from typing import Any
 
 import pytest
 
-from modloader import (
-    Host,
-    LoadResult,
-    ModuleDeclined,
-    ModuleEntry,
-    ModulesConfig,
-    StartupError,
-    StaticDiscovery,
-)
-from tests.registry.conftest import HostFactory, entries
+from modloader import Host
+from modloader import LoadResult
+from modloader import ModuleDeclined
+from modloader import ModuleEntry
+from modloader import ModulesConfig
+from modloader import StartupError
+from modloader import StaticDiscovery
+from tests.registry.conftest import HostFactory
+from tests.registry.conftest import entries
 
 
 class Journal(list[str]):
@@ -317,7 +316,7 @@ def test_required_depending_on_declined(make_host: HostFactory, journal: Journal
         load=("req!",),
     )
     with pytest.raises(
-        StartupError, match="^Cannot load required module req that depends on base$"
+        StartupError, match=r"^Cannot load required module req that depends on base$"
     ):
         host.start()
 

@@ -7,14 +7,12 @@ import threading
 import time
 from typing import Any
 
-from modloader import (
-    Host,
-    ModuleNotRunningError,
-    ModulesConfig,
-    NoSuchModuleError,
-    StaleHandleError,
-    StaticDiscovery,
-)
+from modloader import Host
+from modloader import ModuleNotRunningError
+from modloader import ModulesConfig
+from modloader import NoSuchModuleError
+from modloader import StaleHandleError
+from modloader import StaticDiscovery
 
 SOFT = ["res_a", "res_b", "res_c"]
 FIRM = ["res_f1", "res_f2"]
