@@ -1,0 +1,217 @@
+"""A testing kit for module publishers and app authors.
+
+* :func:`module_host` — a started host over modules given in code
+  (:class:`~modloader.StaticDiscovery`), or over the real entry points of a
+  namespace restricted to the names you list; nothing is pip-installed.
+* :func:`check_lifecycle` — asserts a module loads, reloads and unloads
+  cleanly: nothing left in ``sys.modules``, no registration left behind,
+  every reference it took released.
+* :func:`make_distribution` — lays a real ``*.dist-info`` distribution (with
+  entry points and code) in a folder, for tests that need
+  ``importlib.metadata`` to see an installed plugin.
+
+The pytest plugin (:mod:`modloader.pytest_plugin`, registered through the
+``pytest11`` entry point) wraps these as the ``modloader_host`` and
+``fake_distributions`` fixtures.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from pathlib import Path
+from typing import Any
+
+from modloader._config.model import ModuleEntry
+from modloader._config.model import ModulesConfig
+from modloader._discovery.static import StaticDiscovery
+from modloader._host import Host
+from modloader._names import name_key
+
+__all__ = [
+    "LifecycleReport",
+    "check_lifecycle",
+    "make_distribution",
+    "module_host",
+    "remove_distribution",
+]
+
+
+def module_host(
+    modules: Mapping[str, Any] | None = None,
+    *,
+    namespace: str = "modloader.testing",
+    load: Iterable[str] = (),
+    require: Iterable[str] = (),
+    noload: Iterable[str] = (),
+    autoload: bool = True,
+    builtins: Mapping[str, Any] | None = None,
+    start: bool = True,
+) -> Host:
+    """A host for tests.
+
+    With ``modules`` (name -> class, instance or Python module), discovery is
+    in memory. Without, the host reads the installed entry points of
+    ``namespace`` (use ``load=[...]`` with ``autoload=False`` to pick some).
+    """
+    dropped = {name_key(n) for n in noload}
+    entries = [ModuleEntry(n) for n in load] + [ModuleEntry(n, required=True) for n in require]
+    entries = [e for e in entries if name_key(e.name) not in dropped]
+    config = ModulesConfig(autoload=autoload, entries=tuple(entries), noload=tuple(noload))
+    discovery = StaticDiscovery(namespace, modules) if modules is not None else None
+    host = Host(namespace, discovery=discovery, config=config, builtins=builtins)
+    if start:
+        host.start()
+    return host
+
+
+@dataclass(slots=True)
+class LifecycleReport:
+    """What :func:`check_lifecycle` saw; ``problems`` is empty when all was clean."""
+
+    name: str
+    reloaded: bool | None = None
+    dropped_modules: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return not self.problems
+
+
+def check_lifecycle(
+    host: Host, name: str, *, reload: bool = True, strict: bool = True
+) -> LifecycleReport:
+    """Unload ``name`` (and reload it first if it supports that) and check nothing is left.
+
+    Checks: the module is running; ``module reload`` succeeds (when it has a
+    ``reload``); ``module unload`` succeeds; afterwards no command or other
+    registration it made is left, every reference it took on other modules
+    was released, and none of its distribution's Python modules remain in
+    ``sys.modules``. With ``strict`` (the default) a problem raises
+    :class:`AssertionError` listing them all.
+    """
+    loader = host._loader
+    report = LifecycleReport(name)
+    record = loader.find(name)
+    if record is None or not record.state.running:
+        state = "not in the module list" if record is None else record.state.value
+        report.problems.append(f"'{name}' is not running ({state})")
+        return _finish(report, strict)
+    holders_before = {
+        other.name: [h for h in list(other.holders) if h.holder == record.name]
+        for other in loader.ordered()
+    }
+    if reload and callable(getattr(record.obj, "reload", None)):
+        result = host.run(f"module reload {name}")
+        report.reloaded = result.ok
+        if not result.ok:
+            report.problems.append(f"reload failed: {result.output}")
+    tops = loader.discovery.top_level_modules(record.candidate) if record.candidate else frozenset()
+    before = {m for m in sys.modules if m.partition(".")[0] in tops}
+    result = host.run(f"module unload {name}")
+    if not result.ok:
+        report.problems.append(f"unload failed: {result.output}")
+        return _finish(report, strict)
+    left_commands = [c.words for c in loader.commands.values() if c.owner == record.name]
+    if left_commands:
+        report.problems.append(f"commands left registered: {left_commands}")
+    if record.registrations:
+        report.problems.append(f"registrations left: {[r.what for r in record.registrations]}")
+    for other_name, handles in holders_before.items():
+        other = loader.find(other_name)
+        still = [h for h in handles if other is not None and h in other.holders]
+        if still:
+            report.problems.append(f"references on '{other_name}' not released: {len(still)}")
+    remaining = sorted(m for m in before if m in sys.modules)
+    report.dropped_modules = sorted(before - set(remaining))
+    if remaining and not any(
+        r.candidate is not None and tops & loader.discovery.top_level_modules(r.candidate)
+        for r in loader.ordered()
+        if r.state.running
+    ):
+        report.problems.append(f"modules left in sys.modules: {remaining}")
+    return _finish(report, strict)
+
+
+def _finish(report: LifecycleReport, strict: bool) -> LifecycleReport:
+    if strict and report.problems:
+        raise AssertionError(
+            f"module '{report.name}' did not unload cleanly: " + "; ".join(report.problems)
+        )
+    return report
+
+
+def make_distribution(
+    site: str | Path,
+    name: str,
+    version: str = "1.0",
+    *,
+    entry_points: Mapping[str, Mapping[str, str]] | None = None,
+    files: Mapping[str, str] | None = None,
+    summary: str | None = None,
+) -> Path:
+    """Lay a real installed distribution in ``site``; returns its ``.dist-info`` folder.
+
+    ``files`` maps paths relative to ``site`` (``"myplugin/__init__.py"``) to
+    their text. ``entry_points`` maps a group to ``{name: "module:attr"}``.
+    Put ``site`` on ``sys.path`` (or ``PYTHONPATH`` of a subprocess) to use it.
+    """
+    site = Path(site)
+    site.mkdir(parents=True, exist_ok=True)
+    safe = name.replace("-", "_")
+    remove_distribution(site, name)
+    info = site / f"{safe}-{version}.dist-info"
+    info.mkdir()
+    written = []
+    for rel, text in (files or {}).items():
+        path = site / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(rel)
+    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    if summary:
+        metadata.append(f"Summary: {summary}")
+    (info / "METADATA").write_text("\n".join(metadata) + "\n", encoding="utf-8")
+    lines = []
+    for group, points in (entry_points or {}).items():
+        lines.append(f"[{group}]")
+        lines.extend(f"{ep} = {value}" for ep, value in points.items())
+        lines.append("")
+    (info / "entry_points.txt").write_text("\n".join(lines), encoding="utf-8")
+    tops = sorted({Path(rel).parts[0].removesuffix(".py") for rel in written})
+    (info / "top_level.txt").write_text("".join(f"{t}\n" for t in tops), encoding="utf-8")
+    (info / "INSTALLER").write_text("modloader.testing\n", encoding="utf-8")
+    record = [
+        *written,
+        *(
+            f"{info.name}/{f}"
+            for f in ("METADATA", "entry_points.txt", "top_level.txt", "INSTALLER", "RECORD")
+        ),
+    ]
+    (info / "RECORD").write_text("".join(f"{r},,\n" for r in record), encoding="utf-8")
+    return info
+
+
+def remove_distribution(site: str | Path, name: str) -> bool:
+    """Remove a distribution laid by :func:`make_distribution` (its files and ``.dist-info``)."""
+    site = Path(site)
+    safe = name.replace("-", "_").lower()
+    removed = False
+    for info in list(site.glob("*.dist-info")):
+        if info.name.lower().removesuffix(".dist-info").rpartition("-")[0] != safe:
+            continue
+        record = info / "RECORD"
+        if record.exists():
+            for line in record.read_text(encoding="utf-8").splitlines():
+                rel = line.split(",")[0]
+                target = site / rel
+                if rel and target.is_file():
+                    target.unlink()
+        for leftover in sorted(info.rglob("*"), reverse=True):
+            leftover.unlink() if leftover.is_file() else leftover.rmdir()
+        info.rmdir()
+        removed = True
+    return removed

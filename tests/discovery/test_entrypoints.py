@@ -1,0 +1,70 @@
+"""Discovery over real (fake) installed distributions: metadata only, imports only when started."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from modloader.pytest_plugin import FakeSite
+
+TRACE = """
+import os, pathlib
+pathlib.Path(os.environ["{var}"]).joinpath("{name}").write_text("imported")
+
+class Mod:
+    pass
+"""
+
+
+def add_traced(site: FakeSite, name: str, trace_var: str = "KIT_TRACE_DIR") -> None:
+    site.add(
+        f"dist-{name}",
+        "1.0",
+        entry_points={"trace.test": {name: f"{name}_pkg:Mod"}},
+        files={f"{name}_pkg/__init__.py": TRACE.format(var=trace_var, name=name)},
+        summary=f"Summary of {name}",
+    )
+
+
+def test_scan_reads_metadata_without_importing(
+    fake_distributions: FakeSite, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from modloader._discovery.entrypoints import EntryPointDiscovery
+
+    monkeypatch.setenv("KIT_TRACE_DIR", str(tmp_path))
+    add_traced(fake_distributions, "res_one")
+    found = EntryPointDiscovery("trace.test").scan()
+    assert [(c.name, c.dist_name, c.version, c.summary) for c in found] == [
+        ("res_one", "dist-res_one", "1.0", "Summary of res_one")
+    ]
+    assert not (tmp_path / "res_one").exists()
+    assert "res_one_pkg" not in sys.modules
+
+
+def test_modules_that_will_not_start_are_never_imported(
+    fake_distributions: FakeSite, tmp_path: Path, monkeypatch: Any, modloader_host: Any
+) -> None:
+    monkeypatch.setenv("KIT_TRACE_DIR", str(tmp_path))
+    for name in ("res_started", "res_noloaded", "res_unlisted"):
+        add_traced(fake_distributions, name)
+    host = modloader_host(
+        namespace="trace.test",
+        autoload=False,
+        load=["res_started", "res_noloaded"],
+        noload=["res_noloaded"],
+    )
+    assert host.is_running("res_started")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["res_started"]
+
+
+def test_a_distribution_installed_after_start_is_loadable(
+    fake_distributions: FakeSite, tmp_path: Path, monkeypatch: Any, modloader_host: Any
+) -> None:
+    monkeypatch.setenv("KIT_TRACE_DIR", str(tmp_path))
+    add_traced(fake_distributions, "res_first")
+    host = modloader_host(namespace="trace.test")
+    add_traced(fake_distributions, "res_later")
+    result = host.run("module load res_later")
+    assert result.ok, result.output
+    assert host.get_module("res_later")["version"] == "1.0"

@@ -1,0 +1,92 @@
+"""The testing kit: fixtures over real fake distributions, and the lifecycle check."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import pytest
+
+from modloader.pytest_plugin import FakeSite
+from modloader.testing import check_lifecycle
+from modloader.testing import make_distribution
+from modloader.testing import module_host
+from modloader.testing import remove_distribution
+
+PLUGIN = """
+class Plugin:
+    description = "kit plugin"
+
+    def load(self, ctx):
+        ctx.register_command("kit ping", lambda args: "pong")
+        self.handle = ctx.use("kit_base")
+
+    def unload(self, ctx):
+        self.handle.release()
+
+    def reload(self, ctx):
+        return None
+"""
+
+BASE = """
+class Base:
+    pass
+"""
+
+
+@pytest.fixture
+def site(fake_distributions: FakeSite) -> FakeSite:
+    fake_distributions.add(
+        "kit-base",
+        "1.0",
+        entry_points={"kit.test": {"kit_base": "kit_base:Base"}},
+        files={"kit_base/__init__.py": BASE},
+        summary="Base for the kit",
+    )
+    fake_distributions.add(
+        "kit-plugin",
+        "2.0",
+        entry_points={"kit.test": {"kit_plugin": "kit_plugin.mod:Plugin"}},
+        files={"kit_plugin/__init__.py": "", "kit_plugin/mod.py": PLUGIN},
+        summary="Kit plugin",
+    )
+    return fake_distributions
+
+
+def test_real_distributions_load_and_unload_cleanly(site: FakeSite, modloader_host: Any) -> None:
+    host = modloader_host(namespace="kit.test", load=["kit_base", "kit_plugin"], autoload=False)
+    row = host.get_module("kit_plugin")
+    assert (row["status"], row["version"], row["distribution"]) == ("Running", "2.0", "kit-plugin")
+    assert host.get_module("kit_base")["description"] == "Base for the kit"
+    assert host.run("kit ping").output == "pong"
+    report = check_lifecycle(host, "kit_plugin")
+    assert report.reloaded is True
+    assert "kit_plugin.mod" in report.dropped_modules
+    assert "kit_plugin.mod" not in sys.modules
+    assert host.get_module("kit_base")["use_count"] == 0
+
+
+def test_lifecycle_problems_are_reported(modloader_host: Any) -> None:
+    class Stubborn:
+        def unload(self, ctx: Any) -> bool:
+            return False
+
+    host = modloader_host({"stubborn": Stubborn})
+    with pytest.raises(AssertionError, match="did not unload cleanly: unload failed"):
+        check_lifecycle(host, "stubborn")
+    report = check_lifecycle(host, "stubborn", strict=False)
+    assert not report and "Firm unload failed for stubborn" in report.problems[0]
+
+
+def test_lifecycle_of_a_module_that_is_not_running() -> None:
+    host = module_host({"a": ImportError("nope")})
+    report = check_lifecycle(host, "a", strict=False)
+    assert report.problems == ["'a' is not running (declined)"]
+
+
+def test_make_and_remove_distribution(tmp_path: Any) -> None:
+    info = make_distribution(tmp_path, "my-dist", "3.1", files={"my_dist.py": "X = 1\n"})
+    assert info.name == "my_dist-3.1.dist-info"
+    assert (info / "top_level.txt").read_text() == "my_dist\n"
+    assert remove_distribution(tmp_path, "my-dist")
+    assert not (tmp_path / "my_dist.py").exists() and not info.exists()
