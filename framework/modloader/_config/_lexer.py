@@ -116,7 +116,8 @@ def strip_comments(text: str, depth: int) -> tuple[str, int]:
 def _section(line: int, text: str, source: str) -> Section | ConfigIssue:
     close = text.find("]")
     if close < 0:
-        return ConfigIssue(source, line, "bad-section", f"Bad section header '{text}': no closing ']'")
+        message = f"Bad section header '{text}': no closing ']'"
+        return ConfigIssue(source, line, "bad-section", message)
     name = text[1:close]
     rest = text[close + 1 :].strip()
     if rest and not (rest.startswith("(") and rest.endswith(")")):

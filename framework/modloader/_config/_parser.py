@@ -200,8 +200,7 @@ class _Reader:
                         path,
                         token.line,
                         "include-cycle",
-                        f"{directive} '{name}' includes a file that is already being read: "
-                        f"{cycle}",
+                        f"{directive} '{name}' includes a file that is already being read: {cycle}",
                     )
                 )
                 continue

@@ -16,7 +16,17 @@ from modloader._config.model import ModuleEntry
 from modloader._names import name_key
 from modloader.errors import ConfigIssue
 
-__all__ = ["RULE_KINDS", "Resolution", "bad_bool", "parse_bool", "resolve"]
+__all__ = ["FIELDS", "RULE_KINDS", "Resolution", "bad_bool", "parse_bool", "resolve"]
+
+#: The settings fields (Python names) and the directive each one holds.
+FIELDS = {
+    "autoload": "autoload",
+    "load": "load",
+    "require": "require",
+    "preload": "preload",
+    "preload_require": "preload-require",
+    "noload": "noload",
+}
 
 _TRUE = frozenset({"yes", "true", "y", "t", "1", "on"})
 _FALSE = frozenset({"no", "false", "n", "f", "0", "off"})
