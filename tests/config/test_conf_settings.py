@@ -246,7 +246,8 @@ def test_warnings_are_carried(write: Write) -> None:
 def test_settings_model_directly() -> None:
     from modloader._config.settings import ModulesSettings
 
-    settings = ModulesSettings(noload="a, b", autoload="off")
+    raw: dict[str, Any] = {"noload": "a, b", "autoload": "off"}
+    settings = ModulesSettings(**raw)
     assert (settings.noload, settings.autoload, settings.load) == (("a", "b"), False, ())
 
 
