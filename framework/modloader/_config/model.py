@@ -43,3 +43,5 @@ class ModulesConfig:
     warnings: tuple[ConfigIssue, ...] = ()
     #: The file read, if any (``None``: defaults, environment and code only).
     path: str | None = None
+    #: Every file read: ``path``, then what it includes, as met.
+    files: tuple[str, ...] = ()
