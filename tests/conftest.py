@@ -15,7 +15,7 @@ def clean_environ(
 ) -> Iterator[None]:
     """No MODLOADER_* variable leaks in; the cache lives in a fresh folder per test."""
     for name in list(os.environ):
-        if name.startswith("MODLOADER_"):
+        if name.upper().startswith("MODLOADER_"):
             monkeypatch.delenv(name)
     monkeypatch.setenv("MODLOADER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
     yield

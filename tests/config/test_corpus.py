@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from modloader._config import read_modules_conf
-
-from .conftest import shared_dir
+from tests.conftest import shared_dir
 
 _SHARED = shared_dir()
 CORPUS = _SHARED / "corpus" / "modules-conf" if _SHARED is not None else None
