@@ -1,0 +1,56 @@
+"""Command-line parsing and the in-process ``-x`` path."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from modloader._cli import main
+from modloader._cli.args import DEFAULT_NAMESPACE, Options, parse_args
+from modloader._cli.local import default_config_path
+from modloader._version import __version__
+
+
+def test_defaults() -> None:
+    assert parse_args([]) == Options(namespace=DEFAULT_NAMESPACE)
+
+
+def test_every_option() -> None:
+    options = parse_args(["-n", "app.mods", "-C", "m.conf", "-x", "module show", "--json", "-s", "/s"])
+    assert options == Options(namespace="app.mods", config="m.conf", execute="module show",
+                              socket="/s", json=True)
+    assert parse_args(["-rx", "module show"]) == Options(remote=True, execute="module show")
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_args(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"modloader {__version__}"
+    assert parse_args(["--help"]) == 0
+    assert "Exit status" in capsys.readouterr().out
+
+
+def test_usage_errors_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_args(["--bogus"]) == 1
+    assert parse_args(["-c", "-x", "module show"]) == 1
+    assert "-x and -c cannot be combined" in capsys.readouterr().err
+
+
+def test_default_config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    assert default_config_path("app.mods") == tmp_path / "modloader" / "app.mods" / "modules.conf"
+    assert default_config_path("modloader.demo").name == "demo.conf"
+
+
+def test_execute_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = no\n")
+    assert main(["-n", "nothing.here", "-C", str(conf), "-x", "module show"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "0 modules loaded"
+    assert main(["-n", "nothing.here", "-C", str(conf), "--json", "-x", "module show"]) == 0
+    assert json.loads(capsys.readouterr().out)["data"] == {"modules": [], "count": 0}
+    assert main(["-n", "nothing.here", "-C", str(conf), "-x", "module unload x"]) == 1
+    conf.write_text("[modules]\nautoload = maybe\n")
+    assert main(["-n", "nothing.here", "-C", str(conf), "-x", "module show"]) == 1
+    assert f"{conf}:2:" in capsys.readouterr().err
