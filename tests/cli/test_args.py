@@ -54,3 +54,14 @@ def test_execute_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     conf.write_text("[modules]\nautoload = maybe\n")
     assert main(["-n", "nothing.here", "-C", str(conf), "-x", "module show"]) == 1
     assert f"{conf}:2:" in capsys.readouterr().err
+
+
+def test_json_startup_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nload = x\nnoload = x\nrequire = x\n")
+    assert main(["-n", "nothing.here", "-C", str(conf), "--json", "-x", "module show"]) == 1
+    error = json.loads(capsys.readouterr().out)["error"]
+    assert error["code"] == "config" and error["exit_code"] == 1
+    assert error["issues"] == [
+        f"{conf}:4: x is configured with 'require' and 'noload', this is impossible."
+    ]

@@ -57,6 +57,24 @@ def make_host(options: Options) -> object:
     )
 
 
+def _report_start_error(exc: ModLoaderError, as_json: bool) -> None:
+    """Say why the host did not start: text on stderr, or the structured form on stdout."""
+    issues = [str(issue) for issue in exc.issues] if isinstance(exc, ConfigError) else []
+    if as_json:
+        error = {"code": exc.code, "message": exc.message, "exit_code": exc.exit_code}
+        if issues:
+            error["issues"] = issues
+        print(json.dumps({"ok": False, "error": error}, indent=2))
+    elif isinstance(exc, ConfigError):
+        print("modloader: configuration error, nothing was started:", file=sys.stderr)
+        for issue in issues:
+            print(f"  {issue}", file=sys.stderr)
+    elif isinstance(exc, StartupError):
+        print(f"modloader: startup failed: {exc}", file=sys.stderr)
+    else:
+        print(f"modloader: {exc}", file=sys.stderr)
+
+
 def run_local(options: Options) -> int:
     """Start a host; run ``-x`` and stop, or hand over to the foreground loop/console."""
     from modloader._host import Host
@@ -66,16 +84,8 @@ def run_local(options: Options) -> int:
     assert isinstance(host, Host)
     try:
         host.start()
-    except ConfigError as exc:
-        print("modloader: configuration error, nothing was started:", file=sys.stderr)
-        for issue in exc.issues:
-            print(f"  {issue}", file=sys.stderr)
-        return exc.exit_code
-    except StartupError as exc:
-        print(f"modloader: startup failed: {exc}", file=sys.stderr)
-        return exc.exit_code
     except ModLoaderError as exc:
-        print(f"modloader: {exc}", file=sys.stderr)
+        _report_start_error(exc, options.json)
         return exc.exit_code
     if options.execute is None:
         from modloader._cli.serve import run_foreground
