@@ -63,5 +63,5 @@ def test_json_startup_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     error = json.loads(capsys.readouterr().out)["error"]
     assert error["code"] == "config" and error["exit_code"] == 1
     assert error["issues"] == [
-        f"{conf}:4: x is configured with 'require' and 'noload', this is impossible."
+        f"{conf}:3: x is configured with 'require' and 'noload', this is impossible."
     ]
