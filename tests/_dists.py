@@ -18,7 +18,8 @@
    The first venv of a test run costs about two seconds (the editable
    install); each further one is a copy of that template.
 
-Fixtures (register with ``pytest_plugins = ["_dists"]``): ``dist_site`` (an
+Fixtures (register with ``pytest_plugins = ["_dists"]`` in ``tests/conftest.py``,
+or import the ``*_fixture`` functions into a test module): ``dist_site`` (an
 empty folder for :func:`make_dist`), ``venv`` (a fresh :class:`Venv`) and
 ``venv_template`` (the session's template; do not install into it).
 """
@@ -384,16 +385,16 @@ def _has_build_backend() -> str | None:
 # -- fixtures -------------------------------------------------------------------
 
 
-@pytest.fixture
-def dist_site(tmp_path: Path) -> Path:
+@pytest.fixture(name="dist_site")
+def dist_site_fixture(tmp_path: Path) -> Path:
     """An empty folder to :func:`make_dist` into and put on a subprocess's ``sys.path``."""
     site = tmp_path / "site"
     site.mkdir()
     return site
 
 
-@pytest.fixture(scope="session")
-def venv_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
+@pytest.fixture(name="venv_template", scope="session")
+def venv_template_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
     """The session's venv with modloader installed; copy it (``venv``) before changing it."""
     reason = _has_build_backend()
     if reason:
@@ -401,7 +402,7 @@ def venv_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Venv]:
     yield create_venv(tmp_path_factory.mktemp("venv-template") / "venv")
 
 
-@pytest.fixture
-def venv(venv_template: Venv, tmp_path: Path) -> Venv:
+@pytest.fixture(name="venv")
+def venv_fixture(venv_template: Venv, tmp_path: Path) -> Venv:
     """A fresh venv with modloader and no plugins, to ``install`` example plugins into."""
     return copy_venv(venv_template, tmp_path / "venv")
