@@ -2,10 +2,12 @@
 
 import json
 import time
+import tomllib
 
 import pytest
 
 from _dists import EXAMPLE_PLUGINS
+from _dists import REPO
 from _dists import dist_info_name
 from _dists import dist_site_fixture  # noqa: F401
 from _dists import make_dist
@@ -182,3 +184,39 @@ def test_pip_uninstall_and_reinstall_in_the_venv_are_seen(venv):
     assert venv.run(code).stdout.strip() == "['func_plain', 'res_store']"
     venv.uninstall("modloader-demo-func-plain")
     assert venv.run(code).stdout.strip() == "['res_store']"
+
+
+# -- the example plugins and the demo's modules.conf ----------------------------
+
+
+def example_projects():
+    return sorted(p for p in EXAMPLE_PLUGINS.iterdir() if (p / "pyproject.toml").is_file())
+
+
+@pytest.mark.parametrize("project", example_projects(), ids=lambda p: p.name)
+def test_each_example_plugin_publishes_one_module_named_as_its_folder(project):
+    meta = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert meta["version"] == "1.0.0"
+    assert len(meta["description"]) > 20
+    assert list(meta["entry-points"]) == ["modloader.demo"]
+    assert list(meta["entry-points"]["modloader.demo"]) == [project.name]
+    assert (project / "README.md").is_file()
+    assert any((project / "tests").glob("test_*.py"))
+
+
+def test_demo_conf_names_only_example_plugins():
+    names = {p.name for p in example_projects()}
+    conf = (REPO / "framework" / "modloader" / "demo.conf").read_text()
+    directives = []
+    for line in conf.splitlines():
+        key, sep, value = line.split(";", 1)[0].partition("=")
+        if sep:
+            directives.append((key.strip(), value.strip()))
+    assert directives == [
+        ("autoload", "yes"),
+        ("preload", "res_store"),
+        ("require", "res_hello"),
+        ("load", "app_echo"),
+        ("noload", "res_unwanted"),
+    ]
+    assert {value for key, value in directives if key != "autoload"} <= names
