@@ -30,6 +30,7 @@ import base64
 import configparser
 import hashlib
 import importlib
+import importlib.metadata
 import os
 import re
 import shutil
@@ -371,14 +372,17 @@ def copy_venv(template: Venv, path: Path) -> Venv:
 
 
 def _has_build_backend() -> str | None:
-    """Why pip cannot build here, or ``None``."""
+    """Why pip cannot build here, or ``None``.
+
+    Builds run without isolation (offline), so the test environment's
+    setuptools builds modloader; its ``license = "MIT"`` needs setuptools 77.
+    """
     try:
-        import setuptools
-    except ImportError:
+        version = importlib.metadata.version("setuptools")
+    except importlib.metadata.PackageNotFoundError:
         return "setuptools is not installed in the test environment"
-    major = int(setuptools.__version__.split(".")[0])
-    if major < 77:
-        return f"setuptools {setuptools.__version__} is too old to build modloader (need >= 77)"
+    if int(version.split(".")[0]) < 77:
+        return f"setuptools {version} is too old to build modloader (need >= 77)"
     return None
 
 
