@@ -49,6 +49,7 @@ __all__ = [
     "REPO",
     "Venv",
     "build_and_install",
+    "clone_project",
     "copy_venv",
     "create_venv",
     "dist_info_name",
@@ -292,6 +293,35 @@ def build_and_install(project_dir: Path, venv: Venv, *, editable: bool = False) 
     if editable:
         args.append("-e")
     venv.pip(*args, str(project_dir))
+
+
+def clone_project(
+    project_dir: Path,
+    dest: Path,
+    *,
+    version: str | None = None,
+    files: Mapping[str, str] | None = None,
+) -> Path:
+    """Copy a project folder to ``dest``, optionally changing its version and some files.
+
+    ``version`` replaces the ``version = "..."`` line of ``pyproject.toml``;
+    ``files`` maps paths relative to the project to their new text. Install the
+    copy over the original to test an upgrade as pip performs it.
+    """
+    shutil.copytree(
+        project_dir, dest, ignore=shutil.ignore_patterns("build", "*.egg-info", "__pycache__")
+    )
+    if version is not None:
+        pyproject = dest / "pyproject.toml"
+        text, count = re.subn(
+            r'(?m)^version = "[^"]*"$', f'version = "{version}"', pyproject.read_text()
+        )
+        if count != 1:
+            raise ValueError(f"{pyproject} has no single 'version = \"...\"' line")
+        pyproject.write_text(text)
+    for rel, text in (files or {}).items():
+        (dest / rel).write_text(text, encoding="utf-8")
+    return dest
 
 
 def _plugin_dists(site: Path) -> set[str]:

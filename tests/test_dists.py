@@ -8,6 +8,7 @@ import pytest
 
 from _dists import EXAMPLE_PLUGINS
 from _dists import REPO
+from _dists import clone_project
 from _dists import dist_info_name
 from _dists import dist_site_fixture  # noqa: F401
 from _dists import make_dist
@@ -184,6 +185,28 @@ def test_pip_uninstall_and_reinstall_in_the_venv_are_seen(venv):
     assert venv.run(code).stdout.strip() == "['func_plain', 'res_store']"
     venv.uninstall("modloader-demo-func-plain")
     assert venv.run(code).stdout.strip() == "['res_store']"
+
+
+@pytest.mark.slow
+def test_pip_upgrades_a_plugin_in_place_in_the_venv(venv, tmp_path):
+    venv.install(EXAMPLE_PLUGINS / "res_hello")
+    source = EXAMPLE_PLUGINS / "res_hello" / "demo_res_hello" / "__init__.py"
+    v2 = clone_project(
+        EXAMPLE_PLUGINS / "res_hello",
+        tmp_path / "res_hello-2",
+        version="2.0.0",
+        files={"demo_res_hello/__init__.py": source.read_text().replace('"Hello"', '"Hi"')},
+    )
+    venv.install(v2)
+    code = """
+import importlib.metadata as m
+from demo_res_hello import HelloModule
+print(m.version("modloader-demo-res-hello"), HelloModule().greeting)
+"""
+    proc = venv.run(code)
+    assert proc.stdout.strip() == "2.0.0 Hi", proc.stderr
+    infos = sorted(p.name for p in venv.site_packages.glob("modloader_demo_res_hello-*"))
+    assert infos == ["modloader_demo_res_hello-2.0.0.dist-info"]
 
 
 # -- the example plugins and the demo's modules.conf ----------------------------
