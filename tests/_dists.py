@@ -31,12 +31,14 @@ import configparser
 import hashlib
 import importlib
 import importlib.metadata
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tempfile
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -48,6 +50,7 @@ __all__ = [
     "EXAMPLE_PLUGINS",
     "REPO",
     "Venv",
+    "WheelCache",
     "build_and_install",
     "clone_project",
     "copy_venv",
@@ -240,13 +243,15 @@ def run_python(
 class Venv:
     """A virtual environment made by :func:`create_venv`."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, wheels: WheelCache | None = None) -> None:
         #: The environment's folder.
         self.path = path
         #: Its interpreter.
         self.python = path / "bin" / "python"
         #: Where pip installs into.
         self.site_packages = _venv_site_packages(path)
+        #: Built wheels shared by the session's venvs (``None``: build every time).
+        self.wheels = wheels
 
     def __repr__(self) -> str:
         return f"<Venv {self.path}>"
@@ -265,9 +270,19 @@ class Venv:
             )
         return proc
 
-    def install(self, project_dir: Path, *, editable: bool = False) -> None:
-        """``pip install --no-deps --no-build-isolation [-e] PROJECT`` (what pip really does)."""
-        build_and_install(project_dir, self, editable=editable)
+    def install(self, *project_dirs: Path, editable: bool = False) -> None:
+        """pip-install project folders (one pip run), upgrading any installed version.
+
+        Each project is built into a wheel once per session (:class:`WheelCache`),
+        so installing it again in another venv costs only pip's install step.
+        """
+        if editable or self.wheels is None:
+            for project_dir in project_dirs:
+                build_and_install(project_dir, self, editable=editable)
+            return
+        wheels = self.wheels.build(*project_dirs)
+        # --force-reinstall: as for a project folder, an equal version is replaced too.
+        self.pip("install", "--no-deps", "--no-index", "--force-reinstall", *map(str, wheels))
 
     def uninstall(self, dist_name: str) -> None:
         """``pip uninstall -y DIST``."""
@@ -285,6 +300,78 @@ def _venv_site_packages(path: Path) -> Path:
     if len(found) != 1:
         raise RuntimeError(f"{path} is not a POSIX virtual environment")
     return found[0]
+
+
+class WheelCache:
+    """Wheels of project folders, built once each; keyed by the folder's content."""
+
+    _SKIP = ("build", "dist", "__pycache__", ".pytest_cache")
+
+    def __init__(self, folder: Path, python: Path | str = sys.executable) -> None:
+        self.folder = folder
+        self.python = python
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _key(self, project_dir: Path) -> str:
+        digest = hashlib.sha256()
+        for path in sorted(project_dir.rglob("*")):
+            rel = path.relative_to(project_dir)
+            if any(part in self._SKIP or part.endswith(".egg-info") for part in rel.parts):
+                continue
+            if path.is_file():
+                digest.update(rel.as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        return f"{project_dir.name}-{digest.hexdigest()[:16]}"
+
+    def build(self, *project_dirs: Path) -> list[Path]:
+        """The wheel of each project, building the missing ones (all in one subprocess)."""
+        keys = [self._key(p) for p in project_dirs]
+        missing = {k: p for p, k in zip(project_dirs, keys, strict=True) if not self._wheel(k)}
+        if missing:
+            self._build(missing)
+        wheels = [self._wheel(k) for k in keys]
+        return [w for w in wheels if w is not None]
+
+    def _wheel(self, key: str) -> Path | None:
+        found = sorted((self.folder / key).glob("*.whl"))
+        return found[0] if found else None
+
+    def _build(self, projects: Mapping[str, Path]) -> None:
+        # setuptools' PEP 517 backend, as pip calls it, but in one process for
+        # all the projects: about 0.1 s a wheel instead of 1.5 s through pip.
+        # Each is built from a copy, so the source tree gets no build/ or
+        # *.egg-info and two builds of one project never share a folder.
+        with tempfile.TemporaryDirectory(dir=self.folder) as tmp:
+            jobs = []
+            for key, project_dir in projects.items():
+                src = Path(tmp) / key
+                shutil.copytree(
+                    project_dir, src, ignore=shutil.ignore_patterns(*self._SKIP, "*.egg-info")
+                )
+                jobs.append([str(src), str(self.folder / key)])
+            proc = subprocess.run(
+                [str(self.python), "-c", _BUILD_WHEELS, json.dumps(jobs)],
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+        if proc.returncode:
+            raise RuntimeError(f"building wheels failed:\n{proc.stdout}\n{proc.stderr}")
+
+
+_BUILD_WHEELS = """
+import contextlib, io, json, os, sys
+from setuptools import build_meta
+for src, out in json.loads(sys.argv[1]):
+    os.chdir(src)
+    log = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+            build_meta.build_wheel(out)
+    except BaseException:
+        sys.stderr.write(f"building {src} failed:\\n{log.getvalue()}")
+        raise
+"""
 
 
 def build_and_install(project_dir: Path, venv: Venv, *, editable: bool = False) -> None:
@@ -398,7 +485,7 @@ def copy_venv(template: Venv, path: Path) -> Venv:
             continue
         if old in text:
             file.write_text(text.replace(old, new), encoding="utf-8")
-    return Venv(path)
+    return Venv(path, template.wheels)
 
 
 def _has_build_backend() -> str | None:
@@ -433,7 +520,9 @@ def venv_template_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     reason = _has_build_backend()
     if reason:
         pytest.skip(reason)
-    yield create_venv(tmp_path_factory.mktemp("venv-template") / "venv")
+    venv = create_venv(tmp_path_factory.mktemp("venv-template") / "venv")
+    venv.wheels = WheelCache(tmp_path_factory.mktemp("wheels"))
+    yield venv
 
 
 @pytest.fixture(name="venv")

@@ -9,6 +9,7 @@ import pytest
 from _dists import EXAMPLE_PLUGINS
 from _dists import REPO
 from _dists import clone_project
+from _dists import copy_venv
 from _dists import dist_info_name
 from _dists import dist_site_fixture  # noqa: F401
 from _dists import make_dist
@@ -175,9 +176,8 @@ print(json.dumps([[ep.name, ep.value, ep.dist.name, ep.dist.version]
 
 
 @pytest.mark.slow
-def test_pip_uninstall_and_reinstall_in_the_venv_are_seen(venv):
-    venv.install(EXAMPLE_PLUGINS / "func_plain")
-    venv.install(EXAMPLE_PLUGINS / "res_store")
+def test_pip_uninstall_in_the_venv_is_seen(venv):
+    venv.install(EXAMPLE_PLUGINS / "func_plain", EXAMPLE_PLUGINS / "res_store")
     code = (
         "import importlib.metadata as m;"
         "print(sorted(e.name for e in m.entry_points(group='modloader.demo')))"
@@ -207,6 +207,25 @@ print(m.version("modloader-demo-res-hello"), HelloModule().greeting)
     assert proc.stdout.strip() == "2.0.0 Hi", proc.stderr
     infos = sorted(p.name for p in venv.site_packages.glob("modloader_demo_res_hello-*"))
     assert infos == ["modloader_demo_res_hello-2.0.0.dist-info"]
+
+
+@pytest.mark.slow
+def test_every_example_plugin_installs_and_each_is_built_once(venv, venv_template, tmp_path):
+    projects = example_projects()
+    started = time.perf_counter()
+    venv.install(*projects)
+    first = time.perf_counter() - started
+    proc = venv.run(
+        "import importlib.metadata as m, json;"
+        "print(json.dumps(sorted(e.name for e in m.entry_points(group='modloader.demo'))))"
+    )
+    assert json.loads(proc.stdout) == [p.name for p in projects], proc.stderr
+    # A second venv installs the cached wheels: no project is built again.
+    built = sorted(p.name for p in venv.wheels.folder.iterdir())
+    copy_venv(venv_template, tmp_path / "again").install(*projects)
+    assert sorted(p.name for p in venv.wheels.folder.iterdir()) == built
+    assert not any((p / "build").exists() for p in projects), "the source tree was built in"
+    print(f"installed {len(projects)} example plugins in {first:.1f} s")
 
 
 # -- the example plugins and the demo's modules.conf ----------------------------
