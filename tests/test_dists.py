@@ -7,18 +7,18 @@ import tomllib
 
 import pytest
 
-from _dists import EXAMPLE_PLUGINS
-from _dists import REPO
-from _dists import clone_project
-from _dists import copy_venv
-from _dists import dist_info_name
-from _dists import dist_site_fixture  # noqa: F401
-from _dists import make_dist
-from _dists import remove_dist
-from _dists import run_python
-from _dists import upgrade_dist
-from _dists import venv_fixture  # noqa: F401
-from _dists import venv_template_fixture  # noqa: F401
+from tests._dists import EXAMPLE_PLUGINS
+from tests._dists import REPO
+from tests._dists import clone_project
+from tests._dists import copy_venv
+from tests._dists import dist_info_name
+from tests._dists import dist_site_fixture  # noqa: F401
+from tests._dists import make_dist
+from tests._dists import remove_dist
+from tests._dists import run_python
+from tests._dists import upgrade_dist
+from tests._dists import venv_fixture  # noqa: F401
+from tests._dists import venv_template_fixture  # noqa: F401
 
 # The *_fixture imports give this module dist_site, venv and venv_template.
 
