@@ -277,6 +277,12 @@ class ControlServer:
         """The current :class:`ServerState`."""
         return self._state
 
+    @property
+    def client_count(self) -> int:
+        """How many connections are being served now."""
+        with self._lock:
+            return len(self._connections)
+
     def __repr__(self) -> str:
         return f"<ControlServer {self.path!r} {self._state.value}>"
 
