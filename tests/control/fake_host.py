@@ -36,7 +36,7 @@ log = logging.getLogger("fake.host")
 
 
 class FakeExecutor:
-    """Knows ``module show [like X]``, ``echo``, ``slow SECONDS``, ``big N``, ``log TEXT``, ``boom``."""
+    """Knows ``module show [like X]``, ``echo``, ``slow S``, ``big N``, ``log TEXT``, ``boom``."""
 
     def __init__(self) -> None:
         self.lines: list[str] = []

@@ -104,7 +104,7 @@ def test_reply_timeout(short_tmp):
     listener.bind(path)
     listener.listen(1)
     with listener, ControlClient(path, timeout=0.2) as client:
-        with pytest.raises(ControlError, match="no reply from the host within 0.2 s"):
+        with pytest.raises(ControlError, match=r"no reply from the host within 0\.2 s"):
             client.ping()
         assert not client.connected
 

@@ -210,7 +210,7 @@ def test_another_user_is_refused_by_peer_credentials(short_tmp, executor):
     path = str(shared / "x.sock")
     finish = _connect_as_nobody(path, request(id=1, op="execute", line="echo secret"))
     with ControlServer(executor, path) as server:
-        os.chmod(server.path, 0o666)  # as if the socket's mode were wrong: the uid check remains
+        os.chmod(server.path, 0o666)  # noqa: S103 - as if the socket's mode were wrong: the uid check remains
         reply = json.loads(finish())
         assert server.state is ServerState.LISTENING
         assert_still_serving(server.path)

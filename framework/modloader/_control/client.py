@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from types import TracebackType
 from typing import Final
 from typing import Self
@@ -106,8 +107,17 @@ class ControlClient:
             return
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.connect_timeout)
+        deadline = time.monotonic() + self.connect_timeout
         try:
-            sock.connect(self.path)
+            while True:
+                try:
+                    sock.connect(self.path)
+                    break
+                except BlockingIOError:
+                    # The host's backlog is full (a burst of clients): wait for a place.
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.01)
         except PermissionError as exc:
             sock.close()
             raise AccessDeniedError(
