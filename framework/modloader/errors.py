@@ -21,7 +21,9 @@ the control socket, unique per class)::
     ├── StartupError                    exit 2   a required module failed, or FAILURE
     └── ControlError                    exit 1   the control socket
         ├── ConnectError                exit 1   no host listening
-        └── ProtocolError               exit 1   a malformed request or reply
+        ├── ProtocolError               exit 1   a malformed request or reply
+        ├── AccessDeniedError           exit 1   the peer's user may not use the socket
+        └── SocketInUseError            exit 1   another host already listens on the socket
 
 Warnings derive from :class:`ModLoaderWarning`.
 """
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 __all__ = [
+    "AccessDeniedError",
     "CommandError",
     "ConfigError",
     "ConfigIssue",
@@ -50,6 +53,7 @@ __all__ = [
     "NoSuchCommandError",
     "NoSuchModuleError",
     "ProtocolError",
+    "SocketInUseError",
     "StaleHandleError",
     "StartupError",
     "UsageError",
@@ -267,3 +271,22 @@ class ProtocolError(ControlError):
     """A request or reply on the control socket is malformed."""
 
     code = "protocol"
+
+
+class AccessDeniedError(ControlError, PermissionError):
+    """The control socket refused a client whose user is neither the host's nor root."""
+
+    code = "access-denied"
+
+
+class SocketInUseError(ControlError):
+    """Another live host already listens on the control socket; :attr:`path` names it."""
+
+    code = "socket-in-use"
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"Another modloader host is already listening on {path}; stop it first, "
+            "or give this host another socket with -s"
+        )

@@ -1,0 +1,285 @@
+"""The interactive console (``modloader -c`` and ``modloader -r``), on prompt_toolkit.
+
+This is the only module that imports prompt_toolkit. The console drives any
+:class:`~modloader._commands.base.Executor`: the host itself, or a
+:class:`~modloader._control.client.RemoteExecutor` talking to one over the
+control socket. It behaves like Asterisk's ``*CLI>``: Tab completes commands,
+subcommands and module names (asking the executor), Ctrl-C clears the line,
+Ctrl-D, ``exit`` or ``quit`` leave, and log messages appear above the prompt
+without breaking the line being typed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterable
+from collections.abc import Iterator
+from typing import TextIO
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import CompleteEvent
+from prompt_toolkit.completion import Completer
+from prompt_toolkit.completion import Completion
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import FileHistory
+from prompt_toolkit.history import History
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.input import Input
+from prompt_toolkit.output import Output
+from prompt_toolkit.patch_stdout import patch_stdout
+from prompt_toolkit.shortcuts import CompleteStyle
+
+from modloader._commands.base import Executor
+
+__all__ = [
+    "DEFAULT_PROMPT",
+    "EXIT_WORDS",
+    "HISTORY_ENV",
+    "Console",
+    "default_history_path",
+    "run_console",
+]
+
+#: Asterisk's prompt.
+DEFAULT_PROMPT = "*CLI> "
+#: Words that leave the console (a remote console leaves the host running).
+EXIT_WORDS = frozenset({"exit", "quit"})
+#: Environment variable naming the history file.
+HISTORY_ENV = "MODLOADER_HISTORY_FILE"
+#: How log records look in the console (after Asterisk's ``[date] LEVEL[name]: text``).
+LOG_FORMAT = "[%(asctime)s] %(levelname)s[%(name)s]: %(message)s"
+
+
+def default_history_path() -> str:
+    """``$MODLOADER_HISTORY_FILE``, else ``$XDG_STATE_HOME/modloader/history``,
+    else ``~/.local/state/modloader/history``."""
+    explicit = os.environ.get(HISTORY_ENV)
+    if explicit:
+        return os.path.expanduser(explicit)
+    state = os.environ.get("XDG_STATE_HOME")
+    if not state or not os.path.isabs(state):
+        state = os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state, "modloader", "history")
+
+
+def _open_history(path: str | None) -> History:
+    """The history kept in ``path`` (``None``: the default file; ``""``: none kept)."""
+    if path == "":
+        return InMemoryHistory()
+    path = default_history_path() if path is None else os.fspath(path)
+    try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+        # Commands may name things an operator would not share: owner-only, like a shell's.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.close(fd)
+    except OSError as exc:
+        logging.getLogger("modloader.console").warning(
+            "console history not kept: cannot write %s (%s)", path, exc
+        )
+        return InMemoryHistory()
+    return FileHistory(path)
+
+
+def _last_word(text: str) -> str:
+    cut = max(text.rfind(" "), text.rfind("\t"))
+    return text[cut + 1 :]
+
+
+class _ExecutorCompleter(Completer):
+    """Tab completion that asks the executor (locally, or over the socket)."""
+
+    def __init__(self, executor: Executor) -> None:
+        self.executor = executor
+
+    def get_completions(
+        self, document: Document, complete_event: CompleteEvent
+    ) -> Iterable[Completion]:
+        text = document.text_before_cursor
+        word = _last_word(text)
+        try:
+            candidates = self.executor.complete(text)
+        except Exception:  # a completion must never break the line being typed
+            logging.getLogger("modloader.console").debug("completion failed", exc_info=True)
+            return
+        # One candidate: finish the word and step past it, as Asterisk does.
+        suffix = " " if len(candidates) == 1 else ""
+        for candidate in candidates:
+            yield Completion(candidate + suffix, start_position=-len(word), display=candidate)
+
+
+class _ConsoleHandler(logging.Handler):
+    """Writes log records to the console's current output (above the prompt)."""
+
+    def __init__(self, console: Console, level: int) -> None:
+        super().__init__(level)
+        self.console = console
+        self.setFormatter(logging.Formatter(LOG_FORMAT, "%b %d %H:%M:%S"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.console.write(self.format(record))
+        except Exception:
+            self.handleError(record)
+
+
+class Console:
+    """An Asterisk-like command console over ``executor``.
+
+    :param executor: what runs the lines typed.
+    :param prompt: the prompt (Asterisk's ``*CLI> ``).
+    :param history_path: the history file; ``None`` for :func:`default_history_path`,
+        ``""`` to keep none.
+    :param banner: printed once before the first prompt.
+    :param stdout: where command output and log lines go; default: the terminal,
+        through prompt_toolkit so that the prompt is redrawn below them.
+    :param input: prompt_toolkit input (tests pass a pipe input).
+    :param output: prompt_toolkit output (tests pass ``DummyOutput``).
+    :param logger: while the console runs, this logger's records are shown above
+        the prompt (``None``: none are). Its handlers that write to the terminal
+        are routed through the console for the time being; if the logger has no
+        handler at all, one is added at ``log_level``.
+    :param log_level: the level of that added handler.
+    """
+
+    def __init__(
+        self,
+        executor: Executor,
+        *,
+        prompt: str = DEFAULT_PROMPT,
+        history_path: str | None = None,
+        banner: str | None = None,
+        stdout: TextIO | None = None,
+        input: Input | None = None,
+        output: Output | None = None,
+        logger: logging.Logger | None = None,
+        log_level: int = logging.INFO,
+    ) -> None:
+        self.executor = executor
+        self.prompt = prompt
+        self.banner = banner
+        self.logger = logger
+        self.log_level = log_level
+        self._stdout = stdout
+        self._stop = threading.Event()
+        self._write_lock = threading.Lock()
+        self.session: PromptSession[str] = PromptSession(
+            history=_open_history(history_path),
+            completer=_ExecutorCompleter(executor),
+            complete_while_typing=False,
+            complete_in_thread=True,
+            complete_style=CompleteStyle.READLINE_LIKE,
+            input=input,
+            output=output,
+        )
+
+    def write(self, text: str) -> None:
+        """Print ``text`` (a newline is added) above the prompt. Thread-safe."""
+        stream = self._stdout if self._stdout is not None else sys.stdout
+        with self._write_lock:
+            stream.write(text if text.endswith("\n") else text + "\n")
+            stream.flush()
+
+    def stop(self) -> None:
+        """Make :meth:`run` return, from any thread or a signal handler."""
+        self._stop.set()
+        app = self.session.app
+        loop = app.loop
+        if app.is_running and loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                loop.call_soon_threadsafe(self._exit_prompt)
+
+    def _exit_prompt(self) -> None:
+        app = self.session.app
+        if app.is_running and app.future is not None and not app.future.done():
+            app.exit(exception=EOFError())
+
+    def _pre_run(self) -> None:
+        # stop() may have come between the loop's check and the prompt's start.
+        if self._stop.is_set():
+            self._exit_prompt()
+
+    def run(self) -> None:
+        """Read and run lines until Ctrl-D, ``exit``, ``quit`` or :meth:`stop`."""
+        with patch_stdout(raw=True), self._logging():
+            if self.banner:
+                self.write(self.banner)
+            while not self._stop.is_set():
+                try:
+                    line = self.session.prompt(self.prompt, pre_run=self._pre_run)
+                except KeyboardInterrupt:  # Ctrl-C: drop the line, prompt again
+                    continue
+                except EOFError:  # Ctrl-D, or stop()
+                    break
+                line = line.strip()
+                if not line:
+                    continue
+                if line.lower() in EXIT_WORDS:
+                    break
+                self._run_line(line)
+
+    def _run_line(self, line: str) -> None:
+        try:
+            result = self.executor.execute(line)
+        except KeyboardInterrupt:
+            self.write(f"Interrupted while running '{line}'")
+            return
+        except Exception as exc:  # an executor should not raise; keep the console alive
+            self.write(f"Command '{line}' failed: {type(exc).__name__}: {exc}")
+            return
+        if result.output:
+            self.write(result.output)
+
+    @contextlib.contextmanager
+    def _logging(self) -> Iterator[None]:
+        logger = self.logger
+        if logger is None:
+            yield
+            return
+        terminals = {sys.__stdout__, sys.__stderr__}
+        rerouted: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
+        added: _ConsoleHandler | None = None
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and handler.stream in terminals:
+                old = handler.setStream(sys.stdout)  # the prompt-safe stream, while patched
+                if old is not None:
+                    rerouted.append((handler, old))
+        if not logger.handlers:
+            added = _ConsoleHandler(self, self.log_level)
+            logger.addHandler(added)
+        try:
+            yield
+        finally:
+            if added is not None:
+                logger.removeHandler(added)
+            for handler, old in rerouted:
+                handler.setStream(old)
+
+
+def run_console(
+    executor: Executor,
+    *,
+    prompt: str = DEFAULT_PROMPT,
+    history_path: str | None = None,
+    banner: str | None = None,
+    stdout: TextIO | None = None,
+    input: Input | None = None,
+    output: Output | None = None,
+    logger: logging.Logger | None = None,
+    log_level: int = logging.INFO,
+) -> None:
+    """Run a :class:`Console` over ``executor`` until the operator leaves (same parameters)."""
+    Console(
+        executor,
+        prompt=prompt,
+        history_path=history_path,
+        banner=banner,
+        stdout=stdout,
+        input=input,
+        output=output,
+        logger=logger,
+        log_level=log_level,
+    ).run()

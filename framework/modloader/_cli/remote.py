@@ -1,0 +1,85 @@
+"""``modloader -r`` and ``modloader -rx CMD``: talk to a running host (SPEC 7).
+
+A thin client: ``-rx`` imports the standard library, the protocol and the
+error tree, and nothing else (no pydantic, stevedore, importlib_metadata or
+prompt_toolkit); ``-r`` adds prompt_toolkit for the console.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+from typing import TextIO
+
+from modloader._cli.args import Options
+from modloader._commands.base import CommandResult
+from modloader._control.client import ControlClient
+from modloader._control.client import RemoteExecutor
+from modloader._control.paths import default_socket_path
+from modloader._control.protocol import result_as_dict
+from modloader.errors import ControlError
+
+__all__ = ["print_result", "run_remote", "socket_path"]
+
+#: The exit status after Ctrl-C, as a shell reports it.
+EXIT_INTERRUPTED = 130
+
+
+def socket_path(options: Options) -> str:
+    """The socket ``-s`` names, else the default one of ``-n NAMESPACE``."""
+    return options.socket or default_socket_path(options.namespace)
+
+
+def print_result(result: CommandResult, *, as_json: bool, stdout: TextIO | None = None) -> None:
+    """Print a command's result: its text, or with ``as_json`` its structured form."""
+    out = sys.stdout if stdout is None else stdout
+    if as_json:
+        out.write(json.dumps(result_as_dict(result), indent=2, default=str) + "\n")
+    elif result.output:
+        out.write(result.output if result.output.endswith("\n") else result.output + "\n")
+    out.flush()
+
+
+def _report(exc: ControlError, *, as_json: bool) -> int:
+    print(exc, file=sys.stderr)
+    if as_json:
+        error = {"ok": False, "error": {"code": exc.code, "message": exc.message}}
+        print(json.dumps(error, indent=2))
+    return exc.exit_code
+
+
+def run_remote(options: Options) -> int:
+    """Run ``-rx CMD`` (one command) or ``-r`` (a console) against a running host.
+
+    :returns: 0 on success; 1 when the command failed or no host answered.
+    """
+    path = socket_path(options)
+    try:
+        if options.execute is not None:
+            return _execute(path, options.execute, as_json=options.json)
+        return _console(path, options)
+    except ControlError as exc:
+        return _report(exc, as_json=options.json)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+def _execute(path: str, line: str, *, as_json: bool) -> int:
+    with ControlClient(path) as client:
+        result = client.execute(line, structured=as_json)
+    print_result(result, as_json=as_json)
+    return result.exit_code
+
+
+def _console(path: str, options: Options) -> int:
+    from modloader._cli.console import run_console  # prompt_toolkit: only for -r
+
+    with ControlClient(path) as client:
+        hello = client.hello()
+        banner = (
+            f"Connected to {hello.server or 'modloader'} currently running on "
+            f"{socket.gethostname()} (pid = {hello.pid})"
+        )
+        run_console(RemoteExecutor(client, structured=options.json), banner=banner)
+    return 0

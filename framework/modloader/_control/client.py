@@ -1,0 +1,270 @@
+"""The thin client of the control socket (``modloader -r`` and ``-rx``).
+
+Standard library only: this module, and everything it imports, must not pull
+in pydantic, stevedore, importlib_metadata or prompt_toolkit, so that
+``modloader -rx "module show"`` starts in about the time Python itself takes.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from types import TracebackType
+from typing import Final
+from typing import Self
+
+from modloader._commands.base import CommandResult
+from modloader._control.protocol import MAX_RESPONSE_BYTES
+from modloader._control.protocol import SUPPORTED_VERSIONS
+from modloader._control.protocol import Request
+from modloader._control.protocol import Response
+from modloader._control.protocol import decode_response
+from modloader._control.protocol import encode
+from modloader._control.protocol import result_from_response
+from modloader._version import __version__
+from modloader.errors import AccessDeniedError
+from modloader.errors import ConnectError
+from modloader.errors import ControlError
+from modloader.errors import ProtocolError
+
+__all__ = ["ControlClient", "RemoteExecutor", "execute_remote", "raise_for_error"]
+
+_RECV_SIZE: Final = 65536
+
+#: Error codes that mean the control channel itself failed; the client raises them.
+_RAISED: Final[dict[str, type[ControlError]]] = {
+    AccessDeniedError.code: AccessDeniedError,
+    ProtocolError.code: ProtocolError,
+    ControlError.code: ControlError,
+}
+
+
+def raise_for_error(response: Response) -> None:
+    """Raise the :class:`ControlError` an error reply stands for.
+
+    Nothing happens for a reply without an error, nor for an error that the
+    command itself raised on the host (any code outside the control family):
+    :func:`~modloader._control.protocol.result_from_response` makes that a
+    failed result.
+    """
+    error = response.error
+    if error is not None and error.code in _RAISED:
+        raise _RAISED[error.code](error.message)
+
+
+class ControlClient:
+    """One connection to a host's control socket.
+
+    ::
+
+        with ControlClient("/run/user/1000/modloader/myapp.modules.sock") as client:
+            print(client.execute("module show").output)
+
+    :param path: the socket's path.
+    :param connect_timeout: seconds to wait for the connection.
+    :param timeout: seconds to wait for a reply (``None``: as long as the command takes).
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        connect_timeout: float = 5.0,
+        timeout: float | None = None,
+    ) -> None:
+        self.path = os.fspath(path)
+        self.connect_timeout = connect_timeout
+        self.timeout = timeout
+        self._sock: socket.socket | None = None
+        self._buffer = bytearray()
+        self._next_id = 1
+
+    def __enter__(self) -> Self:
+        self.connect()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @property
+    def connected(self) -> bool:
+        """``True`` between :meth:`connect` and :meth:`close`."""
+        return self._sock is not None
+
+    def connect(self) -> None:
+        """Open the connection (does nothing if it is open).
+
+        :raises ConnectError: nothing listens on the path.
+        :raises AccessDeniedError: this user may not reach the socket.
+        """
+        if self._sock is not None:
+            return
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.connect_timeout)
+        deadline = time.monotonic() + self.connect_timeout
+        try:
+            while True:
+                try:
+                    sock.connect(self.path)
+                    break
+                except BlockingIOError:
+                    # The host's backlog is full (a burst of clients): wait for a place.
+                    if time.monotonic() >= deadline:
+                        raise
+                    time.sleep(0.01)
+        except PermissionError as exc:
+            sock.close()
+            raise AccessDeniedError(
+                f"Permission denied on {self.path}: the host runs as another user"
+            ) from exc
+        except OSError as exc:
+            sock.close()
+            raise ConnectError(self.path) from exc
+        sock.settimeout(self.timeout)
+        self._sock = sock
+
+    def close(self) -> None:
+        """Close the connection. Idempotent."""
+        sock, self._sock = self._sock, None
+        if sock is not None:
+            sock.close()
+        self._buffer.clear()
+
+    def request(self, request: Request) -> Response:
+        """Send one request and wait for its reply (an error reply is returned, not raised).
+
+        :raises ConnectError: the connection could not be opened.
+        :raises ControlError: the connection broke, or the reply did not come in time.
+        :raises ProtocolError: the reply is malformed.
+        """
+        self.connect()
+        sock = self._sock
+        assert sock is not None
+        try:
+            sock.sendall(encode(request))
+            line = self._read_line(sock)
+        except TimeoutError as exc:
+            self.close()
+            raise ControlError(f"no reply from the host within {self.timeout:g} s") from exc
+        except OSError as exc:
+            self.close()
+            raise ControlError(f"lost the connection to {self.path}: {exc}") from exc
+        if line is None:
+            self.close()
+            raise ControlError(f"the host at {self.path} closed the connection without a reply")
+        response = decode_response(line)
+        if response.error is not None and response.id == 0 and request.id != 0:
+            # The host could not read the request; it has closed the connection.
+            self.close()
+        return response
+
+    def _read_line(self, sock: socket.socket) -> bytes | None:
+        while True:
+            end = self._buffer.find(b"\n")
+            if end >= 0:
+                line = bytes(self._buffer[:end])
+                del self._buffer[: end + 1]
+                return line
+            if len(self._buffer) > MAX_RESPONSE_BYTES:
+                self.close()
+                raise ProtocolError(f"reply line is longer than {MAX_RESPONSE_BYTES} bytes")
+            chunk = sock.recv(_RECV_SIZE)
+            if not chunk:
+                if not self._buffer:
+                    return None
+                # A reply sent just before the host closed may lack nothing but its newline.
+                line = bytes(self._buffer)
+                self._buffer.clear()
+                return line
+            self._buffer += chunk
+
+    def _id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def hello(self) -> Response:
+        """Agree on the protocol version; the reply names the host (``server``, ``pid``)."""
+        response = self.request(
+            Request(
+                op="hello",
+                id=self._id(),
+                versions=SUPPORTED_VERSIONS,
+                client=f"modloader {__version__} (pid {os.getpid()})",
+            )
+        )
+        raise_for_error(response)
+        return response
+
+    def ping(self) -> None:
+        """Check the host answers."""
+        response = self.request(Request(op="ping", id=self._id()))
+        raise_for_error(response)
+        if response.error is not None:
+            raise ControlError(response.error.message)
+
+    def execute(self, line: str, *, structured: bool = False) -> CommandResult:
+        """Run ``line`` on the host.
+
+        A command that fails is a result with ``ok=False``; a request the host
+        refused raises.
+
+        :raises ControlError: the host could not be reached or refused the request.
+        """
+        response = self.request(
+            Request(op="execute", id=self._id(), line=line, structured=structured)
+        )
+        raise_for_error(response)
+        return result_from_response(line, response)
+
+    def complete(self, line: str) -> list[str]:
+        """The host's candidates for the last word of ``line`` (none if the host failed)."""
+        response = self.request(Request(op="complete", id=self._id(), line=line))
+        raise_for_error(response)
+        return response.completions if response.error is None else []
+
+
+class RemoteExecutor:
+    """An :class:`~modloader._commands.base.Executor` that runs commands on a remote host.
+
+    It never raises from :meth:`execute` (a lost connection is a failed result,
+    and the next command reconnects) nor from :meth:`complete` (no candidates),
+    as an executor should not.
+    """
+
+    def __init__(self, client: ControlClient, *, structured: bool = False) -> None:
+        self.client = client
+        self.structured = structured
+
+    def execute(self, line: str) -> CommandResult:
+        try:
+            return self.client.execute(line, structured=self.structured)
+        except ControlError as exc:
+            return CommandResult(line=line, ok=False, output=str(exc))
+
+    def complete(self, line: str) -> list[str]:
+        try:
+            return self.client.complete(line)
+        except ControlError:
+            return []
+
+
+def execute_remote(
+    path: str | os.PathLike[str],
+    line: str,
+    *,
+    structured: bool = False,
+    timeout: float | None = None,
+) -> CommandResult:
+    """Run one command on the host listening at ``path`` (one connection, then closed).
+
+    :raises ConnectError: nothing listens at ``path``.
+    :raises ControlError: the host refused the request or the connection broke.
+    """
+    with ControlClient(path, timeout=timeout) as client:
+        return client.execute(line, structured=structured)

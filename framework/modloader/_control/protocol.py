@@ -1,0 +1,321 @@
+"""The control socket's wire format: versioned JSON lines (SPEC 7).
+
+One JSON object per line, UTF-8, ``\\n``-terminated, in each direction. Every
+request carries ``v`` (the protocol version it is written in) and an ``id``
+that the reply echoes::
+
+    -> {"v": 1, "id": 1, "op": "hello", "versions": [1], "client": "modloader 0.1.0"}
+    <- {"v": 1, "id": 1, "ok": true, "version": 1, "server": "modloader 0.1.0", "pid": 4242}
+    -> {"v": 1, "id": 2, "op": "execute", "line": "module show", "structured": true}
+    <- {"v": 1, "id": 2, "ok": true, "exit_code": 0, "output": "Module ...", "data": [...]}
+    -> {"v": 1, "id": 3, "op": "complete", "line": "module lo"}
+    <- {"v": 1, "id": 3, "ok": true, "completions": ["load"]}
+    -> {"v": 1, "id": 4, "op": "ping"}
+    <- {"v": 1, "id": 4, "ok": true}
+
+A request the host cannot carry out gets ``ok: false`` and an ``error`` whose
+``code`` is the ``code`` of a :mod:`modloader.errors` class::
+
+    <- {"v": 1, "id": 0, "ok": false, "error": {"code": "protocol", "message": "..."}}
+
+A command that ran and failed is not an error of the protocol: its reply has
+``ok: false``, ``exit_code: 1`` and the command's output, and no ``error``.
+
+Plain dataclasses and :mod:`json` only: the remote client imports this module
+and must stay thin (no pydantic).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import Final
+
+from modloader._commands.base import CommandResult
+from modloader.errors import ModLoaderError
+from modloader.errors import ProtocolError
+
+__all__ = [
+    "MAX_REQUEST_BYTES",
+    "MAX_RESPONSE_BYTES",
+    "OPS",
+    "PROTOCOL_VERSION",
+    "SUPPORTED_VERSIONS",
+    "ErrorInfo",
+    "Request",
+    "Response",
+    "decode_request",
+    "decode_response",
+    "encode",
+    "error_response",
+    "negotiate",
+    "response_from_result",
+    "result_as_dict",
+    "result_from_response",
+]
+
+#: The version this side writes.
+PROTOCOL_VERSION: Final = 1
+#: Every version this side understands (a host answers requests in any of them).
+SUPPORTED_VERSIONS: Final = (1,)
+#: The longest request line a host accepts, newline excluded.
+MAX_REQUEST_BYTES: Final = 64 * 1024
+#: The longest reply line a client accepts (``module show`` of a big host fits easily).
+MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
+#: The requests a host answers.
+OPS: Final = frozenset({"hello", "ping", "execute", "complete"})
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request from a client."""
+
+    #: ``hello``, ``ping``, ``execute`` or ``complete``.
+    op: str
+    #: Echoed in the reply, so a client can match them.
+    id: int = 0
+    #: The command line, for ``execute`` and ``complete``.
+    line: str = ""
+    #: ``execute``: also send the command's structured form (``data``).
+    structured: bool = False
+    #: ``hello``: the versions the client speaks.
+    versions: tuple[int, ...] = ()
+    #: ``hello``: who is asking, for the host's log.
+    client: str = ""
+    #: The protocol version this request is written in.
+    v: int = PROTOCOL_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form (fields at their defaults are left out)."""
+        obj: dict[str, Any] = {"v": self.v, "id": self.id, "op": self.op}
+        if self.op in ("execute", "complete"):
+            obj["line"] = self.line
+        if self.structured:
+            obj["structured"] = True
+        if self.versions:
+            obj["versions"] = list(self.versions)
+        if self.client:
+            obj["client"] = self.client
+        return obj
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorInfo:
+    """Why a request could not be carried out."""
+
+    #: The ``code`` of a :mod:`modloader.errors` class (``protocol``, ``access-denied`` ...).
+    code: str
+    message: str
+
+
+@dataclass(slots=True)
+class Response:
+    """One reply from the host."""
+
+    #: The request's ``id`` (0 when the request could not be read).
+    id: int
+    #: The request succeeded (for ``execute``: the command succeeded).
+    ok: bool
+    #: ``execute``: the text rendering.
+    output: str = ""
+    #: ``execute`` with ``structured``: the structured form.
+    data: Any = None
+    #: ``execute``: the command's exit status (0 or 1).
+    exit_code: int = 0
+    #: ``execute``: extra lines the command logged.
+    notes: list[str] = field(default_factory=list)
+    #: ``complete``: the candidates for the last word.
+    completions: list[str] = field(default_factory=list)
+    #: ``hello``: the version the host chose.
+    version: int = 0
+    #: ``hello``: who answers (``"modloader 0.1.0"``).
+    server: str = ""
+    #: ``hello``: the host's process id.
+    pid: int = 0
+    #: Set when the request could not be carried out.
+    error: ErrorInfo | None = None
+    #: The protocol version this reply is written in.
+    v: int = PROTOCOL_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form (fields at their defaults are left out)."""
+        obj: dict[str, Any] = {"v": self.v, "id": self.id, "ok": self.ok}
+        defaults = _RESPONSE_DEFAULTS
+        for key in ("output", "data", "exit_code", "notes", "completions", "version", "server"):
+            value = getattr(self, key)
+            if value != defaults[key]:
+                obj[key] = value
+        if self.pid:
+            obj["pid"] = self.pid
+        if self.error is not None:
+            obj["error"] = {"code": self.error.code, "message": self.error.message}
+        return obj
+
+
+_RESPONSE_DEFAULTS: Final[dict[str, Any]] = {
+    "output": "",
+    "data": None,
+    "exit_code": 0,
+    "notes": [],
+    "completions": [],
+    "version": 0,
+    "server": "",
+}
+
+
+def encode(message: Request | Response) -> bytes:
+    """One line of UTF-8 JSON, newline included.
+
+    Structured data that JSON cannot represent is sent as its ``str()`` rather
+    than failing the whole reply: the operator still gets the text.
+    """
+    text = json.dumps(message.to_json(), ensure_ascii=False, separators=(",", ":"), default=str)
+    return text.encode("utf-8") + b"\n"
+
+
+def _load(line: bytes, what: str, limit: int) -> dict[str, Any]:
+    if len(line) > limit:
+        raise ProtocolError(f"{what} line is longer than {limit} bytes")
+    try:
+        obj = json.loads(line.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ProtocolError(f"{what} is not valid UTF-8 ({exc.reason})") from exc
+    except ValueError as exc:
+        raise ProtocolError(f"{what} is not valid JSON ({exc})") from exc
+    if not isinstance(obj, dict):
+        raise ProtocolError(f"{what} must be a JSON object, not {type(obj).__name__}")
+    return obj
+
+
+def _get(obj: dict[str, Any], key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+    value = obj.get(key, default)
+    # bool is an int in Python but not in this protocol.
+    if not isinstance(value, kind) or (isinstance(value, bool) and kind is int):
+        raise ProtocolError(f"'{key}' must be {_KIND_NAMES.get(kind, 'valid')}")
+    return value
+
+
+_KIND_NAMES: Final[dict[Any, str]] = {
+    int: "an integer",
+    str: "a string",
+    bool: "true or false",
+    list: "a list",
+}
+
+
+def decode_request(line: bytes) -> Request:
+    """Read one request line (without its newline); :class:`ProtocolError` if malformed."""
+    obj = _load(line, "request", MAX_REQUEST_BYTES)
+    v = _get(obj, "v", int, None) if "v" in obj else None
+    if v is None:
+        raise ProtocolError("request has no protocol version 'v'")
+    if v not in SUPPORTED_VERSIONS:
+        raise ProtocolError(
+            f"unsupported protocol version {v}; this host speaks "
+            + ", ".join(str(s) for s in SUPPORTED_VERSIONS)
+        )
+    op = _get(obj, "op", str, "")
+    if op not in OPS:
+        raise ProtocolError(f"unknown request op '{op}' (expected one of {', '.join(sorted(OPS))})")
+    versions = _get(obj, "versions", list, [])
+    if not all(isinstance(n, int) and not isinstance(n, bool) for n in versions):
+        raise ProtocolError("'versions' must be a list of integers")
+    line_text = _get(obj, "line", str, "")
+    if op in ("execute", "complete") and "line" not in obj:
+        raise ProtocolError(f"'{op}' needs a 'line'")
+    return Request(
+        op=op,
+        id=_get(obj, "id", int, 0),
+        line=line_text,
+        structured=_get(obj, "structured", bool, False),
+        versions=tuple(versions),
+        client=_get(obj, "client", str, ""),
+        v=v,
+    )
+
+
+def decode_response(line: bytes) -> Response:
+    """Read one reply line (without its newline); :class:`ProtocolError` if malformed."""
+    obj = _load(line, "reply", MAX_RESPONSE_BYTES)
+    error = obj.get("error")
+    info: ErrorInfo | None = None
+    if error is not None:
+        if not isinstance(error, dict):
+            raise ProtocolError("'error' must be an object")
+        info = ErrorInfo(
+            code=str(error.get("code", ModLoaderError.code)), message=str(error.get("message", ""))
+        )
+    notes = _get(obj, "notes", list, [])
+    completions = _get(obj, "completions", list, [])
+    return Response(
+        id=_get(obj, "id", int, 0),
+        ok=_get(obj, "ok", bool, False),
+        output=_get(obj, "output", str, ""),
+        data=obj.get("data"),
+        exit_code=_get(obj, "exit_code", int, 0),
+        notes=[str(n) for n in notes],
+        completions=[str(c) for c in completions],
+        version=_get(obj, "version", int, 0),
+        server=_get(obj, "server", str, ""),
+        pid=_get(obj, "pid", int, 0),
+        error=info,
+        v=_get(obj, "v", int, PROTOCOL_VERSION),
+    )
+
+
+def negotiate(offered: tuple[int, ...]) -> int | None:
+    """The highest version both sides speak (``None`` when there is none)."""
+    common = set(offered) & set(SUPPORTED_VERSIONS)
+    return max(common) if common else None
+
+
+def error_response(request_id: int, exc: BaseException) -> Response:
+    """The reply for a request that failed with ``exc``.
+
+    A :class:`~modloader.errors.ModLoaderError` sends its own ``code``; anything
+    else is reported as the root code ``error`` with the exception's type.
+    """
+    if isinstance(exc, ModLoaderError):
+        info = ErrorInfo(code=exc.code, message=exc.message)
+    else:
+        info = ErrorInfo(code=ModLoaderError.code, message=f"{type(exc).__name__}: {exc}")
+    return Response(id=request_id, ok=False, exit_code=1, error=info)
+
+
+def response_from_result(request_id: int, result: CommandResult, structured: bool) -> Response:
+    """The reply carrying one command's result."""
+    return Response(
+        id=request_id,
+        ok=result.ok,
+        output=result.output,
+        data=result.data if structured else None,
+        exit_code=result.exit_code,
+        notes=list(result.notes),
+    )
+
+
+def result_from_response(line: str, response: Response) -> CommandResult:
+    """The :class:`CommandResult` a reply stands for; a protocol error becomes a failed result."""
+    if response.error is not None:
+        return CommandResult(line=line, ok=False, output=response.error.message)
+    return CommandResult(
+        line=line,
+        ok=response.ok and response.exit_code == 0,
+        output=response.output,
+        data=response.data,
+        notes=list(response.notes),
+    )
+
+
+def result_as_dict(result: CommandResult) -> dict[str, Any]:
+    """The structured form ``--json`` prints (the same locally and remotely)."""
+    return {
+        "command": result.line,
+        "ok": result.ok,
+        "exit_code": result.exit_code,
+        "output": result.output,
+        "data": result.data,
+        "notes": list(result.notes),
+    }

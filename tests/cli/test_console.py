@@ -1,0 +1,263 @@
+import importlib.util
+import io
+import logging
+import os
+import re
+import select
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from modloader._cli.console import Console
+from modloader._cli.console import default_history_path
+from modloader._cli.console import run_console
+from modloader._control.client import ControlClient
+from modloader._control.client import RemoteExecutor
+from modloader._control.unix import ControlServer
+
+FAKE_HOST = Path(__file__).resolve().parents[1] / "control" / "fake_host.py"
+CONTROL = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[>=]|\r")
+
+
+def _fake_module():
+    spec = importlib.util.spec_from_file_location("fake_host_console", FAKE_HOST)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def executor():
+    return _fake_module().FakeExecutor()
+
+
+def drive(executor, keys, tmp_path, **options):
+    """Run a console over ``executor`` with ``keys`` typed; returns what it printed."""
+    out = io.StringIO()
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        pipe.send_text(keys)
+        run_console(
+            executor,
+            history_path=str(tmp_path / "history"),
+            stdout=out,
+            input=pipe,
+            output=DummyOutput(),
+            **options,
+        )
+    return out.getvalue()
+
+
+def test_runs_lines_until_ctrl_d(executor, tmp_path):
+    out = drive(executor, "echo one\recho two\r\x04", tmp_path)
+    assert executor.lines == ["echo one", "echo two"]
+    assert out == "one\ntwo\n"
+
+
+@pytest.mark.parametrize("word", ["exit", "quit", "  QUIT  "], ids=str.strip)
+def test_exit_words_leave_without_reaching_the_executor(executor, tmp_path, word):
+    drive(executor, f"echo a\r{word}\recho never\r", tmp_path)
+    assert executor.lines == ["echo a"]
+
+
+def test_ctrl_c_clears_the_line(executor, tmp_path):
+    drive(executor, "garbage\x03echo clean\r\x04", tmp_path)
+    assert executor.lines == ["echo clean"]
+
+
+def test_blank_lines_are_skipped_and_failures_printed(executor, tmp_path):
+    out = drive(executor, "\r   \rnope\r\x04", tmp_path)
+    assert executor.lines == ["nope"]
+    assert out.endswith("Command 'nope' failed.\n")
+
+
+def test_executor_exception_keeps_the_console(executor, tmp_path):
+    out = drive(executor, "boom\recho ok\r\x04", tmp_path)
+    assert "Command 'boom' failed: RuntimeError: the executor broke" in out
+    assert out.endswith("ok\n")
+
+
+def test_history_file_is_kept(executor, tmp_path):
+    drive(executor, "echo first\rmodule show\r\x04", tmp_path)
+    history = (tmp_path / "history").read_text()
+    assert "+echo first" in history and "+module show" in history
+    assert oct(os.stat(tmp_path / "history").st_mode & 0o777) == "0o600"
+    # Up arrow twice recalls the first line of the previous run.
+    drive(executor, "\x1b[A\x1b[A\r\x04", tmp_path)
+    assert executor.lines[-1] == "echo first"
+
+
+def test_log_records_are_printed_to_the_console(executor, tmp_path):
+    logger = logging.getLogger("fake")
+    logger.propagate = False
+    try:
+        out = drive(executor, "log disk almost full\r\x04", tmp_path, logger=logger)
+    finally:
+        logger.propagate = True
+    assert "WARNING[fake.host]: disk almost full" in out
+    assert logger.handlers == []  # removed when the console ends
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("mod", [("module ", -3)]),
+        ("module ", [(w, 0) for w in ["load", "refresh", "reload", "show", "unload"]]),
+        ("module unload res_", [("res_cache", -4), ("res_hello", -4)]),
+        ("nothing", []),
+    ],
+    ids=["unique-adds-space", "subcommands", "module-names", "none"],
+)
+def test_completion_asks_the_executor(executor, text, expected):
+    from prompt_toolkit.completion import CompleteEvent
+    from prompt_toolkit.document import Document
+
+    console = Console(executor, history_path="")
+    completions = console.session.completer.get_completions(Document(text), CompleteEvent())
+    assert [(c.text, c.start_position) for c in completions] == expected
+
+
+def test_default_history_path(monkeypatch, tmp_path):
+    monkeypatch.delenv("MODLOADER_HISTORY_FILE", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert default_history_path() == str(tmp_path / "modloader" / "history")
+    monkeypatch.delenv("XDG_STATE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert default_history_path() == str(tmp_path / ".local" / "state" / "modloader" / "history")
+    monkeypatch.setenv("MODLOADER_HISTORY_FILE", "/x/y")
+    assert default_history_path() == "/x/y"
+
+
+def test_stop_from_another_thread(executor, tmp_path):
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        console = Console(
+            executor, history_path="", stdout=io.StringIO(), input=pipe, output=DummyOutput()
+        )
+        timer = threading.Timer(0.3, console.stop)
+        timer.start()
+        started = time.monotonic()
+        console.run()
+        timer.join()
+    assert time.monotonic() - started < 3
+
+
+def test_remote_console_over_the_socket(executor, tmp_path):
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="mlc-", dir="/tmp")
+    try:
+        with ControlServer(executor, os.path.join(folder, "c.sock")) as server:
+            with ControlClient(server.path, timeout=5) as client:
+                remote = RemoteExecutor(client)
+                out = drive(remote, "echo over the wire\rexit\r", tmp_path)
+                assert remote.complete("module rel") == ["reload"]
+            assert out == "over the wire\n"
+            assert executor.lines == ["echo over the wire"]  # "exit" never reached the host
+            with ControlClient(server.path, timeout=5) as client:  # the host runs on
+                client.ping()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- a real terminal ------------------------------------------------------------
+
+
+class Terminal:
+    """The console script running on a pseudo-terminal."""
+
+    def __init__(self, history):
+        master, slave = os.openpty()
+        env = {**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "COLUMNS": "100"}
+        self.proc = subprocess.Popen(
+            [sys.executable, str(FAKE_HOST), "console", str(history)],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            start_new_session=True,
+        )
+        os.close(slave)
+        self.master = master
+        self.seen = b""
+
+    def text(self):
+        """What was seen, without the terminal's control sequences."""
+        return CONTROL.sub(b"", self.seen).decode(errors="replace")
+
+    def expect(self, text, timeout=10.0):
+        """Wait for ``text`` on the screen, then forget everything up to it."""
+        deadline = time.monotonic() + timeout
+        while text not in self.text():
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, f"{text!r} not seen; got {self.text()[-500:]!r}"
+            ready, _, _ = select.select([self.master], [], [], remaining)
+            if ready:
+                try:
+                    self.seen += os.read(self.master, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+        seen = self.text()
+        assert text in seen, f"{text!r} not seen; got {seen[-500:]!r}"
+        self.seen = seen[seen.index(text) + len(text) :].encode()
+
+    def type(self, keys):
+        os.write(self.master, keys.encode())
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait(10)
+        os.close(self.master)
+
+
+@pytest.fixture
+def terminal(tmp_path):
+    terms = []
+
+    def start():
+        term = Terminal(tmp_path / "history")
+        terms.append(term)
+        return term
+
+    yield start
+    for term in terms:
+        term.close()
+
+
+def test_console_on_a_real_terminal(terminal):
+    # Keys are typed only once the prompt is back: between prompts the terminal is
+    # in cooked mode, where it would turn Ctrl-C into SIGINT and eat Ctrl-D.
+    term = terminal()
+    term.expect("*CLI>")
+    term.type("mod\t")  # Tab completes the command word and steps past it
+    term.expect("module")
+    term.type("show like hel\r")
+    term.expect("1 modules loaded")
+    term.expect("*CLI>")
+    term.type("garbage\x03")  # Ctrl-C drops the line
+    term.expect("*CLI>")
+    term.type("echo after ctrl-c\r")
+    term.expect("after ctrl-c")
+    term.expect("*CLI>")
+    term.type("log above the prompt\r")
+    term.expect("WARNING:fake.host:above the prompt")
+    term.expect("*CLI>")
+    term.type("\x04")  # Ctrl-D leaves
+    term.expect("console left")
+    assert term.proc.wait(10) == 0
+
+    second = terminal()  # history survives into the next run
+    second.expect("*CLI>")
+    second.type("\x1b[A\x1b[A\r")
+    second.expect("after ctrl-c")
+    second.expect("*CLI>")
+    second.type("exit\r")
+    second.expect("console left")
+    assert second.proc.wait(10) == 0
