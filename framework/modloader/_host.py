@@ -96,6 +96,7 @@ class Host:
         install_builtin_commands(self._commands, self._loader, self._operations, self.request_stop)
         self._stop_requested = threading.Event()
         self._stop_graceful = True
+        self._stop_listeners: list[Callable[[bool], object]] = []
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -152,9 +153,24 @@ class Host:
         return unwind(self._loader)
 
     def request_stop(self, graceful: bool = True) -> None:
-        """Ask whoever runs the host (``modloader``'s foreground loop) to stop it."""
+        """Ask whoever runs the host (``modloader``'s foreground loop) to stop it.
+
+        This is what ``core stop gracefully|now`` does: it never stops the host
+        under the command's feet. See :meth:`on_stop_request` and :meth:`wait_for_stop`.
+        """
         self._stop_graceful = graceful
         self._stop_requested.set()
+        for callback in list(self._stop_listeners):
+            callback(graceful)
+
+    def on_stop_request(self, callback: Callable[[bool], object]) -> None:
+        """Call ``callback(graceful)`` when a stop is requested (``core stop ...``)."""
+        self._stop_listeners.append(callback)
+
+    @property
+    def executor(self) -> Host:
+        """The host itself: it runs command lines (the console and control socket use this)."""
+        return self
 
     def wait_for_stop(self, timeout: float | None = None) -> bool | None:
         """Block until a stop is requested; returns ``graceful`` (``None`` on timeout)."""

@@ -12,6 +12,7 @@ from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
 from modloader.errors import ConfigError
 from modloader.errors import ModLoaderError
+from modloader.errors import SocketInUseError
 from modloader.errors import StartupError
 
 __all__ = ["configure_logging", "default_config_path", "make_host", "run_local"]
@@ -76,38 +77,37 @@ def _report_start_error(exc: ModLoaderError, as_json: bool) -> None:
 
 
 def run_local(options: Options) -> int:
-    """Start a host; run ``-x`` and stop, or hand over to the foreground loop/console."""
+    """Start a host; run ``-x`` and stop, or serve it in the foreground (``-c``: with a console)."""
+    from modloader._cli.remote import print_result, socket_path
     from modloader._host import Host
 
     configure_logging(options)
+    if options.execute is None:
+        from modloader._control.unix import is_listening
+
+        path = socket_path(options)
+        if is_listening(path):  # refuse before starting any module (SPEC 7)
+            print(SocketInUseError(path), file=sys.stderr)
+            return SocketInUseError.exit_code
     host = make_host(options)
-    assert isinstance(host, Host)
+    assert isinstance(host, Host)  # noqa: S101 - narrows the lazily imported type
     try:
         host.start()
     except ModLoaderError as exc:
         _report_start_error(exc, options.json)
         return exc.exit_code
     if options.execute is None:
-        from modloader._cli.serve import run_foreground
+        from modloader._cli.serve import Foreground
 
-        return run_foreground(host, options)
+        foreground = Foreground(
+            host, socket_path=options.socket, namespace=options.namespace, console=options.console
+        )
+        host.on_stop_request(foreground.request_stop)
+        return foreground.run()
     try:
         result = host.run(options.execute)
     finally:
-        host.stop(graceful=True)
-    if options.json:
-        print(
-            json.dumps(
-                {
-                    "command": result.line,
-                    "ok": result.ok,
-                    "output": result.output,
-                    "data": result.data,
-                },
-                indent=2,
-                default=str,
-            )
-        )
-    elif result.output:
-        print(result.output)
+        # ``-x "core stop now"`` asks for a stop without unloading; honour it.
+        host.stop(graceful=host.wait_for_stop(0) is not False)
+    print_result(result, as_json=options.json)
     return result.exit_code

@@ -34,7 +34,7 @@ class ServedHost(Protocol):
         """Runs the commands that arrive on the socket and at the console."""
         ...
 
-    def stop(self, graceful: bool) -> None:
+    def stop(self, graceful: bool) -> object:
         """Stop: ``graceful`` unloads every module in reverse start order; else just end."""
         ...
 
