@@ -11,8 +11,6 @@ reads its configuration or loads a module.
 
 from __future__ import annotations
 
-import importlib
-
 from modloader._version import __version__ as __version__
 
 # Not ``from typing import TYPE_CHECKING``: typing alone costs the remote client ~15 ms.
@@ -110,7 +108,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'modloader' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    # __import__ rather than importlib.import_module: importlib costs the remote client.
+    value = getattr(__import__(module, fromlist=[name]), name)
     globals()[name] = value
     return value
 

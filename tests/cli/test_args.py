@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from modloader._cli import main
-from modloader._cli.args import DEFAULT_NAMESPACE, Options, parse_args
+from modloader._cli.args import DEFAULT_NAMESPACE
+from modloader._cli.args import Options
+from modloader._cli.args import parse_args
 from modloader._cli.local import default_config_path
 from modloader._version import __version__
 
@@ -18,9 +20,12 @@ def test_defaults() -> None:
 
 
 def test_every_option() -> None:
-    options = parse_args(["-n", "app.mods", "-C", "m.conf", "-x", "module show", "--json", "-s", "/s"])
-    assert options == Options(namespace="app.mods", config="m.conf", execute="module show",
-                              socket="/s", json=True)
+    options = parse_args(
+        ["-n", "app.mods", "-C", "m.conf", "-x", "module show", "--json", "-s", "/s"]
+    )
+    assert options == Options(
+        namespace="app.mods", config="m.conf", execute="module show", socket="/s", json=True
+    )
     assert parse_args(["-rx", "module show"]) == Options(remote=True, execute="module show")
 
 

@@ -99,3 +99,17 @@ def test_rx_imports_nothing_heavy(host):
     }
     assert "modloader" in imported  # the measurement works
     assert sorted(imported & set(HEAVY)) == []
+
+
+def test_fast_path_parses_only_plain_rx() -> None:
+    from modloader._cli.rx import _parse
+
+    assert _parse(["-rx", "module show"]) == ("modloader.modules", "module show", None)
+    assert _parse(["-n", "a.b", "-r", "-x", "core show help", "-s", "/s"]) == (
+        "a.b",
+        "core show help",
+        "/s",
+    )
+    assert _parse(["-rx", "module show", "--json"]) is None
+    assert _parse(["-r"]) is None  # the console is the full client's
+    assert _parse(["-x", "module show"]) is None  # not remote

@@ -10,7 +10,7 @@ import pytest
 from modloader import StaleHandleError
 from modloader.pytest_plugin import FakeSite
 
-VERSIONED = '''
+VERSIONED = """
 from upgradable.helpers import GREETING
 
 class Greeter:
@@ -19,7 +19,7 @@ class Greeter:
 
     def greet(self):
         return GREETING
-'''
+"""
 
 
 def install(site: FakeSite, version: str, greeting: str) -> None:

@@ -8,16 +8,26 @@ import the host machinery only on the paths that run a host.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
 
-from modloader._cli.args import parse_args
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: see modloader/__init__.py
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["main"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``modloader`` console script; returns the exit status."""
-    args = parse_args(sys.argv[1:] if argv is None else list(argv))
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if "-rx" in argv or "-r" in argv or "--remote" in argv or "-xr" in argv:
+        from modloader._cli.rx import fast_remote
+
+        status = fast_remote(argv)
+        if status is not None:
+            return status
+    from modloader._cli.args import parse_args
+
+    args = parse_args(argv)
     if isinstance(args, int):  # --help / --version printed, or a usage error reported
         return args
     if args.remote:

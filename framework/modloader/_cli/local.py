@@ -78,7 +78,8 @@ def _report_start_error(exc: ModLoaderError, as_json: bool) -> None:
 
 def run_local(options: Options) -> int:
     """Start a host; run ``-x`` and stop, or serve it in the foreground (``-c``: with a console)."""
-    from modloader._cli.remote import print_result, socket_path
+    from modloader._cli.remote import print_result
+    from modloader._cli.remote import socket_path
     from modloader._host import Host
 
     configure_logging(options)
@@ -90,7 +91,7 @@ def run_local(options: Options) -> int:
             print(SocketInUseError(path), file=sys.stderr)
             return SocketInUseError.exit_code
     host = make_host(options)
-    assert isinstance(host, Host)  # noqa: S101 - narrows the lazily imported type
+    assert isinstance(host, Host)
     try:
         host.start()
     except ModLoaderError as exc:

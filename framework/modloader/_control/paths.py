@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Final
 
-from modloader.errors import ControlError
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: the remote client must not import typing
+if TYPE_CHECKING:
+    from typing import Final
 
 __all__ = ["MAX_SOCKET_PATH_BYTES", "default_socket_path", "prepare_socket_folder"]
 
@@ -65,6 +66,8 @@ def prepare_socket_folder(path: str, *, private: bool) -> None:
 
     :raises ControlError: with the reason, when the folder is unsafe or the path too long.
     """
+    from modloader.errors import ControlError
+
     encoded = os.fsencode(path)
     if len(encoded) > MAX_SOCKET_PATH_BYTES:
         raise ControlError(
