@@ -223,6 +223,12 @@ SCENARIOS: dict[str, tuple[Plugin, ...]] = {
         Plugin("early", priority=1),
         Plugin("broken_pre", broken="import-error"),
     ),
+    # A preload entry requiring a module that another module enhances.
+    "itest.enhance": (
+        Plugin("pre_user", requires=("pre_target",)),
+        Plugin("pre_target"),
+        Plugin("pre_enhancer", enhances=("PRE_TARGET.so",)),
+    ),
     # `module show`: descriptions, summaries, support levels, use counts.
     "itest.show": (
         Plugin("described", description="Shows its own description", support="core"),
@@ -263,6 +269,16 @@ load = res_early_noload
 noload = res_never
 noload = res_ghost
 """
+
+#: DIRECTIVES_CONF with MODLOADER_AUTOLOAD=no and MODLOADER_NOLOAD=res_never.
+DIRECTIVES_ENV_STARTS = [
+    "res_pre",
+    "res_prereq",
+    "res_listed",
+    "res_req",
+    "res_late_noload",
+    "res_early_noload",
+]
 
 #: Explicit entries in config order; the rest autoloaded by name.
 ORDER_CONF = """

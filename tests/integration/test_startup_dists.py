@@ -142,6 +142,8 @@ def test_load_of_an_uninstalled_name_declines_it(start: StartT, trace: Path) -> 
 def test_start_order(start: StartT, trace: Path) -> None:
     host = start("itest.order", p.ORDER_CONF)
     assert events(trace, "load") == p.ORDER_STARTS
+    # The running modules as stevedore extensions, in start order.
+    assert [e.name for e in host.extensions] == p.ORDER_STARTS
     host.stop()
     assert events(trace, "unload") == p.ORDER_STARTS[::-1]
 
@@ -160,6 +162,48 @@ def test_preload_phase_runs_before_core_init(start: StartT, trace: Path) -> None
     # is not preloaded, so it waits for the core.
     assert lines == ["load lib", "load needs_lib", "core init", "load early"]
     assert seen == [HostState.STARTING]
+
+
+def test_host_as_context_manager(fake_distributions: FakeSite, trace: Path, tmp_path: Path) -> None:
+    p.install(fake_distributions.add, "itest.order", p.SCENARIOS["itest.order"])
+    conf = p.write_conf(tmp_path / "modules.conf", "autoload = no\nload = b_auto\nload = a_auto")
+    with Host("itest.order", config_path=conf) as host:
+        assert host.state is HostState.RUNNING
+        assert events(trace, "load") == ["b_auto", "a_auto"]
+    assert host.state is HostState.STOPPED
+    assert events(trace, "unload") == ["a_auto", "b_auto"]
+
+
+def test_environment_replaces_the_file_lists(
+    start: StartT, trace: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODLOADER_AUTOLOAD", "no")
+    monkeypatch.setenv("MODLOADER_NOLOAD", "res_never")
+    start("itest.directives", p.DIRECTIVES_CONF)
+    # The variable replaces the file's noload list: its load lines apply again.
+    assert events(trace, "load") == p.DIRECTIVES_ENV_STARTS
+
+
+@pytest.mark.parametrize(
+    "directive",
+    [
+        pytest.param("load", id="main-phase"),
+        pytest.param(
+            "preload",
+            id="preload-phase",
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="startup.py _preload_closure pulls requires/enhances/optional_modules "
+                "forward but not the enhancers of what a preload entry requires (SPEC 4.1/4.2)",
+            ),
+        ),
+    ],
+)
+def test_enhancer_starts_before_modules_requiring_its_target(
+    start: StartT, trace: Path, directive: str
+) -> None:
+    start("itest.enhance", f"{directive} = pre_user")
+    assert events(trace, "load")[:3] == ["pre_target", "pre_enhancer", "pre_user"]
 
 
 # -- dependencies ----------------------------------------------------------------------
