@@ -167,10 +167,12 @@ def test_preload_phase_runs_before_core_init(start: StartT, trace: Path) -> None
 def test_host_as_context_manager(fake_distributions: FakeSite, trace: Path, tmp_path: Path) -> None:
     p.install(fake_distributions.add, "itest.order", p.SCENARIOS["itest.order"])
     conf = p.write_conf(tmp_path / "modules.conf", "autoload = no\nload = b_auto\nload = a_auto")
+    states = []
     with Host("itest.order", config_path=conf) as host:
-        assert host.state is HostState.RUNNING
+        states.append(host.state)
         assert events(trace, "load") == ["b_auto", "a_auto"]
-    assert host.state is HostState.STOPPED
+    states.append(host.state)
+    assert states == [HostState.RUNNING, HostState.STOPPED]
     assert events(trace, "unload") == ["a_auto", "b_auto"]
 
 
