@@ -4,7 +4,8 @@ Every generated module appends one line per event to the file named by the
 ``ITEST_TRACE`` environment variable (when it is set): ``import NAME`` when
 its code is imported, ``load NAME`` when ``load()`` is called (before it
 returns), ``unload NAME`` when ``unload()`` is called. ``NAME`` is the
-entry point's name as published, whatever spelling the configuration used.
+entry point's name as published, whatever spelling the configuration used;
+when ``ctx.name`` differs from it, ``load()`` adds ``named NAME CTX_NAME``.
 Reading the file back tells what was imported and in which order modules
 started and stopped, in this process or in a ``modloader`` subprocess.
 """
@@ -47,11 +48,11 @@ from modloader import LoadResult
 from modloader import ModuleDeclined
 
 
-def _trace(event):
+def _trace(event, extra=""):
     path = os.environ.get({var!r})
     if path:
         with open(path, "a", encoding="utf-8") as out:
-            out.write(event + " " + {name!r} + "\\n")
+            out.write(event + " " + {name!r} + extra + "\\n")
 
 
 _trace("import")
@@ -61,7 +62,9 @@ class Plugin:
 {attributes}
     def load(self, ctx):
         _trace("load")
-        {ending}
+        if ctx.name != {name!r}:
+            _trace("named", " " + ctx.name)
+{command}        {ending}
 
     def unload(self, ctx):
         _trace("unload")
@@ -91,6 +94,8 @@ class Plugin:
     dist: str | None = None
     version: str = "1.0"
     summary: str | None = None
+    #: Words of a console command registered by ``load()``; it prints ``hello from NAME ARGS``.
+    command: str | None = None
 
     def source(self) -> str:
         lines = []
@@ -113,6 +118,12 @@ class Plugin:
             broken=_BROKEN[self.broken] if self.broken else "",
             attributes="\n".join(lines) + "\n" if lines else "",
             ending=_RESULTS[self.result].format(reason=self.reason),
+            command=(
+                f"        ctx.register_command({self.command!r}, lambda args: "
+                f"'hello from {self.name} ' + ' '.join(args))\n"
+                if self.command
+                else ""
+            ),
         )
 
 
@@ -173,7 +184,7 @@ SCENARIOS: dict[str, tuple[Plugin, ...]] = {
         Plugin("base", priority=150),
         Plugin("dep", priority=10, requires=("base",)),
         Plugin("p50", priority=50),
-        Plugin("late", priority=200),
+        Plugin("late", priority=200, command="itest hello"),
         Plugin("z_listed"),
         Plugin("m_listed"),
         Plugin("a_auto"),

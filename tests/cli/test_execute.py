@@ -61,8 +61,8 @@ class Run:
         return [line.split()[1] for line in self.trace if line.split()[0] == kind]
 
     def lifecycle(self) -> list[str]:
-        """``load``/``unload`` lines in order (imports left out)."""
-        return [line for line in self.trace if not line.startswith("import ")]
+        """``load``/``unload`` lines in order."""
+        return [line for line in self.trace if line.split()[0] in ("load", "unload")]
 
     def json(self) -> Any:
         return json.loads(self.out)
@@ -70,19 +70,22 @@ class Run:
 
 @pytest.fixture
 def modloader(site: Path, tmp_path: Path) -> Any:
-    """``modloader(namespace, conf_text, *arguments)``: run the command; ``conf`` None: no -C."""
+    """``modloader(namespace, conf_text, *arguments, env=)``: run it; ``conf`` None: no ``-C``."""
     runs = iter(range(1000))
 
-    def run(namespace: str | None, conf: str | None, *arguments: str) -> Run:
+    def run(
+        namespace: str | None, conf: str | None, *arguments: str, env: dict[str, str] | None = None
+    ) -> Run:
         number = next(runs)
         trace = tmp_path / f"trace-{number}.log"
-        env = {k: v for k, v in os.environ.items() if not k.upper().startswith("MODLOADER_")}
-        env.update(
+        environ = {k: v for k, v in os.environ.items() if not k.upper().startswith("MODLOADER_")}
+        environ.update(
             PYTHONPATH=str(site),
             MODLOADER_CACHE_DIR=str(tmp_path / "cache"),
             XDG_CONFIG_HOME=str(tmp_path / "config-home"),
             **{p.TRACE_VAR: str(trace)},
         )
+        environ.update(env or {})
         argv = [*_command()]
         if namespace is not None:
             argv += ["-n", namespace]
@@ -90,7 +93,7 @@ def modloader(site: Path, tmp_path: Path) -> Any:
             argv += ["-C", str(p.write_conf(tmp_path / f"modules-{number}.conf", conf))]
         done = subprocess.run(
             [*argv, *arguments],
-            env=env,
+            env=environ,
             cwd=tmp_path,
             capture_output=True,
             text=True,
@@ -143,6 +146,23 @@ def test_every_directive(modloader: Any, autoload: bool) -> None:
         "res_prereq.SO": "Running",
         "Res_Req": "Running",
     }
+
+
+def test_environment_replaces_the_file_lists(modloader: Any) -> None:
+    env = {"MODLOADER_AUTOLOAD": "no", "MODLOADER_NOLOAD": "res_never"}
+    run = modloader("itest.directives", p.DIRECTIVES_CONF, "-x", "help", env=env)
+    assert run.code == 0, run.err
+    # MODLOADER_NOLOAD replaces the file's noload lines: its load lines apply again.
+    assert run.events("load") == p.DIRECTIVES_ENV_STARTS
+
+
+def test_default_config_path(modloader: Any, tmp_path: Path) -> None:
+    conf = tmp_path / "config-home" / "modloader" / "itest.order" / "modules.conf"
+    conf.parent.mkdir(parents=True)
+    p.write_conf(conf, "autoload = no\nload = p50\nload = a_auto")
+    run = modloader("itest.order", None, "-x", "module show")
+    assert run.code == 0, run.err
+    assert run.events("load") == ["p50", "a_auto"]
 
 
 def test_start_order(modloader: Any) -> None:
@@ -385,6 +405,23 @@ def test_failed_command_exits_1_after_a_clean_stop(
     run = modloader("itest.order", "autoload = no\nload = late", "-x", command)
     assert (run.code, run.out) == (1, output)
     assert run.lifecycle() == ["load late", "unload late"]
+
+
+def test_a_module_command_runs_through_x(modloader: Any) -> None:
+    run = modloader("itest.order", "autoload = no\nload = late", "-x", "ITEST hello there")
+    assert (run.code, run.out) == (0, "hello from late there\n")
+    assert run.lifecycle() == ["load late", "unload late"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="_cli/local.py run_local stops with host.stop(graceful=True) even when the "
+    "command was 'core stop now', which SPEC 5.6 says exits without unloading",
+)
+def test_core_stop_now_through_x_does_not_unload(modloader: Any) -> None:
+    run = modloader("itest.order", "autoload = no\nload = late", "-x", "core stop now")
+    assert (run.code, run.out) == (0, "Stopping now.\n")
+    assert run.lifecycle() == ["load late"]
 
 
 # -- module show -------------------------------------------------------------------------

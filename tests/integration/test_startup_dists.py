@@ -113,6 +113,24 @@ def test_every_directive(start: StartT, trace: Path, autoload_line: str, autoloa
     assert events(trace, "unload") == expected[::-1]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="startup.py _make_records names each record after the config entry "
+    "(entry.name), so ctx.name and ctx.logger carry the operator's spelling "
+    "('RES_LISTED.so') although ModuleContext.name is documented as the entry point's name",
+)
+def test_ctx_name_is_the_entry_point_name(start: StartT, trace: Path) -> None:
+    start("itest.directives", p.DIRECTIVES_CONF)
+    assert [line for line in p.read_trace(trace) if line.startswith("named ")] == []
+
+
+def test_a_module_command_comes_and_goes_with_its_module(start: StartT) -> None:
+    host = start("itest.order", "autoload = no\nload = late")
+    assert host.run("itest hello big world").output == "hello from late big world"
+    assert host.run("module unload late").ok
+    assert not host.run("itest hello").ok
+
+
 @pytest.mark.parametrize(
     "conf",
     [
@@ -157,7 +175,7 @@ def test_preload_phase_runs_before_core_init(start: StartT, trace: Path) -> None
             out.write("core init\n")
 
     start("itest.preload", "preload = needs_lib\nnoload = broken_pre", core_init=core_init)
-    lines = [line for line in p.read_trace(trace) if not line.startswith("import ")]
+    lines = [line for line in p.read_trace(trace) if line.split()[0] != "import"]
     # lib (priority 200) is pulled into the preload phase by needs_lib; early (priority 1)
     # is not preloaded, so it waits for the core.
     assert lines == ["load lib", "load needs_lib", "core init", "load early"]
@@ -274,7 +292,7 @@ def test_failure_aborts_and_unwinds(start: StartT, trace: Path) -> None:
     assert str(caught.value) == "*** Failed to load module fails"
     assert (caught.value.exit_code, caught.value.module) == (2, "fails")
     assert host.state is HostState.STOPPED
-    lines = [line for line in p.read_trace(trace) if not line.startswith("import ")]
+    lines = [line for line in p.read_trace(trace) if line.split()[0] != "import"]
     assert lines == ["load first", "load second", "load fails", "unload second", "unload first"]
 
 
