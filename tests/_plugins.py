@@ -252,6 +252,8 @@ SCENARIOS: dict[str, tuple[Plugin, ...]] = {
             description="A description far longer than the forty columns of the table",
         ),
     ),
+    # A summary that an ASCII terminal cannot show.
+    "itest.unicode": (Plugin("res_cafe", summary="Caf\u00e9 \u2615 f\u00fcr alle"),),
     # Two distributions publish one name.
     "itest.conflict": (
         Plugin("res_dup", dist="dup-one", version="1.0"),
