@@ -8,6 +8,8 @@ file what happened to it (see :mod:`tests._plugins`).
 
 from __future__ import annotations
 
+import sys
+import warnings
 from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +25,11 @@ from modloader.pytest_plugin import FakeSite
 from tests import _plugins as p
 
 StartT = Callable[..., Host]
+
+#: Python 3.12+ warns when discovery reads a metadata field a distribution lacks (most of
+#: these plugins have no Summary); test_metadata_without_summary_scans_cleanly covers that.
+_NO_SUMMARY_WARNING = "ignore:Implicit None on return values:DeprecationWarning"
+pytestmark = pytest.mark.filterwarnings(_NO_SUMMARY_WARNING)
 
 
 @pytest.fixture
@@ -436,3 +443,19 @@ def test_configuration_error_starts_nothing(start: StartT, trace: Path, tmp_path
     assert caught.value.exit_code == 1
     assert host.state is HostState.STOPPED
     assert not trace.exists()
+
+
+@pytest.mark.xfail(
+    sys.version_info >= (3, 12),
+    strict=True,
+    reason="_discovery/entrypoints.py _scan_plain reads dist.metadata['Summary'] and "
+    "['Name'] by subscript: on Python 3.12+ a missing field warns 'Implicit None on return "
+    "values is deprecated and will raise KeyErrors'",
+)
+def test_metadata_without_summary_scans_cleanly(start: StartT, trace: Path) -> None:
+    host = start("itest.order", "autoload = no\nload = a_auto", run=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        host.start()
+    assert events(trace, "load") == ["a_auto"]
+    assert host.get_module("a_auto")["description"] == "a_auto"
