@@ -249,7 +249,8 @@ SCENARIOS: dict[str, tuple[Plugin, ...]] = {
         Plugin("user", requires=("described",), version="2.5"),
         Plugin(
             "wordy",
-            description="A description far longer than the forty columns of the table",
+            description="A description far longer than the forty columns of the table\nand more",
+            support="deprecated",
         ),
     ),
     # A summary that an ASCII terminal cannot show.
@@ -372,7 +373,10 @@ SHOW_TABLE = "\n".join(
         "user                           user                                     "
         "0          Running           unknown",
         "wordy                          A description far longer than the forty  "
-        "0          Running           unknown",
+        "0          Running        deprecated",
         "6 modules loaded",
     ]
 )
+
+#: Logged when a module whose support level is deprecated starts.
+DEPRECATED_WARNING = "Module 'wordy' is deprecated and may be removed in a future version."

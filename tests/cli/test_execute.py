@@ -432,6 +432,8 @@ def test_module_show_table(modloader: Any) -> None:
     run = modloader("itest.show", "", "-x", "module show")
     assert run.code == 0, run.err
     assert run.out == p.SHOW_TABLE + "\n"
+    assert p.DEPRECATED_WARNING in run.messages
+    assert not [m for m in run.messages if "'refuser' is deprecated" in m]  # it never ran
 
 
 def test_module_show_json(modloader: Any) -> None:

@@ -391,11 +391,12 @@ def test_preload_whose_import_fails_is_reported(start: StartT, trace: Path) -> N
 # -- module show and conflicts ---------------------------------------------------------
 
 
-def test_module_show_table(start: StartT) -> None:
+def test_module_show_table(start: StartT, caplog: pytest.LogCaptureFixture) -> None:
     host = start("itest.show", "")
     result = host.run("module show")
     assert result.ok
     assert result.output == p.SHOW_TABLE
+    assert p.DEPRECATED_WARNING in [r.getMessage() for r in caplog.records]
     table = p.SHOW_TABLE.splitlines()
     assert host.run("module show like USER").output.splitlines() == [
         table[0],
