@@ -8,6 +8,8 @@ file what happened to it (see :mod:`tests._plugins`).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import sys
 import warnings
 from collections.abc import Callable
@@ -22,6 +24,7 @@ from modloader import Host
 from modloader import HostState
 from modloader import StartupError
 from modloader.pytest_plugin import FakeSite
+from modloader.testing import make_distribution
 from tests import _plugins as p
 
 StartT = Callable[..., Host]
@@ -427,6 +430,25 @@ def test_two_distributions_publishing_one_name(start: StartT, trace: Path) -> No
     assert sorted(error.split(": ", 1)[1].split(", ")) == ["dup-one 1.0", "dup-two 2.0"]
     assert events(trace, "import") == ["res_solo"]
     assert host.report is not None and "res_dup declined to load." in host.report.lines
+
+
+def test_one_distribution_on_two_path_entries_is_no_conflict(
+    start: StartT, trace: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    host = start("itest.conflict", "", run=False)  # lays res_solo 1.0 in the fake site
+    shadow = tmp_path / "shadow-site"
+    solo = [pl for pl in p.SCENARIOS["itest.conflict"] if pl.name == "res_solo"]
+    p.install(
+        functools.partial(make_distribution, shadow),
+        "itest.conflict",
+        [dataclasses.replace(pl, version="9.0") for pl in solo],
+    )
+    monkeypatch.syspath_prepend(str(shadow))
+    host.start()
+    # As importlib.metadata does, the first copy on sys.path wins: no conflict.
+    assert statuses(host) == {"res_dup": "Not Running", "res_solo": "Running"}
+    assert host.get_module("res_solo")["version"] == "9.0"
+    assert host.get_module("res_dup")["last_error"].count("dup-") == 2
 
 
 # -- configuration errors ----------------------------------------------------------------
