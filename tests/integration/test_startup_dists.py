@@ -340,6 +340,12 @@ def test_failure_aborts_and_unwinds(start: StartT, trace: Path) -> None:
             id="required-dependency-missing",
         ),
         pytest.param(
+            "itest.deps",
+            "autoload = no\nload = target\nload = cyc_b\nrequire = cyc_a",
+            "*** Failed to load required module cyc_a",
+            id="required-in-a-cycle",
+        ),
+        pytest.param(
             "itest.conflict",
             "require = res_dup",
             "*** Failed to load module res_dup - Required",
