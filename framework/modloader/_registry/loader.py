@@ -120,7 +120,7 @@ class Loader:
         self.conflicts = {k: v for k, v in by_key.items() if len(v) > 1}
 
     def conflict_reason(self, key: str) -> str:
-        publishers = ", ".join(c.publisher for c in self.conflicts[key])
+        publishers = ", ".join(sorted(c.publisher for c in self.conflicts[key]))
         return f"module name is published by more than one distribution: {publishers}"
 
     def installed_names(self) -> list[str]:
@@ -176,6 +176,7 @@ class Loader:
     ) -> None:
         words = " ".join(words.split()).lower()
         with self.lock:
+            owner = self.get(owner).name
             existing = self.commands.get(words)
             if existing is not None and existing.owner != owner:
                 raise ValueError(f"command '{words}' is already registered by '{existing.owner}'")
@@ -194,7 +195,9 @@ class Loader:
 
     def new_record(self, name: str, candidate: Candidate | None, **flags: Any) -> ModuleRecord:
         record = ModuleRecord(name=name, candidate=candidate, **flags)
-        record.ctx = ModuleContext(name, self.host, self)
+        # The context speaks for the module: it carries the entry point's own name,
+        # while the record keeps the spelling the operator used (messages echo it).
+        record.ctx = ModuleContext(candidate.name if candidate else name, self.host, self)
         old = self.records.get(record.key)
         if old is not None:
             self._forget(old)

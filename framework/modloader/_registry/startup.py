@@ -100,6 +100,8 @@ class _Startup:
         self.loader = loader
         self.report = report
         self.dep_declined: dict[str, list[str]] = {}
+        #: Keys whose decline was already reported (each is reported once).
+        self.reported: set[str] = set()
 
     def abort(self, message: str, module: str | None) -> StartupError:
         self.report.say(logging.ERROR, message)
@@ -107,6 +109,9 @@ class _Startup:
         return StartupError(message, module)
 
     def declined(self, record: ModuleRecord) -> None:
+        if record.key in self.reported:
+            return
+        self.reported.add(record.key)
         self.report.say(logging.WARNING, f"{record.name} declined to load.")
         if record.error:
             self.report.say(logging.WARNING, _reason_line(record.name, record.error))
@@ -116,7 +121,9 @@ class _Startup:
     def run_phase(self, records: list[ModuleRecord]) -> None:
         loader = self.loader
         for record in sorted(records, key=lambda r: r.position):
-            if record.state is _S.PENDING and not loader.import_module(record):
+            if record.state is _S.PENDING:
+                loader.import_module(record)
+            if record.state is _S.DECLINED:  # its import failed, here or in the preload closure
                 self.declined(record)
         members = {r.key: r for r in records if r.state is _S.PENDING}
         slots: dict[str, Slot] = {k: (r.load_priority, r.position, k) for k, r in members.items()}
@@ -207,7 +214,7 @@ def run_startup(
                 if key in loader.conflicts:
                     report.say(logging.ERROR, f"{entry.name}: {loader.conflict_reason(key)}")
                 raise StartupError(message, entry.name)
-        records = _make_records(loader, order, report)
+        records = _make_records(loader, order, run)
         pending = [r for r in records if r.state is _S.PENDING]
         preload = _preload_closure(loader, pending)
         if preload:
@@ -233,9 +240,7 @@ def run_startup(
     return report
 
 
-def _make_records(
-    loader: Loader, order: Iterable[_Entry], report: StartupReport
-) -> list[ModuleRecord]:
+def _make_records(loader: Loader, order: Iterable[_Entry], run: _Startup) -> list[ModuleRecord]:
     records = []
     for position, entry in enumerate(order):
         key = name_key(entry.name)
@@ -246,8 +251,7 @@ def _make_records(
         if candidate is None:
             reason = loader.conflict_reason(key) if key in loader.conflicts else "not installed"
             loader.decline(record, reason)
-            report.say(logging.WARNING, f"{entry.name} declined to load.")
-            report.say(logging.WARNING, _reason_line(entry.name, reason))
+            run.declined(record)
         records.append(record)
     return records
 
