@@ -7,10 +7,12 @@
     at the end of the test.
 
 ``fake_distributions``
-    A folder on ``sys.path`` where ``add(name, version, entry_points=, files=,
-    summary=)`` lays a real installed distribution and ``remove(name)`` takes it
-    away; the Python modules it provided are dropped from ``sys.modules`` after
-    the test.
+    A folder first on ``sys.path`` where ``add(name, version, entry_points=,
+    files=, summary=)`` lays a real installed distribution,
+    ``add_project(project_dir, version=None, groups=None)`` lays the one a
+    project folder's ``pyproject.toml`` describes (its code imported from where
+    Python finds it), and ``remove(name)`` takes one away; the Python modules
+    they provided are dropped from ``sys.modules`` after the test.
 
 The heavy imports happen inside the fixtures, so installing modloader does
 not slow down pytest runs that never use them.
@@ -61,6 +63,18 @@ class FakeSite:
 
         info = make_distribution(self.path, name, version, **options)
         self._tops.update((info / "top_level.txt").read_text(encoding="utf-8").split())
+        return info
+
+    def add_project(self, project_dir: str | Path, **options: Any) -> Path:
+        """Lay the distribution ``project_dir`` describes (see ``project_distribution``)."""
+        from modloader.testing import project_distribution
+
+        info = project_distribution(self.path, project_dir, **options)
+        text = (info / "entry_points.txt").read_text(encoding="utf-8")
+        for line in text.splitlines():
+            name, sep, value = line.partition("=")
+            if sep and not name.strip().startswith("["):
+                self._tops.add(value.strip().partition(":")[0].partition(".")[0])
         return info
 
     def remove(self, name: str) -> bool:

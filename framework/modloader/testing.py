@@ -6,9 +6,14 @@
 * :func:`check_lifecycle` — asserts a module loads, reloads and unloads
   cleanly: nothing left in ``sys.modules``, no registration left behind,
   every reference it took released.
+* :func:`module_object` — the object a running module's entry point gave
+  (what ``host.use(name).obj`` is), without taking a reference.
 * :func:`make_distribution` — lays a real ``*.dist-info`` distribution (with
   entry points and code) in a folder, for tests that need
   ``importlib.metadata`` to see an installed plugin.
+* :func:`project_distribution` — the same from a project folder's own
+  ``pyproject.toml`` (name, version, description, entry points), so a test
+  discovers the module through the entry points its publisher wrote.
 
 The pytest plugin (:mod:`modloader.pytest_plugin`, registered through the
 ``pytest11`` entry point) wraps these as the ``modloader_host`` and
@@ -17,7 +22,9 @@ The pytest plugin (:mod:`modloader.pytest_plugin`, registered through the
 
 from __future__ import annotations
 
+import importlib
 import sys
+import tomllib
 from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,12 +37,15 @@ from modloader._config.model import ModulesConfig
 from modloader._discovery.static import StaticDiscovery
 from modloader._host import Host
 from modloader._names import name_key
+from modloader.errors import ModuleNotRunningError
 
 __all__ = [
     "LifecycleReport",
     "check_lifecycle",
     "make_distribution",
     "module_host",
+    "module_object",
+    "project_distribution",
     "remove_distribution",
 ]
 
@@ -66,6 +76,19 @@ def module_host(
     if start:
         host.start()
     return host
+
+
+def module_object(host: Host, name: str) -> Any:
+    """The object a running module's entry point gave (a class's instance, an instance, a module).
+
+    Takes no reference, so a later ``module unload`` is not refused because of
+    the test. :raises NoSuchModuleError: not in the module list.
+    :raises ModuleNotRunningError: in the list but not running.
+    """
+    record = host._loader.get(name)
+    if not record.state.running or record.obj is None:
+        raise ModuleNotRunningError(record.name, record.state.status)
+    return record.obj
 
 
 @dataclass(slots=True)
@@ -192,7 +215,48 @@ def make_distribution(
         ),
     ]
     (info / "RECORD").write_text("".join(f"{r},,\n" for r in record), encoding="utf-8")
+    importlib.invalidate_caches()
     return info
+
+
+def project_distribution(
+    site: str | Path,
+    project_dir: str | Path,
+    *,
+    version: str | None = None,
+    groups: Mapping[str, str] | None = None,
+) -> Path:
+    """Lay the distribution that ``pip install project_dir`` would, minus the code.
+
+    Reads ``project_dir/pyproject.toml``: ``[project]`` ``name``, ``version``
+    (or ``version=`` when it is dynamic), ``description`` (the ``Summary``) and
+    every ``[project.entry-points.GROUP]`` table, so discovery sees exactly the
+    entry points the publisher wrote. ``groups`` publishes a group under
+    another name (``{"myapp.modules": "myapp.tests"}``). No code is copied:
+    the entry points import the project's packages from wherever Python finds
+    them (installed, or the project folder on ``sys.path``). A distribution
+    first on ``sys.path`` wins over an installed one of the same name.
+    """
+    pyproject = Path(project_dir) / "pyproject.toml"
+    with pyproject.open("rb") as file:
+        project = tomllib.load(file).get("project", {})
+    if "name" not in project:
+        raise ValueError(f"{pyproject}: [project] has no name")
+    version = version or project.get("version")
+    if not version:
+        raise ValueError(f"{pyproject}: the version is dynamic; pass version=")
+    renames = dict(groups or {})
+    entry_points = {
+        renames.get(group, group): dict(points)
+        for group, points in project.get("entry-points", {}).items()
+    }
+    return make_distribution(
+        site,
+        project["name"],
+        version,
+        entry_points=entry_points,
+        summary=project.get("description"),
+    )
 
 
 def remove_distribution(site: str | Path, name: str) -> bool:
@@ -214,4 +278,6 @@ def remove_distribution(site: str | Path, name: str) -> bool:
             leftover.unlink() if leftover.is_file() else leftover.rmdir()
         info.rmdir()
         removed = True
+    if removed:
+        importlib.invalidate_caches()
     return removed

@@ -1,11 +1,15 @@
+"""res_config_reload in a real host: ``module reload`` re-reads its file, or keeps the old settings."""
+
+import logging
+
 import pytest
 from demo_res_config_reload import CONFIG_VARIABLE
 from demo_res_config_reload import ConfigModule
 from demo_res_config_reload import Settings
 from demo_res_config_reload import module as entry_point_object
 
-from modloader.module import ModuleDeclined
-from modloader.module import ReloadResult
+from modloader.testing import check_lifecycle
+from modloader.testing import module_object
 
 
 @pytest.fixture
@@ -15,25 +19,32 @@ def conf(tmp_path, monkeypatch):
     return path
 
 
+@pytest.fixture
+def start(modloader_host):
+    return lambda: modloader_host({"res_config_reload": ConfigModule()})
+
+
+def settings(host):
+    return module_object(host, "res_config_reload").settings
+
+
 def test_the_entry_point_names_an_instance():
     assert isinstance(entry_point_object, ConfigModule)
 
 
-def test_a_missing_file_means_the_defaults(conf, make_ctx):
-    module = ConfigModule()
-    module.load(make_ctx("res_config_reload"))
-    assert module.settings == Settings()
+def test_a_missing_file_means_the_defaults(conf, start):
+    assert settings(start()) == Settings()
 
 
-def test_reload_picks_up_a_changed_file(conf, make_ctx):
+def test_module_reload_picks_up_a_changed_file(conf, start):
     conf.write_text("greeting = Good morning\ninterval = 30\n")
-    module, ctx = ConfigModule(), make_ctx("res_config_reload")
-    module.load(ctx)
-    assert module.settings == Settings("Good morning", 30)
+    host = start()
+    assert settings(host) == Settings("Good morning", 30)
     conf.write_text("; changed\nGreeting = Good night\n")
-    assert module.reload(ctx) is ReloadResult.SUCCESS
-    assert module.settings == Settings("Good night", 60)
-    assert ctx.run("settings show") == f"file: {conf}\ngreeting: Good night\ninterval: 60"
+    result = host.run("module reload res_config_reload")
+    assert (result.ok, result.output) == (True, "Module 'res_config_reload' reloaded successfully.")
+    assert settings(host) == Settings("Good night", 60)
+    assert host.run("settings show").output == f"file: {conf}\ngreeting: Good night\ninterval: 60"
 
 
 @pytest.mark.parametrize(
@@ -41,17 +52,25 @@ def test_reload_picks_up_a_changed_file(conf, make_ctx):
     ["colour = red\n", "interval = soon\n", "interval = 0\n"],
     ids=["unknown", "nan", "zero"],
 )
-def test_a_bad_file_fails_the_reload_and_keeps_the_settings(conf, make_ctx, caplog, text):
+def test_a_bad_file_fails_the_reload_and_keeps_the_settings(conf, start, caplog, text):
     conf.write_text("greeting = Hi\n")
-    module, ctx = ConfigModule(), make_ctx("res_config_reload")
-    module.load(ctx)
+    host = start()
     conf.write_text(text)
-    assert module.reload(ctx) is ReloadResult.ERROR
-    assert module.settings == Settings("Hi", 60)
+    with caplog.at_level(logging.ERROR, logger="modloader.module.res_config_reload"):
+        result = host.run("module reload res_config_reload")
+    assert not result.ok
+    assert "The module 'res_config_reload' reported a reload failure" in result.output
+    assert host.is_running("res_config_reload")
+    assert settings(host) == Settings("Hi", 60)
     assert str(conf) in caplog.text
 
 
-def test_a_bad_file_at_load_declines_naming_file_and_line(conf, make_ctx):
+def test_a_bad_file_at_load_declines_naming_file_and_line(conf, start):
     conf.write_text("greeting = Hi\ncolour = red\n")
-    with pytest.raises(ModuleDeclined, match=f"^{conf}:2: unknown setting 'colour = red'$"):
-        ConfigModule().load(make_ctx("res_config_reload"))
+    row = start().get_module("res_config_reload")
+    assert row["status"] == "Not Running"
+    assert row["last_error"] == f"{conf}:2: unknown setting 'colour = red'"
+
+
+def test_loads_reloads_and_unloads_cleanly(conf, start):
+    assert check_lifecycle(start(), "res_config_reload").reloaded is True

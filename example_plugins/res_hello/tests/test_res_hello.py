@@ -1,19 +1,21 @@
+"""res_hello in a real host (modloader's testing kit), its commands run as an operator types them."""
+
+from pathlib import Path
+
 import pytest
 from demo_res_hello import GREETING_VARIABLE
 from demo_res_hello import HelloModule
 
-from modloader.errors import UsageError
-from modloader.module import LoadResult
-from modloader.module import ReloadResult
+from modloader.testing import check_lifecycle
+from modloader.testing import module_object
+
+PROJECT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def hello(make_ctx, monkeypatch):
+def host(modloader_host, monkeypatch):
     monkeypatch.delenv(GREETING_VARIABLE, raising=False)
-    module = HelloModule()
-    ctx = make_ctx("res_hello")
-    assert module.load(ctx) is LoadResult.SUCCESS
-    return module, ctx
+    return modloader_host({"res_hello": HelloModule})
 
 
 @pytest.mark.parametrize(
@@ -21,25 +23,50 @@ def hello(make_ctx, monkeypatch):
     [("hello", "Hello, world!"), ("hello Ada", "Hello, Ada!")],
     ids=["no-name", "name"],
 )
-def test_hello_command_greets(hello, line, expected):
-    _module, ctx = hello
-    assert ctx.run(line) == expected
+def test_hello_command_greets(host, line, expected):
+    result = host.run(line)
+    assert (result.ok, result.output) == (True, expected)
 
 
-def test_hello_refuses_two_names(hello):
-    _module, ctx = hello
-    with pytest.raises(UsageError, match="at most one name"):
-        ctx.run("hello Ada Grace")
+def test_hello_refuses_two_names_and_shows_the_usage(host):
+    result = host.run("hello Ada Grace")
+    assert not result.ok
+    assert result.output.splitlines()[:2] == ["hello takes at most one name", "Usage: hello [NAME]"]
 
 
-def test_reload_reads_the_greeting_again(hello, monkeypatch):
-    module, ctx = hello
+def test_module_reload_reads_the_greeting_again(host, monkeypatch):
     monkeypatch.setenv(GREETING_VARIABLE, "Good evening")
-    assert module.reload(ctx) is ReloadResult.SUCCESS
-    assert ctx.run("hello Ada") == "Good evening, Ada!"
+    assert host.run("hello Ada").output == "Hello, Ada!"
+    result = host.run("module reload res_hello")
+    assert result.ok, result.output
+    assert result.output == "Module 'res_hello' reloaded successfully."
+    assert host.run("hello Ada").output == "Good evening, Ada!"
 
 
-def test_unload_accepts_and_leaves_nothing_behind(hello):
-    module, ctx = hello
-    assert module.unload(ctx) is True
-    assert ctx.registrations == []
+def test_counts_greetings_and_a_refresh_starts_afresh(host):
+    host.run("hello")
+    host.run("hello Ada")
+    assert module_object(host, "res_hello").greeted == 2
+    assert host.run("module refresh res_hello").ok
+    assert module_object(host, "res_hello").greeted == 0
+
+
+def test_loads_reloads_and_unloads_cleanly(host):
+    report = check_lifecycle(host, "res_hello")
+    assert report.reloaded is True
+    assert not host.run("hello").ok  # the command went with the module
+
+
+def test_the_published_entry_point_starts_it(fake_distributions, modloader_host):
+    # The distribution pip would install from this folder: its entry points, not a copy of them.
+    fake_distributions.add_project(PROJECT)
+    host = modloader_host(namespace="modloader.demo", load=["res_hello"], autoload=False)
+    row = host.get_module("res_hello")
+    assert (row["status"], row["distribution"], row["version"]) == (
+        "Running",
+        "modloader-demo-res-hello",
+        "1.0.0",
+    )
+    assert row["support_level"] == "core"
+    assert host.run("hello Ada").ok
+    assert "demo_res_hello" in check_lifecycle(host, "res_hello").dropped_modules
