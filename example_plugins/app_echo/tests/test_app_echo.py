@@ -91,7 +91,8 @@ def test_listeners_hear_each_line_until_removed(host):
 def test_echo_needs_words(host):
     result = host.run("echo")
     assert not result.ok
-    assert result.output.splitlines()[:2] == ["echo needs at least one word", "Usage: echo WORDS..."]
+    lines = result.output.splitlines()
+    assert lines[:2] == ["echo needs at least one word", "Usage: echo WORDS..."]
 
 
 def test_loads_and_unloads_cleanly_releasing_res_store(host):

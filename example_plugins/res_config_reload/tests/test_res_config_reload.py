@@ -1,4 +1,4 @@
-"""res_config_reload in a real host: ``module reload`` re-reads its file, or keeps the old settings."""
+"""res_config_reload in a real host: reload re-reads its file, or keeps the old settings."""
 
 import logging
 

@@ -1,4 +1,4 @@
-"""res_hello in a real host (modloader's testing kit), its commands run as an operator types them."""
+"""res_hello in a real host (the testing kit), its commands run as an operator types them."""
 
 from pathlib import Path
 
