@@ -7,10 +7,15 @@ from typing import Any
 
 import pytest
 
+from modloader.errors import ModuleNotRunningError
+from modloader.errors import NoSuchModuleError
+from modloader.module import ModuleDeclined
 from modloader.pytest_plugin import FakeSite
 from modloader.testing import check_lifecycle
 from modloader.testing import make_distribution
 from modloader.testing import module_host
+from modloader.testing import module_object
+from modloader.testing import project_distribution
 from modloader.testing import remove_distribution
 
 PLUGIN = """
@@ -90,3 +95,98 @@ def test_make_and_remove_distribution(tmp_path: Any) -> None:
     assert (info / "top_level.txt").read_text() == "my_dist\n"
     assert remove_distribution(tmp_path, "my-dist")
     assert not (tmp_path / "my_dist.py").exists() and not info.exists()
+
+
+def test_module_object_takes_no_reference(modloader_host: Any) -> None:
+    class Thing:
+        pass
+
+    class Declines:
+        def load(self, ctx: Any) -> None:
+            raise ModuleDeclined("no")
+
+    host = modloader_host({"thing": Thing, "declines": Declines})
+    assert isinstance(module_object(host, "THING.so"), Thing)
+    assert host.get_module("thing")["use_count"] == 0
+    with pytest.raises(ModuleNotRunningError):
+        module_object(host, "declines")
+    with pytest.raises(NoSuchModuleError):
+        module_object(host, "ghost")
+
+
+PROJECT_TOML = """
+[project]
+name = "kit-project"
+version = "2.1.0"
+description = "A project published by its pyproject"
+
+[project.entry-points."kit.project"]
+kit_proj = "kit_proj_code:Module"
+
+[project.entry-points."other.group"]
+ignored = "kit_proj_code:Module"
+"""
+
+PROJECT_CODE = """
+class Module:
+    description = "from the project"
+
+    def load(self, ctx):
+        ctx.register_command("proj ping", lambda args: "pong")
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(PROJECT_TOML)
+    (folder / "kit_proj_code.py").write_text(PROJECT_CODE)
+    monkeypatch.syspath_prepend(str(folder))
+    return folder
+
+
+def test_project_distribution_publishes_the_pyproject_entry_points(
+    project: Any, fake_distributions: FakeSite, modloader_host: Any
+) -> None:
+    info = fake_distributions.add_project(project)
+    assert info.name == "kit_project-2.1.0.dist-info"
+    host = modloader_host(namespace="kit.project")
+    row = host.get_module("kit_proj")
+    assert (row["status"], row["distribution"], row["version"]) == (
+        "Running",
+        "kit-project",
+        "2.1.0",
+    )
+    assert host.run("proj ping").output == "pong"
+    # The code is the project's own; unloading drops it from sys.modules.
+    report = check_lifecycle(host, "kit_proj")
+    assert report.dropped_modules == ["kit_proj_code"]
+
+
+def test_project_distribution_renames_a_group_and_overrides_the_version(
+    project: Any, fake_distributions: FakeSite, modloader_host: Any
+) -> None:
+    fake_distributions.add_project(project, version="9.0", groups={"kit.project": "kit.renamed"})
+    assert modloader_host(namespace="kit.project").list_modules() == []
+    row = modloader_host(namespace="kit.renamed").get_module("kit_proj")
+    assert (row["status"], row["version"]) == ("Running", "9.0")
+    assert fake_distributions.remove("kit-project")
+    assert "kit_proj_code" in fake_distributions._tops
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('[project]\nversion = "1"\n', "has no name"),
+        ('[project]\nname = "x"\ndynamic = ["version"]\n', "the version is dynamic; pass version="),
+    ],
+    ids=["no-name", "dynamic-version"],
+)
+def test_project_distribution_says_what_the_pyproject_lacks(
+    tmp_path: Any, toml: str, message: str
+) -> None:
+    (tmp_path / "pyproject.toml").write_text(toml)
+    with pytest.raises(ValueError, match=message) as info:
+        project_distribution(tmp_path / "site", tmp_path)
+    assert str(tmp_path / "pyproject.toml") in str(info.value)
