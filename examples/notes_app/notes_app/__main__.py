@@ -1,0 +1,5 @@
+import sys
+
+from notes_app.cli import main
+
+sys.exit(main())

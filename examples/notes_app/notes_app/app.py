@@ -1,0 +1,212 @@
+"""The application: a modloader host with a notes store and filters.
+
+What notes-app asks of its modules (all found in ``notes_app.modules``):
+
+* a **storage backend** is a preloaded module with ``open_store(folder)``
+  returning a :class:`NoteStore`. The core opens the store between the
+  preload and load phases and holds a reference on the backend while it is
+  open, so ``module unload`` of the backend is refused (held by notes store).
+* a **filter** is any running module with ``filter_note(text) -> str``. Each
+  new note passes through every running filter, in the order they started.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+from typing import Any
+from typing import Protocol
+
+from modloader import EventKind
+from modloader import Host
+from modloader import ModuleError
+from modloader import StartupError
+from modloader import UsageError
+
+if TYPE_CHECKING:
+    from modloader import ModuleContext
+    from modloader import ModuleEvent
+    from modloader import ModuleHandle
+
+__all__ = ["NAMESPACE", "SHIPPED_CONFIG", "NoteStore", "NotesApp", "user_config_path"]
+
+#: The entry-point group notes-app reads its modules from.
+NAMESPACE = "notes_app.modules"
+#: Environment variables under this prefix override modules.conf.
+ENV_PREFIX = "NOTES_APP_"
+#: The modules.conf used when the user has none.
+SHIPPED_CONFIG = Path(__file__).with_name("modules.conf")
+
+_log = logging.getLogger("notes_app")
+
+
+class NoteStore(Protocol):
+    """What a storage backend's ``open_store(folder)`` returns."""
+
+    def add(self, text: str) -> int: ...
+
+    def notes(self) -> list[tuple[int, str]]: ...
+
+    def close(self) -> None: ...
+
+
+def _xdg(variable: str, fallback: str) -> Path:
+    return Path(os.environ.get(variable) or Path.home() / fallback)
+
+
+def user_config_path() -> Path:
+    """``$XDG_CONFIG_HOME/notes_app/modules.conf`` (``~/.config/...``)."""
+    return _xdg("XDG_CONFIG_HOME", ".config") / "notes_app" / "modules.conf"
+
+
+def default_data_dir() -> Path:
+    """``$XDG_DATA_HOME/notes_app`` (``~/.local/share/...``)."""
+    return _xdg("XDG_DATA_HOME", ".local/share") / "notes_app"
+
+
+class NotesApp:
+    """The host, the open store and the running filters.
+
+    ``config``: a modules.conf that must exist; ``None`` reads the user's one
+    if it exists, else the shipped default.
+    """
+
+    def __init__(self, *, config: str | None = None, data_dir: Path | None = None) -> None:
+        user = user_config_path()
+        self.data_dir = data_dir or default_data_dir()
+        self.host = Host(
+            NAMESPACE,
+            config_path=config,
+            default_config_path=None if config else (user if user.exists() else SHIPPED_CONFIG),
+            env_prefix=ENV_PREFIX,
+            builtins={"core_notes": NotesCommands(self)},
+        )
+        self.store: NoteStore | None = None
+        self._backend: ModuleHandle | None = None
+        self._filters: list[str] = []
+        self._lock = threading.Lock()
+        self.host.subscribe(self._on_event)
+
+    # -- life ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Preload (the backend), open the store, then load everything else."""
+        self.host.start(core_init=self._open_store)
+
+    def _open_store(self, host: Host) -> None:
+        for row in host.list_modules():
+            if not row["preload"] or row["status"] != "Running":
+                continue
+            handle = host.use(row["name"], holder="notes store")
+            if callable(getattr(handle.obj, "open_store", None)):
+                self.store = handle.obj.open_store(self.data_dir)
+                self._backend = handle
+                _log.info("notes store opened by %s in %s", row["name"], self.data_dir)
+                return
+            handle.release()
+        raise StartupError(
+            "no storage backend is running; preload one in modules.conf "
+            "(preload-require = res_notes_sqlite)"
+        )
+
+    @property
+    def executor(self) -> Host:
+        """What the console and the control socket run commands on."""
+        return self.host
+
+    def stop(self, graceful: bool = True) -> object:
+        """Close the store, let go of the backend, then stop the host."""
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+        if self._backend is not None:
+            self._backend.release()
+            self._backend = None
+        return self.host.stop(graceful)
+
+    # -- filters ---------------------------------------------------------------------
+
+    def _on_event(self, event: ModuleEvent) -> None:
+        if event.kind is EventKind.LOADED:
+            try:
+                with self.host.use(event.name, holder="notes filters") as handle:
+                    is_filter = callable(getattr(handle.obj, "filter_note", None))
+            except ModuleError:
+                return
+            with self._lock:
+                if is_filter and event.name not in self._filters:
+                    self._filters.append(event.name)
+        elif event.kind is EventKind.UNLOADED:
+            with self._lock:
+                if event.name in self._filters:
+                    self._filters.remove(event.name)
+
+    @property
+    def filters(self) -> list[str]:
+        """The running filters, in the order notes pass through them."""
+        with self._lock:
+            return list(self._filters)
+
+    # -- notes: the hot path ---------------------------------------------------------
+
+    def add_note(self, text: str) -> int:
+        """Pass ``text`` through every running filter and store it; returns its number."""
+        if self.store is None:
+            raise RuntimeError("the notes store is not open")
+        for name in self.filters:
+            try:
+                with self.host.use(name, holder="notes add") as handle:
+                    text = handle.obj.filter_note(text)
+            except ModuleError:
+                continue  # unloaded since the list was read
+        return self.store.add(text)
+
+    def notes(self) -> list[tuple[int, str]]:
+        if self.store is None:
+            raise RuntimeError("the notes store is not open")
+        return self.store.notes()
+
+
+class NotesCommands:
+    """The built-in module ``core_notes``: ``notes add``, ``notes list``, ``notes filters``."""
+
+    description = "The notes commands"
+
+    def __init__(self, app: NotesApp) -> None:
+        self._app = app
+
+    def load(self, ctx: ModuleContext) -> None:
+        ctx.register_command(
+            "notes add", self._add, summary="Add a note", usage="notes add TEXT..."
+        )
+        ctx.register_command("notes list", self._list, summary="List the notes")
+        ctx.register_command("notes filters", self._filters, summary="List the running filters")
+
+    def _add(self, args: Sequence[str]) -> str:
+        if not args:
+            raise UsageError("notes add needs the text of the note")
+        return f"note {self._app.add_note(' '.join(args))} added"
+
+    def _list(self, args: Sequence[str]) -> str:
+        _no_args("notes list", args)
+        notes = self._app.notes()
+        lines = [f"{number:>4}  {text}" for number, text in notes]
+        return "\n".join([*lines, _count(notes, "note")])
+
+    def _filters(self, args: Sequence[str]) -> str:
+        _no_args("notes filters", args)
+        names = self._app.filters
+        return "\n".join([*names, _count(names, "filter")])
+
+
+def _no_args(command: str, args: Sequence[str]) -> None:
+    if args:
+        raise UsageError(f"{command} takes no arguments")
+
+
+def _count(items: Sequence[Any], noun: str) -> str:
+    return f"{len(items)} {noun}{'' if len(items) == 1 else 's'}"
