@@ -1,0 +1,77 @@
+"""notes-app in process: its plugins published from their own pyproject.toml, no pip run."""
+
+from pathlib import Path
+
+import pytest
+from notes_app import NotesApp
+
+from modloader import StartupError
+
+HERE = Path(__file__).resolve().parents[1]
+PLUGINS = [HERE / "plugins" / "sqlite", HERE / "plugins" / "upper"]
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    """No user configuration and no NOTES_APP_* variable leaks in."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config-home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    for name in [n for n in __import__("os").environ if n.startswith("NOTES_APP_")]:
+        monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def start(fake_distributions, tmp_path):
+    for project in PLUGINS:
+        fake_distributions.add_project(project)
+    apps = []
+
+    def factory(conf=None):
+        config = None
+        if conf is not None:
+            config = tmp_path / "modules.conf"
+            config.write_text(f"[modules]\n{conf}\n")
+        app = NotesApp(config=config and str(config), data_dir=tmp_path / "data")
+        apps.append(app)
+        app.start()
+        return app
+
+    yield factory
+    for app in apps:
+        app.stop()
+
+
+def test_notes_go_through_the_filter_into_the_store(start, tmp_path):
+    app = start()  # the shipped modules.conf
+    host = app.host
+    assert host.get_module("res_notes_sqlite")["holders"] == ["notes store"]
+    assert host.run("notes add buy milk").output == "note 1 added"
+    assert host.run("module unload filter_upper").ok
+    assert host.run("notes add call Ada").output == "note 2 added"
+    assert host.run("notes list").output == "   1  BUY MILK\n   2  call Ada\n2 notes"
+    refused = host.run("module unload res_notes_sqlite")
+    assert "has use count 1 (held by notes store)" in refused.output
+    assert (tmp_path / "data" / "notes.sqlite3").is_file()
+
+
+def test_a_filter_loaded_at_run_time_joins_the_hot_path(start, monkeypatch):
+    monkeypatch.setenv("NOTES_APP_NOLOAD", "filter_upper")
+    app = start()
+    assert app.filters == []
+    assert app.host.run("module load filter_upper").ok
+    assert app.filters == ["filter_upper"]
+    assert app.host.run("notes add hi").ok
+    assert app.notes() == [(1, "HI")]
+
+
+def test_without_a_preloaded_backend_it_does_not_start(start):
+    with pytest.raises(StartupError, match="no storage backend is running; preload one"):
+        start("load = res_notes_sqlite")
+
+
+def test_stop_closes_the_store_and_unloads_everything(start):
+    app = start()
+    store = app.store
+    app.stop()
+    assert store.closed
+    assert app.host.list_modules() == []
