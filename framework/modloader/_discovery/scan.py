@@ -56,14 +56,19 @@ _FORMAT = "scan-1"
 #: Files changed less than this long before a scan are not trusted by their signature.
 _RACY_NS = 3_000_000_000
 
-_ABSENT = [-1, -1, -1, -1]
+_ABSENT = (-1, -1, -1, -1)
 _META_SUFFIXES = (".dist-info", ".egg-info")
 _NORMALIZE = re.compile(r"[-_.]+")
 _WANTED_HEADERS = frozenset(("name", "version", "summary"))
+# Relative stats through a directory descriptor walk one path component, not the whole path.
+_STAT_DIR_FD = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+# hash() of a tuple of ints is the same in every process of one interpreter build, no more.
+_INTERPRETER = f"{sys.implementation.cache_tag}-{sys.hash_info.width}"
+_BAD_CACHE = (TypeError, ValueError, LookupError, AttributeError)
 
-# One distribution's answer for one group: (dist_name, version, summary, [[name, value], ...]).
+# One distribution's answer for one group: [dist_name, version, summary, [[name, value], ...]].
 _Plugin = list[Any]
-# A cached record: [signature ints, racy, has entry_points.txt, plugin or None].
+# A cached record: [signature, racy, has entry_points.txt, plugin or None].
 _Record = list[Any]
 
 
@@ -83,71 +88,88 @@ def scan_group(
     """
     entries = [os.path.abspath(p) for p in (sys.path if path is None else path)]
     cached = use_cache and _cachestore.is_enabled()
-    key = _cachestore.key_for(_FORMAT, group, *entries)
-    old: Any = _cachestore.load(CACHE_KIND, key) if cached else None
-    old_entries: list[Any] = []
+    if not cached:
+        return _Scan(group, cached=False).run(entries, [])
+    key = _cachestore.key_for(_FORMAT, _INTERPRETER, group, *entries)
+    old: Any = _cachestore.load(CACHE_KIND, key)
+    old_slots: list[Any] = []
     if isinstance(old, dict) and old.get("group") == group and old.get("path") == entries:
         found = old.get("entries")
         if isinstance(found, list) and len(found) == len(entries):
-            old_entries = found
-
-    scan = _Scan(group, cached, time.time_ns() - _RACY_NS)
-    new_entries = []
-    for index, entry in enumerate(entries):
-        prior = old_entries[index] if old_entries else None
-        slot = prior if isinstance(prior, list) and len(prior) == 4 else None
-        new_entries.append(scan.entry(entry, slot))
-
-    if cached and (scan.dirty or not old_entries):
-        value = {"group": group, "path": entries, "entries": new_entries}
+            old_slots = found
+    scan = _Scan(group, cached=True)
+    try:
+        candidates = scan.run(entries, old_slots)
+    except _BAD_CACHE:  # a damaged cache file: read everything afresh
+        scan = _Scan(group, cached=True)
+        candidates = scan.run(entries, [])
+    if scan.dirty:
+        value = {"group": group, "path": entries, "entries": scan.slots}
         _cachestore.store(CACHE_KIND, key, value)
-    return scan.candidates
+    return candidates
 
 
 class _Scan:
     """One call's walk over the path; collects candidates and notes whether the cache changed."""
 
-    def __init__(self, group: str, cached: bool, racy_after_ns: int) -> None:
+    def __init__(self, group: str, *, cached: bool) -> None:
         self.group = group
         self.cached = cached
-        self.racy_after_ns = racy_after_ns
+        self.racy_after_ns = time.time_ns() - _RACY_NS
         self.candidates: list[Candidate] = []
+        self.slots: list[list[Any]] = []
         self.seen: set[str] = set()
         self.dirty = False
 
+    def run(self, entries: list[str], old_slots: list[Any]) -> list[Candidate]:
+        for index, entry in enumerate(entries):
+            prior = old_slots[index] if old_slots else None
+            valid = isinstance(prior, list) and len(prior) == 4
+            self.slots.append(self._entry(entry, prior if valid else None))
+        return self.candidates
+
     # -- path entries -------------------------------------------------------------------------
 
-    def entry(self, entry: str, prior: list[Any] | None) -> list[Any]:
-        """Scan one path entry; its cache slot is ``[signature, racy, names, {name: record}]``.
+    def _entry(self, entry: str, prior: list[Any] | None) -> list[Any]:
+        """Scan one path entry; its cache slot is ``[signature, racy, names, records]``.
 
-        ``names`` lists every metadata folder in the entry, ``records`` only those
-        not shadowed by an earlier distribution of the same name.
+        ``names`` lists every metadata folder in the entry; ``records`` is parallel
+        to it, ``None`` where an earlier distribution of the same name shadows it.
         """
         st = _stat(entry)
-        sig = _sig(st)
         if st is not None and not _is_dir(st):
             return self._zip_entry(entry, st, prior)
-        old_records: dict[str, Any] = {}
-        if prior is not None and isinstance(prior[3], dict):
-            old_records = prior[3]
-        if prior is not None and prior[0] == sig and prior[1] is False and st is not None:
+        sig = _sig(st)
+        racy = self._racy(st)
+        old_records: list[Any] | dict[str, Any] = {}
+        if prior is not None and prior[1] is False and prior[0] == sig and st is not None:
             names = prior[2]
+            old_records = prior[3]
+            if len(old_records) != len(names):
+                raise ValueError("damaged cache slot")
         else:
             names = _meta_folders(entry)
-            if prior is None or prior[0] != sig or prior[2] != names:
+            if prior is None or prior[0] != sig or prior[1] != racy or prior[2] != names:
                 self.dirty = True
-        racy = self._racy(st)
-        if prior is not None and prior[1] != racy:
-            self.dirty = True
-        records: dict[str, Any] = {}
-        for name in names:
-            norm = _normalize(name.rpartition(".")[0].partition("-")[0])
-            if norm in self.seen:
-                continue  # shadowed by an earlier distribution of the same name
-            self.seen.add(norm)
-            records[name] = self._dist(os.path.join(entry, name), old_records.get(name))
-        if len(records) != len(old_records):
-            self.dirty = True
+            if prior is not None and isinstance(prior[2], list) and isinstance(prior[3], list):
+                old_records = dict(zip(prior[2], prior[3], strict=False))
+        fd = _open_dir(entry) if self.cached and names else None
+        records: list[Any] = []
+        try:
+            for index, name in enumerate(names):
+                norm = _dist_key(entry, name)
+                if norm in self.seen:
+                    records.append(None)  # shadowed by an earlier distribution of the same name
+                    continue
+                self.seen.add(norm)
+                if isinstance(old_records, list):
+                    record = old_records[index]
+                else:
+                    record = old_records.get(name)
+                records.append(self._dist(entry, fd, name, record))
+        finally:
+            if fd is not None:
+                os.close(fd)
         return [sig, racy, names, records]
 
     def _zip_entry(self, entry: str, st: os.stat_result, prior: list[Any] | None) -> list[Any]:
@@ -164,36 +186,36 @@ class _Scan:
             self.seen.add(norm)
             if plugin is not None:
                 self._emit(plugin)
-        return [sig, self._racy(st), dists, {}]
+        return [sig, self._racy(st), dists, None]
 
     # -- distributions ------------------------------------------------------------------------
 
-    def _dist(self, folder: str, record: Any) -> _Record:
+    def _dist(self, entry: str, fd: int | None, name: str, record: Any) -> _Record:
         """One metadata folder: reuse its cached record if its files are unchanged."""
-        if (
-            self.cached
-            and isinstance(record, list)
-            and len(record) == 4
-            and record[1] is False
-            and record[0] == self._current_sig(folder, record[2], record[3] is not None)
-        ):
-            if record[3] is not None:
-                self._emit(record[3])
-            return record
-        new = self._read_dist(folder)
+        if self.cached and isinstance(record, list) and len(record) == 4 and record[1] is False:
+            plugin = record[3]
+            if record[0] == self._current_sig(entry, fd, name, record[2], plugin is not None):
+                if plugin is not None:
+                    self._emit(plugin)
+                return record
+        new = self._read_dist(os.path.join(entry, name))
         if new != record:
             self.dirty = True
         if new[3] is not None:
             self._emit(new[3])
         return new
 
-    def _current_sig(self, folder: str, has_eps: bool, is_plugin: bool) -> list[int]:
+    def _current_sig(
+        self, entry: str, fd: int | None, name: str, has_eps: bool, is_plugin: bool
+    ) -> int:
+        """The signature of the files a record depends on, as they are now."""
         if not has_eps:
-            return _sig(_stat(folder))
-        ep_sig = _sig(_stat(os.path.join(folder, "entry_points.txt")))
+            return _sig(_stat_in(entry, fd, name))
+        ep_st = _stat_in(entry, fd, f"{name}/entry_points.txt")
         if not is_plugin:
-            return ep_sig
-        return ep_sig + _sig(_stat(os.path.join(folder, _metadata_file(folder))))
+            return _sig(ep_st)
+        meta_st = _stat_in(entry, fd, f"{name}/{_metadata_file(name)}")
+        return _sig2(ep_st, meta_st)
 
     def _read_dist(self, folder: str) -> _Record:
         """Read a metadata folder afresh: ``[signature, racy, has_eps, plugin]``."""
@@ -212,7 +234,7 @@ class _Scan:
         headers = _read_headers(meta_path)
         plugin = [headers.get("name"), headers.get("version"), headers.get("summary"), eps]
         racy = self._racy(ep_st) or self._racy(meta_st)
-        return [_sig(ep_st) + _sig(meta_st), racy, True, plugin]
+        return [_sig2(ep_st, meta_st), racy, True, plugin]
 
     def _emit(self, plugin: _Plugin) -> None:
         dist_name, version, summary, eps = plugin
@@ -245,10 +267,54 @@ def _stat(path: str) -> os.stat_result | None:
         return None
 
 
-def _sig(st: os.stat_result | None) -> list[int]:
+def _open_dir(entry: str) -> int | None:
+    if not _STAT_DIR_FD:
+        return None
+    try:
+        return os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+    except (OSError, ValueError):
+        return None
+
+
+def _stat_in(entry: str, fd: int | None, rel: str) -> os.stat_result | None:
+    """Stat ``entry/rel``, relative to the open directory ``fd`` when there is one."""
+    try:
+        if fd is not None:
+            return os.stat(rel, dir_fd=fd)
+        return os.stat(os.path.join(entry, rel))
+    except (OSError, ValueError):
+        return None
+
+
+def _key(st: os.stat_result | None) -> tuple[int, int, int, int]:
     if st is None:
         return _ABSENT
-    return [st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _sig(st: os.stat_result | None) -> int:
+    """A file's signature: a 64-bit digest of its inode, size, mtime and ctime (in ns)."""
+    return hash(_key(st))
+
+
+def _sig2(first: os.stat_result | None, second: os.stat_result | None) -> int:
+    return hash((_key(first), _key(second)))
+
+
+def _dist_key(entry: str, name: str) -> str:
+    """The normalized distribution name a metadata folder is deduplicated by.
+
+    As :mod:`importlib.metadata` does: the folder name up to the first ``-``,
+    with runs of ``-_.`` made one ``_``, lower-cased; an egg's ``EGG-INFO``
+    takes the egg's name.
+    """
+    if name == "EGG-INFO":
+        base = os.path.basename(entry).lower()
+        return base.rpartition(".")[0].partition("-")[0].replace("-", "_")
+    base = name.rpartition(".")[0].partition("-")[0].lower()
+    if "." in base or "__" in base:
+        return _NORMALIZE.sub("_", base)
+    return base
 
 
 def _is_dir(st: os.stat_result) -> bool:
