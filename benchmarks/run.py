@@ -203,6 +203,7 @@ def machine(python: str) -> list[tuple[str, str]]:
         ("Python", f"{impl} {pyver}"),
         ("OS", platform.platform()),
         ("Packages", ", ".join(f"{k} {v}" for k, v in versions.items())),
+        ("Load average", " ".join(f"{x:.2f}" for x in os.getloadavg())),
     ]
 
 
@@ -210,7 +211,9 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f}"
 
 
-def render(results: list[SizeResult], repeats: int, quick: bool, python: str) -> str:
+def render(
+    results: list[SizeResult], repeats: int, quick: bool, python: str, sources: list[str]
+) -> str:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = "--quick" if quick else "full"
     lines = [
@@ -219,6 +222,7 @@ def render(results: list[SizeResult], repeats: int, quick: bool, python: str) ->
         "| Machine | |",
         "|---|---|",
         *(f"| {k} | {v} |" for k, v in machine(python)),
+        *(f"| modloader source | `{src}` first on PYTHONPATH |" for src in sources),
         "",
     ]
     titles = {
@@ -253,7 +257,10 @@ def render(results: list[SizeResult], repeats: int, quick: bool, python: str) ->
                 ratio = ""
                 ref = res.rows.get(row.case.versus or "")
                 if ref is not None and ref.times:
-                    ratio = f"{row.median / ref.median:.2f} x {ref.case.key}"
+                    ratio = (
+                        f"{row.median / ref.median:.2f} x {ref.case.key} "
+                        f"(min: {min(row.times) / min(ref.times):.2f} x)"
+                    )
                 lines.append(
                     f"| {row.case.label} | {_ms(row.median)} | {_ms(min(row.times))} | "
                     f"{_ms(max(row.times))} | {max(row.rss) / 1024:.1f} | {ratio} |"
@@ -309,7 +316,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"size {env.size.label} ({env.size.plugins} of {env.size.dists})", file=sys.stderr)
         runner = Runner(args.python, env, args.envs / f"work-{env.size.label}", args.modloader_src)
         results.append(run_size(runner, repeats, log=True))
-    report = "# Benchmark results\n\n" + render(results, repeats, args.quick, args.python)
+    body = render(results, repeats, args.quick, args.python, args.modloader_src)
+    report = "# Benchmark results\n\n" + body
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)
     print(f"wrote {args.out}", file=sys.stderr)
