@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from dataclasses import field
@@ -67,8 +68,11 @@ class SizeResult:
 class Runner:
     """Runs the samples of one environment."""
 
-    def __init__(self, python: str, env: Env, work: Path, extra_path: list[str]) -> None:
+    def __init__(
+        self, python: str, env: Env, work: Path, extra_path: list[str], timeout: float
+    ) -> None:
         self.python = python
+        self.timeout = timeout
         self.env = env
         self.work = work
         self.extra_path = extra_path
@@ -113,11 +117,18 @@ class Runner:
                     stdout=subprocess.DEVNULL,
                     stderr=err,
                 )
-                _, status, usage = os.wait4(proc.pid, 0)
+                timer = threading.Timer(self.timeout, proc.kill)
+                timer.start()
+                try:
+                    _, status, usage = os.wait4(proc.pid, 0)
+                finally:
+                    timer.cancel()
                 elapsed = time.perf_counter() - start
                 proc.returncode = os.waitstatus_to_exitcode(status)
                 err.seek(0)
                 stderr = err.read().decode(errors="replace")
+                if elapsed >= self.timeout:
+                    stderr += f"\ntimed out after {self.timeout:.0f} s"
         finally:
             if cold_dir is not None:
                 shutil.rmtree(cold_dir, ignore_errors=True)
@@ -125,14 +136,18 @@ class Runner:
 
     def script(self, source: str) -> dict[str, object]:
         environ = self.environ(frozenset(), self.work / "modloader-warm")
-        proc = subprocess.run(
-            [self.python, "-c", source],
-            env=environ,
-            cwd=self.env.root,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        try:
+            proc = subprocess.run(
+                [self.python, "-c", source],
+                env=environ,
+                cwd=self.env.root,
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=self.timeout * 5,
+            )
+        except subprocess.TimeoutExpired:
+            return {"error": f"timed out after {self.timeout * 5:.0f} s"}
         if proc.returncode != 0:
             return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
         result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -153,6 +168,8 @@ def run_size(runner: Runner, repeats: int, log: bool) -> SizeResult:
         order = live[:]
         random.Random(round_).shuffle(order)
         for row in order:
+            if row.error is not None:
+                continue
             status, elapsed, rss, stderr = runner.sample(row.case)
             if status != 0:
                 row.error = (stderr.strip().splitlines() or ["failed"])[-1]
@@ -299,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, default=RESULTS / "latest.md")
     parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds before a sample is killed (60)"
+    )
+    parser.add_argument(
         "--docs",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -314,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for env in envs:
         print(f"size {env.size.label} ({env.size.plugins} of {env.size.dists})", file=sys.stderr)
-        runner = Runner(args.python, env, args.envs / f"work-{env.size.label}", args.modloader_src)
+        work = args.envs / f"work-{env.size.label}"
+        runner = Runner(args.python, env, work, args.modloader_src, args.timeout)
         results.append(run_size(runner, repeats, log=True))
     body = render(results, repeats, args.quick, args.python, args.modloader_src)
     report = "# Benchmark results\n\n" + body
