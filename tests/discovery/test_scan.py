@@ -369,7 +369,9 @@ def test_sees_a_distribution_installed_while_the_process_runs(site, tmp_path):
         print(sorted(c.name for c in scan_group({GROUP!r})))
         """
     )
-    env = dict(os.environ, PYTHONPATH=str(site))
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+    )
     out = subprocess.run(
         [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
     ).stdout.splitlines()
