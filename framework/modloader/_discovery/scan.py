@@ -11,7 +11,7 @@ stat signature and its list of metadata folders, and for each metadata folder
 the stat signature of the files its answer depends on plus that answer. A
 warm call reads that one file and stats; whatever changed is read again, and
 only that. A signature is ``(st_ino, st_size, st_mtime_ns, st_ctime_ns)``,
-at full nanosecond precision:
+at full nanosecond precision, stored as its 64-bit ``hash()`` to keep the file small:
 
 * a path entry: its directory listing is reused while the directory's own
   signature is unchanged (adding, removing or renaming a folder inside it
