@@ -1,7 +1,7 @@
 """Discovery over installed distributions; the one place stevedore enters.
 
-Listing is metadata only (:func:`modloader._discovery.scan.scan_group` when
-available). Importing one module is :meth:`EntryPointDiscovery.load`, which
+Listing is metadata only (:func:`modloader._discovery.scan.scan_group`, with
+its never-stale cache). Importing one module is :meth:`EntryPointDiscovery.load`, which
 builds stevedore's ``Extension`` record for it; the set of running modules is
 offered to app authors as a stevedore ``ExtensionManager`` (see
 :func:`extension_manager`). stevedore's own entry-point caches are not used
@@ -21,34 +21,6 @@ from modloader._discovery.base import Candidate
 __all__ = ["EntryPointDiscovery", "extension_manager", "make_extension", "wrap_extension"]
 
 
-def _scan_plain(group: str) -> list[Candidate]:
-    import importlib.metadata as metadata
-
-    found: list[Candidate] = []
-    seen: set[str] = set()
-    for dist in metadata.distributions():
-        dist_name: str | None = dist.metadata.get("Name")
-        if not dist_name:
-            continue
-        norm = dist_name.lower().replace("-", "_")
-        if norm in seen:  # the first on sys.path wins, as importlib.metadata does
-            continue
-        seen.add(norm)
-        for ep in dist.entry_points:
-            if ep.group == group:
-                found.append(
-                    Candidate(
-                        name=ep.name,
-                        value=ep.value,
-                        group=group,
-                        dist_name=dist_name,
-                        version=dist.version,
-                        summary=dist.metadata.get("Summary"),
-                    )
-                )
-    return found
-
-
 class EntryPointDiscovery:
     """Modules from the entry points of ``namespace`` in the installed distributions."""
 
@@ -61,11 +33,9 @@ class EntryPointDiscovery:
         return self._namespace
 
     def scan(self) -> list[Candidate]:
-        importlib.invalidate_caches()  # see distributions installed since the last scan
-        try:
-            from modloader._discovery.scan import scan_group
-        except ImportError:
-            return _scan_plain(self._namespace)
+        from modloader._discovery.scan import scan_group
+
+        importlib.invalidate_caches()  # let imports see distributions installed since
         return scan_group(self._namespace, path=self._path)
 
     def load(self, candidate: Candidate) -> Any:

@@ -68,6 +68,8 @@ class ModuleRecord:
     load_time: float | None = None
     #: Increases with every start; unload and shutdown go in reverse of it.
     start_seq: int = 0
+    #: The top-level Python modules of its distribution, once asked for.
+    top_levels: frozenset[str] | None = None
 
     @property
     def key(self) -> str:
