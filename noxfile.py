@@ -1,0 +1,197 @@
+# /// script
+# requires-python = ">=3.11"
+# dependencies = ["nox>=2025.2.9"]
+# ///
+"""The project's checks, one nox session each; CI runs them all with ``.ci/run``.
+
+``nox`` alone runs what CI runs; ``nox -s tests-3.12 -- -k refresh`` runs one
+interpreter with extra pytest arguments; ``nox -l`` lists the sessions. Every
+session installs what it needs from a dependency group of ``pyproject.toml``,
+so a developer's ``pip install --group dev -e .`` gets the same tools.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).resolve().parent
+PYPROJECT = nox.project.load_toml(ROOT / "pyproject.toml")
+
+#: The interpreters the package supports; each gets a ``tests`` session.
+PYTHONS = ["3.11", "3.12", "3.13"]
+#: The one interpreter for sessions whose result does not depend on it.
+DEFAULT_PYTHON = "3.12"
+#: Tests marked ``slow`` build and install distributions; they run on one
+#: interpreter only, the newest (a developer's own virtualenv covers the oldest).
+SLOW_TESTS_PYTHON = PYTHONS[-1]
+#: What ``lint`` checks (those of them that exist).
+LINT_PATHS = ["framework", "tests", "benchmarks", "example_plugins", "docs", "noxfile.py"]
+#: pytest's exit status when it collected no test: not a failure of the session.
+NO_TESTS_COLLECTED = 5
+
+nox.needs_version = ">=2025.2.9"
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_external_run = True
+nox.options.sessions = ["lint", "typing", "tests", "integration", "docs", "build"]
+
+
+def _find_pyenv_pythons() -> None:
+    """Put pyenv's interpreters on PATH, the newest patch release of each version first.
+
+    pyenv installs every version under ``$PYENV_ROOT/versions`` but its shims run
+    only the versions selected with ``pyenv global``/``local``; nox looks for
+    ``python3.12`` on PATH. Folders that do not exist are skipped, so this is
+    harmless on machines without pyenv.
+    """
+    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    found: list[str] = []
+    for python in PYTHONS:
+        pattern = re.compile(rf"{re.escape(python)}\.(\d+)")
+        releases = [
+            (int(match.group(1)), folder / "bin")
+            for folder in versions.glob(f"{python}.*")
+            if (match := pattern.fullmatch(folder.name)) and (folder / "bin").is_dir()
+        ]
+        if releases:
+            found.append(str(max(releases)[1]))
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    os.environ["PATH"] = os.pathsep.join([*found, *(p for p in path if p not in found)])
+
+
+_find_pyenv_pythons()
+
+
+def _group(*names: str) -> tuple[str, ...]:
+    """The requirements of the named dependency groups of ``pyproject.toml``."""
+    return nox.project.dependency_groups(PYPROJECT, *names)
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the test suite under coverage against the installed package.
+
+    The package is installed from a built wheel, not in editable mode, so the
+    tests see what ships. Tests marked ``slow`` run only on the newest
+    interpreter. ``tests/integration`` is left to the ``integration`` session.
+    Arguments after ``--`` go to pytest.
+    """
+    session.install(".", *_group("test"))
+    data = Path(session.virtualenv.location) / "coverage"
+    shutil.rmtree(data, ignore_errors=True)
+    data.mkdir()
+    env = {"COVERAGE_FILE": str(data / ".coverage")}
+    marks = [] if session.python == SLOW_TESTS_PYTHON else ["-m", "not slow"]
+    session.run(
+        "coverage",
+        "run",
+        "-m",
+        "pytest",
+        "--ignore=tests/integration",
+        *marks,
+        *session.posargs,
+        env=env,
+        success_codes=[0, NO_TESTS_COLLECTED],
+    )
+    if not any(data.glob(".coverage.*")):
+        session.log("No coverage data was collected.")
+        return
+    session.run("coverage", "combine", "--quiet", env=env)
+    session.run("coverage", "report", env=env)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def integration(session: nox.Session) -> None:
+    """Install modloader and every ``example_plugins/*`` distribution, then test them together.
+
+    Runs ``tests/integration/`` (arguments after ``--`` go to that pytest run),
+    then each example plugin's own ``tests/`` from the plugin's folder, with the
+    plugin's own pytest configuration.
+    """
+    plugins = sorted(path.parent for path in ROOT.glob("example_plugins/*/pyproject.toml"))
+    session.install(".", *(str(plugin) for plugin in plugins), *_group("test"))
+    if (ROOT / "tests" / "integration").is_dir():
+        session.run(
+            "pytest", "tests/integration", *session.posargs, success_codes=[0, NO_TESTS_COLLECTED]
+        )
+    else:
+        session.log("There is no tests/integration folder.")
+    for plugin in plugins:
+        if (plugin / "tests").is_dir():
+            with session.chdir(plugin):
+                session.run("pytest", success_codes=[0, NO_TESTS_COLLECTED])
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def lint(session: nox.Session) -> None:
+    """Check style with ruff: lint rules, then formatting (arguments go to ``ruff check``)."""
+    session.install(*_group("lint"))
+    paths = [path for path in LINT_PATHS if (ROOT / path).exists()]
+    session.run("ruff", "check", *session.posargs, *paths)
+    session.run("ruff", "format", "--check", *paths)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def typing(session: nox.Session) -> None:
+    """Type-check with mypy --strict: the package, this file, and ``tests/typing/`` if present.
+
+    ``tests/typing/`` holds files of ``assert_type`` calls that pin the types
+    the public API promises. Arguments after ``--`` go to mypy.
+    """
+    session.install(*PYPROJECT["project"]["dependencies"], *_group("typing"))
+    targets = ["-p", "modloader", "noxfile.py"]
+    if (ROOT / "tests" / "typing").is_dir():
+        targets.append("tests/typing")
+    session.run("mypy", *targets, *session.posargs)
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def docs(session: nox.Session) -> None:
+    """Build the documentation with Sphinx, failing on any warning, then run its doctests.
+
+    The HTML lands in ``docs/_build/html``. Every build starts afresh (``-E``)
+    so that no warning hides in a cached page. Arguments go to the HTML build.
+    """
+    session.install(".", *_group("docs"))
+    doctrees = "docs/_build/doctrees"
+    strict = ["-W", "-n", "--keep-going", "-d", doctrees]
+    session.run(
+        "sphinx-build", *strict, "-E", "-b", "html", "docs", "docs/_build/html", *session.posargs
+    )
+    session.run("sphinx-build", *strict, "-b", "doctest", "docs", "docs/_build/doctest")
+
+
+@nox.session(python=DEFAULT_PYTHON)
+def build(session: nox.Session) -> None:
+    """Build the sdist and the wheel into ``dist/`` and check them as PyPI would.
+
+    ``twine check --strict`` validates the metadata and README rendering; then the
+    wheel must hold the ``modloader`` package, ``py.typed``, and nothing else.
+    """
+    session.install(*_group("build"))
+    dist = ROOT / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
+    session.run("twine", "check", "--strict", *sorted(str(path) for path in dist.iterdir()))
+    (wheel,) = dist.glob("*.whl")
+    _check_wheel(session, wheel)
+
+
+def _check_wheel(session: nox.Session, wheel: Path) -> None:
+    """Fail the session unless ``wheel`` holds the package and its metadata only."""
+    name, version = wheel.name.split("-")[:2]
+    allowed = ("modloader/", f"{name}-{version}.dist-info/")
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    strays = [entry for entry in names if not entry.startswith(allowed)]
+    if strays:
+        session.error(f"{wheel.name} holds files outside the package: {', '.join(strays)}")
+    for required in ("modloader/__init__.py", "modloader/py.typed"):
+        if required not in names:
+            session.error(f"{wheel.name} lacks {required}")
+    session.log(f"{wheel.name}: {len(names)} files, all in modloader/ or its dist-info")
