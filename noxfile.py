@@ -15,7 +15,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tarfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import nox
@@ -72,6 +74,24 @@ def _group(*names: str) -> tuple[str, ...]:
     return nox.project.dependency_groups(PYPROJECT, *names)
 
 
+def _install(session: nox.Session, *projects: Path, groups: Sequence[str] = ()) -> None:
+    """Install ``projects`` from source, built as wheels (not editable), and ``groups``.
+
+    The builds run without isolation, against the union of the projects' build
+    requirements installed first: an isolated build environment per
+    distribution costs seconds each, and the integration session builds many.
+    """
+    requires: set[str] = set()
+    for project in projects:
+        # setuptools builds in the source tree; a build/ left by an earlier build
+        # would put files deleted since into the wheel.
+        shutil.rmtree(project / "build", ignore_errors=True)
+        build_system = nox.project.load_toml(project / "pyproject.toml").get("build-system", {})
+        requires.update(build_system.get("requires", ["setuptools>=40.8.0"]))  # PEP 517 default
+    session.install(*sorted(requires))
+    session.install("--no-build-isolation", *map(str, projects), *_group(*groups))
+
+
 @nox.session(python=PYTHONS)
 def tests(session: nox.Session) -> None:
     """Run the test suite under coverage against the installed package.
@@ -81,7 +101,7 @@ def tests(session: nox.Session) -> None:
     interpreter. ``tests/integration`` is left to the ``integration`` session.
     Arguments after ``--`` go to pytest.
     """
-    session.install(".", *_group("test"))
+    _install(session, ROOT, groups=["test"])
     data = Path(session.virtualenv.location) / "coverage"
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir()
@@ -114,7 +134,7 @@ def integration(session: nox.Session) -> None:
     plugin's own pytest configuration.
     """
     plugins = sorted(path.parent for path in ROOT.glob("example_plugins/*/pyproject.toml"))
-    session.install(".", *(str(plugin) for plugin in plugins), *_group("test"))
+    _install(session, ROOT, *plugins, groups=["test"])
     if (ROOT / "tests" / "integration").is_dir():
         session.run(
             "pytest", "tests/integration", *session.posargs, success_codes=[0, NO_TESTS_COLLECTED]
@@ -144,10 +164,11 @@ def typing(session: nox.Session) -> None:
     the public API promises. Arguments after ``--`` go to mypy.
     """
     session.install(*PYPROJECT["project"]["dependencies"], *_group("typing"))
-    targets = ["-p", "modloader", "noxfile.py"]
+    session.run("mypy", *session.posargs)  # the package, as [tool.mypy] says
+    files = ["noxfile.py"]
     if (ROOT / "tests" / "typing").is_dir():
-        targets.append("tests/typing")
-    session.run("mypy", *targets, *session.posargs)
+        files.append("tests/typing")
+    session.run("mypy", *session.posargs, *files)
 
 
 @nox.session(python=DEFAULT_PYTHON)
@@ -157,7 +178,7 @@ def docs(session: nox.Session) -> None:
     The HTML lands in ``docs/_build/html``. Every build starts afresh (``-E``)
     so that no warning hides in a cached page. Arguments go to the HTML build.
     """
-    session.install(".", *_group("docs"))
+    _install(session, ROOT, groups=["docs"])
     doctrees = "docs/_build/doctrees"
     strict = ["-W", "-n", "--keep-going", "-d", doctrees]
     session.run(
@@ -180,6 +201,23 @@ def build(session: nox.Session) -> None:
     session.run("twine", "check", "--strict", *sorted(str(path) for path in dist.iterdir()))
     (wheel,) = dist.glob("*.whl")
     _check_wheel(session, wheel)
+    (sdist,) = dist.glob("*.tar.gz")
+    _check_sdist(session, sdist)
+
+
+def _check_sdist(session: nox.Session, sdist: Path) -> None:
+    """Fail the session if ``sdist`` lacks the package or carries local clutter."""
+    top = sdist.name.removesuffix(".tar.gz")
+    with tarfile.open(sdist) as archive:
+        names = archive.getnames()
+    for required in ("PKG-INFO", "pyproject.toml", "framework/modloader/__init__.py"):
+        if f"{top}/{required}" not in names:
+            session.error(f"{sdist.name} lacks {required}")
+    clutter = re.compile(r"(^|/)(\.nox|\.venv|dist|_build|__pycache__)(/|$)")
+    strays = [name for name in names if clutter.search(name.removeprefix(f"{top}/"))]
+    if strays:
+        session.error(f"{sdist.name} holds local clutter: {', '.join(strays)}")
+    session.log(f"{sdist.name}: {len(names)} entries")
 
 
 def _check_wheel(session: nox.Session, wheel: Path) -> None:

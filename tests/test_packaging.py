@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SOURCE = ROOT / "framework" / "modloader"
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
 #: What the build reads from the checkout.
-BUILD_INPUTS = ["pyproject.toml", "README.md", "LICENSE", "framework"]
+BUILD_INPUTS = ["pyproject.toml", "MANIFEST.in", "README.md", "LICENSE", "framework"]
 IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
 
 #: The package is the same on every interpreter: build and check it once (on the newest).
