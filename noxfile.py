@@ -51,13 +51,18 @@ def _find_pyenv_pythons() -> None:
     ``python3.12`` on PATH. Folders that do not exist are skipped, so this is
     harmless on machines without pyenv.
     """
-    versions = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    roots = [Path.home() / ".pyenv"]
+    if os.environ.get("PYENV_ROOT"):
+        roots.insert(0, Path(os.environ["PYENV_ROOT"]))
+    if pyenv := shutil.which("pyenv"):  # <root>/bin/pyenv, wherever HOME is
+        roots.append(Path(pyenv).parent.parent)
     found: list[str] = []
     for python in PYTHONS:
         pattern = re.compile(rf"{re.escape(python)}\.(\d+)")
         releases = [
             (int(match.group(1)), folder / "bin")
-            for folder in versions.glob(f"{python}.*")
+            for root in roots
+            for folder in (root / "versions").glob(f"{python}.*")
             if (match := pattern.fullmatch(folder.name)) and (folder / "bin").is_dir()
         ]
         if releases:
@@ -118,11 +123,27 @@ def tests(session: nox.Session) -> None:
         env=env,
         success_codes=[0, NO_TESTS_COLLECTED],
     )
-    if not any(data.glob(".coverage.*")):
+    if any(data.glob(".coverage.*")):
+        session.run("coverage", "combine", "--quiet", env=env)
+    if _measured_files(session, data / ".coverage"):
+        session.run("coverage", "report", env=env)
+    else:  # nothing imported modloader: no tests selected, not a failure
         session.log("No coverage data was collected.")
-        return
-    session.run("coverage", "combine", "--quiet", env=env)
-    session.run("coverage", "report", env=env)
+
+
+def _measured_files(session: nox.Session, data_file: Path) -> int:
+    """How many source files the combined coverage data at ``data_file`` measured."""
+    if not data_file.exists():
+        return 0
+    count = session.run(
+        "python",
+        "-c",
+        "import sys, coverage; data = coverage.CoverageData(sys.argv[1]); data.read(); "
+        "print(len(data.measured_files()))",
+        str(data_file),
+        silent=True,
+    )
+    return int(str(count).strip())
 
 
 @nox.session(python=DEFAULT_PYTHON)
