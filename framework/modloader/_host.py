@@ -237,7 +237,9 @@ class Host:
 
         with self._loader.lock:
             records = self._loader.running_in_start_order()
-            return extension_manager(self.namespace, [r.extension for r in records if r.extension])
+            return extension_manager(
+                self.namespace, [(r.candidate, r.plugin, r.obj) for r in records if r.candidate]
+            )
 
     # -- commands --------------------------------------------------------------------
 

@@ -228,8 +228,7 @@ class Loader:
         if record.obj is not None or record.candidate is None:
             return True
         try:
-            extension = self.discovery_load(record.candidate)
-            plugin = extension.plugin
+            plugin = self.discovery.load(record.candidate)
             obj = plugin() if isinstance(plugin, type) else plugin
             read_contract(record, obj)
         except (Exception, SystemExit) as exc:
@@ -237,18 +236,8 @@ class Loader:
             self.set_state(record, _S.LOADING)
             self.decline(record, f"{type(exc).__name__}: {exc}")
             return False
-        extension.obj = obj
-        record.plugin, record.obj, record.extension = plugin, obj, extension
+        record.plugin, record.obj = plugin, obj
         return True
-
-    def discovery_load(self, candidate: Candidate) -> Any:
-        """The stevedore ``Extension`` for ``candidate`` (or a stand-in from a test discovery)."""
-        loaded = self.discovery.load(candidate)
-        if hasattr(loaded, "plugin") and hasattr(loaded, "entry_point"):
-            return loaded
-        from modloader._discovery.entrypoints import wrap_extension
-
-        return wrap_extension(candidate, loaded)
 
     # -- starting ------------------------------------------------------------------
 

@@ -47,8 +47,6 @@ class ModuleRecord:
     plugin: Any = None
     #: The object whose hooks are called (the instance for a class).
     obj: Any = None
-    #: The stevedore ``Extension`` record for the running module.
-    extension: Any = None
     ctx: ModuleContext | None = None
     # The contract, read after import.
     description: str | None = None
