@@ -101,7 +101,10 @@ class Host:
     # -- lifecycle -------------------------------------------------------------------
 
     def read_config(self) -> ModulesConfig:
-        """Read and validate every configuration source (raises :class:`ConfigError`)."""
+        """Read and validate every configuration source.
+
+        :raises ~modloader.errors.ConfigError: with every issue found, each naming its source.
+        """
         if self.config is not None:
             return self.config
         from modloader._config import load_config
@@ -213,7 +216,7 @@ class Host:
         return handle
 
     def get_module(self, name: str) -> dict[str, Any]:
-        """One module's structured ``module show`` row (raises :class:`NoSuchModuleError`)."""
+        """One module's structured ``module show`` row (raises :class:`~modloader.errors.NoSuchModuleError`)."""
         with self._loader.lock:
             return self._loader.describe(self._loader.get(name))
 
@@ -248,7 +251,7 @@ class Host:
         return self._commands.execute(line)
 
     def execute(self, line: str) -> CommandResult:
-        """Same as :meth:`run` (the :class:`Executor` protocol's name)."""
+        """Same as :meth:`run` (the ``Executor`` protocol's name)."""
         return self._commands.execute(line)
 
     def complete(self, line: str) -> list[str]:
