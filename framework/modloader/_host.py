@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from modloader._commands.base import CommandResult
-from modloader._commands.builtin import install_builtin_commands
-from modloader._commands.table import CommandTable
 from modloader._registry.events import SubscriberT
 from modloader._registry.loader import Loader
 from modloader._registry.operations import Operations
@@ -26,6 +24,7 @@ from modloader._registry.states import ModuleState
 from modloader.errors import HostStateError
 
 if TYPE_CHECKING:
+    from modloader._commands.table import CommandTable
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery
 
@@ -92,8 +91,7 @@ class Host:
         self._loader = Loader(discovery, host=self)
         self._by_spelling = self._loader.by_spelling
         self._operations = Operations(self._loader)
-        self._commands = CommandTable()
-        install_builtin_commands(self._commands, self._loader, self._operations, self.request_stop)
+        self._command_table: CommandTable | None = None
         self._stop_requested = threading.Event()
         self._stop_graceful = True
         self._stop_listeners: list[Callable[[bool], object]] = []
@@ -216,7 +214,10 @@ class Host:
         return handle
 
     def get_module(self, name: str) -> dict[str, Any]:
-        """One module's structured ``module show`` row (raises :class:`~modloader.errors.NoSuchModuleError`)."""
+        """One module's structured ``module show`` row.
+
+        :raises ~modloader.errors.NoSuchModuleError: not in the module list.
+        """
         with self._loader.lock:
             return self._loader.describe(self._loader.get(name))
 
@@ -245,6 +246,18 @@ class Host:
             )
 
     # -- commands --------------------------------------------------------------------
+
+    @property
+    def _commands(self) -> CommandTable:
+        # Built on first use: a host that never runs a command never imports them.
+        if self._command_table is None:
+            from modloader._commands.builtin import install_builtin_commands
+            from modloader._commands.table import CommandTable
+
+            table = CommandTable()
+            install_builtin_commands(table, self._loader, self._operations, self.request_stop)
+            self._command_table = table
+        return self._command_table
 
     def run(self, line: str) -> CommandResult:
         """Run one command line, as typed at the console. Failures are results, not raises."""
