@@ -17,7 +17,6 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -73,9 +72,12 @@ def store(kind: str, key: str, value: Any) -> None:
     tmp_name = None
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        import tempfile  # only when writing: the warm path never pays for it
+
+        text = json.dumps(value, separators=(",", ":"))  # the C encoder; json.dump is pure Python
         fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(value, fh, separators=(",", ":"))
+            fh.write(text)
         os.replace(tmp_name, folder / f"{key}.json")
         tmp_name = None
     except OSError:

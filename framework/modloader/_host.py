@@ -13,8 +13,6 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from modloader._commands.base import CommandResult
-from modloader._commands.builtin import install_builtin_commands
-from modloader._commands.table import CommandTable
 from modloader._registry.events import SubscriberT
 from modloader._registry.loader import Loader
 from modloader._registry.operations import Operations
@@ -26,6 +24,7 @@ from modloader._registry.states import ModuleState
 from modloader.errors import HostStateError
 
 if TYPE_CHECKING:
+    from modloader._commands.table import CommandTable
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery
 
@@ -92,8 +91,7 @@ class Host:
         self._loader = Loader(discovery, host=self)
         self._by_spelling = self._loader.by_spelling
         self._operations = Operations(self._loader)
-        self._commands = CommandTable()
-        install_builtin_commands(self._commands, self._loader, self._operations, self.request_stop)
+        self._command_table: CommandTable | None = None
         self._stop_requested = threading.Event()
         self._stop_graceful = True
         self._stop_listeners: list[Callable[[bool], object]] = []
@@ -101,7 +99,10 @@ class Host:
     # -- lifecycle -------------------------------------------------------------------
 
     def read_config(self) -> ModulesConfig:
-        """Read and validate every configuration source (raises :class:`ConfigError`)."""
+        """Read and validate every configuration source.
+
+        :raises ~modloader.errors.ConfigError: with every issue found, each naming its source.
+        """
         if self.config is not None:
             return self.config
         from modloader._config import load_config
@@ -213,7 +214,10 @@ class Host:
         return handle
 
     def get_module(self, name: str) -> dict[str, Any]:
-        """One module's structured ``module show`` row (raises :class:`NoSuchModuleError`)."""
+        """One module's structured ``module show`` row.
+
+        :raises ~modloader.errors.NoSuchModuleError: not in the module list.
+        """
         with self._loader.lock:
             return self._loader.describe(self._loader.get(name))
 
@@ -237,16 +241,30 @@ class Host:
 
         with self._loader.lock:
             records = self._loader.running_in_start_order()
-            return extension_manager(self.namespace, [r.extension for r in records if r.extension])
+            return extension_manager(
+                self.namespace, [(r.candidate, r.plugin, r.obj) for r in records if r.candidate]
+            )
 
     # -- commands --------------------------------------------------------------------
+
+    @property
+    def _commands(self) -> CommandTable:
+        # Built on first use: a host that never runs a command never imports them.
+        if self._command_table is None:
+            from modloader._commands.builtin import install_builtin_commands
+            from modloader._commands.table import CommandTable
+
+            table = CommandTable()
+            install_builtin_commands(table, self._loader, self._operations, self.request_stop)
+            self._command_table = table
+        return self._command_table
 
     def run(self, line: str) -> CommandResult:
         """Run one command line, as typed at the console. Failures are results, not raises."""
         return self._commands.execute(line)
 
     def execute(self, line: str) -> CommandResult:
-        """Same as :meth:`run` (the :class:`Executor` protocol's name)."""
+        """Same as :meth:`run` (the ``Executor`` protocol's name)."""
         return self._commands.execute(line)
 
     def complete(self, line: str) -> list[str]:

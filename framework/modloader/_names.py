@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable
 
 __all__ = ["name_key", "suggest"]
@@ -21,6 +20,8 @@ def name_key(name: str) -> str:
 
 def suggest(word: str, candidates: Iterable[str], n: int = 3) -> list[str]:
     """Close matches of ``word`` among ``candidates``, best first, compared by key."""
+    import difflib  # only when a name was not found: keep it off the startup path
+
     by_key: dict[str, str] = {}
     for candidate in candidates:
         by_key.setdefault(name_key(candidate), candidate)

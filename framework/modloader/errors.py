@@ -280,7 +280,7 @@ class AccessDeniedError(ControlError, PermissionError):
 
 
 class SocketInUseError(ControlError):
-    """Another live host already listens on the control socket; :attr:`path` names it."""
+    """Another live host already listens on the control socket at ``path``."""
 
     code = "socket-in-use"
 

@@ -70,3 +70,22 @@ def test_json_startup_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert error["issues"] == [
         f"{conf}:3: x is configured with 'require' and 'noload', this is impossible."
     ]
+
+
+def test_cache_show_and_clear(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MODLOADER_CACHE_DIR", str(tmp_path / "cache"))
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = yes\n")
+    assert main(["-n", "nothing.here", "-C", str(conf), "-x", "module show"]) == 0
+    capsys.readouterr()
+    assert main(["--cache", "show"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert shown[:2] == [f"cache folder: {tmp_path / 'cache'}", "cache: on"]
+    assert {line.split()[0] for line in shown[2:]} == {"config", "entrypoints"}
+    assert main(["--cache", "clear"]) == 0
+    assert capsys.readouterr().out.startswith(f"removed {len(shown) - 2} entries")
+    monkeypatch.setenv("MODLOADER_NO_CACHE", "1")
+    assert main(["--cache", "show"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith("cache: off")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -68,3 +69,50 @@ def test_a_distribution_installed_after_start_is_loadable(
     result = host.run("module load res_later")
     assert result.ok, result.output
     assert host.get_module("res_later")["version"] == "1.0"
+
+
+def test_running_modules_as_a_stevedore_extension_manager(modloader_host: Any) -> None:
+    from stevedore.extension import ExtensionManager
+
+    class Pinger:
+        def __init__(self) -> None:
+            self.calls = 0
+
+        def ping(self) -> str:
+            self.calls += 1
+            return "pong"
+
+    host = modloader_host({"b_first": Pinger, "a_second": Pinger, "gone": ImportError("x")})
+    manager = host.extensions
+    assert isinstance(manager, ExtensionManager)
+    assert manager.names() == ["a_second", "b_first"]  # start order: by name here
+    assert manager.map_method("ping") == ["pong", "pong"]
+    with host.use("a_second") as handle:
+        assert handle.obj is manager["a_second"].obj
+        assert handle.obj.calls == 1
+    assert manager["b_first"].entry_point.group == "modloader.testing"
+
+
+def test_startup_imports_neither_stevedore_nor_importlib_metadata(
+    fake_distributions: FakeSite, tmp_path: Path
+) -> None:
+    import subprocess
+
+    add_traced(fake_distributions, "res_quiet")
+    code = (
+        "import sys, modloader\n"
+        "host = modloader.Host('trace.test'); host.start(); host.stop()\n"
+        "heavy = [m for m in ('stevedore', 'importlib.metadata', 'importlib_metadata') "
+        "if m in sys.modules]\n"
+        "print(host.report.running, heavy)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(fake_distributions.path), "KIT_TRACE_DIR": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        for _ in range(2)
+    ]
+    # The first run validates the configuration with pydantic, which imports
+    # importlib.metadata; the warm run imports neither that nor stevedore.
+    assert runs[1] == "1 []"

@@ -35,6 +35,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if isinstance(args, int):  # --help / --version printed, or a usage error reported
         return args
+    if args.cache is not None:
+        from modloader._cli.local import run_cache
+
+        return run_cache(args.cache)
     if args.remote:
         from modloader._cli.remote import run_remote
 

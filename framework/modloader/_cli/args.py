@@ -30,6 +30,7 @@ class Options:
     json: bool = False
     verbose: int = 0
     quiet: bool = False
+    cache: str | None = None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -71,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="structured output instead of text")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument(
+        "--cache",
+        choices=["show", "clear"],
+        help="show or clear modloader's cache (discovery and validated configuration), then exit",
+    )
     parser.add_argument("-V", "--version", action="version", version=f"modloader {__version__}")
     return parser
 
@@ -96,4 +102,5 @@ def parse_args(argv: Sequence[str]) -> Options | int:
         json=ns.json,
         verbose=ns.verbose,
         quiet=ns.quiet,
+        cache=ns.cache,
     )

@@ -58,6 +58,22 @@ def make_host(options: Options) -> object:
     )
 
 
+def run_cache(action: str) -> int:
+    """``modloader --cache show|clear``: what the cache holds, or empty it."""
+    from modloader import _cachestore
+
+    folder = _cachestore.cache_dir()
+    if action == "clear":
+        print(f"removed {_cachestore.clear()} entries from {folder}")
+        return 0
+    state = "on" if _cachestore.is_enabled() else "off (MODLOADER_NO_CACHE or a .disable file)"
+    print(f"cache folder: {folder}")
+    print(f"cache: {state}")
+    for path in _cachestore.entries():
+        print(f"  {path.parent.name:<12} {path.stat().st_size:>9} bytes  {path.name}")
+    return 0
+
+
 def _report_start_error(exc: ModLoaderError, as_json: bool) -> None:
     """Say why the host did not start: text on stderr, or the structured form on stdout."""
     issues = [str(issue) for issue in exc.issues] if isinstance(exc, ConfigError) else []

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
-import shlex
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -53,6 +51,8 @@ class Command:
 
 def split_line(line: str) -> list[str]:
     """Words of a command line; quotes group words as in a shell, a stray quote is literal."""
+    import shlex  # the first command pays for it, not startup
+
     try:
         return shlex.split(line)
     except ValueError:
@@ -89,6 +89,8 @@ class CommandTable:
             if tuple(lowered[:n]) == command.words and (best is None or n > len(best.words)):
                 best = command
         if best is None:
+            import difflib
+
             line = " ".join(words)
             texts = [c.text for c in self.all()]
             close = difflib.get_close_matches(line.lower(), texts, n=3, cutoff=0.5)

@@ -13,7 +13,7 @@ __all__ = ["Candidate", "Discovery"]
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """One entry point of the namespace, as metadata. Importing it is :meth:`Discovery.load`."""
+    """One entry point of the namespace, as metadata. Importing it is ``Discovery.load``."""
 
     #: The entry point's name: the module's name.
     name: str

@@ -1,12 +1,15 @@
 """Discovery over installed distributions; the one place stevedore enters.
 
-Listing is metadata only (:func:`modloader._discovery.scan.scan_group` when
-available). Importing one module is :meth:`EntryPointDiscovery.load`, which
-builds stevedore's ``Extension`` record for it; the set of running modules is
-offered to app authors as a stevedore ``ExtensionManager`` (see
-:func:`extension_manager`). stevedore's own entry-point caches are not used
-for listing: they are never refreshed within a process, so a distribution
-installed after the first scan would stay invisible to ``module load``.
+Listing is metadata only (:func:`modloader._discovery.scan.scan_group`, with
+its never-stale cache). Importing one module is :meth:`EntryPointDiscovery.load`,
+which resolves ``module:attr`` exactly as ``EntryPoint.load`` does. The set of
+running modules is offered to app authors as a stevedore ``ExtensionManager``
+of ``Extension`` records (:func:`extension_manager`), built when asked for:
+stevedore and ``importlib.metadata`` cost a host's startup more than the
+whole warm discovery, so startup does not import them. stevedore's own
+entry-point caches are not used for listing: they are never refreshed within
+a process, so a distribution installed after the first scan would stay
+invisible to ``module load``.
 """
 
 from __future__ import annotations
@@ -18,35 +21,7 @@ from typing import Any
 
 from modloader._discovery.base import Candidate
 
-__all__ = ["EntryPointDiscovery", "extension_manager", "make_extension", "wrap_extension"]
-
-
-def _scan_plain(group: str) -> list[Candidate]:
-    import importlib.metadata as metadata
-
-    found: list[Candidate] = []
-    seen: set[str] = set()
-    for dist in metadata.distributions():
-        dist_name: str | None = dist.metadata.get("Name")
-        if not dist_name:
-            continue
-        norm = dist_name.lower().replace("-", "_")
-        if norm in seen:  # the first on sys.path wins, as importlib.metadata does
-            continue
-        seen.add(norm)
-        for ep in dist.entry_points:
-            if ep.group == group:
-                found.append(
-                    Candidate(
-                        name=ep.name,
-                        value=ep.value,
-                        group=group,
-                        dist_name=dist_name,
-                        version=dist.version,
-                        summary=dist.metadata.get("Summary"),
-                    )
-                )
-    return found
+__all__ = ["EntryPointDiscovery", "extension_manager", "load_entry_point"]
 
 
 class EntryPointDiscovery:
@@ -61,15 +36,13 @@ class EntryPointDiscovery:
         return self._namespace
 
     def scan(self) -> list[Candidate]:
-        importlib.invalidate_caches()  # see distributions installed since the last scan
-        try:
-            from modloader._discovery.scan import scan_group
-        except ImportError:
-            return _scan_plain(self._namespace)
+        from modloader._discovery.scan import scan_group
+
+        importlib.invalidate_caches()  # let imports see distributions installed since
         return scan_group(self._namespace, path=self._path)
 
     def load(self, candidate: Candidate) -> Any:
-        return make_extension(candidate).plugin
+        return load_entry_point(candidate.value)
 
     def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
         import importlib.metadata as metadata
@@ -97,29 +70,29 @@ class EntryPointDiscovery:
         return frozenset(names)
 
 
-def make_extension(candidate: Candidate) -> Any:
-    """Import the candidate's entry point and wrap it in a stevedore ``Extension``."""
+def load_entry_point(value: str) -> Any:
+    """Import ``module.path:attr.path`` and return the object, as ``EntryPoint.load`` does."""
+    module_name, _, attrs = value.partition(":")
+    obj: Any = importlib.import_module(module_name.strip())
+    for attr in filter(None, attrs.strip().split(".")):
+        obj = getattr(obj, attr)
+    return obj
+
+
+def extension_manager(namespace: str, running: Iterable[tuple[Candidate, Any, Any]]) -> Any:
+    """The running modules as a stevedore ``ExtensionManager`` (for ``map``/``map_method``).
+
+    ``running`` holds ``(candidate, plugin, obj)`` for each running module, in
+    start order: the plugin is what the entry point names, the object the one
+    whose hooks are called (stevedore's ``Extension.obj``).
+    """
     from importlib.metadata import EntryPoint
 
     from stevedore.extension import Extension
-
-    ep = EntryPoint(candidate.name, candidate.value, candidate.group)
-    plugin = ep.load()
-    return Extension(candidate.name, ep, plugin, None)
-
-
-def wrap_extension(candidate: Candidate, plugin: Any) -> Any:
-    """A stevedore ``Extension`` for an object some other discovery already loaded."""
-    from importlib.metadata import EntryPoint
-
-    from stevedore.extension import Extension
-
-    ep = EntryPoint(candidate.name, candidate.value, candidate.group)
-    return Extension(candidate.name, ep, plugin, None)
-
-
-def extension_manager(namespace: str, extensions: Iterable[Any]) -> Any:
-    """The running modules as a stevedore ``ExtensionManager`` (for ``map``/``map_method``)."""
     from stevedore.extension import ExtensionManager
 
-    return ExtensionManager.make_test_instance(list(extensions), namespace=namespace)
+    extensions = [
+        Extension(c.name, EntryPoint(c.name, c.value, c.group), plugin, obj)
+        for c, plugin, obj in running
+    ]
+    return ExtensionManager.make_test_instance(extensions, namespace=namespace)

@@ -17,7 +17,7 @@ class StaticDiscovery:
 
     ``modules`` maps a module name to its object (a class, an instance or a
     Python module), or to a :class:`Candidate` plus object pair. Use
-    :meth:`add` and :meth:`remove` to mimic installs and removals.
+    ``add`` and ``remove`` to mimic installs and removals.
     """
 
     def __init__(

@@ -228,8 +228,7 @@ class Loader:
         if record.obj is not None or record.candidate is None:
             return True
         try:
-            extension = self.discovery_load(record.candidate)
-            plugin = extension.plugin
+            plugin = self.discovery.load(record.candidate)
             obj = plugin() if isinstance(plugin, type) else plugin
             read_contract(record, obj)
         except (Exception, SystemExit) as exc:
@@ -237,18 +236,8 @@ class Loader:
             self.set_state(record, _S.LOADING)
             self.decline(record, f"{type(exc).__name__}: {exc}")
             return False
-        extension.obj = obj
-        record.plugin, record.obj, record.extension = plugin, obj, extension
+        record.plugin, record.obj = plugin, obj
         return True
-
-    def discovery_load(self, candidate: Candidate) -> Any:
-        """The stevedore ``Extension`` for ``candidate`` (or a stand-in from a test discovery)."""
-        loaded = self.discovery.load(candidate)
-        if hasattr(loaded, "plugin") and hasattr(loaded, "entry_point"):
-            return loaded
-        from modloader._discovery.entrypoints import wrap_extension
-
-        return wrap_extension(candidate, loaded)
 
     # -- starting ------------------------------------------------------------------
 
@@ -374,15 +363,20 @@ class Loader:
             return f"{type(exc).__name__}: {exc}"
         return "unload() returned False" if result is False else None
 
-    def remove(self, record: ModuleRecord) -> None:
-        """Take ``record`` out of the module list (its hooks already called)."""
+    def remove(self, record: ModuleRecord, *, drop_code: bool = True) -> None:
+        """Take ``record`` out of the module list (its hooks already called).
+
+        ``drop_code=False`` keeps its Python modules imported (at shutdown,
+        where nothing will load them again, dropping them is wasted work).
+        """
         self._run_cleanup(record)
         self._release_deps(record)
         if record.state is not _S.REMOVED:
             self.set_state(record, _S.REMOVED)
         self._forget(record)
         self.events.emit(EventKind.UNLOADED, record.name, record.error)
-        self.drop_code(record)
+        if drop_code:
+            self.drop_code(record)
 
     def dependents(self, record: ModuleRecord) -> list[ModuleRecord]:
         """Running modules that hold a dependency reference on ``record``."""
@@ -395,18 +389,28 @@ class Loader:
             and any(h._record is record for h in r.dep_handles)
         ]
 
+    def top_levels(self, record: ModuleRecord) -> frozenset[str]:
+        """The top-level Python modules of ``record``'s distribution (read once per record)."""
+        if record.top_levels is None:
+            record.top_levels = (
+                frozenset()
+                if record.candidate is None
+                else self.discovery.top_level_modules(record.candidate)
+            )
+        return record.top_levels
+
     def drop_code(self, record: ModuleRecord) -> list[str]:
         """Drop the removed module's Python modules from ``sys.modules`` (SPEC 5.3).
 
         Only the distribution's own top-level modules, and only when no module
         still in the list comes from code under the same names.
         """
-        if record.candidate is None:
+        tops = set(self.top_levels(record))
+        if not tops:
             return []
-        tops = set(self.discovery.top_level_modules(record.candidate))
         for other in list(self.records.values()):
             if other.candidate is not None and other.obj is not None:
-                tops -= self.discovery.top_level_modules(other.candidate)
+                tops -= self.top_levels(other)
         tops.discard("modloader")
         dropped = [n for n in list(sys.modules) if n.partition(".")[0] in tops]
         for name in dropped:

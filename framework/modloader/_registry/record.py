@@ -47,8 +47,6 @@ class ModuleRecord:
     plugin: Any = None
     #: The object whose hooks are called (the instance for a class).
     obj: Any = None
-    #: The stevedore ``Extension`` record for the running module.
-    extension: Any = None
     ctx: ModuleContext | None = None
     # The contract, read after import.
     description: str | None = None
@@ -68,6 +66,8 @@ class ModuleRecord:
     load_time: float | None = None
     #: Increases with every start; unload and shutdown go in reverse of it.
     start_seq: int = 0
+    #: The top-level Python modules of its distribution, once asked for.
+    top_levels: frozenset[str] | None = None
 
     @property
     def key(self) -> str:

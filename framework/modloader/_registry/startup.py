@@ -82,17 +82,25 @@ def _load_order(loader: Loader, config: ModulesConfig, builtin_keys: set[str]) -
 
 
 def _dependency_keys(
-    loader: Loader, record: ModuleRecord, members: Mapping[str, ModuleRecord]
+    record: ModuleRecord, members: Mapping[str, ModuleRecord], enhancers: Mapping[str, set[str]]
 ) -> set[str]:
     """Keys ``record`` must start after (SPEC 4.2), among ``members``."""
     keys = {name_key(n) for n in record.dependencies}
     keys.update(name_key(n) for n in record.optional_modules if name_key(n) in members)
     # The enhancers of what it requires start before it too.
-    required = {name_key(n) for n in record.requires}
-    for other in members.values():
-        if other is not record and required & {name_key(n) for n in other.enhances}:
-            keys.add(other.key)
+    for target in record.requires:
+        keys.update(enhancers.get(name_key(target), ()))
+    keys.discard(record.key)
     return keys
+
+
+def _enhancers(members: Mapping[str, ModuleRecord]) -> dict[str, set[str]]:
+    """Target key -> keys of the members that enhance it."""
+    index: dict[str, set[str]] = {}
+    for key, record in members.items():
+        for target in record.enhances:
+            index.setdefault(name_key(target), set()).add(key)
+    return index
 
 
 class _Startup:
@@ -127,7 +135,8 @@ class _Startup:
                 self.declined(record)
         members = {r.key: r for r in records if r.state is _S.PENDING}
         slots: dict[str, Slot] = {k: (r.load_priority, r.position, k) for k, r in members.items()}
-        deps = {k: _dependency_keys(loader, r, members) for k, r in members.items()}
+        enhancers = _enhancers(members)
+        deps = {k: _dependency_keys(r, members, enhancers) for k, r in members.items()}
         plan = plan_order(slots, deps)
         for cycle in plan.cycles:
             path = " -> ".join(members[k].name for k in cycle)
@@ -275,6 +284,6 @@ def unwind(loader: Loader, *, call_unload: bool = True) -> list[str]:
                 refusal = loader.call_unload(record)
                 if refusal:
                     _log.warning("%s refused to unload at shutdown: %s", record.name, refusal)
-            loader.remove(record)
+            loader.remove(record, drop_code=False)
             names.append(record.name)
     return names

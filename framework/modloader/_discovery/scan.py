@@ -1,0 +1,412 @@
+"""List a namespace's entry points from installed metadata, with a cache that is never stale.
+
+:func:`scan_group` reads the ``*.dist-info`` / ``*.egg-info`` folders on the
+search path itself (no plugin code is imported, and :mod:`importlib.metadata`
+is not needed) and returns one :class:`Candidate` per entry point of the group,
+with the publishing distribution's name, version and summary.
+
+The cache (kind ``"entrypoints"`` of :mod:`modloader._cachestore`) holds one
+file per ``(group, search path)``. It keeps, for each path entry, the entry's
+stat signature and its list of metadata folders, and for each metadata folder
+the stat signature of the files its answer depends on plus that answer. A
+warm call reads that one file and stats; whatever changed is read again, and
+only that. A signature is ``(st_ino, st_size, st_mtime_ns, st_ctime_ns)``,
+at full nanosecond precision, stored as its 64-bit ``hash()`` to keep the file small:
+
+* a path entry: its directory listing is reused while the directory's own
+  signature is unchanged (adding, removing or renaming a folder inside it
+  changes the directory's mtime and ctime);
+* a distribution without ``entry_points.txt``: the folder's signature (creating
+  the file inside changes it);
+* a distribution with ``entry_points.txt``: that file's signature (an edit in
+  place changes mtime, ctime and usually size; a reinstall makes a new inode
+  and ctime; removal makes the stat fail);
+* a distribution that publishes in the group: also ``METADATA`` (``PKG-INFO``
+  for eggs), whose Name, Version and Summary the candidates carry.
+
+Time stamps are only as fine as the file system's clock tick, so a file that
+changed within :data:`_RACY_NS` of the scan could change again with an equal
+signature. Such an answer is stored as *racy* and read afresh on every call
+until it is old enough to trust (git calls this the "racily clean" problem).
+
+Distributions are taken in search-path order, and within one directory in
+name order; when two share a (normalized) name, the first wins, as in
+:mod:`importlib.metadata`. A zip file on the path is read through
+:mod:`importlib.metadata`, keyed by the zip's own signature.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from modloader import _cachestore
+from modloader._discovery.base import Candidate
+
+__all__ = ["scan_group"]
+
+#: The cache kind in :mod:`modloader._cachestore`.
+CACHE_KIND = "entrypoints"
+#: Bump when the layout of a cache file changes; old files are then simply not found.
+_FORMAT = "scan-1"
+#: Files changed less than this long before a scan are not trusted by their signature.
+_RACY_NS = 3_000_000_000
+
+_ABSENT = (-1, -1, -1, -1)
+_META_SUFFIXES = (".dist-info", ".egg-info")
+_NORMALIZE = re.compile(r"[-_.]+")
+_WANTED_HEADERS = frozenset(("name", "version", "summary"))
+# Relative stats through a directory descriptor walk one path component, not the whole path.
+_STAT_DIR_FD = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
+# hash() of a tuple of ints is the same in every process of one interpreter build, no more.
+_INTERPRETER = f"{sys.implementation.cache_tag}-{sys.hash_info.width}"
+_BAD_CACHE = (TypeError, ValueError, LookupError, AttributeError)
+
+# One distribution's answer for one group: [dist_name, version, summary, [[name, value], ...]].
+_Plugin = list[Any]
+# A cached record: [signature, racy, has entry_points.txt, plugin or None].
+_Record = list[Any]
+
+
+def scan_group(
+    group: str, *, path: Sequence[str] | None = None, use_cache: bool = True
+) -> list[Candidate]:
+    """Every entry point of ``group`` on ``path`` (default :data:`sys.path`), as metadata.
+
+    No plugin code is imported. Each call sees the files as they are now: a
+    distribution installed, removed, upgraded or reinstalled since the last call
+    (in this process or any other) is seen at once.
+
+    :param group: the entry-point group (the host's namespace).
+    :param path: the folders to search, in order; :data:`sys.path` (read at call
+        time) when ``None``. Relative entries are taken from the current directory.
+    :param use_cache: ``False`` reads every folder afresh and leaves the cache alone.
+    """
+    entries = [os.path.abspath(p) for p in (sys.path if path is None else path)]
+    cached = use_cache and _cachestore.is_enabled()
+    if not cached:
+        return _Scan(group, cached=False).run(entries, [])
+    key = _cachestore.key_for(_FORMAT, _INTERPRETER, group, *entries)
+    old: Any = _cachestore.load(CACHE_KIND, key)
+    old_slots: list[Any] = []
+    if isinstance(old, dict) and old.get("group") == group and old.get("path") == entries:
+        found = old.get("entries")
+        if isinstance(found, list) and len(found) == len(entries):
+            old_slots = found
+    scan = _Scan(group, cached=True)
+    try:
+        candidates = scan.run(entries, old_slots)
+    except _BAD_CACHE:  # a damaged cache file: read everything afresh
+        scan = _Scan(group, cached=True)
+        candidates = scan.run(entries, [])
+    if scan.dirty:
+        value = {"group": group, "path": entries, "entries": scan.slots}
+        _cachestore.store(CACHE_KIND, key, value)
+    return candidates
+
+
+class _Scan:
+    """One call's walk over the path; collects candidates and notes whether the cache changed."""
+
+    def __init__(self, group: str, *, cached: bool) -> None:
+        self.group = group
+        self.cached = cached
+        self.racy_after_ns = time.time_ns() - _RACY_NS
+        self.candidates: list[Candidate] = []
+        self.slots: list[list[Any]] = []
+        self.seen: set[str] = set()
+        self.dirty = False
+
+    def run(self, entries: list[str], old_slots: list[Any]) -> list[Candidate]:
+        for index, entry in enumerate(entries):
+            prior = old_slots[index] if old_slots else None
+            valid = isinstance(prior, list) and len(prior) == 4
+            self.slots.append(self._entry(entry, prior if valid else None))
+        return self.candidates
+
+    # -- path entries -------------------------------------------------------------------------
+
+    def _entry(self, entry: str, prior: list[Any] | None) -> list[Any]:
+        """Scan one path entry; its cache slot is ``[signature, racy, names, records]``.
+
+        ``names`` lists every metadata folder in the entry; ``records`` is parallel
+        to it, ``None`` where an earlier distribution of the same name shadows it.
+        """
+        st = _stat(entry)
+        if st is not None and not _is_dir(st):
+            return self._zip_entry(entry, st, prior)
+        sig = _sig(st)
+        racy = self._racy(st)
+        old_records: list[Any] | dict[str, Any] = {}
+        if prior is not None and prior[1] is False and prior[0] == sig and st is not None:
+            names = prior[2]
+            old_records = prior[3]
+            if len(old_records) != len(names):
+                raise ValueError("damaged cache slot")
+        else:
+            names = _meta_folders(entry)
+            if prior is None or prior[0] != sig or prior[1] != racy or prior[2] != names:
+                self.dirty = True
+            if prior is not None and isinstance(prior[2], list) and isinstance(prior[3], list):
+                old_records = dict(zip(prior[2], prior[3], strict=False))
+        fd = _open_dir(entry) if self.cached and names else None
+        records: list[Any] = []
+        try:
+            for index, name in enumerate(names):
+                norm = _dist_key(entry, name)
+                if norm in self.seen:
+                    records.append(None)  # shadowed by an earlier distribution of the same name
+                    continue
+                self.seen.add(norm)
+                if isinstance(old_records, list):
+                    record = old_records[index]
+                else:
+                    record = old_records.get(name)
+                records.append(self._dist(entry, fd, name, record))
+        finally:
+            if fd is not None:
+                os.close(fd)
+        return [sig, racy, names, records]
+
+    def _zip_entry(self, entry: str, st: os.stat_result, prior: list[Any] | None) -> list[Any]:
+        """A zip (or other file) on the path: read through importlib.metadata, keyed by its stat."""
+        sig = _sig(st)
+        if prior is not None and prior[0] == sig and prior[1] is False:
+            dists = prior[2]
+        else:
+            dists = _read_zip(entry, self.group)
+            self.dirty = True
+        for norm, plugin in dists:
+            if norm in self.seen:
+                continue
+            self.seen.add(norm)
+            if plugin is not None:
+                self._emit(plugin)
+        return [sig, self._racy(st), dists, None]
+
+    # -- distributions ------------------------------------------------------------------------
+
+    def _dist(self, entry: str, fd: int | None, name: str, record: Any) -> _Record:
+        """One metadata folder: reuse its cached record if its files are unchanged."""
+        if self.cached and isinstance(record, list) and len(record) == 4 and record[1] is False:
+            plugin = record[3]
+            if record[0] == self._current_sig(entry, fd, name, record[2], plugin is not None):
+                if plugin is not None:
+                    self._emit(plugin)
+                return record
+        new = self._read_dist(os.path.join(entry, name))
+        if new != record:
+            self.dirty = True
+        if new[3] is not None:
+            self._emit(new[3])
+        return new
+
+    def _current_sig(
+        self, entry: str, fd: int | None, name: str, has_eps: bool, is_plugin: bool
+    ) -> int:
+        """The signature of the files a record depends on, as they are now."""
+        if not has_eps:
+            return _sig(_stat_in(entry, fd, name))
+        ep_st = _stat_in(entry, fd, f"{name}/entry_points.txt")
+        if not is_plugin:
+            return _sig(ep_st)
+        meta_st = _stat_in(entry, fd, f"{name}/{_metadata_file(name)}")
+        return _sig2(ep_st, meta_st)
+
+    def _read_dist(self, folder: str) -> _Record:
+        """Read a metadata folder afresh: ``[signature, racy, has_eps, plugin]``."""
+        ep_path = os.path.join(folder, "entry_points.txt")
+        # Stat before reading, so that a change made while we read shows as a new signature.
+        ep_st = _stat(ep_path) if self.cached else None
+        text = _read_text(ep_path)
+        if text is None:
+            folder_st = _stat(folder) if self.cached else None
+            return [_sig(folder_st), self._racy(folder_st), False, None]
+        eps = _group_entry_points(text, self.group)
+        if not eps:
+            return [_sig(ep_st), self._racy(ep_st), True, None]
+        meta_path = os.path.join(folder, _metadata_file(folder))
+        meta_st = _stat(meta_path) if self.cached else None
+        headers = _read_headers(meta_path)
+        plugin = [headers.get("name"), headers.get("version"), headers.get("summary"), eps]
+        racy = self._racy(ep_st) or self._racy(meta_st)
+        return [_sig2(ep_st, meta_st), racy, True, plugin]
+
+    def _emit(self, plugin: _Plugin) -> None:
+        dist_name, version, summary, eps = plugin
+        for name, value in eps:
+            self.candidates.append(
+                Candidate(
+                    name=name,
+                    value=value,
+                    group=self.group,
+                    dist_name=dist_name,
+                    version=version,
+                    summary=summary,
+                )
+            )
+
+    def _racy(self, st: os.stat_result | None) -> bool:
+        """Whether a signature is too fresh to be trusted on the next call."""
+        if st is None:
+            return False  # absent: whatever appears later has a signature of its own
+        return max(st.st_mtime_ns, st.st_ctime_ns) >= self.racy_after_ns
+
+
+# -- file system helpers ----------------------------------------------------------------------
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except (OSError, ValueError):
+        return None
+
+
+def _open_dir(entry: str) -> int | None:
+    if not _STAT_DIR_FD:
+        return None
+    try:
+        return os.open(entry, os.O_RDONLY | os.O_DIRECTORY)
+    except (OSError, ValueError):
+        return None
+
+
+def _stat_in(entry: str, fd: int | None, rel: str) -> os.stat_result | None:
+    """Stat ``entry/rel``, relative to the open directory ``fd`` when there is one."""
+    try:
+        if fd is not None:
+            return os.stat(rel, dir_fd=fd)
+        return os.stat(os.path.join(entry, rel))
+    except (OSError, ValueError):
+        return None
+
+
+def _key(st: os.stat_result | None) -> tuple[int, int, int, int]:
+    if st is None:
+        return _ABSENT
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _sig(st: os.stat_result | None) -> int:
+    """A file's signature: a 64-bit digest of its inode, size, mtime and ctime (in ns)."""
+    return hash(_key(st))
+
+
+def _sig2(first: os.stat_result | None, second: os.stat_result | None) -> int:
+    return hash((_key(first), _key(second)))
+
+
+def _dist_key(entry: str, name: str) -> str:
+    """The normalized distribution name a metadata folder is deduplicated by.
+
+    As :mod:`importlib.metadata` does: the folder name up to the first ``-``,
+    with runs of ``-_.`` made one ``_``, lower-cased; an egg's ``EGG-INFO``
+    takes the egg's name.
+    """
+    if name == "EGG-INFO":
+        base = os.path.basename(entry).lower()
+        return base.rpartition(".")[0].partition("-")[0].replace("-", "_")
+    base = name.rpartition(".")[0].partition("-")[0].lower()
+    if "." in base or "__" in base:
+        return _NORMALIZE.sub("_", base)
+    return base
+
+
+def _is_dir(st: os.stat_result) -> bool:
+    return (st.st_mode & 0o170000) == 0o040000
+
+
+def _meta_folders(entry: str) -> list[str]:
+    """The ``*.dist-info`` / ``*.egg-info`` names in a directory, and ``EGG-INFO`` of an egg."""
+    try:
+        children = os.listdir(entry)
+    except (OSError, ValueError):
+        return []
+    names = sorted(c for c in children if c.lower().endswith(_META_SUFFIXES))
+    if entry.lower().endswith(".egg") and "EGG-INFO" in children:
+        names.append("EGG-INFO")
+    return names
+
+
+def _metadata_file(folder: str) -> str:
+    return "METADATA" if folder.lower().endswith(".dist-info") else "PKG-INFO"
+
+
+def _normalize(name: str) -> str:
+    return _NORMALIZE.sub("_", name).lower()
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except (OSError, ValueError):
+        return None
+
+
+def _group_entry_points(text: str, group: str) -> list[list[str]]:
+    """The ``[name, value]`` pairs of one section, parsed as :mod:`importlib.metadata` does.
+
+    Lines are stripped; blank lines and ``#`` comments are skipped; a line without
+    ``=`` is skipped here (importlib.metadata would raise on it).
+    """
+    found: list[list[str]] = []
+    section: str | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("[") and line.endswith("]"):
+            section = line.strip("[]")
+            continue
+        if section == group:
+            name, sep, value = line.partition("=")
+            if sep:
+                found.append([name.strip(), value.strip()])
+    return found
+
+
+def _read_headers(path: str) -> dict[str, str]:
+    """Name, Version and Summary from a core-metadata file, reading only its header block."""
+    headers: dict[str, str] = {}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            last: str | None = None
+            for line in fh:
+                if line in ("\n", "\r\n"):
+                    break  # the body (long description) follows
+                if line[:1] in (" ", "\t"):
+                    if last is not None:  # a folded header continues
+                        headers[last] = f"{headers[last]} {line.strip()}".strip()
+                    continue
+                key, sep, value = line.partition(":")
+                key = key.strip().lower()
+                last = None
+                if sep and key in _WANTED_HEADERS and key not in headers:
+                    headers[key] = value.strip()
+                    last = key
+                if len(headers) == len(_WANTED_HEADERS) and last is None:
+                    break
+    except (OSError, ValueError):
+        pass
+    return headers
+
+
+def _read_zip(entry: str, group: str) -> list[list[Any]]:
+    """``[normalized name, plugin or None]`` per distribution in a zip on the path."""
+    import importlib.metadata  # only zips on the path need it: keep it out of startup
+
+    result: list[list[Any]] = []
+    for dist in importlib.metadata.distributions(path=[entry]):
+        meta: Any = dist.metadata  # None for a broken distribution on newer Pythons
+        name = meta["Name"] if meta is not None else None
+        eps = [[ep.name, ep.value] for ep in dist.entry_points if ep.group == group]
+        summary = meta["Summary"] if meta is not None else None
+        plugin = [name, dist.version, summary, eps] if eps else None
+        result.append([_normalize(name or ""), plugin])
+    return result
