@@ -430,3 +430,32 @@ def _wait_for(condition, timeout=5.0):
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.02)
+
+
+def test_a_command_that_closes_the_server_still_gets_its_reply(sock_path):
+    """``core stop`` closes the server from inside a command: its reply must go out first."""
+    from modloader._commands.base import CommandResult
+
+    holder = {}
+
+    class Stopper:
+        def execute(self, line):
+            closing = threading.Thread(target=holder["server"].close)
+            holder["closing"] = closing
+            closing.start()
+            time.sleep(0.05)  # the close is under way while the command still runs
+            return CommandResult(line, ok=True, output="Stopping gracefully.")
+
+        def complete(self, line):
+            return []
+
+    for attempt in range(10):
+        path = f"{sock_path}.{attempt}"
+        server = ControlServer(Stopper(), path)
+        holder["server"] = server
+        server.start()
+        with ControlClient(path) as client:
+            result = client.execute("core stop gracefully")
+        assert (result.ok, result.output) == (True, "Stopping gracefully.")
+        holder["closing"].join(5)
+        assert server.state is ServerState.CLOSED

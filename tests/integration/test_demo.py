@@ -152,12 +152,6 @@ def test_an_operator_session(demo: Served, env: dict[str, str]) -> None:
     assert not Path(demo.socket).exists()
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="ControlServer.close() shuts every connection down (SHUT_RDWR) without waiting "
-    "for a reply still to be sent, and `core stop` itself starts the close: now and then "
-    "(2 to 50 runs in 100 here) the client reads EOF ('the host sent a malformed reply', exit 1)",
-)
 def test_the_core_stop_reply_reaches_the_client(demo: Served) -> None:
     stopped = demo.rx("core stop gracefully")
     demo.wait()

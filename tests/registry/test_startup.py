@@ -431,3 +431,17 @@ def test_required_conflict_fails_before_starting(journal: Journal) -> None:
     with pytest.raises(StartupError, match="Required"):
         Host("ns", discovery=discovery, config=config).start()
     assert journal == []
+
+
+def test_core_init_failure_unloads_the_preloaded_modules(
+    make_host: HostFactory, journal: Journal
+) -> None:
+    host = make_host({"pre": module(journal), "later": module(journal)}, load=("^pre",))
+
+    def broken_core(h: Host) -> None:
+        raise RuntimeError("core would not start")
+
+    with pytest.raises(RuntimeError, match="core would not start"):
+        host.start(broken_core)
+    assert journal == ["load pre", "unload pre"]
+    assert not host.is_running("pre")

@@ -45,7 +45,7 @@ class Foreground:
     ::
 
         foreground = Foreground(host, namespace="myapp.modules", console=True)
-        host.on_core_stop = foreground.request_stop  # ``core stop gracefully|now``
+        host.on_stop_request(foreground.request_stop)  # ``core stop gracefully|now``
         sys.exit(foreground.run())
 
     :param host: a host that has started.

@@ -25,6 +25,7 @@ import stat
 import struct
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Final
@@ -136,6 +137,9 @@ class _Connection:
         self.server = server
         self.sock = sock
         self.buffer = bytearray()
+        #: Clear while a request is being answered: close() lets its reply go out first.
+        self.idle = threading.Event()
+        self.idle.set()
 
     def run(self) -> None:
         try:
@@ -173,7 +177,11 @@ class _Connection:
                 logger.warning("control socket: %s; closing that connection", exc)
                 self._fail(error_response(0, exc))
                 return
-            self._send(server._answer(request))
+            self.idle.clear()
+            try:
+                self._send(server._answer(request))
+            finally:
+                self.idle.set()
 
     def _read_line(self) -> bytes | None:
         """The next request line, or ``None`` when the client hung up between lines."""
@@ -337,8 +345,11 @@ class ControlServer:
             os.write(self._wake_w, b"x")
         if self._acceptor is not None:
             self._acceptor.join(timeout)
+        deadline = time.monotonic() + timeout
         for conn in connections:
-            # Wakes a thread blocked in recv(); a running command finishes first.
+            # A command still running (``core stop`` itself, say) finishes and its
+            # reply goes out first; then the shutdown wakes a thread blocked in recv().
+            conn.idle.wait(max(0.0, deadline - time.monotonic()))
             with contextlib.suppress(OSError):
                 conn.sock.shutdown(socket.SHUT_RDWR)
         for thread in connections.values():

@@ -229,7 +229,11 @@ def run_startup(
         if preload:
             run.run_phase(preload)
         if core_init is not None:
-            core_init()
+            try:
+                core_init()
+            except BaseException:
+                unwind(loader)  # the preloaded modules release what they hold
+                raise
         builtin_list = list(builtin_records(loader, builtins or {}))
         for record in builtin_list:
             record.position = -1
