@@ -33,7 +33,15 @@ DEFAULT_PYTHON = "3.12"
 #: interpreter only, the newest (a developer's own virtualenv covers the oldest).
 SLOW_TESTS_PYTHON = PYTHONS[-1]
 #: What ``lint`` checks (those of them that exist).
-LINT_PATHS = ["framework", "tests", "benchmarks", "example_plugins", "docs", "noxfile.py"]
+LINT_PATHS = [
+    "framework",
+    "tests",
+    "benchmarks",
+    "example_plugins",
+    "examples",
+    "docs",
+    "noxfile.py",
+]
 #: pytest's exit status when it collected no test: not a failure of the session.
 NO_TESTS_COLLECTED = 5
 
@@ -152,7 +160,8 @@ def integration(session: nox.Session) -> None:
 
     Runs ``tests/integration/`` (arguments after ``--`` go to that pytest run),
     then each example plugin's own ``tests/`` from the plugin's folder, with the
-    plugin's own pytest configuration.
+    plugin's own pytest configuration, then the example host application's
+    (``examples/notes_app``) own tests.
     """
     plugins = sorted(path.parent for path in ROOT.glob("example_plugins/*/pyproject.toml"))
     _install(session, ROOT, *plugins, groups=["test"])
@@ -162,9 +171,9 @@ def integration(session: nox.Session) -> None:
         )
     else:
         session.log("There is no tests/integration folder.")
-    for plugin in plugins:
-        if (plugin / "tests").is_dir():
-            with session.chdir(plugin):
+    for project in [*plugins, *sorted(p.parent for p in ROOT.glob("examples/*/pyproject.toml"))]:
+        if (project / "tests").is_dir():
+            with session.chdir(project):
                 session.run("pytest", success_codes=[0, NO_TESTS_COLLECTED])
 
 
