@@ -17,10 +17,10 @@ from modloader._registry.events import SubscriberT
 from modloader._registry.loader import Loader
 from modloader._registry.operations import Operations
 from modloader._registry.refs import ModuleHandle
+from modloader._registry.refs import acquire as _acquire
 from modloader._registry.startup import StartupReport
 from modloader._registry.startup import run_startup
 from modloader._registry.startup import unwind
-from modloader._registry.states import ModuleState
 from modloader.errors import HostStateError
 
 if TYPE_CHECKING:
@@ -31,8 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["Host", "HostState"]
 
 _log = logging.getLogger("modloader")
-_RUNNING = ModuleState.RUNNING
-_new = object.__new__
 
 
 class HostState(enum.Enum):
@@ -202,16 +200,9 @@ class Host:
         """
         # The hot path of every host: one dict lookup, one insert, no lock (see refs.py).
         record = self._by_spelling.get(name)
-        if record is None or record.state is not _RUNNING:
+        if record is None:
             return self._loader.use(name, holder)
-        handle: ModuleHandle = _new(ModuleHandle)
-        handle._record = record
-        handle.holder = holder
-        record.holders[handle] = holder
-        if record.state is not _RUNNING:
-            record.holders.pop(handle, None)
-            return self._loader.use(name, holder)
-        return handle
+        return _acquire(record, holder)
 
     def get_module(self, name: str) -> dict[str, Any]:
         """One module's structured ``module show`` row.
