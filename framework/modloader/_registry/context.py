@@ -40,16 +40,22 @@ class ModuleContext:
     when the module is unloaded, however it is unloaded.
     """
 
-    __slots__ = ("_loader", "host", "logger", "name")
+    __slots__ = ("_loader", "_logger", "host", "name")
 
     def __init__(self, name: str, host: Any, loader: _LoaderPort) -> None:
         #: The module's own name (its entry point's name).
         self.name = name
         #: The host application's object (:class:`modloader.Host`).
         self.host = host
-        #: A logger named ``modloader.module.<name>``.
-        self.logger = logging.getLogger(f"modloader.module.{name}")
         self._loader = loader
+        self._logger: logging.Logger | None = None
+
+    @property
+    def logger(self) -> logging.Logger:
+        """A logger named ``modloader.module.<name>`` (made when first asked for)."""
+        if self._logger is None:
+            self._logger = logging.getLogger(f"modloader.module.{self.name}")
+        return self._logger
 
     def use(self, name: str, holder: str | None = None) -> ModuleHandle:
         """Take a reference on another running module; release it (or use ``with``) when done."""

@@ -137,8 +137,9 @@ class Loader:
         if record is not None and record.state is not _S.REMOVED:
             return record
         record = self.records.get(name_key(name))
-        if record is not None:
+        if record is not None and record.state is not _S.REMOVED:
             self.by_spelling[name] = record
+            record.spellings.append(name)
         return record
 
     def get(self, name: str) -> ModuleRecord:
@@ -207,8 +208,9 @@ class Loader:
     def _forget(self, record: ModuleRecord) -> None:
         if self.records.get(record.key) is record:
             del self.records[record.key]
-        for spelling in [s for s, r in list(self.by_spelling.items()) if r is record]:
-            del self.by_spelling[spelling]
+        for spelling in record.spellings:
+            if self.by_spelling.get(spelling) is record:
+                del self.by_spelling[spelling]
 
     def set_state(self, record: ModuleRecord, state: ModuleState) -> None:
         check_transition(record.name, record.state, state)

@@ -68,6 +68,8 @@ class ModuleRecord:
     start_seq: int = 0
     #: The top-level Python modules of its distribution, once asked for.
     top_levels: frozenset[str] | None = None
+    #: The spellings ``use()`` has looked it up by (the loader's fast-path keys).
+    spellings: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> str:
@@ -100,6 +102,9 @@ class ModuleRecord:
         return self.requires + self.enhances
 
 
+_LEVELS = frozenset(level.value for level in SupportLevel)
+
+
 def _names(value: Any, attr: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
@@ -118,12 +123,11 @@ def read_contract(record: ModuleRecord, obj: Any) -> None:
     description = getattr(obj, "description", None)
     record.description = str(description).splitlines()[0] if description else None
     level = getattr(obj, "support_level", None) or SupportLevel.UNKNOWN
-    try:
-        record.support_level = SupportLevel(str(level).lower()).value
-    except ValueError:
+    record.support_level = str(level).lower()
+    if record.support_level not in _LEVELS:
         raise ValueError(
             f"'support_level' must be one of core, extended, deprecated, unknown; not {level!r}"
-        ) from None
+        )
     priority = getattr(obj, "load_priority", None)
     priority = LoadPriority.DEFAULT if priority is None else priority
     if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 255:
