@@ -45,29 +45,11 @@ class EntryPointDiscovery:
         return load_entry_point(candidate.value)
 
     def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
-        import importlib.metadata as metadata
-
-        names = {candidate.module_name.partition(".")[0]}
         if candidate.dist_name is None:
-            return frozenset(names)
-        try:
-            dist = metadata.distribution(candidate.dist_name)
-        except metadata.PackageNotFoundError:
-            return frozenset(names)
-        top_level = dist.read_text("top_level.txt")
-        if top_level:
-            names.update(line.strip() for line in top_level.splitlines() if line.strip())
-        for file in dist.files or ():
-            parts = file.parts
-            if not parts or parts[0].endswith((".dist-info", ".egg-info")) or parts[0] == "..":
-                continue
-            if len(parts) == 1:
-                if parts[0].endswith(".py"):
-                    names.add(parts[0][:-3])
-            elif parts[0].isidentifier():
-                names.add(parts[0])
-        names.discard("__pycache__")
-        return frozenset(names)
+            return frozenset({candidate.module_name.partition(".")[0]})
+        from modloader._discovery._metadata import top_level_modules
+
+        return top_level_modules(candidate.dist_name, candidate.module_name)
 
 
 def load_entry_point(value: str) -> Any:

@@ -399,14 +399,11 @@ def _read_headers(path: str) -> dict[str, str]:
 
 def _read_zip(entry: str, group: str) -> list[list[Any]]:
     """``[normalized name, plugin or None]`` per distribution in a zip on the path."""
-    import importlib.metadata  # only zips on the path need it: keep it out of startup
+    from modloader._discovery._metadata import distributions_in  # only zips need it
 
     result: list[list[Any]] = []
-    for dist in importlib.metadata.distributions(path=[entry]):
-        meta: Any = dist.metadata  # None for a broken distribution on newer Pythons
-        name = meta["Name"] if meta is not None else None
-        eps = [[ep.name, ep.value] for ep in dist.entry_points if ep.group == group]
-        summary = meta["Summary"] if meta is not None else None
-        plugin = [name, dist.version, summary, eps] if eps else None
+    for name, version, summary, entry_points in distributions_in(entry):
+        eps = [[ep.name, ep.value] for ep in entry_points if ep.group == group]
+        plugin = [name, version, summary, eps] if eps else None
         result.append([_normalize(name or ""), plugin])
     return result
