@@ -8,7 +8,6 @@ not take the lock.
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import logging
 import sys
@@ -23,6 +22,7 @@ from typing import Any
 
 from modloader._discovery.base import Candidate
 from modloader._discovery.base import Discovery
+from modloader._discovery.entrypoints import forget_directory_listings
 from modloader._names import name_key
 from modloader._names import suggest
 from modloader._registry.context import CommandHandlerT
@@ -418,7 +418,7 @@ class Loader:
         for name in dropped:
             sys.modules.pop(name, None)
         if dropped:
-            importlib.invalidate_caches()
+            forget_directory_listings()
         return dropped
 
     # -- introspection -------------------------------------------------------------
