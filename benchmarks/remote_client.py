@@ -32,12 +32,12 @@ def _fake_executor():
     return module.FakeExecutor()
 
 
-def _modloader_command() -> list[str]:
-    script = Path(sys.executable).with_name("modloader")
+def _modloader_command(python: str) -> list[str]:
+    script = Path(python).with_name("modloader")
     if script.exists():  # the installed console script, as an operator runs it
         return [str(script)]
     code = "import sys; from modloader._cli import main; sys.exit(main())"
-    return [sys.executable, "-c", code]
+    return [python, "-c", code]
 
 
 def _time(argv: list[str]) -> float:
@@ -46,24 +46,30 @@ def _time(argv: list[str]) -> float:
     return time.perf_counter() - started
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=40, help="runs of each command")
-    args = parser.parse_args()
+def measure(runs: int, python: str = sys.executable) -> dict[str, list[float]]:
+    """Seconds per run of ``python -c pass`` and of ``modloader -rx "module show"``, interleaved."""
     folder = tempfile.mkdtemp(prefix="mlb-", dir="/tmp")
     try:
         path = os.path.join(folder, "bench.sock")
         with ControlServer(_fake_executor(), path):
-            remote = [*_modloader_command(), "-s", path, "-rx", "module show"]
-            bare = [sys.executable, "-c", "pass"]
-            for argv in (remote, bare):  # warm the file cache
+            remote = [*_modloader_command(python), "-s", path, "-rx", "module show"]
+            bare = [python, "-c", "pass"]
+            for argv in (remote, bare, remote, bare):  # warm the file cache and bytecode
                 _time(argv)
             times: dict[str, list[float]] = {"python -c pass": [], "modloader -rx": []}
-            for _ in range(args.n):
+            for _ in range(runs):
                 times["python -c pass"].append(_time(bare))
                 times["modloader -rx"].append(_time(remote))
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=40, help="runs of each command")
+    args = parser.parse_args()
+    times = measure(args.n)
     print(f"{'command':<16} {'median ms':>10} {'min ms':>8} {'max ms':>8}   (n={args.n})")
     for name, values in times.items():
         print(

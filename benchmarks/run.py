@@ -228,8 +228,97 @@ def _ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f}"
 
 
+def _targets(results: list[SizeResult], remote: dict[str, list[float]]) -> list[str]:
+    """The figures the project holds itself to, each with its target and verdict."""
+    rows: list[tuple[str, float | None, str]] = []
+
+    def ratio(res: SizeResult, key: str, ref: str, how: str = "median") -> float | None:
+        a, b = res.rows.get(key), res.rows.get(ref)
+        if a is None or b is None or not a.times or not b.times:
+            return None
+        if how == "rss":
+            return max(a.rss) / max(b.rss)
+        return a.median / b.median
+
+    for res in results:
+        label = res.env.size.label
+        if label in ("M", "L"):
+            rows.append(
+                (
+                    f"warm startup at {label} / stevedore warm",
+                    ratio(res, "modloader-warm", "stevedore-warm"),
+                    "<= 1.0",
+                )
+            )
+            rows.append(
+                (
+                    f"cold startup at {label} / stevedore cold",
+                    ratio(res, "modloader-cold", "stevedore-cold"),
+                    "reported",
+                )
+            )
+        if label == "L":
+            rows.append(
+                (
+                    "peak memory at L / stevedore warm",
+                    ratio(res, "modloader-warm", "stevedore-warm", "rss"),
+                    "<= 1.2",
+                )
+            )
+    for res in results[-1:]:
+        for title, body in res.micro:
+            if title != "Host operations" or isinstance(body, str):
+                continue
+            values = {str(label): value for label, value, _ in body}
+            use = values.get("use() acquire + release")
+            lock = values.get("threading.Lock acquire + release")
+            if use is not None and lock is not None:
+                rows.append(
+                    (
+                        f"use() / threading.Lock, per operation ({res.env.size.label})",
+                        float(use) / float(lock),
+                        "<= 5",
+                    )  # type: ignore[arg-type]
+                )
+    rx = statistics.median(remote["modloader -rx"]) / statistics.median(remote["python -c pass"])
+    rows.append(('`modloader -rx "module show"` / `python -c pass`', rx, "<= 1.5"))
+    lines = [
+        "**Targets** (ratios of medians, this run)",
+        "",
+        "| figure | ratio | target |",
+        "|---|---:|---|",
+    ]
+    for name, value, target in rows:
+        shown = "n/a" if value is None else f"{value:.2f}"
+        lines.append(f"| {name} | {shown} | {target} |")
+    return [*lines, ""]
+
+
+def _remote(remote: dict[str, list[float]]) -> list[str]:
+    lines = [
+        "### The remote client",
+        "",
+        f'`modloader -rx "module show"` against a host on a socket, and `python -c pass`, '
+        f"interleaved, {len(remote['python -c pass'])} runs each.",
+        "",
+        "| Command | median ms | min ms | max ms |",
+        "|---|---:|---:|---:|",
+    ]
+    for name, values in remote.items():
+        lines.append(
+            f"| `{name}` | {_ms(statistics.median(values))} | {_ms(min(values))} | "
+            f"{_ms(max(values))} |"
+        )
+    return [*lines, ""]
+
+
 def render(
-    results: list[SizeResult], repeats: int, quick: bool, python: str, sources: list[str]
+    results: list[SizeResult],
+    repeats: int,
+    quick: bool,
+    python: str,
+    sources: list[str],
+    remote: dict[str, list[float]],
 ) -> str:
     now = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
     mode = "--quick" if quick else "full"
@@ -241,6 +330,7 @@ def render(
         *(f"| {k} | {v} |" for k, v in machine(python)),
         *(f"| modloader source | `{src}` first on PYTHONPATH |" for src in sources),
         "",
+        *_targets(results, remote),
     ]
     titles = {
         "base": "Interpreter baselines",
@@ -293,6 +383,7 @@ def render(
                 shown = "skipped" if value is None else f"{float(value):.3g}"  # type: ignore[arg-type]
                 lines.append(f"| {label} | {shown} | {unit} |")
             lines.append("")
+    lines += _remote(remote)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -337,7 +428,11 @@ def main(argv: list[str] | None = None) -> int:
         work = args.envs / f"work-{env.size.label}"
         runner = Runner(args.python, env, work, args.modloader_src, args.timeout)
         results.append(run_size(runner, repeats, log=True))
-    body = render(results, repeats, args.quick, args.python, args.modloader_src)
+    print("remote client", file=sys.stderr)
+    from benchmarks.remote_client import measure
+
+    remote = measure(repeats * 4, args.python)
+    body = render(results, repeats, args.quick, args.python, args.modloader_src, remote)
     report = "# Benchmark results\n\n" + body
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(report)
