@@ -201,6 +201,8 @@ class Host:
         # The hot path of every host: one dict lookup, one insert, no lock (see refs.py).
         record = self._by_spelling.get(name)
         if record is None:
+            if self.state is not HostState.RUNNING and self.state is not HostState.STARTING:
+                raise HostStateError(f"cannot use('{name}'): the host is {self.state.value}")
             return self._loader.use(name, holder)
         return _acquire(record, holder)
 

@@ -89,3 +89,25 @@ def test_cache_show_and_clear(
     monkeypatch.setenv("MODLOADER_NO_CACHE", "1")
     assert main(["--cache", "show"]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("cache: off")
+
+
+def test_empty_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_args(["-x", "  "]) == 1
+    assert "-x needs a command" in capsys.readouterr().err
+
+
+def test_use_before_start_says_the_host_is_not_started() -> None:
+    from modloader import Host
+    from modloader import HostStateError
+    from modloader import ModulesConfig
+    from modloader import StaticDiscovery
+
+    host = Host("ns", discovery=StaticDiscovery("ns", {"a": object()}), config=ModulesConfig())
+    with pytest.raises(HostStateError, match=r"cannot use\('a'\): the host is created"):
+        host.use("a")
+
+
+def test_dir_lists_the_public_names() -> None:
+    import modloader
+
+    assert dir(modloader) == sorted(modloader.__all__)

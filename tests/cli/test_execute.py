@@ -242,7 +242,7 @@ def test_dependency_left_out_by_autoload_no(modloader: Any) -> None:
 
 
 def test_every_result_text(modloader: Any) -> None:
-    run = modloader("itest.results", "", "-x", "module show")
+    run = modloader("itest.results", "", "-v", "-x", "module show")  # -v: the summary too
     assert run.code == 0, run.err
     assert show_rows(run.out) == {
         name: "Running" if error is None else "Not Running"

@@ -102,7 +102,14 @@ class BusyModule(Module):
             deadline = None if seconds is None else seconds / TICK
             while not self._stop.wait(TICK):
                 self.ticks += 1
-                handle.obj.put(TICKS_KEY, str(self.ticks))
+                try:
+                    handle.obj.put(TICKS_KEY, str(self.ticks))
+                except ModuleError as exc:
+                    # An operator forced res_store out (module unload -f): the
+                    # reference is stale. End the job cleanly instead of crashing.
+                    if self._ctx is not None:
+                        self._ctx.logger.warning("job stopped after %d ticks: %s", self.ticks, exc)
+                    return
                 if deadline is not None and self.ticks >= deadline:
                     break
 

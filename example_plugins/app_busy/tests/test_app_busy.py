@@ -91,3 +91,14 @@ def test_a_hard_unload_still_removes_its_commands(host):
 
 def test_loads_and_unloads_cleanly_when_idle(host):
     check_lifecycle(host, "app_busy")
+
+
+def test_a_forced_unload_of_res_store_ends_the_job_cleanly(host, store, caplog):
+    assert host.run("busy start").output == "job started"
+    assert store.ticked.wait(5)
+    assert host.run("module unload -f res_store").ok  # takes app_busy's reference with it
+    job = module_object(host, "app_busy")._thread
+    job.join(5)
+    assert not job.is_alive()
+    assert "job stopped after" in caplog.text
+    assert "was unloaded while this reference was held" in caplog.text

@@ -97,7 +97,10 @@ class ConfigModule:
             ctx.logger.error("reload failed, keeping the previous settings: %s", exc)
             return ReloadResult.ERROR
         self.settings = settings
-        ctx.logger.info("reloaded %s", self.path)
+        if os.path.exists(self.path):
+            ctx.logger.info("reloaded %s", self.path)
+        else:
+            ctx.logger.info("no file at %s: using the default settings", self.path)
         return ReloadResult.SUCCESS
 
     def _show(self, args: Sequence[str]) -> str:

@@ -43,7 +43,8 @@ class Store:
 
     def unload(self, ctx: ModuleContext) -> None:
         with self._lock:
-            ctx.logger.info("dropping %d keys", len(self._data))
+            count = len(self._data)
+            ctx.logger.info("dropping %d key%s", count, "" if count == 1 else "s")
             self._data.clear()
 
     # -- what the modules that use() this one call --------------------------------

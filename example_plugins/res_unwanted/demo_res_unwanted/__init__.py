@@ -24,4 +24,4 @@ class UnwantedModule(Module):
     support_level = SupportLevel.DEPRECATED
 
     def load(self, ctx: ModuleContext) -> None:
-        ctx.logger.warning("res_unwanted was loaded on request; demo.conf normally leaves it out")
+        ctx.logger.warning("res_unwanted is running; the demo's modules.conf normally noloads it")

@@ -88,6 +88,10 @@ def parse_args(argv: Sequence[str]) -> Options | int:
         ns = parser.parse_args(list(argv))
     except SystemExit as exc:  # argparse printed help, the version, or a usage error
         return 0 if exc.code in (0, None) else 1
+    if ns.execute is not None and not ns.execute.strip():
+        parser.print_usage(sys.stderr)
+        print("modloader: error: -x needs a command, e.g. -x 'module show'", file=sys.stderr)
+        return 1
     if ns.execute is not None and ns.console and not ns.remote:
         parser.print_usage(sys.stderr)
         print("modloader: error: -x and -c cannot be combined", file=sys.stderr)

@@ -36,9 +36,9 @@ def default_config_path(namespace: str) -> Path:
 
 def configure_logging(options: Options) -> None:
     """Messages to stderr, as ``[date] LEVEL: message``."""
-    level = logging.WARNING if options.quiet else logging.INFO
-    if options.verbose:
-        level = logging.DEBUG
+    # ``-x`` prints what the command prints; startup's news is for -v (warnings still show).
+    level = logging.WARNING if options.quiet or options.execute is not None else logging.INFO
+    level = max(logging.DEBUG, level - 10 * options.verbose)  # each -v shows one level more
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
         logging.Formatter("[%(asctime)s] %(levelname)s: %(message)s", datefmt="%b %d %H:%M:%S")
@@ -87,6 +87,7 @@ def _report_start_error(exc: ModLoaderError, as_json: bool) -> None:
         for issue in issues:
             print(f"  {issue}", file=sys.stderr)
     elif isinstance(exc, StartupError):
+        # The lines before were logged as they happened; this one is the verdict.
         print(f"modloader: startup failed: {exc}", file=sys.stderr)
     else:
         print(f"modloader: {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ from typing import Any
 
 from modloader._config.model import ModulesConfig
 from modloader._names import name_key
+from modloader._names import suggest
 from modloader._registry.graph import Slot
 from modloader._registry.graph import plan_order
 from modloader._registry.loader import BUILTIN_HOLDER
@@ -222,6 +223,10 @@ def run_startup(
                 report.say(logging.ERROR, message)
                 if key in loader.conflicts:
                     report.say(logging.ERROR, f"{entry.name}: {loader.conflict_reason(key)}")
+                else:
+                    close = suggest(entry.name, loader.installed_names())
+                    hint = f" (did you mean '{close[0]}'?)" if close else ""
+                    report.say(logging.ERROR, f"{entry.name}: not installed{hint}")
                 raise StartupError(message, entry.name)
         records = _make_records(loader, order, run)
         pending = [r for r in records if r.state is _S.PENDING]
