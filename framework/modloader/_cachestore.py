@@ -9,6 +9,8 @@ so any number of processes may read and write at once.
   else ``~/.cache/modloader``.
 * Switched off: ``MODLOADER_NO_CACHE=1`` (any non-empty value but ``0``), or a
   file named ``.disable`` in the folder.
+* Bounded: each kind keeps its :data:`MAX_ENTRIES` most recently written
+  entries; older ones are removed when a new one is written.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["cache_dir", "clear", "entries", "is_enabled", "key_for", "load", "store"]
+
+
+#: How many entries of one kind are kept (a new input makes a new key, so old
+#: keys would otherwise pile up: every edit of modules.conf, every new venv).
+MAX_ENTRIES = 64
 
 
 def cache_dir() -> Path:
@@ -80,12 +87,25 @@ def store(kind: str, key: str, value: Any) -> None:
             fh.write(text)
         os.replace(tmp_name, folder / f"{key}.json")
         tmp_name = None
+        _prune(folder)
     except OSError:
         pass
     finally:
         if tmp_name is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp_name)
+
+
+def _prune(folder: Path) -> None:
+    """Keep the :data:`MAX_ENTRIES` newest entries of ``folder``; a miss costs a rebuild only."""
+    with os.scandir(folder) as it:
+        found = [(e.stat().st_mtime_ns, e.path) for e in it if e.name.endswith(".json")]
+    if len(found) <= MAX_ENTRIES:
+        return
+    found.sort()
+    for _, path in found[: len(found) - MAX_ENTRIES]:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def entries(kind: str | None = None) -> list[Path]:
