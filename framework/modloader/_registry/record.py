@@ -70,10 +70,11 @@ class ModuleRecord:
     top_levels: frozenset[str] | None = None
     #: The spellings ``use()`` has looked it up by (the loader's fast-path keys).
     spellings: list[str] = field(default_factory=list)
+    #: The name as matched (:func:`~modloader._names.name_key`); set from ``name``.
+    key: str = field(init=False)
 
-    @property
-    def key(self) -> str:
-        return name_key(self.name)
+    def __post_init__(self) -> None:
+        self.key = name_key(self.name)
 
     @property
     def use_count(self) -> int:
