@@ -33,7 +33,6 @@ empty folder for :func:`make_dist`), ``venv`` (a fresh :class:`Venv`) and
 
 from __future__ import annotations
 
-import base64
 import configparser
 import hashlib
 import importlib
@@ -52,6 +51,11 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+
+from modloader.testing import dist_info_name
+from modloader.testing import installed_distributions
+from modloader.testing import make_distribution
+from modloader.testing import remove_distribution
 
 __all__ = [
     "EXAMPLE_PLUGINS",
@@ -86,33 +90,6 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def dist_info_name(name: str, version: str) -> str:
-    """``NAME-VERSION.dist-info`` as pip names it."""
-    return f"{normalize_name(name)}-{version}.dist-info"
-
-
-def _record_line(site: Path, path: Path) -> str:
-    data = path.read_bytes()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{path.relative_to(site).as_posix()},sha256={digest},{len(data)}"
-
-
-def _entry_points_text(entry_points: EntryPointsT) -> str:
-    parts = []
-    for group, eps in entry_points.items():
-        lines = [f"[{group}]"] + [f"{name} = {value}" for name, value in eps.items()]
-        parts.append("\n".join(lines) + "\n")
-    return "\n".join(parts)
-
-
-def _top_levels(modules: Iterable[str]) -> list[str]:
-    names = set()
-    for rel in modules:
-        first = Path(rel).parts[0]
-        names.add(first[:-3] if first.endswith(".py") else first)
-    return sorted(names)
-
-
 def make_dist(
     site: Path,
     name: str,
@@ -121,83 +98,26 @@ def make_dist(
     modules: Mapping[str, str] | None = None,
     summary: str | None = None,
 ) -> Path:
-    """Install a distribution into ``site`` by writing its files; return its ``.dist-info``.
+    """Install a distribution into ``site`` (:func:`modloader.testing.make_distribution`).
 
-    ``entry_points`` maps group to ``{name: "module:attr"}``; ``modules`` maps a
-    path relative to ``site`` (``"pkg/__init__.py"``, ``"mod.py"``) to its source.
-    ``summary`` becomes the ``Summary:`` line (left out when ``None``).
-    An existing installation of the same name must be removed first
-    (:func:`upgrade_dist` does both).
+    Unlike the kit's function, an existing installation of the same name is an
+    error here (:func:`upgrade_dist` removes it first), so a test never
+    replaces a distribution by accident.
     """
-    site.mkdir(parents=True, exist_ok=True)
-    if _find_dist_infos(site, name):
+    if installed_distributions(site, name):
         raise FileExistsError(f"{name} is already installed in {site}; use upgrade_dist()")
-    modules = dict(modules or {})
-    written = []
-    for rel, source in modules.items():
-        path = site / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(source, encoding="utf-8")
-        written.append(path)
-    info = site / dist_info_name(name, version)
-    info.mkdir()
-    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-    if summary is not None:
-        metadata += f"Summary: {summary}\n"
-    files = {"METADATA": metadata, "INSTALLER": "modloader-tests\n"}
-    if entry_points:
-        files["entry_points.txt"] = _entry_points_text(entry_points)
-    if modules:
-        files["top_level.txt"] = "".join(f"{top}\n" for top in _top_levels(modules))
-    for filename, text in files.items():
-        (info / filename).write_text(text, encoding="utf-8")
-        written.append(info / filename)
-    record = [_record_line(site, path) for path in written]
-    record.append(f"{info.name}/RECORD,,")
-    (info / "RECORD").write_text("\n".join(record) + "\n", encoding="utf-8")
-    importlib.invalidate_caches()
-    return info
-
-
-def _find_dist_infos(site: Path, name: str) -> list[Path]:
-    prefix = normalize_name(name) + "-"
-    return sorted(
-        p for p in site.glob("*.dist-info") if normalize_name(p.name.split("-")[0]) + "-" == prefix
+    return make_distribution(
+        site, name, version, entry_points=entry_points, files=modules, summary=summary
     )
 
 
 def remove_dist(site: Path, name: str) -> None:
-    """Uninstall ``name`` from ``site`` as pip does: the files its RECORD lists, then empty folders.
+    """Uninstall ``name`` from ``site`` as pip does (:func:`modloader.testing.remove_distribution`).
 
     Raises :class:`FileNotFoundError` if it is not installed there.
     """
-    infos = _find_dist_infos(site, name)
-    if not infos:
+    if not remove_distribution(site, name):
         raise FileNotFoundError(f"{name} is not installed in {site}")
-    for info in infos:
-        folders = {info}
-        for line in (info / "RECORD").read_text(encoding="utf-8").splitlines():
-            rel = line.rsplit(",", 2)[0]
-            if not rel:
-                continue
-            path = site / rel
-            path.unlink(missing_ok=True)
-            cache = path.parent / "__pycache__"
-            if path.suffix == ".py" and cache.is_dir():
-                for pyc in cache.glob(f"{path.stem}.*.pyc"):
-                    pyc.unlink()
-            folders.update(p for p in path.parents if site in p.parents)
-        # Deepest first, and only if now empty, as pip leaves foreign files alone.
-        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-            if _only_cache(folder):
-                shutil.rmtree(folder / "__pycache__")
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
-    importlib.invalidate_caches()
-
-
-def _only_cache(folder: Path) -> bool:
-    return folder.is_dir() and [p.name for p in folder.iterdir()] == ["__pycache__"]
 
 
 def upgrade_dist(

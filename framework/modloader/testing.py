@@ -42,6 +42,8 @@ from modloader.errors import ModuleNotRunningError
 __all__ = [
     "LifecycleReport",
     "check_lifecycle",
+    "dist_info_name",
+    "installed_distributions",
     "make_distribution",
     "module_host",
     "module_object",
@@ -167,6 +169,26 @@ def _finish(report: LifecycleReport, strict: bool) -> LifecycleReport:
     return report
 
 
+def dist_info_name(name: str, version: str) -> str:
+    """``NAME-VERSION.dist-info`` as an installer names it (PEP 503 name, ``-`` as ``_``)."""
+    return f"{_normalize(name)}-{version}.dist-info"
+
+
+def _normalize(name: str) -> str:
+    import re
+
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def _record_line(site: Path, path: Path) -> str:
+    import base64
+    import hashlib
+
+    data = path.read_bytes()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    return f"{path.relative_to(site).as_posix()},sha256={digest},{len(data)}"
+
+
 def make_distribution(
     site: str | Path,
     name: str,
@@ -176,45 +198,45 @@ def make_distribution(
     files: Mapping[str, str] | None = None,
     summary: str | None = None,
 ) -> Path:
-    """Lay a real installed distribution in ``site``; returns its ``.dist-info`` folder.
+    """Install a distribution into ``site`` by writing its files; returns its ``.dist-info``.
 
     ``files`` maps paths relative to ``site`` (``"myplugin/__init__.py"``) to
     their text. ``entry_points`` maps a group to ``{name: "module:attr"}``.
-    Put ``site`` on ``sys.path`` (or ``PYTHONPATH`` of a subprocess) to use it.
+    ``summary`` becomes the ``Summary:`` line. What an installer writes is
+    written: ``METADATA``, ``entry_points.txt``, ``top_level.txt``,
+    ``INSTALLER`` and a ``RECORD`` with hashes. An installed distribution of
+    the same name is removed first, as ``pip install -U`` would. Put ``site``
+    on ``sys.path`` (or ``PYTHONPATH`` of a subprocess) to use it.
     """
     site = Path(site)
     site.mkdir(parents=True, exist_ok=True)
-    safe = name.replace("-", "_")
     remove_distribution(site, name)
-    info = site / f"{safe}-{version}.dist-info"
-    info.mkdir()
     written = []
     for rel, text in (files or {}).items():
         path = site / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        written.append(rel)
-    metadata = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    if summary:
-        metadata.append(f"Summary: {summary}")
-    (info / "METADATA").write_text("\n".join(metadata) + "\n", encoding="utf-8")
-    lines = []
-    for group, points in (entry_points or {}).items():
-        lines.append(f"[{group}]")
-        lines.extend(f"{ep} = {value}" for ep, value in points.items())
-        lines.append("")
-    (info / "entry_points.txt").write_text("\n".join(lines), encoding="utf-8")
-    tops = sorted({Path(rel).parts[0].removesuffix(".py") for rel in written})
-    (info / "top_level.txt").write_text("".join(f"{t}\n" for t in tops), encoding="utf-8")
-    (info / "INSTALLER").write_text("modloader.testing\n", encoding="utf-8")
-    record = [
-        *written,
-        *(
-            f"{info.name}/{f}"
-            for f in ("METADATA", "entry_points.txt", "top_level.txt", "INSTALLER", "RECORD")
-        ),
-    ]
-    (info / "RECORD").write_text("".join(f"{r},,\n" for r in record), encoding="utf-8")
+        written.append(path)
+    info = site / dist_info_name(name, version)
+    info.mkdir()
+    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
+    if summary is not None:
+        metadata += f"Summary: {summary}\n"
+    meta_files = {"METADATA": metadata, "INSTALLER": "modloader.testing\n"}
+    if entry_points:
+        meta_files["entry_points.txt"] = "\n".join(
+            "\n".join([f"[{group}]", *(f"{ep} = {value}" for ep, value in points.items())]) + "\n"
+            for group, points in entry_points.items()
+        )
+    if files:
+        tops = sorted({Path(rel).parts[0].removesuffix(".py") for rel in files})
+        meta_files["top_level.txt"] = "".join(f"{top}\n" for top in tops)
+    for filename, text in meta_files.items():
+        (info / filename).write_text(text, encoding="utf-8")
+        written.append(info / filename)
+    record = [_record_line(site, path) for path in written]
+    record.append(f"{info.name}/RECORD,,")
+    (info / "RECORD").write_text("\n".join(record) + "\n", encoding="utf-8")
     importlib.invalidate_caches()
     return info
 
@@ -259,25 +281,44 @@ def project_distribution(
     )
 
 
+def installed_distributions(site: str | Path, name: str) -> list[Path]:
+    """The ``.dist-info`` folders of ``name`` in ``site`` (normally zero or one)."""
+    prefix = _normalize(name) + "-"
+    return sorted(
+        p
+        for p in Path(site).glob("*.dist-info")
+        if _normalize(p.name.split("-")[0]) + "-" == prefix
+    )
+
+
 def remove_distribution(site: str | Path, name: str) -> bool:
-    """Remove a distribution laid by :func:`make_distribution` (its files and ``.dist-info``)."""
+    """Uninstall ``name`` from ``site`` as pip does; ``False`` when it was not there.
+
+    The files its ``RECORD`` lists go (with their bytecode), then the folders
+    left empty; files the distribution did not install are left alone.
+    """
     site = Path(site)
-    safe = name.replace("-", "_").lower()
-    removed = False
-    for info in list(site.glob("*.dist-info")):
-        if info.name.lower().removesuffix(".dist-info").rpartition("-")[0] != safe:
-            continue
-        record = info / "RECORD"
-        if record.exists():
-            for line in record.read_text(encoding="utf-8").splitlines():
-                rel = line.split(",")[0]
-                target = site / rel
-                if rel and target.is_file():
-                    target.unlink()
-        for leftover in sorted(info.rglob("*"), reverse=True):
-            leftover.unlink() if leftover.is_file() else leftover.rmdir()
-        info.rmdir()
-        removed = True
-    if removed:
+    infos = installed_distributions(site, name)
+    for info in infos:
+        folders = {info}
+        for line in (info / "RECORD").read_text(encoding="utf-8").splitlines():
+            rel = line.rsplit(",", 2)[0]
+            if not rel:
+                continue
+            path = site / rel
+            path.unlink(missing_ok=True)
+            cache = path.parent / "__pycache__"
+            if path.suffix == ".py" and cache.is_dir():
+                for pyc in cache.glob(f"{path.stem}.*.pyc"):
+                    pyc.unlink()
+            folders.update(p for p in path.parents if site in p.parents)
+        for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
+            if folder.is_dir() and [p.name for p in folder.iterdir()] == ["__pycache__"]:
+                for pyc in (folder / "__pycache__").iterdir():
+                    pyc.unlink()
+                (folder / "__pycache__").rmdir()
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+    if infos:
         importlib.invalidate_caches()
-    return removed
+    return bool(infos)
