@@ -12,7 +12,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
 
-from modloader._commands.base import CommandResult
 from modloader._registry.events import SubscriberT
 from modloader._registry.loader import Loader
 from modloader._registry.operations import Operations
@@ -24,6 +23,7 @@ from modloader._registry.startup import unwind
 from modloader.errors import HostStateError
 
 if TYPE_CHECKING:
+    from modloader._commands.base import CommandResult
     from modloader._commands.table import CommandTable
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery

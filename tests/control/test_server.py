@@ -27,14 +27,20 @@ def raw(path):
     return sock
 
 
-def read_reply(sock):
-    """One reply line as a dict, or None at end of stream."""
+def read_line(sock):
+    """Bytes up to and including the next newline (fewer at end of stream)."""
     data = b""
     while not data.endswith(b"\n"):
         chunk = sock.recv(65536)
         if not chunk:
             break
         data += chunk
+    return data
+
+
+def read_reply(sock):
+    """One reply line as a dict, or None at end of stream."""
+    data = read_line(sock)
     return json.loads(data) if data else None
 
 
@@ -177,13 +183,7 @@ def _connect_as_nobody(path, payload):
                 os.write(out_w, f"connect failed: {type(exc).__name__}".encode())
                 os._exit(0)
             sock.sendall(payload)
-            data = b""
-            while not data.endswith(b"\n"):
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-            os.write(out_w, data or b"EOF")
+            os.write(out_w, read_line(sock) or b"EOF")
         except BaseException as exc:
             os.write(out_w, f"child error: {exc!r}".encode())
         os._exit(0)
