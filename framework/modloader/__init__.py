@@ -18,6 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from modloader._cli import main as main  # serving operators from an application
     from modloader._commands.base import CommandResult as CommandResult
     from modloader._config.model import ModuleEntry as ModuleEntry
     from modloader._config.model import ModulesConfig as ModulesConfig
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from modloader._registry.refs import ModuleHandle as ModuleHandle
     from modloader._registry.startup import StartupReport as StartupReport
     from modloader._registry.states import ModuleState as ModuleState
+    from modloader._serving import ControlSocket as ControlSocket  # serving, too
     from modloader.errors import CommandError as CommandError
     from modloader.errors import ConfigError as ConfigError
     from modloader.errors import ConfigIssue as ConfigIssue
@@ -101,6 +103,9 @@ _LAZY: dict[str, str] = {
     "ReloadResult": "modloader.module",
     "SupportLevel": "modloader.module",
     "UnloadMode": "modloader.module",
+    # Serving operators from an application.
+    "ControlSocket": "modloader._serving",
+    "main": "modloader._cli",
 }
 
 
@@ -126,6 +131,7 @@ __all__ = [
     "ConfigIssue",
     "ConnectError",
     "ControlError",
+    "ControlSocket",
     "DependencyError",
     "DiscoveryError",
     "EventKind",
@@ -160,4 +166,5 @@ __all__ = [
     "UnloadMode",
     "UsageError",
     "__version__",
+    "main",
 ]

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from modloader._commands.table import CommandTable
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery
+    from modloader._serving import ControlSocket
 
 __all__ = ["Host", "HostState"]
 
@@ -176,6 +177,28 @@ class Host:
         if not self._stop_requested.wait(timeout):
             return None
         return self._stop_graceful
+
+    def serve(self, path: str | os.PathLike[str] | None = None) -> ControlSocket:
+        """Open the control socket in background threads; close it with the result.
+
+        Operators then run ``modloader -n NAMESPACE -rx "module show"`` (``-s PATH``
+        when ``path`` is given) or attach a console with ``-r``. ``core stop
+        gracefully|now`` on the socket wakes :meth:`wait_for_stop` and the
+        :meth:`on_stop_request` callbacks::
+
+            with host.serve():
+                graceful = host.wait_for_stop()
+            host.stop(graceful=graceful is not False)
+
+        :param path: the socket (``None``: the namespace's default one, in the
+            owner-only per-user folder).
+        :raises HostStateError: the host is not starting or running.
+        :raises ~modloader.errors.SocketInUseError: a live host already listens there.
+        :raises ~modloader.errors.ControlError: the folder is unsafe, or the path unusable.
+        """
+        from modloader._serving import serve_host
+
+        return serve_host(self, path)
 
     def __enter__(self) -> Host:
         if self.state is HostState.CREATED:

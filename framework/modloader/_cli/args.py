@@ -4,17 +4,39 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
 
 from modloader._version import __version__
 
-__all__ = ["DEFAULT_NAMESPACE", "DEMO_NAMESPACE", "Options", "parse_args"]
+__all__ = ["DEFAULT_NAMESPACE", "DEMO_NAMESPACE", "Options", "Profile", "parse_args"]
 
 #: The namespace the ``modloader`` command reads when ``-n`` is not given.
 DEFAULT_NAMESPACE = "modloader.modules"
 #: The namespace of the example plugins, with a modules.conf shipped in the package.
 DEMO_NAMESPACE = "modloader.demo"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Whose command this is: ``modloader`` itself, or an application's (``modloader.main``)."""
+
+    #: The command's name, in ``--help`` and in its messages.
+    prog: str = "modloader"
+    #: The application's namespace; ``None``: ``-n`` chooses it (``modloader`` itself).
+    namespace: str | None = None
+    #: Read if it exists when ``-C`` is not given; ``None``: modloader's per-namespace path.
+    default_config_path: str | None = None
+    env_prefix: str = "MODLOADER_"
+    #: Called as ``host_factory(namespace, config_path=, default_config_path=, env_prefix=)``.
+    host_factory: Callable[..., Any] | None = None
+    #: Passed to ``host.start(core_init=...)``.
+    core_init: Callable[[Any], None] | None = None
+    description: str | None = None
+    epilog: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,23 +53,28 @@ class Options:
     verbose: int = 0
     quiet: bool = False
     cache: str | None = None
+    profile: Profile = field(default_factory=Profile)
 
 
-def _parser() -> argparse.ArgumentParser:
+_EXIT_STATUS = (
+    "Exit status: 0 success; 1 configuration or usage error, a failed command, "
+    "or no host to connect to; 2 a required module failed at startup."
+)
+
+
+def _parser(profile: Profile) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="modloader",
-        description="Run a modloader host, or talk to a running one.",
-        epilog=(
-            "Exit status: 0 success; 1 configuration or usage error, a failed command, "
-            "or no host to connect to; 2 a required module failed at startup."
-        ),
+        prog=profile.prog,
+        description=profile.description or "Run a modloader host, or talk to a running one.",
+        epilog=f"{profile.epilog} {_EXIT_STATUS}" if profile.epilog else _EXIT_STATUS,
     )
-    parser.add_argument(
-        "-n",
-        "--namespace",
-        default=DEFAULT_NAMESPACE,
-        help=f"entry-point group to read modules from (default {DEFAULT_NAMESPACE})",
-    )
+    if profile.namespace is None:
+        parser.add_argument(
+            "-n",
+            "--namespace",
+            default=DEFAULT_NAMESPACE,
+            help=f"entry-point group to read modules from (default {DEFAULT_NAMESPACE})",
+        )
     parser.add_argument(
         "-C", "--config", metavar="MODULES_CONF", help="modules.conf to read (it must exist)"
     )
@@ -77,27 +104,31 @@ def _parser() -> argparse.ArgumentParser:
         choices=["show", "clear"],
         help="show or clear modloader's cache (discovery and validated configuration), then exit",
     )
-    parser.add_argument("-V", "--version", action="version", version=f"modloader {__version__}")
+    version = f"modloader {__version__}"
+    if profile.prog != "modloader":
+        version = f"{profile.prog} (modloader {__version__})"
+    parser.add_argument("-V", "--version", action="version", version=version)
     return parser
 
 
-def parse_args(argv: Sequence[str]) -> Options | int:
+def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options | int:
     """Parse ``argv``; an ``int`` is the exit status when nothing is left to run."""
-    parser = _parser()
+    profile = Profile() if profile is None else profile
+    parser = _parser(profile)
     try:
         ns = parser.parse_args(list(argv))
     except SystemExit as exc:  # argparse printed help, the version, or a usage error
         return 0 if exc.code in (0, None) else 1
     if ns.execute is not None and not ns.execute.strip():
         parser.print_usage(sys.stderr)
-        print("modloader: error: -x needs a command, e.g. -x 'module show'", file=sys.stderr)
+        print(f"{profile.prog}: error: -x needs a command, e.g. -x 'module show'", file=sys.stderr)
         return 1
     if ns.execute is not None and ns.console and not ns.remote:
         parser.print_usage(sys.stderr)
-        print("modloader: error: -x and -c cannot be combined", file=sys.stderr)
+        print(f"{profile.prog}: error: -x and -c cannot be combined", file=sys.stderr)
         return 1
     return Options(
-        namespace=ns.namespace,
+        namespace=ns.namespace if profile.namespace is None else profile.namespace,
         config=ns.config,
         execute=ns.execute,
         console=ns.console,
@@ -107,4 +138,5 @@ def parse_args(argv: Sequence[str]) -> Options | int:
         verbose=ns.verbose,
         quiet=ns.quiet,
         cache=ns.cache,
+        profile=profile,
     )

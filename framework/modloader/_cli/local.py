@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
@@ -14,6 +15,9 @@ from modloader.errors import ConfigError
 from modloader.errors import ModLoaderError
 from modloader.errors import SocketInUseError
 from modloader.errors import StartupError
+
+if TYPE_CHECKING:
+    from modloader._host import Host
 
 __all__ = ["configure_logging", "default_config_path", "make_host", "run_local"]
 
@@ -48,14 +52,27 @@ def configure_logging(options: Options) -> None:
     root.setLevel(level)
 
 
-def make_host(options: Options) -> object:
+def make_host(options: Options) -> Host:
+    """The host of the command line: the application's ``host_factory``, else :class:`Host`."""
     from modloader._host import Host
 
-    return Host(
+    profile = options.profile
+    if options.config:
+        default: str | Path | None = None
+    elif profile.default_config_path is not None:
+        default = profile.default_config_path
+    else:
+        default = default_config_path(options.namespace)
+    factory = Host if profile.host_factory is None else profile.host_factory
+    host = factory(
         options.namespace,
         config_path=options.config,
-        default_config_path=None if options.config else default_config_path(options.namespace),
+        default_config_path=default,
+        env_prefix=profile.env_prefix,
     )
+    if not isinstance(host, Host):
+        raise TypeError(f"host_factory must return a modloader.Host, not {type(host).__name__}")
+    return host
 
 
 def run_cache(action: str) -> int:
@@ -74,7 +91,7 @@ def run_cache(action: str) -> int:
     return 0
 
 
-def _report_start_error(exc: ModLoaderError, as_json: bool) -> None:
+def _report_start_error(exc: ModLoaderError, as_json: bool, prog: str = "modloader") -> None:
     """Say why the host did not start: text on stderr, or the structured form on stdout."""
     issues = [str(issue) for issue in exc.issues] if isinstance(exc, ConfigError) else []
     if as_json:
@@ -83,21 +100,20 @@ def _report_start_error(exc: ModLoaderError, as_json: bool) -> None:
             error["issues"] = issues
         print(json.dumps({"ok": False, "error": error}, indent=2))
     elif isinstance(exc, ConfigError):
-        print("modloader: configuration error, nothing was started:", file=sys.stderr)
+        print(f"{prog}: configuration error, nothing was started:", file=sys.stderr)
         for issue in issues:
             print(f"  {issue}", file=sys.stderr)
     elif isinstance(exc, StartupError):
         # The lines before were logged as they happened; this one is the verdict.
-        print(f"modloader: startup failed: {exc}", file=sys.stderr)
+        print(f"{prog}: startup failed: {exc}", file=sys.stderr)
     else:
-        print(f"modloader: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
 
 
 def run_local(options: Options) -> int:
     """Start a host; run ``-x`` and stop, or serve it in the foreground (``-c``: with a console)."""
     from modloader._cli.remote import print_result
     from modloader._cli.remote import socket_path
-    from modloader._host import Host
 
     configure_logging(options)
     if options.execute is None:
@@ -108,11 +124,10 @@ def run_local(options: Options) -> int:
             print(SocketInUseError(path), file=sys.stderr)
             return SocketInUseError.exit_code
     host = make_host(options)
-    assert isinstance(host, Host)
     try:
-        host.start()
+        host.start(core_init=options.profile.core_init)
     except ModLoaderError as exc:
-        _report_start_error(exc, options.json)
+        _report_start_error(exc, options.json, options.profile.prog)
         return exc.exit_code
     if options.execute is None:
         from modloader._cli.serve import Foreground
@@ -120,7 +135,6 @@ def run_local(options: Options) -> int:
         foreground = Foreground(
             host, socket_path=options.socket, namespace=options.namespace, console=options.console
         )
-        host.on_stop_request(foreground.request_stop)
         return foreground.run()
     try:
         result = host.run(options.execute)

@@ -1,7 +1,11 @@
 """Running a host in the foreground: control socket on, stop on SIGTERM/SIGINT (SPEC 7).
 
-Written against :class:`ServedHost`, anything with an ``executor`` and a
-``stop(graceful)``: the ``modloader`` command's host, or an application's.
+What ``modloader`` (and an application's command made with ``modloader.main``)
+does after startup. Written against :class:`ServedHost`, anything with an
+``executor`` and a ``stop(graceful)``; a host that has ``on_stop_request``
+(:class:`~modloader.Host`) has its ``core stop gracefully|now`` wired to
+:meth:`Foreground.request_stop`. The socket itself is the one
+``Host.serve()`` opens (:mod:`modloader._serving`).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Protocol
 
 from modloader._commands.base import Executor
 from modloader._control.paths import default_socket_path
-from modloader._control.unix import ControlServer
+from modloader._serving import open_control_socket
 from modloader.errors import ControlError
 
 __all__ = ["Foreground", "ServedHost", "serve"]
@@ -45,8 +49,10 @@ class Foreground:
     ::
 
         foreground = Foreground(host, namespace="myapp.modules", console=True)
-        host.on_stop_request(foreground.request_stop)  # ``core stop gracefully|now``
-        sys.exit(foreground.run())
+        sys.exit(foreground.run())  # until SIGTERM/SIGINT, core stop, or the console's end
+
+    ``core stop gracefully|now`` reaches :meth:`request_stop` through the host's
+    ``on_stop_request`` when it has one.
 
     :param host: a host that has started.
     :param socket_path: the control socket (``None``: :func:`default_socket_path` of
@@ -68,12 +74,16 @@ class Foreground:
     ) -> None:
         self.host = host
         self.private_folder = socket_path is None
+        self._namespace = namespace
         self.socket_path = default_socket_path(namespace) if socket_path is None else socket_path
         self.console = console
         self.history_path = history_path
         self._stopping = threading.Event()
         self._graceful = True
         self._console_stop: Callable[[], None] | None = None
+        on_stop_request = getattr(host, "on_stop_request", None)
+        if callable(on_stop_request):
+            on_stop_request(self.request_stop)
 
     def request_stop(self, graceful: bool = True) -> None:
         """Ask :meth:`run` to stop the host and return. Thread-safe; safe in a signal handler."""
@@ -94,11 +104,12 @@ class Foreground:
         :returns: the exit status: 0, or 1 when the socket could not be opened
             (the reason is printed; the host is stopped gracefully then too).
         """
-        server = ControlServer(
-            self.host.executor, self.socket_path, private_folder=self.private_folder
-        )
         try:
-            server.start()
+            control = open_control_socket(
+                self.host.executor,
+                None if self.private_folder else self.socket_path,
+                self._namespace,
+            )
         except ControlError as exc:
             print(exc, file=sys.stderr)
             self.host.stop(graceful=True)
@@ -113,7 +124,7 @@ class Foreground:
         finally:
             self._restore_signals(previous)
             # Close the door first, so that no command races the shutdown.
-            server.close()
+            control.close()
             self.host.stop(graceful=self._graceful)
         return 0
 

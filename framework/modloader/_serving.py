@@ -1,0 +1,109 @@
+"""A running host's control socket, served in background threads (``Host.serve``).
+
+The same server and the same security rules as the ``modloader`` command
+(SPEC 7): the socket is created 0600, in the owner-only default folder for the
+namespace unless a path is given; a folder that others could write to is
+refused, a live socket on the path is refused, a stale one is replaced, and a
+client whose user is neither the host's nor root is turned away.
+
+``core stop gracefully|now`` arriving on the socket calls the host's
+``request_stop``: whoever waits in ``host.wait_for_stop()`` (or listens with
+``host.on_stop_request``) is woken; the command never stops the host under
+its own feet.
+"""
+
+from __future__ import annotations
+
+import os
+from types import TracebackType
+from typing import TYPE_CHECKING
+from typing import Self
+
+from modloader._control.paths import default_socket_path
+from modloader._control.unix import ControlServer
+from modloader._control.unix import ServerState
+from modloader.errors import HostStateError
+
+if TYPE_CHECKING:
+    from modloader._commands.base import Executor
+    from modloader._host import Host
+
+__all__ = ["ControlSocket", "open_control_socket", "serve_host"]
+
+
+class ControlSocket:
+    """A host's control socket, open until :meth:`close` (or the end of a ``with`` block).
+
+    What :meth:`Host.serve <modloader.Host.serve>` returns::
+
+        with host.serve() as control:  # modloader -n NAMESPACE -rx "module show"
+            graceful = host.wait_for_stop()  # until core stop gracefully|now
+        host.stop(graceful=graceful is not False)
+
+    Operators reach it with ``modloader -n NAMESPACE -r`` (or ``-rx CMD``), or
+    ``-s PATH`` when it was opened on a path of your choice.
+    """
+
+    __slots__ = ("_server",)
+
+    def __init__(self, server: ControlServer) -> None:
+        self._server = server
+
+    @property
+    def path(self) -> str:
+        """The socket's path."""
+        return self._server.path
+
+    @property
+    def closed(self) -> bool:
+        """``True`` once :meth:`close` has run."""
+        return self._server.state is ServerState.CLOSED
+
+    def close(self) -> None:
+        """Stop accepting, end the open connections and remove the socket. Idempotent.
+
+        A command still running (``core stop`` itself, say) is given two seconds
+        to finish, and its reply goes out first.
+        """
+        self._server.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<ControlSocket {self.path!r} {'closed' if self.closed else 'open'}>"
+
+
+def open_control_socket(
+    executor: Executor, path: str | os.PathLike[str] | None, namespace: str
+) -> ControlSocket:
+    """Serve ``executor`` on ``path`` (``None``: the namespace's default socket).
+
+    :raises ~modloader.errors.SocketInUseError: a live host already listens there.
+    :raises ~modloader.errors.ControlError: the folder is unsafe, the path too long
+        or not a socket.
+    """
+    private = path is None
+    where = default_socket_path(namespace) if path is None else os.fspath(path)
+    server = ControlServer(executor, where, private_folder=private)
+    server.start()
+    return ControlSocket(server)
+
+
+def serve_host(host: Host, path: str | os.PathLike[str] | None = None) -> ControlSocket:
+    """What :meth:`Host.serve` does: check the host is up, then open its socket."""
+    from modloader._host import HostState
+
+    if path is not None and not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"serve(path=...) must be a str or os.PathLike, not {type(path).__name__}")
+    if host.state is not HostState.RUNNING and host.state is not HostState.STARTING:
+        raise HostStateError(f"cannot serve a host that is {host.state.value}; start it first")
+    return open_control_socket(host.executor, path, host.namespace)
