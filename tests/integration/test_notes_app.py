@@ -130,7 +130,10 @@ def test_config_option_and_what_happens_without_a_backend(
         notes_venv, env, "--data", str(tmp_path / "d"), "--config", str(conf), "-x", "x"
     )
     assert done.returncode == 2
-    assert "notes-app: no storage backend is running; preload one in modules.conf" in done.stderr
+    assert (
+        "notes-app: startup failed: no storage backend is running; preload one in modules.conf"
+        in done.stderr
+    )
 
     missing = notes_app(notes_venv, env, "--config", str(tmp_path / "nope.conf"), "-x", "x")
     assert missing.returncode == 1

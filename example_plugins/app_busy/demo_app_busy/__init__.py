@@ -29,7 +29,7 @@ from modloader.module import Module
 from modloader.module import SupportLevel
 
 if TYPE_CHECKING:
-    from modloader._registry.context import ModuleContext
+    from modloader import ModuleContext
 
 #: The res_store key the job counts into.
 TICKS_KEY = "app_busy.ticks"

@@ -25,7 +25,7 @@ from modloader.module import Module
 from modloader.module import SupportLevel
 
 if TYPE_CHECKING:
-    from modloader._registry.context import ModuleContext
+    from modloader import ModuleContext
 
 #: Called with each echoed line (see :meth:`EchoModule.add_listener`).
 ListenerT = Callable[[str], None]

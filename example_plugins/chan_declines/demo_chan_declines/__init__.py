@@ -26,7 +26,7 @@ from modloader.module import ModuleDeclined
 from modloader.module import SupportLevel
 
 if TYPE_CHECKING:
-    from modloader._registry.context import ModuleContext
+    from modloader import ModuleContext
 
 #: Names the configuration file; see :data:`DEFAULT_PATH`.
 CONFIG_VARIABLE = "DEMO_CHAN_DECLINES_CONF"

@@ -19,7 +19,7 @@ from modloader.module import ReloadResult
 from modloader.module import SupportLevel
 
 if TYPE_CHECKING:
-    from modloader._registry.context import ModuleContext
+    from modloader import ModuleContext
 
 #: Where the greeting comes from; ``module reload res_hello`` reads it again.
 GREETING_VARIABLE = "DEMO_HELLO_GREETING"

@@ -19,7 +19,7 @@ from modloader.module import LoadPriority
 from modloader.module import SupportLevel
 
 if TYPE_CHECKING:
-    from modloader._registry.context import ModuleContext
+    from modloader import ModuleContext
 
 description = "Counts events for the other demo modules"
 support_level = SupportLevel.EXTENDED

@@ -17,7 +17,7 @@ from modloader.module import LoadPriority
 from modloader.module import SupportLevel
 
 if TYPE_CHECKING:
-    from modloader._registry.context import ModuleContext
+    from modloader import ModuleContext
 
 
 class Store:

@@ -14,7 +14,7 @@ from modloader.module import Module
 from modloader.module import SupportLevel
 
 if TYPE_CHECKING:
-    from modloader._registry.context import ModuleContext
+    from modloader import ModuleContext
 
 
 class UnwantedModule(Module):

@@ -32,7 +32,15 @@ if TYPE_CHECKING:
     from modloader import ModuleEvent
     from modloader import ModuleHandle
 
-__all__ = ["NAMESPACE", "SHIPPED_CONFIG", "NoteStore", "NotesApp", "user_config_path"]
+__all__ = [
+    "ENV_PREFIX",
+    "NAMESPACE",
+    "SHIPPED_CONFIG",
+    "NoteStore",
+    "NotesApp",
+    "default_config_path",
+    "user_config_path",
+]
 
 #: The entry-point group notes-app reads its modules from.
 NAMESPACE = "notes_app.modules"
@@ -63,6 +71,12 @@ def user_config_path() -> Path:
     return _xdg("XDG_CONFIG_HOME", ".config") / "notes_app" / "modules.conf"
 
 
+def default_config_path() -> Path:
+    """The user's modules.conf if it exists, else the one shipped with notes-app."""
+    user = user_config_path()
+    return user if user.exists() else SHIPPED_CONFIG
+
+
 def default_data_dir() -> Path:
     """``$XDG_DATA_HOME/notes_app`` (``~/.local/share/...``)."""
     return _xdg("XDG_DATA_HOME", ".local/share") / "notes_app"
@@ -76,28 +90,44 @@ class NotesApp:
     """
 
     def __init__(self, *, config: str | None = None, data_dir: Path | None = None) -> None:
-        user = user_config_path()
         self.data_dir = data_dir or default_data_dir()
-        self.host = Host(
-            NAMESPACE,
-            config_path=config,
-            default_config_path=None if config else (user if user.exists() else SHIPPED_CONFIG),
-            env_prefix=ENV_PREFIX,
-            builtins={"core_notes": NotesCommands(self)},
-        )
         self.store: NoteStore | None = None
         self._backend: ModuleHandle | None = None
         self._filters: list[str] = []
         self._lock = threading.Lock()
+        self.host = self.make_host(
+            NAMESPACE,
+            config_path=config,
+            default_config_path=None if config else default_config_path(),
+        )
+
+    def make_host(
+        self,
+        namespace: str,
+        *,
+        config_path: str | os.PathLike[str] | None = None,
+        default_config_path: str | os.PathLike[str] | None = None,
+        env_prefix: str = ENV_PREFIX,
+    ) -> Host:
+        """Make the app's host (``modloader.main`` calls this as its ``host_factory``)."""
+        self.host = Host(
+            namespace,
+            config_path=config_path,
+            default_config_path=default_config_path,
+            env_prefix=env_prefix,
+            builtins={"core_notes": NotesCommands(self)},
+        )
         self.host.subscribe(self._on_event)
+        return self.host
 
     # -- life ------------------------------------------------------------------------
 
     def start(self) -> None:
         """Preload (the backend), open the store, then load everything else."""
-        self.host.start(core_init=self._open_store)
+        self.host.start(core_init=self.open_store)
 
-    def _open_store(self, host: Host) -> None:
+    def open_store(self, host: Host) -> None:
+        """The core init: open the store of the preloaded backend, and hold the backend."""
         for row in host.list_modules():
             if not row["preload"] or row["status"] != "Running":
                 continue
@@ -113,19 +143,18 @@ class NotesApp:
             "(preload-require = res_notes_sqlite)"
         )
 
-    @property
-    def executor(self) -> Host:
-        """What the console and the control socket run commands on."""
-        return self.host
-
-    def stop(self, graceful: bool = True) -> object:
-        """Close the store, let go of the backend, then stop the host."""
+    def close_store(self) -> None:
+        """Close the store and let go of the backend (again: nothing happens)."""
         if self.store is not None:
             self.store.close()
             self.store = None
         if self._backend is not None:
             self._backend.release()
             self._backend = None
+
+    def stop(self, graceful: bool = True) -> object:
+        """Close the store, let go of the backend, then stop the host."""
+        self.close_store()
         return self.host.stop(graceful)
 
     # -- filters ---------------------------------------------------------------------
@@ -185,6 +214,10 @@ class NotesCommands:
         )
         ctx.register_command("notes list", self._list, summary="List the notes")
         ctx.register_command("notes filters", self._filters, summary="List the running filters")
+
+    def unload(self, ctx: ModuleContext) -> None:
+        # A built-in is unloaded when the host stops, before the preloaded backend.
+        self._app.close_store()
 
     def _add(self, args: Sequence[str]) -> str:
         if not args:
