@@ -38,7 +38,8 @@ APP = textwrap.dedent(
 
     host = modloader.Host("itest.served", config_path=sys.argv[1], env_prefix="APP_")
     host.start()
-    signal.signal(signal.SIGTERM, lambda signum, frame: host.request_stop())
+    for signum in (signal.SIGTERM, signal.SIGINT):  # as the modloader command does
+        signal.signal(signum, lambda signum, frame: host.request_stop())
     with host.serve():
         graceful = host.wait_for_stop()
     print("stopped:", host.stop(graceful=graceful is not False), flush=True)
@@ -123,10 +124,11 @@ def test_core_stop_now_stops_without_unloading(app_env: AppEnv) -> None:
     assert not os.path.exists(app_env.socket)
 
 
-def test_sigterm_in_the_snippet_stops_gracefully(app_env: AppEnv) -> None:
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
+def test_a_signal_in_the_snippet_stops_gracefully(app_env: AppEnv, signum: int) -> None:
     proc = _start_app(app_env)
     try:
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         code, out, err = _finish(proc)
     finally:
         proc.kill()
