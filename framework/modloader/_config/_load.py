@@ -6,6 +6,11 @@ matches, missing paths, the environment variables under the prefix, the
 values from code, the built-ins, the paths and modloader's version), and a
 result validated before under that key is reused without importing pydantic.
 An invalid configuration is never stored: its errors are always recomputed.
+
+The cold path is one pass: the settings model checks every source's values,
+each tagged with its source (:mod:`.settings`); the winners are put in load
+order (:func:`._sources.merge`); the rules of SPEC 3.2 run once over them
+(:func:`._rules.resolve`).
 """
 
 from __future__ import annotations
@@ -17,14 +22,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from modloader import _cachestore
-from modloader._config._parser import Directive
-from modloader._config._parser import unknown_option
-from modloader._config._reader import ParsedConf
-from modloader._config._reader import read_modules_conf
+from modloader._config._directives import CODE
+from modloader._config._parser import RawConf
+from modloader._config._parser import parse_file
 from modloader._config._reader import sort_issues
-from modloader._config._rules import FIELDS
-from modloader._config._rules import RULE_KINDS
 from modloader._config._rules import resolve
+from modloader._config._sources import code_settings
+from modloader._config._sources import env_settings
+from modloader._config._sources import env_variables
+from modloader._config._sources import merge
 from modloader._config.model import ModuleEntry
 from modloader._config.model import ModulesConfig
 from modloader._names import name_key
@@ -32,34 +38,10 @@ from modloader._version import __version__
 from modloader.errors import ConfigError
 from modloader.errors import ConfigIssue
 
-__all__ = ["APPEND_ORDER", "CACHE_KIND", "load_config"]
+__all__ = ["CACHE_KIND", "load_config"]
 
 #: The cache store's kind for validated configurations.
 CACHE_KIND = "config"
-
-
-#: The order in which fields set by code or the environment follow the
-#: file's lines in the load order.
-APPEND_ORDER = ("preload_require", "preload", "require", "load", "noload")
-
-_CODE = "<code>"
-
-
-def _code_values(values: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[ConfigIssue]]:
-    accepted: dict[str, Any] = {}
-    issues: list[ConfigIssue] = []
-    for key, value in (values or {}).items():
-        name = str(key).lower().replace("-", "_")
-        if name in FIELDS:
-            accepted[name] = value
-        else:
-            issues.append(unknown_option(str(key), _CODE, 0))
-    return accepted, issues
-
-
-def _environment(environ: Mapping[str, str], prefix: str) -> dict[str, str]:
-    wanted = {f"{prefix}{name}".upper() for name in FIELDS}
-    return {k: environ[k] for k in sorted(environ) if k.upper() in wanted}
 
 
 def _resolve_path(
@@ -83,7 +65,7 @@ def _resolve_path(
 
 def _cache_key(
     where: str,
-    conf: ParsedConf | None,
+    conf: RawConf | None,
     env: Mapping[str, str],
     prefix: str,
     code: Mapping[str, Any],
@@ -131,23 +113,6 @@ def _undump(data: Any) -> ModulesConfig | None:
         return None
 
 
-def _effective(
-    conf: ParsedConf | None, fields: Mapping[str, Any], origins: Mapping[str, str]
-) -> list[Directive]:
-    """The list directives of every source, in load order (see the docs' "Order")."""
-    from_file = {FIELDS[n] for n, origin in origins.items() if origin == "<file>"}
-    directives = [
-        d
-        for d in (conf.directives if conf is not None else ())
-        if d.key != "autoload" and d.key in from_file
-    ]
-    for name in APPEND_ORDER:
-        origin = origins[name]
-        if origin not in {"<file>", "<default>"} and name in fields:
-            directives.extend(Directive(FIELDS[name], v, origin, 0) for v in fields[name])
-    return directives
-
-
 def load_config(
     *,
     path: str | os.PathLike[str] | None = None,
@@ -167,36 +132,34 @@ def load_config(
     :raises ConfigError: carrying every issue found, each naming its file
         and line, its environment variable, or ``<code>``.
     """
-    env = _environment(os.environ if environ is None else environ, env_prefix)
-    code, issues = _code_values(values)
+    env = env_variables(os.environ if environ is None else environ, env_prefix)
+    code, issues = code_settings(values)
     conf_path, where, path_issues = _resolve_path(path, default_path)
     issues.extend(path_issues)
-    conf = read_modules_conf(conf_path, builtins=builtins) if conf_path is not None else None
-    key = _cache_key(where, conf, env, env_prefix, code, builtins)
-    if not issues and (conf is None or conf.ok):
+    conf = parse_file(conf_path) if conf_path is not None else None
+    key = _cache_key(where, conf, env, env_prefix, {s.field: s.value for s in code}, builtins)
+    if not issues and (conf is None or not conf.errors):
         cached = _undump(_cachestore.load(CACHE_KIND, key))
         if cached is not None:
             return cached
-
     from modloader._config import settings  # pydantic only on a miss
 
-    validated = settings.validate(conf=conf, environ=env, env_prefix=env_prefix, values=code)
-    resolution = resolve(_effective(conf, validated.fields, validated.origins), builtins)
-    if conf is not None:
-        issues.extend(e for e in conf.errors if e.kind not in RULE_KINDS)
-    issues.extend(validated.errors)
-    issues.extend(resolution.errors)
+    stronger = (code, env_settings(env, env_prefix))
+    validated = settings.validate(stronger=stronger, file=conf.directives if conf else ())
+    autoload, directives = merge(validated.layers)
+    resolution = resolve(directives, builtins)
+    files = tuple(conf.files) if conf is not None else ()
+    issues.extend([*(conf.errors if conf else ()), *validated.errors, *resolution.errors])
     if issues:
-        files = list(conf.files) if conf is not None else []
-        order = [*(i.source for i in path_issues), *files, *env, _CODE]
+        order = [*(i.source for i in path_issues), *files, *env, CODE]
         raise ConfigError(sort_issues(issues, order))
     config = ModulesConfig(
-        autoload=bool(validated.fields["autoload"]),
+        autoload=autoload,
         entries=resolution.entries,
         noload=resolution.noload,
-        warnings=conf.warnings if conf is not None else (),
-        path=conf.path if conf is not None else None,
-        files=conf.files if conf is not None else (),
+        warnings=tuple(conf.warnings) if conf is not None else (),
+        path=conf_path,
+        files=files,
     )
     _cachestore.store(CACHE_KIND, key, _dump(config))
     return config
