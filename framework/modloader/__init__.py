@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from modloader._commands.base import CommandResult as CommandResult
+    from modloader._config._load import load_config as load_config
     from modloader._config.model import ModuleEntry as ModuleEntry
     from modloader._config.model import ModulesConfig as ModulesConfig
     from modloader._discovery.base import Candidate as Candidate
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
 # Public name -> the private module that defines it, imported on first use.
 _LAZY: dict[str, str] = {
     "CommandResult": "modloader._commands.base",
+    "load_config": "modloader._config._load",
     "ModuleEntry": "modloader._config.model",
     "ModulesConfig": "modloader._config.model",
     "Candidate": "modloader._discovery.base",
@@ -160,4 +162,5 @@ __all__ = [
     "UnloadMode",
     "UsageError",
     "__version__",
+    "load_config",
 ]

@@ -58,7 +58,8 @@ from modloader.errors import ConfigIssue
 __all__ = ["EnvironmentSource", "ModulesSettings", "Validated", "bad_bool", "validate"]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-_NOT_UTF8 = re.compile("[\ufffd\ud800-\udfff]")
+_NOT_UTF8 = "\ufffd"
+_NOT_UTF8_NAME = "Invalid module name {!r} in '{}': it holds bytes that are not UTF-8"
 
 
 def bad_bool(value: object, key: str = AUTOLOAD.key) -> str:
@@ -88,16 +89,17 @@ def _decode(value: Any, info: ValidationInfo) -> Any:
 
 
 def _printable(value: str, info: ValidationInfo) -> str:
-    """Refuse control characters and what was not UTF-8 (U+FFFD, lone surrogates)."""
+    """Refuse control characters, and U+FFFD: bytes of the file that were not UTF-8.
+
+    Lone surrogates (undecodable bytes from code) pydantic refuses itself.
+    """
     control = _CONTROL.search(value)
     if control is not None:
         what = f"the control character U+{ord(control.group()):04X}"
-    elif _NOT_UTF8.search(value) is not None:
-        what = "bytes that are not UTF-8"
-    else:
-        return value
-    escaped = value.encode("utf-8", "backslashreplace").decode("utf-8")
-    raise ValueError(f"Invalid module name {escaped!r} in '{_key(info)}': it holds {what}")
+        raise ValueError(f"Invalid module name {value!r} in '{_key(info)}': it holds {what}")
+    if _NOT_UTF8 in value:
+        raise ValueError(_NOT_UTF8_NAME.format(value, _key(info)))
+    return value
 
 
 ModuleName = Annotated[
@@ -178,6 +180,8 @@ def _issue(error: ErrorDetails, field: str, where: tuple[str, int]) -> ConfigIss
     if error["type"] == "value_error":
         kind = "bad-name" if item else "bad-value"
         return ConfigIssue(source, line, kind, str(error.get("ctx", {}).get("error")))
+    if error["type"] == "string_unicode":
+        return ConfigIssue(source, line, "bad-name", _NOT_UTF8_NAME.format(error["input"], key))
     if item and line:
         return ConfigIssue(source, line, "syntax", f"'{key}' needs a module name")
     if item:
