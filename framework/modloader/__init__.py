@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from modloader._cli import main as main  # serving operators from an application
     from modloader._commands.base import CommandResult as CommandResult
+    from modloader._config._load import load_config as load_config
     from modloader._config.model import ModuleEntry as ModuleEntry
     from modloader._config.model import ModulesConfig as ModulesConfig
     from modloader._discovery.base import Candidate as Candidate
@@ -64,6 +65,7 @@ if TYPE_CHECKING:
 # Public name -> the private module that defines it, imported on first use.
 _LAZY: dict[str, str] = {
     "CommandResult": "modloader._commands.base",
+    "load_config": "modloader._config._load",
     "ModuleEntry": "modloader._config.model",
     "ModulesConfig": "modloader._config.model",
     "Candidate": "modloader._discovery.base",
@@ -166,5 +168,6 @@ __all__ = [
     "UnloadMode",
     "UsageError",
     "__version__",
+    "load_config",
     "main",
 ]

@@ -6,6 +6,11 @@ matches, missing paths, the environment variables under the prefix, the
 values from code, the built-ins, the paths and modloader's version), and a
 result validated before under that key is reused without importing pydantic.
 An invalid configuration is never stored: its errors are always recomputed.
+
+The cold path is one pass: the settings model checks every source's values,
+each tagged with its source (:mod:`.settings`); the winners are put in load
+order (:func:`._sources.merge`); the rules of SPEC 3.2 run once over them
+(:func:`._rules.resolve`).
 """
 
 from __future__ import annotations
@@ -14,17 +19,20 @@ import json
 import os
 from collections.abc import Collection
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from modloader import _cachestore
-from modloader._config._parser import Directive
-from modloader._config._parser import unknown_option
-from modloader._config._reader import ParsedConf
-from modloader._config._reader import read_modules_conf
+from modloader._config._directives import CODE
+from modloader._config._parser import RawConf
+from modloader._config._parser import parse_file
 from modloader._config._reader import sort_issues
-from modloader._config._rules import FIELDS
-from modloader._config._rules import RULE_KINDS
 from modloader._config._rules import resolve
+from modloader._config._sources import Setting
+from modloader._config._sources import code_settings
+from modloader._config._sources import env_settings
+from modloader._config._sources import env_variables
+from modloader._config._sources import merge
 from modloader._config.model import ModuleEntry
 from modloader._config.model import ModulesConfig
 from modloader._names import name_key
@@ -32,34 +40,39 @@ from modloader._version import __version__
 from modloader.errors import ConfigError
 from modloader.errors import ConfigIssue
 
-__all__ = ["APPEND_ORDER", "CACHE_KIND", "load_config"]
+__all__ = ["CACHE_KIND", "load_config"]
 
 #: The cache store's kind for validated configurations.
 CACHE_KIND = "config"
 
 
-#: The order in which fields set by code or the environment follow the
-#: file's lines in the load order.
-APPEND_ORDER = ("preload_require", "preload", "require", "load", "noload")
-
-_CODE = "<code>"
-
-
-def _code_values(values: Mapping[str, Any] | None) -> tuple[dict[str, Any], list[ConfigIssue]]:
-    accepted: dict[str, Any] = {}
-    issues: list[ConfigIssue] = []
-    for key, value in (values or {}).items():
-        name = str(key).lower().replace("-", "_")
-        if name in FIELDS:
-            accepted[name] = value
-        else:
-            issues.append(unknown_option(str(key), _CODE, 0))
-    return accepted, issues
-
-
-def _environment(environ: Mapping[str, str], prefix: str) -> dict[str, str]:
-    wanted = {f"{prefix}{name}".upper() for name in FIELDS}
-    return {k: environ[k] for k in sorted(environ) if k.upper() in wanted}
+def _check_arguments(
+    path: object,
+    default_path: object,
+    env_prefix: object,
+    values: object,
+    builtins: object,
+    environ: object,
+) -> None:
+    """``TypeError`` naming the argument of load_config that has a wrong type."""
+    wrong = [
+        *(
+            f"'{name}' must be a path (str or os.PathLike) or None, not {type(value).__name__}"
+            for name, value in (("path", path), ("default_path", default_path))
+            if value is not None and not isinstance(value, str | os.PathLike)
+        ),
+        *(
+            f"'{name}' must be a mapping or None, not {type(value).__name__}"
+            for name, value in (("values", values), ("environ", environ))
+            if value is not None and not isinstance(value, Mapping)
+        ),
+    ]
+    if not isinstance(env_prefix, str):
+        wrong.append(f"'env_prefix' must be a str, not {type(env_prefix).__name__}")
+    if isinstance(builtins, str | bytes) or not isinstance(builtins, Collection):
+        wrong.append(f"'builtins' must be a collection of names, not {type(builtins).__name__}")
+    if wrong:
+        raise TypeError("load_config: " + "; ".join(wrong))
 
 
 def _resolve_path(
@@ -81,24 +94,41 @@ def _resolve_path(
     return None, "none", []
 
 
-def _cache_key(
-    where: str,
-    conf: ParsedConf | None,
-    env: Mapping[str, str],
-    prefix: str,
-    code: Mapping[str, Any],
-    builtins: Collection[str],
-) -> str:
-    return _cachestore.key_for(
-        "modloader",
-        __version__,
-        where,
-        *(conf.inputs if conf is not None else ()),
-        f"prefix\0{prefix}",
-        *(f"env\0{k}\0{v}" for k, v in env.items()),
-        "code\0" + json.dumps(code, sort_keys=True, default=repr),
-        "builtins\0" + "\0".join(sorted({name_key(b) for b in builtins})),
-    )
+@dataclass(frozen=True, slots=True)
+class _Inputs:
+    """What one load reads: the cache key is made of exactly this."""
+
+    #: The file read, if any.
+    path: str | None
+    #: Which path was asked for and whether it existed.
+    where: str
+    conf: RawConf | None
+    code: list[Setting]
+    #: The environment variables under the prefix.
+    env: dict[str, str]
+    prefix: str
+    builtins: Collection[str]
+    #: Problems found before any value is checked (unknown keys, a missing file).
+    issues: list[ConfigIssue]
+    #: Sources to list first in the error (a missing file).
+    first: tuple[str, ...]
+
+    def key(self) -> str:
+        return _cachestore.key_for(
+            "modloader",
+            __version__,
+            self.where,
+            *(self.conf.inputs if self.conf is not None else ()),
+            f"prefix\0{self.prefix}",
+            *(f"env\0{k}\0{v}" for k, v in self.env.items()),
+            "code\0"
+            + json.dumps({s.field: s.value for s in self.code}, sort_keys=True, default=repr),
+            "builtins\0" + "\0".join(sorted({name_key(b) for b in self.builtins})),
+        )
+
+    @property
+    def valid_so_far(self) -> bool:
+        return not self.issues and (self.conf is None or not self.conf.errors)
 
 
 def _dump(config: ModulesConfig) -> dict[str, Any]:
@@ -131,23 +161,6 @@ def _undump(data: Any) -> ModulesConfig | None:
         return None
 
 
-def _effective(
-    conf: ParsedConf | None, fields: Mapping[str, Any], origins: Mapping[str, str]
-) -> list[Directive]:
-    """The list directives of every source, in load order (see the docs' "Order")."""
-    from_file = {FIELDS[n] for n, origin in origins.items() if origin == "<file>"}
-    directives = [
-        d
-        for d in (conf.directives if conf is not None else ())
-        if d.key != "autoload" and d.key in from_file
-    ]
-    for name in APPEND_ORDER:
-        origin = origins[name]
-        if origin not in {"<file>", "<default>"} and name in fields:
-            directives.extend(Directive(FIELDS[name], v, origin, 0) for v in fields[name])
-    return directives
-
-
 def load_config(
     *,
     path: str | os.PathLike[str] | None = None,
@@ -157,46 +170,72 @@ def load_config(
     builtins: Collection[str] = (),
     environ: Mapping[str, str] | None = None,
 ) -> ModulesConfig:
-    """Read, merge and validate the directives from every source (SPEC 3.3).
+    """Read and check a host's configuration from every source, strongest first.
 
-    Strongest first: ``values`` (from code), ``<env_prefix><FIELD>``
-    environment variables, the file (``path``, which must exist, else
-    ``default_path``, which may be missing) and its includes, the defaults.
-    A stronger source replaces a field's value.
-
-    :raises ConfigError: carrying every issue found, each naming its file
-        and line, its environment variable, or ``<code>``.
+    :param values: directives from code, the strongest source, by name
+        (``preload_require`` or ``preload-require``): a list of module names
+        or a comma-separated string; ``autoload`` a bool or a boolean word.
+    :param env_prefix: environment variables ``<env_prefix><DIRECTIVE>``
+        (``MODLOADER_NOLOAD=res_a,res_b``, or a JSON list) come next.
+    :param environ: where the variables are read; ``os.environ`` by default.
+    :param path: the ``modules.conf`` to read, with what it includes; it
+        must exist.
+    :param default_path: read instead when ``path`` is not given; it may be
+        missing (the other sources and the defaults then apply).
+    :param builtins: the host's built-in module names, which ``noload`` may
+        not name.
+    :returns: the directives after merging: a stronger source replaces a
+        directive's value, it never adds to it. Lines that were skipped with a
+        warning are in :attr:`~modloader.ModulesConfig.warnings`.
+    :raises ~modloader.errors.ConfigError: carrying every problem of every
+        source at once, each naming its file and line, its environment
+        variable, or ``<code>``.
+    :raises TypeError: an argument of the wrong type, named.
     """
-    env = _environment(os.environ if environ is None else environ, env_prefix)
-    code, issues = _code_values(values)
+    _check_arguments(path, default_path, env_prefix, values, builtins, environ)
+    code, issues = code_settings(values)
     conf_path, where, path_issues = _resolve_path(path, default_path)
-    issues.extend(path_issues)
-    conf = read_modules_conf(conf_path, builtins=builtins) if conf_path is not None else None
-    key = _cache_key(where, conf, env, env_prefix, code, builtins)
-    if not issues and (conf is None or conf.ok):
+    inputs = _Inputs(
+        path=conf_path,
+        where=where,
+        conf=parse_file(conf_path) if conf_path is not None else None,
+        code=code,
+        env=env_variables(os.environ if environ is None else environ, env_prefix),
+        prefix=env_prefix,
+        builtins=builtins,
+        issues=[*issues, *path_issues],
+        first=tuple(i.source for i in path_issues),
+    )
+    key = inputs.key()
+    if inputs.valid_so_far:
         cached = _undump(_cachestore.load(CACHE_KIND, key))
         if cached is not None:
             return cached
-
-    from modloader._config import settings  # pydantic only on a miss
-
-    validated = settings.validate(conf=conf, environ=env, env_prefix=env_prefix, values=code)
-    resolution = resolve(_effective(conf, validated.fields, validated.origins), builtins)
-    if conf is not None:
-        issues.extend(e for e in conf.errors if e.kind not in RULE_KINDS)
-    issues.extend(validated.errors)
-    issues.extend(resolution.errors)
-    if issues:
-        files = list(conf.files) if conf is not None else []
-        order = [*(i.source for i in path_issues), *files, *env, _CODE]
-        raise ConfigError(sort_issues(issues, order))
-    config = ModulesConfig(
-        autoload=bool(validated.fields["autoload"]),
-        entries=resolution.entries,
-        noload=resolution.noload,
-        warnings=conf.warnings if conf is not None else (),
-        path=conf.path if conf is not None else None,
-        files=conf.files if conf is not None else (),
-    )
+    config = _validate(inputs)
     _cachestore.store(CACHE_KIND, key, _dump(config))
     return config
+
+
+def _validate(inputs: _Inputs) -> ModulesConfig:
+    """The cold path: every source checked once, then the rules once."""
+    from modloader._config import settings  # pydantic only on a miss
+
+    conf = inputs.conf
+    stronger = (inputs.code, env_settings(inputs.env, inputs.prefix))
+    validated = settings.validate(stronger=stronger, file=conf.directives if conf else ())
+    autoload, directives = merge(validated.layers)
+    resolution = resolve(directives, inputs.builtins)
+    files = tuple(conf.files) if conf is not None else ()
+    issues = [*inputs.issues, *(conf.errors if conf else ()), *validated.errors]
+    issues.extend(resolution.errors)
+    if issues:
+        order = [*inputs.first, *files, *inputs.env, CODE]
+        raise ConfigError(sort_issues(issues, order))
+    return ModulesConfig(
+        autoload=autoload,
+        entries=resolution.entries,
+        noload=resolution.noload,
+        warnings=tuple(conf.warnings) if conf is not None else (),
+        path=inputs.path,
+        files=files,
+    )

@@ -1,4 +1,4 @@
-"""One ``modules.conf`` read as Asterisk reads it: :func:`read_modules_conf`."""
+"""One ``modules.conf`` read and checked on its own: :func:`read_modules_conf`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Collection
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from modloader._config._parser import Directive
+from modloader._config._directives import Directive
 from modloader._config._parser import parse_file
 from modloader._config._rules import resolve
 from modloader._config.model import ModuleEntry
@@ -26,7 +26,7 @@ class ParsedConf:
     autoload: bool | None
     #: Explicit entries, merged, ``noload`` removed, in first-position order.
     entries: tuple[ModuleEntry, ...]
-    #: Every ``noload`` value as written, in order.
+    #: Every valid ``noload`` value as written, in order.
     noload: tuple[str, ...]
     #: Every error, in reading order; the file must be refused if there is one.
     errors: tuple[ConfigIssue, ...]
@@ -36,9 +36,6 @@ class ParsedConf:
     directives: tuple[Directive, ...]
     #: Every file read (the file itself, then includes as they were met).
     files: tuple[str, ...]
-    #: Every input the result depends on (file digests, glob matches, missing
-    #: paths), for cache keys.
-    inputs: tuple[str, ...]
 
     @property
     def ok(self) -> bool:
@@ -55,23 +52,26 @@ def sort_issues(issues: Sequence[ConfigIssue], files: Sequence[str]) -> tuple[Co
 def read_modules_conf(
     path: str | os.PathLike[str], *, builtins: Collection[str] = ()
 ) -> ParsedConf:
-    """Read ``path`` and what it includes; never raises for what they contain.
+    """Read and check ``path`` and what it includes; never raises for what they contain.
 
     Problems are collected in :attr:`ParsedConf.errors` and
     :attr:`ParsedConf.warnings`, each naming its file and line. ``builtins``
     are names ``noload`` may not name.
     """
+    from modloader._config import settings  # checking values needs pydantic
+
     name = os.fspath(path)
     raw = parse_file(name)
-    resolution = resolve(raw.directives, builtins)
+    validated = settings.validate(stronger=(), file=raw.directives)
+    (layer,) = validated.layers
+    resolution = resolve(layer.directives, builtins)
     return ParsedConf(
         path=name,
-        autoload=resolution.autoload,
+        autoload=layer.autoload,
         entries=resolution.entries,
         noload=resolution.noload,
-        errors=sort_issues([*raw.errors, *resolution.errors], raw.files),
+        errors=sort_issues([*raw.errors, *validated.errors, *resolution.errors], raw.files),
         warnings=tuple(raw.warnings),
         directives=tuple(raw.directives),
         files=tuple(raw.files),
-        inputs=tuple(raw.inputs),
     )

@@ -1,147 +1,121 @@
-"""The settings layer: the six directives as a pydantic-settings model (SPEC 3.3).
+"""The settings model: pydantic-settings checks the values of every source (SPEC 3.3).
 
 This is the only module of the package that imports pydantic or
-pydantic-settings; :mod:`modloader._config` imports it only when a result is
-not already cached.
+pydantic-settings; :func:`modloader.load_config` imports it only when a
+result is not already cached.
 
-Sources, strongest first (a stronger source replaces a field's value, it
-never merges lists):
+:data:`ModulesSettings` has one field per directive of
+:data:`~._directives.SPECS`: ``autoload`` a boolean (pydantic's boolean
+words are Asterisk's: yes/true/y/t/1/on, no/false/n/f/0/off, any case), the
+others tuples of module names. A module name is a string, blanks around it
+removed, not empty, holding no control character and no byte that was not
+UTF-8. A list from the environment or code may be a comma-separated string
+or a JSON list.
 
-1. values from code: the model's init keyword arguments;
-2. :class:`EnvironmentSource`: ``<PREFIX><FIELD>`` variables, e.g.
-   ``MODLOADER_AUTOLOAD=no``, ``MODLOADER_NOLOAD=res_a,res_b`` or
-   ``MODLOADER_NOLOAD='["res_a", "res_b"]'``;
-3. :class:`ModulesConfSource`: the directives of a ``modules.conf`` already
-   read by :func:`modloader._config.read_modules_conf`;
-4. the defaults (``autoload`` yes, every list empty).
+:func:`validate` checks every source with the model, each value tagged with
+its source: a variable's or a code value's whole list at once, the file's
+lines one field at a time, so that a problem names its line. A file's
+value is checked even when a stronger source replaces it.
 
-The sources are chosen per validation through :func:`validate`, which sets
-them in a context variable that :meth:`ModulesSettings.settings_customise_sources`
-reads: the model class is built once, and any number of threads may
-validate at once.
+Built directly, ``ModulesSettings()`` reads values from code and
+``MODLOADER_`` variables (:class:`EnvironmentSource`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
-from contextvars import ContextVar
+from collections.abc import Sequence
 from dataclasses import dataclass
-from dataclasses import field
+from typing import Annotated
 from typing import Any
 
+from pydantic import AfterValidator
+from pydantic import BeforeValidator
+from pydantic import StringConstraints
 from pydantic import ValidationError
 from pydantic import ValidationInfo
-from pydantic import field_validator
+from pydantic import create_model
 from pydantic.fields import FieldInfo
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings
 from pydantic_settings import PydanticBaseSettingsSource
 from pydantic_settings import SettingsConfigDict
 
-from modloader._config._reader import ParsedConf
-from modloader._config._rules import FIELDS
-from modloader._config._rules import bad_bool
-from modloader._config._rules import parse_bool
+from modloader._config._directives import AUTOLOAD
+from modloader._config._directives import BY_FIELD
+from modloader._config._directives import BY_KEY
+from modloader._config._directives import SPECS
+from modloader._config._directives import Directive
+from modloader._config._directives import Spec
+from modloader._config._sources import Layer
+from modloader._config._sources import Setting
+from modloader._config._sources import env_settings
 from modloader.errors import ConfigIssue
 
-__all__ = [
-    "CODE",
-    "EnvironmentSource",
-    "ModulesConfSource",
-    "ModulesSettings",
-    "Validated",
-    "validate",
-]
+__all__ = ["EnvironmentSource", "ModulesSettings", "Validated", "bad_bool", "validate"]
 
-#: The source name of values passed in code.
-CODE = "<code>"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_NOT_UTF8 = "\ufffd"
+_NOT_UTF8_NAME = "Invalid module name {!r} in '{}': it holds bytes that are not UTF-8"
 
 
-@dataclass(frozen=True, slots=True)
-class _Inputs:
-    conf: ParsedConf | None
-    environ: Mapping[str, str]
-    env_prefix: str
-    #: Filled by the sources: field -> where its value came from.
-    origins: dict[str, str] = field(default_factory=dict)
+def bad_bool(value: object, key: str = AUTOLOAD.key) -> str:
+    """The message for a value that is not a boolean."""
+    return (
+        f"Invalid value '{value}' for '{key}': expected yes/true/y/t/1/on "
+        "or no/false/n/f/0/off (any case)"
+    )
 
 
-_INPUTS: ContextVar[_Inputs | None] = ContextVar("modloader_settings_inputs", default=None)
+def _key(info: ValidationInfo) -> str:
+    return BY_FIELD[str(info.field_name)].key
 
 
-def _names(value: Any, directive: str) -> Any:
-    """A list of module names from a list, a JSON list, or a comma-separated string."""
-    if isinstance(value, str):
-        text = value.strip()
-        if text.startswith("["):
-            try:
-                value = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise ValueError(
-                    f"Invalid value for '{directive}': not a JSON list ({exc.msg})"
-                ) from None
-        else:
-            return tuple(part.strip() for part in text.split(",") if part.strip())
-    if not isinstance(value, list | tuple):
-        raise ValueError(
-            f"Invalid value for '{directive}': expected a list of module names "
-            "or a comma-separated string"
-        )
-    names: list[str] = []
-    for item in value:
-        if not isinstance(item, str) or not item.strip():
-            raise ValueError(f"Invalid value for '{directive}': {item!r} is not a module name")
-        names.append(item.strip())
-    return tuple(names)
+def _decode(value: Any, info: ValidationInfo) -> Any:
+    """A string from the environment or code: a JSON list, or comma-separated names."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if not text.startswith("["):
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        message = f"Invalid value for '{_key(info)}': not a JSON list ({exc.msg})"
+        raise ValueError(message) from None
 
 
-class ModulesConfSource(PydanticBaseSettingsSource):
-    """The directives of a ``modules.conf`` (and its includes).
+def _printable(value: str, info: ValidationInfo) -> str:
+    """Refuse control characters, and U+FFFD: bytes of the file that were not UTF-8.
 
-    Only the fields the file sets are returned, so a field the file leaves
-    alone keeps its default. ``autoload`` is the last valid line's value.
+    Lone surrogates (undecodable bytes from code) pydantic refuses itself.
     """
+    control = _CONTROL.search(value)
+    if control is not None:
+        what = f"the control character U+{ord(control.group()):04X}"
+        raise ValueError(f"Invalid module name {value!r} in '{_key(info)}': it holds {what}")
+    if _NOT_UTF8 in value:
+        raise ValueError(_NOT_UTF8_NAME.format(value, _key(info)))
+    return value
 
-    def __init__(self, settings_cls: type[BaseSettings], conf: ParsedConf | None) -> None:
-        super().__init__(settings_cls)
-        self.conf = conf
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self().get(field_name), field_name, False
-
-    def __call__(self) -> dict[str, Any]:
-        values: dict[str, Any] = {}
-        if self.conf is None:
-            return values
-        if self.conf.autoload is not None:
-            values["autoload"] = self.conf.autoload
-        for name, key in FIELDS.items():
-            if key != "autoload":
-                found = tuple(d.value for d in self.conf.directives if d.key == key)
-                if found:
-                    values[name] = found
-        return values
+ModuleName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_printable)
+]
+Names = Annotated[tuple[ModuleName, ...], BeforeValidator(_decode)]
 
 
 class EnvironmentSource(PydanticBaseSettingsSource):
-    """``<prefix><FIELD>`` variables of a mapping, names matched in any case.
-
-    :attr:`variables` says which variable each field came from.
-    """
+    """``<prefix><FIELD>`` variables of a mapping, names matched in any case."""
 
     def __init__(
         self, settings_cls: type[BaseSettings], environ: Mapping[str, str], prefix: str
     ) -> None:
         super().__init__(settings_cls)
-        wanted = {f"{prefix}{name}".upper(): name for name in FIELDS}
-        self.variables: dict[str, str] = {}
-        self.values: dict[str, str] = {}
-        for variable in sorted(environ):
-            name = wanted.get(variable.upper())
-            if name is not None and name not in self.variables:
-                self.variables[name] = variable
-                self.values[name] = environ[variable]
+        self.values = {s.field: s.value for s in env_settings(environ, prefix)}
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return self.values.get(field_name), field_name, False
@@ -150,32 +124,8 @@ class EnvironmentSource(PydanticBaseSettingsSource):
         return dict(self.values)
 
 
-class ModulesSettings(BaseSettings):
-    """The six ``[modules]`` directives, each one a list of lines' values."""
-
+class _Settings(BaseSettings):
     model_config = SettingsConfigDict(extra="forbid", frozen=True)
-
-    autoload: bool = True
-    load: tuple[str, ...] = ()
-    require: tuple[str, ...] = ()
-    preload: tuple[str, ...] = ()
-    preload_require: tuple[str, ...] = ()
-    noload: tuple[str, ...] = ()
-
-    @field_validator("autoload", mode="before")
-    @classmethod
-    def _bool(cls, value: Any) -> Any:
-        if isinstance(value, bool):
-            return value
-        parsed = parse_bool(value) if isinstance(value, str) else None
-        if parsed is None:
-            raise ValueError(bad_bool(str(value)))
-        return parsed
-
-    @field_validator("load", "require", "preload", "preload_require", "noload", mode="before")
-    @classmethod
-    def _list(cls, value: Any, info: ValidationInfo) -> Any:
-        return _names(value, FIELDS[str(info.field_name)])
 
     @classmethod
     def settings_customise_sources(
@@ -186,108 +136,116 @@ class ModulesSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        inputs = _INPUTS.get()
-        if inputs is None:
-            # Built directly, not through validate(): code and MODLOADER_ variables only.
-            return (init_settings, EnvironmentSource(settings_cls, os.environ, "MODLOADER_"))
-        environment = EnvironmentSource(settings_cls, inputs.environ, inputs.env_prefix)
-        conf = ModulesConfSource(settings_cls, inputs.conf)
-        # Record where each field's value comes from, strongest source first.
-        file_fields = conf()
-        for name in FIELDS:
-            if name in environment.variables:
-                inputs.origins[name] = environment.variables[name]
-            elif name in file_fields:
-                inputs.origins[name] = "<file>"
-        return (init_settings, environment, conf)
+        return (init_settings, EnvironmentSource(settings_cls, os.environ, "MODLOADER_"))
+
+
+def _field(spec: Spec) -> Any:
+    return (bool, True) if spec is AUTOLOAD else (Names, ())
+
+
+#: The directives as a settings model: one field per :data:`~._directives.SPECS` entry.
+ModulesSettings = create_model(
+    "ModulesSettings",
+    __base__=_Settings,
+    __module__=__name__,
+    **{spec.field: _field(spec) for spec in SPECS},
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Validated:
     """The outcome of :func:`validate`."""
 
-    #: field -> validated value, for every field that validated (all of
-    #: them when :attr:`errors` is empty). Lists are tuples of names.
-    fields: Mapping[str, Any]
-    #: field -> ``<code>``, a variable name, ``<file>`` or ``<default>``.
-    origins: Mapping[str, str]
-    #: Every problem found in the values from code and the environment.
+    #: One layer per stronger source, in the order given, then the file's.
+    layers: tuple[Layer, ...]
+    #: Every problem found, each naming its source (and line).
     errors: tuple[ConfigIssue, ...]
 
 
-def validate(
-    *,
-    conf: ParsedConf | None,
-    environ: Mapping[str, str],
-    env_prefix: str,
-    values: Mapping[str, Any],
-) -> Validated:
-    """Validate every source together; never raises for a bad value.
-
-    ``values`` uses the field names (``preload_require``); the caller has
-    already refused unknown keys.
-    """
-    inputs = _Inputs(conf, environ, env_prefix)
-    token = _INPUTS.set(inputs)
+def _check(field: str, value: Any) -> tuple[Any, list[ErrorDetails]]:
+    """The model's value for one field, or the model's errors."""
     try:
-        settings = ModulesSettings(**dict(values))
+        return getattr(ModulesSettings.model_validate({field: value}), field), []
     except ValidationError as exc:
-        failed = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
-        origins = _origins(inputs.origins, values)
-        return Validated(
-            _partial(failed, origins, values, environ, env_prefix, conf),
-            origins,
-            tuple(_issues(exc, origins, conf)),
+        return None, exc.errors(include_url=False)
+
+
+def _issue(error: ErrorDetails, field: str, where: tuple[str, int]) -> ConfigIssue:
+    """One pydantic error as the message an operator reads."""
+    source, line = where
+    key = BY_FIELD[field].key
+    item = len(error["loc"]) > 1
+    if field == AUTOLOAD.field:
+        return ConfigIssue(source, line, "bad-bool", bad_bool(error["input"]))
+    if error["type"] == "value_error":
+        kind = "bad-name" if item else "bad-value"
+        return ConfigIssue(source, line, kind, str(error.get("ctx", {}).get("error")))
+    if error["type"] == "string_unicode":
+        return ConfigIssue(source, line, "bad-name", _NOT_UTF8_NAME.format(error["input"], key))
+    if item and line:
+        return ConfigIssue(source, line, "syntax", f"'{key}' needs a module name")
+    if item:
+        message = f"Invalid value for '{key}': {error['input']!r} is not a module name"
+    elif error["type"] == "tuple_type":
+        message = (
+            f"Invalid value for '{key}': expected a list of module names "
+            "or a comma-separated string"
         )
-    finally:
-        _INPUTS.reset(token)
-    return Validated(settings.model_dump(), _origins(inputs.origins, values), ())
+    else:
+        message = f"Invalid value for '{key}': {error['msg']}"
+    return ConfigIssue(source, line, "bad-value", message)
 
 
-def _origins(found: Mapping[str, str], values: Mapping[str, Any]) -> dict[str, str]:
-    return {name: CODE if name in values else found.get(name, "<default>") for name in FIELDS}
-
-
-def _partial(
-    failed: set[str],
-    origins: Mapping[str, str],
-    values: Mapping[str, Any],
-    environ: Mapping[str, str],
-    env_prefix: str,
-    conf: ParsedConf | None,
-) -> dict[str, Any]:
-    """The fields that did validate, so that the rules can still run on them."""
-    environment = EnvironmentSource(ModulesSettings, environ, env_prefix).values
-    from_file = ModulesConfSource(ModulesSettings, conf)()
-    fields: dict[str, Any] = {}
-    for name in FIELDS:
-        if name in failed or name == "autoload":
+def _setting_layer(settings: Sequence[Setting], errors: list[ConfigIssue]) -> Layer:
+    """Code's or the environment's values, each field checked as a whole."""
+    autoload: bool | None = None
+    directives: list[Directive] = []
+    for setting in settings:
+        value, problems = _check(setting.field, setting.value)
+        errors.extend(_issue(p, setting.field, (setting.source, 0)) for p in problems)
+        if problems:
             continue
-        origin = origins[name]
-        raw = values[name] if origin == CODE else environment.get(name, from_file.get(name, ()))
-        try:
-            fields[name] = _names(raw, FIELDS[name])
-        except ValueError:  # pragma: no cover - a failed field is never here
-            continue
-    return fields
-
-
-def _issues(
-    exc: ValidationError, origins: Mapping[str, str], conf: ParsedConf | None
-) -> list[ConfigIssue]:
-    issues: list[ConfigIssue] = []
-    for error in exc.errors(include_url=False):
-        name = str(error["loc"][0]) if error["loc"] else ""
-        key = FIELDS.get(name, name)
-        if error["type"] == "value_error":
-            message = str(error["ctx"]["error"])
+        if setting.field == AUTOLOAD.field:
+            autoload = bool(value)
         else:
-            message = f"Invalid value for '{key}': {error['msg']}"
-        kind = "bad-bool" if name == "autoload" else "bad-value"
-        source, line = origins.get(name, CODE), 0
-        if source == "<file>" and conf is not None:
-            # The reader has checked the file's values; name the last line anyway.
-            lines = [d for d in conf.directives if d.key == key]
-            source, line = (lines[-1].source, lines[-1].line) if lines else (conf.path, 0)
-        issues.append(ConfigIssue(source, line, kind, message))
-    return issues
+            key = BY_FIELD[setting.field].key
+            directives.extend(Directive(key, name, setting.source, 0) for name in value)
+    return Layer(frozenset(s.field for s in settings), autoload, tuple(directives))
+
+
+def _file_layer(lines: Sequence[Directive], errors: list[ConfigIssue]) -> Layer:
+    """The file's lines: each ``autoload`` line, then each list field's lines together."""
+    autoload: bool | None = None
+    bad: set[int] = set()
+    by_field: dict[str, list[int]] = {}
+    for index, line in enumerate(lines):
+        by_field.setdefault(BY_KEY[line.key].field, []).append(index)
+    claimed = frozenset(by_field)
+    for index in by_field.pop(AUTOLOAD.field, []):
+        value, problems = _check(AUTOLOAD.field, lines[index].value)
+        if problems:
+            bad.add(index)
+            where = (lines[index].source, lines[index].line)
+            errors.extend(_issue(p, AUTOLOAD.field, where) for p in problems)
+        else:
+            autoload = bool(value)
+    for field, indices in by_field.items():
+        _, problems = _check(field, tuple(lines[i].value for i in indices))
+        for problem in problems:
+            index = indices[int(problem["loc"][1])]
+            bad.add(index)
+            errors.append(_issue(problem, field, (lines[index].source, lines[index].line)))
+    directives = tuple(d for i, d in enumerate(lines) if i not in bad and d.key != AUTOLOAD.key)
+    return Layer(claimed, autoload, directives)
+
+
+def validate(*, stronger: Sequence[Sequence[Setting]], file: Sequence[Directive]) -> Validated:
+    """Check every source with the settings model; never raises for a bad value.
+
+    ``stronger`` are the settings of code and of the environment, strongest
+    first; ``file`` the file's directives in reading order.
+    """
+    errors: list[ConfigIssue] = []
+    layers = [_setting_layer(settings, errors) for settings in stronger]
+    layers.append(_file_layer(file, errors))
+    return Validated(tuple(layers), tuple(errors))
