@@ -6,10 +6,10 @@ import logging
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
-from typing import Any
 from typing import Protocol
 
 if TYPE_CHECKING:
+    from modloader._host import Host
     from modloader._registry.refs import ModuleHandle
 
 __all__ = ["CommandHandlerT", "ModuleContext"]
@@ -28,9 +28,9 @@ class _LoaderPort(Protocol):
 
     def add_registration(self, owner: str, what: str, remove: Callable[[], None]) -> None: ...
 
-    def register_command(
+    def add_command(
         self, owner: str, words: str, handler: CommandHandlerT, summary: str, usage: str | None
-    ) -> None: ...
+    ) -> Callable[[], None]: ...
 
 
 class ModuleContext:
@@ -42,7 +42,7 @@ class ModuleContext:
 
     __slots__ = ("_loader", "_logger", "host", "name")
 
-    def __init__(self, name: str, host: Any, loader: _LoaderPort) -> None:
+    def __init__(self, name: str, host: Host, loader: _LoaderPort) -> None:
         #: The module's own name (its entry point's name).
         self.name = name
         #: The host application's object (:class:`modloader.Host`).
@@ -69,8 +69,12 @@ class ModuleContext:
         summary: str = "",
         usage: str | None = None,
     ) -> None:
-        """Add a console command (e.g. ``"hello say"``); it goes away when the module unloads."""
-        self._loader.register_command(self.name, words, handler, summary, usage)
+        """Add a console command (e.g. ``"hello say"``); it goes away when the module unloads.
+
+        :raises ValueError: another module (or the host) already has these words.
+        """
+        remove = self._loader.add_command(self.name, words, handler, summary, usage)
+        self.register(f"command '{' '.join(words.split()).lower()}'", remove)
 
     def register(self, what: str, remove: Callable[[], None]) -> None:
         """Record anything this module added to the host; ``remove`` is called at unload."""
