@@ -169,8 +169,10 @@ class Host:
         self.report: StartupReport | None = None
         self._modules = ModuleList()
         self._table = CommandTable()
+        # The lifecycle asks for the table when a module adds a command; the host's
+        # own commands are in it by then, so a module cannot take their words.
         self._lifecycle = Lifecycle(
-            self._modules, Catalogue(discovery), host=self, commands=self._table
+            self._modules, Catalogue(discovery), host=self, commands=lambda: self._commands
         )
         self._operations = Operations(self._lifecycle)
         # use()'s fast path: the spellings looked up before, until the host stops.

@@ -75,7 +75,7 @@ class Lifecycle:
         catalogue: Catalogue,
         *,
         host: Host,
-        commands: CommandSink,
+        commands: Callable[[], CommandSink],
     ) -> None:
         self.modules = modules
         self.catalogue = catalogue
@@ -102,7 +102,7 @@ class Lifecycle:
     ) -> Callable[[], None]:
         with self.lock:
             owner = self.modules.get(owner).name
-            return self._commands.add_module_command(owner, words, handler, summary, usage)
+            return self._commands().add_module_command(owner, words, handler, summary, usage)
 
     # -- records -----------------------------------------------------------------------
 
