@@ -310,6 +310,26 @@ def installed_distributions(site: str | Path, name: str) -> list[Path]:
     )
 
 
+def _remove_recorded(site: Path, path: Path) -> list[Path]:
+    """Remove one file a ``RECORD`` lists, with its bytecode; returns its folders in ``site``."""
+    path.unlink(missing_ok=True)
+    cache = path.parent / "__pycache__"
+    if path.suffix == ".py" and cache.is_dir():
+        for pyc in cache.glob(f"{path.stem}.*.pyc"):
+            pyc.unlink()
+    return [p for p in path.parents if site in p.parents]
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` if nothing but bytecode is left in it."""
+    if folder.is_dir() and [p.name for p in folder.iterdir()] == ["__pycache__"]:
+        for pyc in (folder / "__pycache__").iterdir():
+            pyc.unlink()
+        (folder / "__pycache__").rmdir()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
 def remove_distribution(site: str | Path, name: str) -> bool:
     """Uninstall ``name`` from ``site`` as pip does; ``False`` when it was not there.
 
@@ -322,22 +342,10 @@ def remove_distribution(site: str | Path, name: str) -> bool:
         folders = {info}
         for line in (info / "RECORD").read_text(encoding="utf-8").splitlines():
             rel = line.rsplit(",", 2)[0]
-            if not rel:
-                continue
-            path = site / rel
-            path.unlink(missing_ok=True)
-            cache = path.parent / "__pycache__"
-            if path.suffix == ".py" and cache.is_dir():
-                for pyc in cache.glob(f"{path.stem}.*.pyc"):
-                    pyc.unlink()
-            folders.update(p for p in path.parents if site in p.parents)
+            if rel:
+                folders.update(_remove_recorded(site, site / rel))
         for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-            if folder.is_dir() and [p.name for p in folder.iterdir()] == ["__pycache__"]:
-                for pyc in (folder / "__pycache__").iterdir():
-                    pyc.unlink()
-                (folder / "__pycache__").rmdir()
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+            _remove_if_empty(folder)
     if infos:
         importlib.invalidate_caches()
     return bool(infos)
