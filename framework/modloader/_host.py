@@ -289,7 +289,7 @@ class Host:
 
     # -- references ------------------------------------------------------------------
 
-    def use(self, name: str, holder: str = "host") -> ModuleHandle:
+    def use(self, name: str, holder: str = "host") -> ModuleHandle[Any]:
         """Take a reference on a running module; release it or use ``with``.
 
         :raises NoSuchModuleError: not in the module list.
@@ -303,7 +303,7 @@ class Host:
             return self._use_checked(name, holder)
         return _acquire(record, holder)
 
-    def _use_checked(self, name: str, holder: str) -> ModuleHandle:
+    def _use_checked(self, name: str, holder: str) -> ModuleHandle[Any]:
         if self.state is not HostState.RUNNING and self.state is not HostState.STARTING:
             raise HostStateError(f"cannot use('{name}'): the host is {self.state.value}")
         _check_name("use", "name", name)

@@ -155,7 +155,7 @@ def _top_levels(host: Host, record: ModuleRecord) -> frozenset[str]:
 def _check_left_behind(
     host: Host,
     record: ModuleRecord,
-    holders_before: dict[str, list[ModuleHandle]],
+    holders_before: dict[str, list[ModuleHandle[Any]]],
     report: LifecycleReport,
 ) -> None:
     left_commands = [c.words for c in host._table.all() if c.owner == record.name]

@@ -23,7 +23,7 @@ class Reply:
     """What a handler returns: lines, structured data, success."""
 
     lines: list[str] = field(default_factory=list)
-    data: Any = None
+    data: dict[str, Any] | None = None
     ok: bool = True
 
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from typing import Any
 from typing import Protocol
 
 if TYPE_CHECKING:
@@ -24,7 +25,7 @@ CommandHandlerT = Callable[[Sequence[str]], "str | None"]
 class _LoaderPort(Protocol):
     """What the context needs from the loader (kept narrow on purpose)."""
 
-    def use(self, name: str, holder: str) -> ModuleHandle: ...
+    def use(self, name: str, holder: str) -> ModuleHandle[Any]: ...
 
     def add_registration(self, owner: str, what: str, remove: Callable[[], None]) -> None: ...
 
@@ -57,7 +58,7 @@ class ModuleContext:
             self._logger = logging.getLogger(f"modloader.module.{self.name}")
         return self._logger
 
-    def use(self, name: str, holder: str | None = None) -> ModuleHandle:
+    def use(self, name: str, holder: str | None = None) -> ModuleHandle[Any]:
         """Take a reference on another running module; release it (or use ``with``) when done."""
         return self._loader.use(name, holder or self.name)
 

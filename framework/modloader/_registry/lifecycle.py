@@ -87,7 +87,7 @@ class Lifecycle:
 
     # -- what a module's context asks for ----------------------------------------------
 
-    def use(self, name: str, holder: str) -> ModuleHandle:
+    def use(self, name: str, holder: str) -> ModuleHandle[Any]:
         record = self.modules.spelled(name)
         if record is None or record.state is _S.REMOVED:
             record = self.modules.get(name)
