@@ -8,7 +8,7 @@ This module stays cheap to import: the remote client imports the package,
 and must not pay for typing, pydantic or stevedore. Every public name is
 imported on first use from the private module that defines it.
 
-The public names are listed once, in :data:`_PUBLIC` (module -> names);
+The public names are listed once, in ``_PUBLIC`` (module -> names);
 ``__all__`` is made from it. The ``TYPE_CHECKING`` block repeats them for type
 checkers only, which cannot follow a lazy import; a test keeps the two equal.
 """

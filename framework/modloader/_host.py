@@ -431,7 +431,7 @@ class Host:
             raise TypeError(f"run(): 'line' must be a command line (str), not {line!r}")
         return self._commands.execute(line)
 
-    #: The :class:`~modloader._commands.base.Executor` protocol's name for :meth:`run`.
+    #: :meth:`run` under the name the console and control socket call (``execute``).
     execute = run
 
     def complete(self, line: str) -> list[str]:

@@ -167,11 +167,11 @@ class DiscoveryError(ModLoaderError):
 
 
 class ModuleError(ModLoaderError):
-    """An error about one module; :attr:`name` is the name as given.
+    """An error about one module; ``name`` is the name as given.
 
     A module operation that did some work before it was refused says so:
-    :attr:`replaced_declined` is ``True`` when ``load`` first removed an entry
-    that had declined, and :attr:`progress` holds the
+    ``replaced_declined`` is ``True`` when ``load`` first removed an entry
+    that had declined, and ``progress`` holds the
     :class:`~modloader.UnloadOutcome` of each module ``refresh`` had already
     unloaded.
     """
@@ -186,7 +186,7 @@ class ModuleError(ModLoaderError):
 
 
 class NameConflictError(DiscoveryError, ModuleError):
-    """Two or more distributions publish the same module name; :attr:`publishers` names them."""
+    """Two or more distributions publish the same module name; ``publishers`` names them."""
 
     code = "name-conflict"
 
@@ -200,7 +200,7 @@ class NameConflictError(DiscoveryError, ModuleError):
 
 
 class NoSuchModuleError(ModuleError, LookupError):
-    """The module is not in the module list; :attr:`suggestion` is the closest name, if any."""
+    """The module is not in the module list; ``suggestion`` is the closest name, if any."""
 
     code = "no-such-module"
 
@@ -233,7 +233,7 @@ class ModuleNotInstalledError(NoSuchModuleError):
 
 
 class ModuleNotRunningError(ModuleError):
-    """The module is in the list but not running (:attr:`state` says where it is)."""
+    """The module is in the list but not running (``state`` says where it is)."""
 
     code = "not-running"
 
@@ -254,7 +254,7 @@ class ModuleAlreadyRunningError(ModuleError):
 class ModuleInUseError(ModuleError):
     """A soft unload (or a refresh) was refused because references are held.
 
-    :attr:`use_count` is how many, :attr:`holders` who holds them (sorted).
+    ``use_count`` is how many, ``holders`` who holds them (sorted).
     """
 
     code = "in-use"
@@ -278,12 +278,12 @@ class BuiltinModuleError(ModuleError):
 
 
 class UnloadRefusedError(ModuleError):
-    """An ``unload()`` refused or raised, so the unload of :attr:`name` stopped.
+    """An ``unload()`` refused or raised, so the unload of ``name`` stopped.
 
-    :attr:`refused_by` is the module whose ``unload()`` refused (:attr:`name`
+    ``refused_by`` is the module whose ``unload()`` refused (``name``
     itself, or a running dependent a firm unload was taking down first) and
-    :attr:`reason` why. :attr:`forced_use_count` is the use count a firm unload
-    went on despite (0 for none) and :attr:`dependents_unloaded` the
+    ``reason`` why. ``forced_use_count`` is the use count a firm unload
+    went on despite (0 for none) and ``dependents_unloaded`` the
     dependents already removed. The module stays running.
     """
 
@@ -308,7 +308,7 @@ class UnloadRefusedError(ModuleError):
 class LoadDeclinedError(ModuleError):
     """``load``: the module declined, failed, or its code could not be imported.
 
-    :attr:`reason` is why; :attr:`importing` is ``True`` when its import (or its
+    ``reason`` is why; ``importing`` is ``True`` when its import (or its
     contract) failed before ``load()`` was called.
     """
 
@@ -323,7 +323,7 @@ class LoadDeclinedError(ModuleError):
 class DependencyError(ModuleError):
     """``load``: dependencies are not started for you.
 
-    :attr:`missing` maps each dependency that is not running to why
+    ``missing`` maps each dependency that is not running to why
     (``"not installed"``, ``"not loaded"``, ``"declined"`` ...), in the order
     the module lists them.
     """
@@ -341,7 +341,7 @@ class DependencyError(ModuleError):
 
 
 class ReloadError(ModuleError):
-    """``reload`` did not reload :attr:`name`; :attr:`reason` is one of :attr:`REASONS`."""
+    """``reload`` did not reload ``name``; ``reason`` is one of ``REASONS``."""
 
     code = "reload"
 
