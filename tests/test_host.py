@@ -236,3 +236,27 @@ def test_wrong_types_to_the_operations() -> None:
     with pytest.raises(TypeError, match="'core_init'"):
         make().start("not callable")  # type: ignore[arg-type]
     assert host.unload("a", UnloadMode.SOFT).name == "a"
+
+
+def test_wrong_types_from_a_module_name_the_parameter() -> None:
+    seen: list[str] = []
+
+    class Careless:
+        def load(self, ctx: ModuleContext) -> None:
+            for call in (
+                lambda: ctx.register("timer", "not callable"),  # type: ignore[arg-type]
+                lambda: ctx.register_command("", lambda args: None),
+                lambda: ctx.register_command("go", "not callable"),  # type: ignore[arg-type]
+            ):
+                try:
+                    call()
+                except TypeError as exc:
+                    seen.append(str(exc))
+
+    host = make({"careless": Careless})
+    host.start()
+    assert [message.split(" must")[0] for message in seen] == [
+        "register(): 'remove'",
+        "register_command(): 'words'",
+        "register_command(): 'handler'",
+    ]

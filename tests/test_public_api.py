@@ -157,3 +157,24 @@ def test_the_package_imports_cheaply():
         [sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert "pydantic" not in out and "stevedore" not in out
+
+
+def test_every_error_is_raised_somewhere():
+    from modloader import errors
+
+    source = "\n".join(
+        path.read_text(encoding="utf-8")
+        for path in Path(errors.__file__).parent.rglob("*.py")
+        if path.name != "errors.py"
+    )
+    classes = [getattr(errors, n) for n in errors.__all__]
+    bases = {base for cls in classes if isinstance(cls, type) for base in cls.__mro__[1:]}
+    never = [
+        cls.__name__
+        for cls in classes
+        if isinstance(cls, type)
+        and issubclass(cls, errors.ModLoaderError)
+        and cls not in bases
+        and f"{cls.__name__}(" not in source
+    ]
+    assert never == []

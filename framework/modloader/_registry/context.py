@@ -74,11 +74,17 @@ class ModuleContext:
 
         :raises ValueError: another module (or the host) already has these words.
         """
+        if not isinstance(words, str) or not words.split():  # type: ignore[redundant-expr]
+            raise TypeError(f"register_command(): 'words' must be a non-empty str, not {words!r}")
+        if not callable(handler):
+            raise TypeError(f"register_command(): 'handler' must be callable, not {handler!r}")
         remove = self._loader.add_command(self.name, words, handler, summary, usage)
         self.register(f"command '{' '.join(words.split()).lower()}'", remove)
 
     def register(self, what: str, remove: Callable[[], None]) -> None:
         """Record anything this module added to the host; ``remove`` is called at unload."""
+        if not callable(remove):
+            raise TypeError(f"register(): 'remove' must be callable, not {remove!r}")
         self._loader.add_registration(self.name, what, remove)
 
     def __repr__(self) -> str:
