@@ -57,10 +57,6 @@ class HostState(enum.Enum):
     STOPPED = "stopped"
 
 
-def _nothing(name: str) -> ModuleRecord | None:
-    return None
-
-
 def _check_path(param: str, value: object) -> None:
     if value is not None and not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"Host(): '{param}' must be a path (str or os.PathLike), not {value!r}")
@@ -176,7 +172,7 @@ class Host:
         )
         self._operations = Operations(self._lifecycle)
         # use()'s fast path: the spellings looked up before, until the host stops.
-        self._spelled = self._modules.spelled
+        self._spellings: Mapping[str, ModuleRecord] = self._modules.spellings()
         self._builtin_commands = False
         self._stop_requested = threading.Event()
         self._stop_graceful = True
@@ -241,7 +237,7 @@ class Host:
 
     def _stopped(self) -> None:
         self.state = HostState.STOPPED
-        self._spelled = _nothing  # use() now always takes its checked path
+        self._spellings = {}  # use() now always takes its checked path
 
     def stop(self, graceful: bool = True) -> list[str]:
         """Stop: graceful unloads every module in reverse start order; returns their names."""
@@ -298,7 +294,7 @@ class Host:
         """
         # The hot path of every host: one dict lookup, one insert, no lock (see refs.py).
         # A stopped host has no fast path, so every name reaches the one state check.
-        record = self._spelled(name)
+        record = self._spellings.get(name)
         if record is None:
             return self._use_checked(name, holder)
         return _acquire(record, holder)

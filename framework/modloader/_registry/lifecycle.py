@@ -88,10 +88,7 @@ class Lifecycle:
     # -- what a module's context asks for ----------------------------------------------
 
     def use(self, name: str, holder: str) -> ModuleHandle[Any]:
-        record = self.modules.spelled(name)
-        if record is None or record.state is _S.REMOVED:
-            record = self.modules.get(name)
-        return acquire(record, holder)
+        return acquire(self.modules.get(name), holder)
 
     def add_registration(self, owner: str, what: str, remove: Callable[[], None]) -> None:
         with self.lock:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 
 from modloader._names import name_key
 from modloader._names import suggest
@@ -18,14 +18,19 @@ _REMOVED = ModuleState.REMOVED
 class ModuleList:
     """Records by name key, plus the exact spellings ``use()`` has looked them up by."""
 
-    __slots__ = ("_by_spelling", "_records", "spelled")
+    __slots__ = ("_by_spelling", "_records")
 
     def __init__(self) -> None:
         self._records: dict[str, ModuleRecord] = {}
         self._by_spelling: dict[str, ModuleRecord] = {}
-        #: ``spelled(name)``: the record ``name`` was looked up by before, or ``None``.
-        #: One dict lookup and no normalisation: the hot path of ``use()``.
-        self.spelled: Callable[[str], ModuleRecord | None] = self._by_spelling.get
+
+    def spellings(self) -> Mapping[str, ModuleRecord]:
+        """Exact spelling -> record, for the names looked up before: a live, read-only view.
+
+        One lookup there, with no normalisation, is the hot path of ``use()``;
+        a miss (or a removed record) goes through :meth:`get`.
+        """
+        return self._by_spelling
 
     def find(self, name: str) -> ModuleRecord | None:
         """The record ``name`` matches (case-insensitive, ``.so`` ignored), or ``None``."""
