@@ -46,7 +46,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import ClassVar
+
+if TYPE_CHECKING:
+    from modloader._registry.outcomes import UnloadOutcome
 
 __all__ = [
     "AccessDeniedError",
@@ -181,7 +185,7 @@ class ModuleError(ModLoaderError):
     def __init__(self, name: str, message: str) -> None:
         self.name = name
         self.replaced_declined = False
-        self.progress: tuple[object, ...] = ()
+        self.progress: tuple[UnloadOutcome, ...] = ()
         super().__init__(message)
 
 

@@ -261,3 +261,16 @@ def test_every_operation_error_is_a_modloader_error(host: Host) -> None:
     for call in (lambda: host.load("solo"), lambda: host.unload("ghost")):
         with pytest.raises(ModLoaderError):
             call()
+
+
+def test_refresh_whose_load_step_fails_says_so(host: Host, journal: Journal) -> None:
+    host.discovery.add("solo", module(journal, raises=ModuleDeclined("gone bad")))  # type: ignore[attr-defined]
+    result = host.run("module refresh SOLO")
+    assert not result.ok
+    assert result.output.splitlines() == [
+        "SOLO: gone bad",
+        "Unable to load module SOLO",
+        "Unable to load resource SOLO",
+        "Command 'module refresh SOLO' failed.",
+    ]
+    assert host.get_module("solo").state == "declined"  # in the list, Not Running

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
+from modloader._names import name_key
 from modloader._registry.outcomes import LoadOutcome
 from modloader._registry.outcomes import ModuleInfo
 from modloader._registry.outcomes import RefreshOutcome
@@ -168,7 +169,7 @@ def refresh_lines(name: str, result: RefreshOutcome | ModLoaderError) -> list[st
             lines += load_lines(back.name, back)
         return [*lines, f"Unloaded and loaded {name}"]
     done = list(result.progress) if isinstance(result, ModuleError) else []
-    lines = [f"Unloaded {d.name}" for d in done if isinstance(d, UnloadOutcome) and d.name != name]
+    lines = [f"Unloaded {d.name}" for d in done if name_key(d.name) != name_key(name)]
     if isinstance(result, _LOAD_ERRORS):
         return [*lines, *load_lines(name, result), f"Unable to load resource {name}"]
     failed = result.name if isinstance(result, ModuleError) else name
