@@ -210,15 +210,17 @@ class NoSuchModuleError(ModuleError, LookupError):
 
     def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
         self.suggestions = tuple(suggestions)
-        message = f"No such module '{name}'"
-        if self.suggestions:
-            message += f" (did you mean '{self.suggestions[0]}'?)"
-        super().__init__(name, message)
+        super().__init__(name, f"No such module '{name}'{self.hint}")
 
     @property
     def suggestion(self) -> str | None:
         """The closest known name ("did you mean"), or ``None``."""
         return self.suggestions[0] if self.suggestions else None
+
+    @property
+    def hint(self) -> str:
+        """`` (did you mean 'x'?)`` for the closest name, or ``""``."""
+        return f" (did you mean '{self.suggestions[0]}'?)" if self.suggestions else ""
 
 
 class ModuleNotInstalledError(NoSuchModuleError):
@@ -228,12 +230,9 @@ class ModuleNotInstalledError(NoSuchModuleError):
 
     def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
         super().__init__(name, suggestions)
-        detail = "no such module is installed"
-        if self.suggestions:
-            detail += f" (did you mean '{self.suggestions[0]}'?)"
         #: Why it cannot be loaded, as ``module load`` prints it.
-        self.reason = detail
-        self.message = f"Error loading module '{name}': {detail}"
+        self.reason = f"no such module is installed{self.hint}"
+        self.message = f"Error loading module '{name}': {self.reason}"
 
 
 class ModuleNotRunningError(ModuleError):

@@ -206,8 +206,7 @@ def _check_required(life: Lifecycle, order: list[_Entry], report: StartupReport)
         if isinstance(absent, NameConflictError):
             report.say(logging.ERROR, f"{entry.name}: {absent.reason}")
         else:
-            hint = f" (did you mean '{absent.suggestion}'?)" if absent.suggestion else ""
-            report.say(logging.ERROR, f"{entry.name}: not installed{hint}")
+            report.say(logging.ERROR, f"{entry.name}: not installed{absent.hint}")
         raise StartupError(message, entry.name)
 
 
