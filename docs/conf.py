@@ -23,6 +23,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.doctest",
     "sphinx.ext.viewcode",
+    "sphinxcontrib.mermaid",
 ]
 source_suffix = {".md": "markdown"}
 exclude_patterns = ["_build"]
@@ -47,6 +48,9 @@ nitpick_ignore_regex = [
     ("py:class", r"(Sequence|Callable|Mapping|Iterable|Iterator|ClassVar)"),
     ("py:class", r"(modloader\._\w+(\.\w+)*\.)?(ModuleContext|ModuleHandle|Discovery|_LoaderPort)"),
     ("py:class", r"list\[tuple\[int"),  # autodoc splits list[tuple[int, str]] at the comma
+    ("py:class", r"dict\[str"),  # and dict[str, Any] too
+    ("py:class", r"(stevedore\.extension\.)?ExtensionManager"),  # stevedore's, no intersphinx
+    ("py:(class|obj)", r"modloader\._registry\.refs\.T"),  # ModuleHandle's type variable
     # Instance attributes of the errors, set in __init__ without a ``#:`` comment
     # (autodoc documents only commented ones); drop each once it has one.
     ("py:attr", r"(output|issues|name|possibilities)"),

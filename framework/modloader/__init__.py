@@ -5,8 +5,12 @@ namespace, chosen and ordered by ``modules.conf``, and managed at run time
 with ``module show|load|unload|reload|refresh``.
 
 This module stays cheap to import: the remote client imports the package,
-and must not pay for pydantic or stevedore. Those are imported when a host
-reads its configuration or loads a module.
+and must not pay for typing, pydantic or stevedore. Every public name is
+imported on first use from the private module that defines it.
+
+The public names are listed once, in ``_PUBLIC`` (module -> names);
+``__all__`` is made from it. The ``TYPE_CHECKING`` block repeats them for type
+checkers only, which cannot follow a lazy import; a test keeps the two equal.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from modloader._cli import main as main  # serving operators from an application
+    from modloader._cli import main as main
     from modloader._commands.base import CommandResult as CommandResult
     from modloader._config._load import load_config as load_config
     from modloader._config.model import ModuleEntry as ModuleEntry
@@ -30,10 +34,17 @@ if TYPE_CHECKING:
     from modloader._registry.context import ModuleContext as ModuleContext
     from modloader._registry.events import EventKind as EventKind
     from modloader._registry.events import ModuleEvent as ModuleEvent
+    from modloader._registry.outcomes import LoadOutcome as LoadOutcome
+    from modloader._registry.outcomes import ModuleInfo as ModuleInfo
+    from modloader._registry.outcomes import RefreshOutcome as RefreshOutcome
+    from modloader._registry.outcomes import ReloadOutcome as ReloadOutcome
+    from modloader._registry.outcomes import UnloadOutcome as UnloadOutcome
     from modloader._registry.refs import ModuleHandle as ModuleHandle
     from modloader._registry.startup import StartupReport as StartupReport
     from modloader._registry.states import ModuleState as ModuleState
-    from modloader._serving import ControlSocket as ControlSocket  # serving, too
+    from modloader._serving import ControlSocket as ControlSocket
+    from modloader.errors import AccessDeniedError as AccessDeniedError
+    from modloader.errors import BuiltinModuleError as BuiltinModuleError
     from modloader.errors import CommandError as CommandError
     from modloader.errors import ConfigError as ConfigError
     from modloader.errors import ConfigIssue as ConfigIssue
@@ -42,17 +53,23 @@ if TYPE_CHECKING:
     from modloader.errors import DependencyError as DependencyError
     from modloader.errors import DiscoveryError as DiscoveryError
     from modloader.errors import HostStateError as HostStateError
+    from modloader.errors import InvalidTransitionError as InvalidTransitionError
+    from modloader.errors import LoadDeclinedError as LoadDeclinedError
     from modloader.errors import ModLoaderError as ModLoaderError
-    from modloader.errors import ModLoaderWarning as ModLoaderWarning
+    from modloader.errors import ModuleAlreadyRunningError as ModuleAlreadyRunningError
     from modloader.errors import ModuleError as ModuleError
     from modloader.errors import ModuleInUseError as ModuleInUseError
+    from modloader.errors import ModuleNotInstalledError as ModuleNotInstalledError
     from modloader.errors import ModuleNotRunningError as ModuleNotRunningError
     from modloader.errors import NameConflictError as NameConflictError
     from modloader.errors import NoSuchCommandError as NoSuchCommandError
     from modloader.errors import NoSuchModuleError as NoSuchModuleError
     from modloader.errors import ProtocolError as ProtocolError
+    from modloader.errors import ReloadError as ReloadError
+    from modloader.errors import SocketInUseError as SocketInUseError
     from modloader.errors import StaleHandleError as StaleHandleError
     from modloader.errors import StartupError as StartupError
+    from modloader.errors import UnloadRefusedError as UnloadRefusedError
     from modloader.errors import UsageError as UsageError
     from modloader.module import LoadPriority as LoadPriority
     from modloader.module import LoadResult as LoadResult
@@ -62,53 +79,81 @@ if TYPE_CHECKING:
     from modloader.module import SupportLevel as SupportLevel
     from modloader.module import UnloadMode as UnloadMode
 
-# Public name -> the private module that defines it, imported on first use.
-_LAZY: dict[str, str] = {
-    "CommandResult": "modloader._commands.base",
-    "load_config": "modloader._config._load",
-    "ModuleEntry": "modloader._config.model",
-    "ModulesConfig": "modloader._config.model",
-    "Candidate": "modloader._discovery.base",
-    "StaticDiscovery": "modloader._discovery.static",
-    "Host": "modloader._host",
-    "HostState": "modloader._host",
-    "ModuleContext": "modloader._registry.context",
-    "EventKind": "modloader._registry.events",
-    "ModuleEvent": "modloader._registry.events",
-    "ModuleHandle": "modloader._registry.refs",
-    "StartupReport": "modloader._registry.startup",
-    "ModuleState": "modloader._registry.states",
-    "CommandError": "modloader.errors",
-    "ConfigError": "modloader.errors",
-    "ConfigIssue": "modloader.errors",
-    "ConnectError": "modloader.errors",
-    "ControlError": "modloader.errors",
-    "DependencyError": "modloader.errors",
-    "DiscoveryError": "modloader.errors",
-    "HostStateError": "modloader.errors",
-    "ModLoaderError": "modloader.errors",
-    "ModLoaderWarning": "modloader.errors",
-    "ModuleError": "modloader.errors",
-    "ModuleInUseError": "modloader.errors",
-    "ModuleNotRunningError": "modloader.errors",
-    "NameConflictError": "modloader.errors",
-    "NoSuchCommandError": "modloader.errors",
-    "NoSuchModuleError": "modloader.errors",
-    "ProtocolError": "modloader.errors",
-    "StaleHandleError": "modloader.errors",
-    "StartupError": "modloader.errors",
-    "UsageError": "modloader.errors",
-    "LoadPriority": "modloader.module",
-    "LoadResult": "modloader.module",
-    "Module": "modloader.module",
-    "ModuleDeclined": "modloader.module",
-    "ReloadResult": "modloader.module",
-    "SupportLevel": "modloader.module",
-    "UnloadMode": "modloader.module",
-    # Serving operators from an application.
-    "ControlSocket": "modloader._serving",
-    "main": "modloader._cli",
+#: Every public name, by the private module that defines it (imported on first use).
+_PUBLIC: dict[str, tuple[str, ...]] = {
+    "modloader._cli": ("main",),
+    "modloader._commands.base": ("CommandResult",),
+    "modloader._config._load": ("load_config",),
+    "modloader._config.model": (
+        "ModuleEntry",
+        "ModulesConfig",
+    ),
+    "modloader._discovery.base": ("Candidate",),
+    "modloader._discovery.static": ("StaticDiscovery",),
+    "modloader._host": (
+        "Host",
+        "HostState",
+    ),
+    "modloader._registry.context": ("ModuleContext",),
+    "modloader._registry.events": (
+        "EventKind",
+        "ModuleEvent",
+    ),
+    "modloader._registry.outcomes": (
+        "LoadOutcome",
+        "ModuleInfo",
+        "RefreshOutcome",
+        "ReloadOutcome",
+        "UnloadOutcome",
+    ),
+    "modloader._registry.refs": ("ModuleHandle",),
+    "modloader._registry.startup": ("StartupReport",),
+    "modloader._registry.states": ("ModuleState",),
+    "modloader._serving": ("ControlSocket",),
+    "modloader.errors": (
+        "AccessDeniedError",
+        "BuiltinModuleError",
+        "CommandError",
+        "ConfigError",
+        "ConfigIssue",
+        "ConnectError",
+        "ControlError",
+        "DependencyError",
+        "DiscoveryError",
+        "HostStateError",
+        "InvalidTransitionError",
+        "LoadDeclinedError",
+        "ModLoaderError",
+        "ModuleAlreadyRunningError",
+        "ModuleError",
+        "ModuleInUseError",
+        "ModuleNotInstalledError",
+        "ModuleNotRunningError",
+        "NameConflictError",
+        "NoSuchCommandError",
+        "NoSuchModuleError",
+        "ProtocolError",
+        "ReloadError",
+        "SocketInUseError",
+        "StaleHandleError",
+        "StartupError",
+        "UnloadRefusedError",
+        "UsageError",
+    ),
+    "modloader.module": (
+        "LoadPriority",
+        "LoadResult",
+        "Module",
+        "ModuleDeclined",
+        "ReloadResult",
+        "SupportLevel",
+        "UnloadMode",
+    ),
 }
+
+_LAZY: dict[str, str] = {name: module for module, names in _PUBLIC.items() for name in names}
+
+__all__ = sorted([*_LAZY, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
@@ -122,52 +167,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
-
-
-__all__ = [
-    "Candidate",
-    "CommandError",
-    "CommandResult",
-    "ConfigError",
-    "ConfigIssue",
-    "ConnectError",
-    "ControlError",
-    "ControlSocket",
-    "DependencyError",
-    "DiscoveryError",
-    "EventKind",
-    "Host",
-    "HostState",
-    "HostStateError",
-    "LoadPriority",
-    "LoadResult",
-    "ModLoaderError",
-    "ModLoaderWarning",
-    "Module",
-    "ModuleContext",
-    "ModuleDeclined",
-    "ModuleEntry",
-    "ModuleError",
-    "ModuleEvent",
-    "ModuleHandle",
-    "ModuleInUseError",
-    "ModuleNotRunningError",
-    "ModuleState",
-    "ModulesConfig",
-    "NameConflictError",
-    "NoSuchCommandError",
-    "NoSuchModuleError",
-    "ProtocolError",
-    "ReloadResult",
-    "StaleHandleError",
-    "StartupError",
-    "StartupReport",
-    "StaticDiscovery",
-    "SupportLevel",
-    "UnloadMode",
-    "UsageError",
-    "__version__",
-    "load_config",
-    "main",
-]
+    return list(__all__)

@@ -12,21 +12,32 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
 
+from modloader._commands.table import CommandTable
+from modloader._registry.catalogue import Catalogue
 from modloader._registry.events import SubscriberT
-from modloader._registry.loader import Loader
+from modloader._registry.lifecycle import Lifecycle
+from modloader._registry.lifecycle import describe
+from modloader._registry.modlist import ModuleList
 from modloader._registry.operations import Operations
+from modloader._registry.outcomes import LoadOutcome
+from modloader._registry.outcomes import ModuleInfo
+from modloader._registry.outcomes import RefreshOutcome
+from modloader._registry.outcomes import ReloadOutcome
+from modloader._registry.outcomes import UnloadOutcome
 from modloader._registry.refs import ModuleHandle
 from modloader._registry.refs import acquire as _acquire
 from modloader._registry.startup import StartupReport
 from modloader._registry.startup import run_startup
-from modloader._registry.startup import unwind
 from modloader.errors import HostStateError
+from modloader.module import UnloadMode
 
 if TYPE_CHECKING:
+    from stevedore.extension import ExtensionManager
+
     from modloader._commands.base import CommandResult
-    from modloader._commands.table import CommandTable
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery
+    from modloader._registry.record import ModuleRecord
     from modloader._serving import ControlSocket
 
 __all__ = ["Host", "HostState"]
@@ -47,6 +58,61 @@ class HostState(enum.Enum):
     STOPPED = "stopped"
 
 
+def _check_path(param: str, value: object) -> None:
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"Host(): '{param}' must be a path (str or os.PathLike), not {value!r}")
+
+
+def _check_mapping(param: str, value: object) -> None:
+    if value is not None and not isinstance(value, Mapping):
+        raise TypeError(f"Host(): '{param}' must be a mapping (name -> value), not {value!r}")
+
+
+def _check_name(method: str, param: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{method}(): '{param}' must be a module name (str), not {value!r}")
+    if not value.strip():
+        raise ValueError(f"{method}(): '{param}' must not be empty")
+    return value
+
+
+def _check_arguments(
+    namespace: object,
+    config_path: object,
+    default_config_path: object,
+    env_prefix: object,
+    settings: object,
+    builtins: object,
+    discovery: object,
+    config: object,
+) -> None:
+    """Wrong argument types fail here, naming the parameter (never deep inside)."""
+    if not isinstance(namespace, str):
+        raise TypeError(
+            f"Host(): 'namespace' must be an entry-point group (str), not {namespace!r}"
+        )
+    if not namespace.strip():
+        raise ValueError("Host(): 'namespace' must not be empty")
+    _check_path("config_path", config_path)
+    _check_path("default_config_path", default_config_path)
+    if not isinstance(env_prefix, str):
+        raise TypeError(f"Host(): 'env_prefix' must be a str, not {env_prefix!r}")
+    _check_mapping("settings", settings)
+    _check_mapping("builtins", builtins)
+    if discovery is not None and not all(
+        callable(getattr(discovery, m, None)) for m in ("scan", "load", "top_level_modules")
+    ):
+        raise TypeError(
+            f"Host(): 'discovery' must have scan(), load() and top_level_modules(), "
+            f"not {discovery!r}"
+        )
+    if config is not None and not hasattr(config, "entries"):
+        raise TypeError(
+            f"Host(): 'config' must be a validated ModulesConfig (for a file use "
+            f"'config_path'), not {config!r}"
+        )
+
+
 class Host:
     """A module loader over one namespace.
 
@@ -58,6 +124,7 @@ class Host:
     :param builtins: modules the host registers in code (name -> object).
     :param discovery: where modules come from (default: installed distributions).
     :param config: an already validated configuration; when given, no source is read.
+    :raises TypeError: an argument of the wrong type (the message names it).
     """
 
     def __init__(
@@ -72,6 +139,16 @@ class Host:
         discovery: Discovery | None = None,
         config: ModulesConfig | None = None,
     ) -> None:
+        _check_arguments(
+            namespace,
+            config_path,
+            default_config_path,
+            env_prefix,
+            settings,
+            builtins,
+            discovery,
+            config,
+        )
         if discovery is None:
             from modloader._discovery.entrypoints import EntryPointDiscovery
 
@@ -87,10 +164,17 @@ class Host:
         self.config: ModulesConfig | None = config
         #: What startup did, once it has run.
         self.report: StartupReport | None = None
-        self._loader = Loader(discovery, host=self)
-        self._by_spelling = self._loader.by_spelling
-        self._operations = Operations(self._loader)
-        self._command_table: CommandTable | None = None
+        self._modules = ModuleList()
+        self._table = CommandTable()
+        # The lifecycle asks for the table when a module adds a command; the host's
+        # own commands are in it by then, so a module cannot take their words.
+        self._lifecycle = Lifecycle(
+            self._modules, Catalogue(discovery), host=self, commands=lambda: self._commands
+        )
+        self._operations = Operations(self._lifecycle)
+        # use()'s fast path: the spellings looked up before, until the host stops.
+        self._spellings: Mapping[str, ModuleRecord] = self._modules.spellings()
+        self._builtin_commands = False
         self._stop_requested = threading.Event()
         self._stop_graceful = True
         self._stop_listeners: list[Callable[[bool], object]] = []
@@ -123,34 +207,48 @@ class Host:
         """
         if self.state is not HostState.CREATED:
             raise HostStateError(f"cannot start a host that is {self.state.value}")
+        if core_init is not None and not callable(core_init):
+            raise TypeError(f"start(): 'core_init' must be callable, not {core_init!r}")
         self.state = HostState.STARTING
         try:
             self.config = self.read_config()
             for warning in self.config.warnings:
                 _log.warning("%s", warning)
             self.report = run_startup(
-                self._loader,
+                self._lifecycle,
                 self.config,
                 builtins=self.builtins,
                 core_init=(lambda: core_init(self)) if core_init is not None else None,
             )
         except BaseException:
-            self.state = HostState.STOPPED
+            self._stopped()
             raise
         self.state = HostState.RUNNING
-        for line in self._operations.run_queued_reloads():
-            _log.info("%s", line)
+        self._run_queued_reloads()
         return self.report
+
+    def _run_queued_reloads(self) -> None:
+        done = self._operations.run_queued_reloads()
+        if done:
+            from modloader._commands.render import reload_lines
+
+            for names, result in done:
+                for line in reload_lines(names, result):
+                    _log.info("%s", line)
+
+    def _stopped(self) -> None:
+        self.state = HostState.STOPPED
+        self._spellings = {}  # use() now always takes its checked path
 
     def stop(self, graceful: bool = True) -> list[str]:
         """Stop: graceful unloads every module in reverse start order; returns their names."""
         if self.state is HostState.STOPPED:
             return []
-        self.state = HostState.STOPPED
+        self._stopped()
         self._stop_requested.set()
         if not graceful:
             return []
-        return unwind(self._loader)
+        return self._lifecycle.unwind()
 
     def request_stop(self, graceful: bool = True) -> None:
         """Ask whoever runs the host (``modloader``'s foreground loop) to stop it.
@@ -166,11 +264,6 @@ class Host:
     def on_stop_request(self, callback: Callable[[bool], object]) -> None:
         """Call ``callback(graceful)`` when a stop is requested (``core stop ...``)."""
         self._stop_listeners.append(callback)
-
-    @property
-    def executor(self) -> Host:
-        """The host itself: it runs command lines (the console and control socket use this)."""
-        return self
 
     def wait_for_stop(self, timeout: float | None = None) -> bool | None:
         """Block until a stop is requested; returns ``graceful`` (``None`` on timeout)."""
@@ -213,50 +306,127 @@ class Host:
     ) -> None:
         self.stop()
 
-    # -- modules ---------------------------------------------------------------------
+    # -- references ------------------------------------------------------------------
 
-    def use(self, name: str, holder: str = "host") -> ModuleHandle:
+    def use(self, name: str, holder: str = "host") -> ModuleHandle[Any]:
         """Take a reference on a running module; release it or use ``with``.
 
         :raises NoSuchModuleError: not in the module list.
         :raises ModuleNotRunningError: in the list but not running.
+        :raises HostStateError: the host is not started, or stopped.
         """
         # The hot path of every host: one dict lookup, one insert, no lock (see refs.py).
-        record = self._by_spelling.get(name)
+        # A stopped host has no fast path, so every name reaches the one state check.
+        record = self._spellings.get(name)
         if record is None:
-            if self.state is not HostState.RUNNING and self.state is not HostState.STARTING:
-                raise HostStateError(f"cannot use('{name}'): the host is {self.state.value}")
-            return self._loader.use(name, holder)
+            return self._use_checked(name, holder)
         return _acquire(record, holder)
 
-    def get_module(self, name: str) -> dict[str, Any]:
-        """One module's structured ``module show`` row.
+    def _use_checked(self, name: str, holder: str) -> ModuleHandle[Any]:
+        if self.state is not HostState.RUNNING and self.state is not HostState.STARTING:
+            raise HostStateError(f"cannot use('{name}'): the host is {self.state.value}")
+        _check_name("use", "name", name)
+        return self._lifecycle.use(name, holder)
+
+    # -- module operations -------------------------------------------------------------
+
+    def _running(self, method: str) -> None:
+        if self.state is not HostState.RUNNING and self.state is not HostState.STARTING:
+            raise HostStateError(f"cannot {method}(): the host is {self.state.value}")
+
+    def load(self, name: str) -> LoadOutcome:
+        """Load ``name`` from the installed distributions (``module load``).
+
+        Installs since startup are seen; dependencies are not started for you.
+
+        :raises ModuleAlreadyRunningError: it is running.
+        :raises ModuleNotInstalledError: nothing installed publishes it (``.suggestion``).
+        :raises NameConflictError: several distributions publish it (``.publishers``).
+        :raises DependencyError: a dependency is not running (``.missing``: name -> why).
+        :raises LoadDeclinedError: it declined, failed or could not be imported (``.reason``).
+        """
+        self._running("load")
+        return self._operations.load(_check_name("load", "name", name))
+
+    def unload(self, name: str, mode: UnloadMode = UnloadMode.SOFT) -> UnloadOutcome:
+        """Unload ``name`` (``module unload``; ``mode`` FIRM is ``-f``, HARD is ``-h``).
+
+        :raises NoSuchModuleError: not in the module list.
+        :raises BuiltinModuleError: it is one of the host's built-ins.
+        :raises ModuleInUseError: SOFT and references are held (``.use_count``, ``.holders``).
+        :raises UnloadRefusedError: an ``unload()`` refused (``.refused_by``, ``.reason``).
+        """
+        self._running("unload")
+        if not isinstance(mode, UnloadMode):
+            raise TypeError(f"unload(): 'mode' must be an UnloadMode, not {mode!r}")
+        return self._operations.unload(_check_name("unload", "name", name), mode)
+
+    def reload(self, name: str | None = None) -> ReloadOutcome:
+        """Call ``reload()`` on ``name``, or on every running module that has one.
+
+        Before startup has finished the request is queued (``queued`` is ``True``).
+        For all modules, a failed ``reload()`` is listed in ``failed``, not raised.
+
+        :raises NoSuchModuleError: not in the module list.
+        :raises ModuleNotRunningError: not running.
+        :raises ReloadError: ``reason`` ``not-supported``, ``failed`` or ``busy``.
+        """
+        self._running("reload")
+        names = () if name is None else (_check_name("reload", "name", name),)
+        outcome = self._operations.reload(names)
+        if outcome.refused:
+            raise outcome.refused[0]
+        return outcome
+
+    def refresh(self, name: str, recursive: bool = False) -> RefreshOutcome:
+        """Unload ``name`` and load it again with fresh code (``module refresh``).
+
+        ``recursive`` also takes its running dependents down first and brings
+        them back after; every use count is checked before anything changes.
+        A dependent that does not come back is in ``dependents_loaded`` as its
+        error (``ok`` is ``False``).
+
+        :raises ModuleInUseError: a reference from outside is held.
+        :raises NoSuchModuleError, UnloadRefusedError: the unload step was refused.
+        :raises LoadDeclinedError, DependencyError, ModuleNotInstalledError: the load
+            step failed; the module is no longer loaded (``.progress`` lists the unloads).
+        """
+        self._running("refresh")
+        return self._operations.refresh(_check_name("refresh", "name", name), bool(recursive))
+
+    # -- information -----------------------------------------------------------------
+
+    def get_module(self, name: str) -> ModuleInfo:
+        """One module of the module list (a snapshot).
 
         :raises ~modloader.errors.NoSuchModuleError: not in the module list.
         """
-        with self._loader.lock:
-            return self._loader.describe(self._loader.get(name))
+        _check_name("get_module", "name", name)
+        with self._lifecycle.lock:
+            return describe(self._modules.get(name))
 
-    def list_modules(self) -> list[dict[str, Any]]:
-        """Every module in the module list, sorted by name."""
-        with self._loader.lock:
-            return [self._loader.describe(r) for r in self._loader.ordered()]
+    def list_modules(self) -> list[ModuleInfo]:
+        """Every module in the module list, sorted case-insensitively by name."""
+        with self._lifecycle.lock:
+            return [describe(r) for r in self._modules.ordered()]
 
     def is_running(self, name: str) -> bool:
-        record = self._loader.find(name)
+        record = self._modules.find(_check_name("is_running", "name", name))
         return record is not None and record.state.running
 
     def subscribe(self, callback: SubscriberT) -> Callable[[], None]:
         """Call ``callback(event)`` on every module state change; returns an unsubscriber."""
-        return self._loader.events.subscribe(callback)
+        if not callable(callback):
+            raise TypeError(f"subscribe(): 'callback' must be callable, not {callback!r}")
+        return self._lifecycle.events.subscribe(callback)
 
     @property
-    def extensions(self) -> Any:
-        """The running modules as a stevedore ``ExtensionManager`` (``map``, ``map_method``)."""
+    def extensions(self) -> ExtensionManager[Any]:
+        """The running modules, in start order, as a stevedore ``ExtensionManager``."""
         from modloader._discovery.entrypoints import extension_manager
 
-        with self._loader.lock:
-            records = self._loader.running_in_start_order()
+        with self._lifecycle.lock:
+            records = self._modules.running_in_start_order()
             return extension_manager(
                 self.namespace, [(r.candidate, r.plugin, r.obj) for r in records if r.candidate]
             )
@@ -265,27 +435,32 @@ class Host:
 
     @property
     def _commands(self) -> CommandTable:
-        # Built on first use: a host that never runs a command never imports them.
-        if self._command_table is None:
+        # The built-in commands are added on first use: a host that never runs one
+        # never imports them.
+        if not self._builtin_commands:
             from modloader._commands.builtin import install_builtin_commands
-            from modloader._commands.table import CommandTable
 
-            table = CommandTable()
-            install_builtin_commands(table, self._loader, self._operations, self.request_stop)
-            self._command_table = table
-        return self._command_table
+            install_builtin_commands(self._table, self._operations, self.request_stop)
+            self._builtin_commands = True
+        return self._table
 
     def run(self, line: str) -> CommandResult:
         """Run one command line, as typed at the console. Failures are results, not raises."""
+        if not isinstance(line, str):
+            raise TypeError(f"run(): 'line' must be a command line (str), not {line!r}")
         return self._commands.execute(line)
 
-    def execute(self, line: str) -> CommandResult:
-        """Same as :meth:`run` (the ``Executor`` protocol's name)."""
-        return self._commands.execute(line)
+    #: :meth:`run` under the name the console and control socket call (``execute``).
+    execute = run
 
     def complete(self, line: str) -> list[str]:
         """Completion candidates for the last word of ``line``."""
         return self._commands.complete(line)
+
+    @property
+    def executor(self) -> Host:
+        """The host itself: it runs command lines (kept for the console and control socket)."""
+        return self
 
     def __repr__(self) -> str:
         return f"<Host {self.namespace!r} {self.state.value}>"

@@ -10,14 +10,21 @@ the control socket, unique per class)::
     ├── CommandError                    exit 1   a command ran and failed
     │   └── NoSuchCommandError          exit 1   unknown command, with suggestions
     ├── DiscoveryError                  exit 1   the namespace could not be read
-    │   └── NameConflictError           exit 1   two distributions publish one name
+    │   └── NameConflictError           exit 1   two distributions publish one name (*)
     ├── ModuleError                     exit 1   about one module
-    │   ├── NoSuchModuleError           exit 1   not in the module list / not installed
-    │   ├── ModuleNotRunningError       exit 1   use() of a module that is not running
-    │   ├── ModuleInUseError            exit 1   soft unload refused by the use count
-    │   ├── StaleHandleError            exit 1   a handle on a module that was removed
-    │   └── DependencyError             exit 1   missing dependency or dependency cycle
+    │   ├── NoSuchModuleError           exit 1   not in the module list
+    │   │   └── ModuleNotInstalledError exit 1   load: no such module is installed
+    │   ├── ModuleNotRunningError       exit 1   use() or reload of a module that is not running
+    │   ├── ModuleAlreadyRunningError   exit 1   load of a module that is running
+    │   ├── ModuleInUseError            exit 1   soft unload (or refresh) refused by the use count
+    │   ├── BuiltinModuleError          exit 1   unload of a built-in module
+    │   ├── UnloadRefusedError          exit 1   a module's unload() refused or raised
+    │   ├── LoadDeclinedError           exit 1   load: the module (or its import) declined or failed
+    │   ├── DependencyError             exit 1   load: a dependency is unknown or not running
+    │   ├── ReloadError                 exit 1   reload: not supported, failed, or one in progress
+    │   └── StaleHandleError            exit 1   a handle on a module that was removed
     ├── HostStateError                  exit 1   a host method called in the wrong state
+    ├── InvalidTransitionError          exit 1   a module state change the loader forbids (a bug)
     ├── StartupError                    exit 2   a required module failed, or FAILURE
     └── ControlError                    exit 1   the control socket
         ├── ConnectError                exit 1   no host listening
@@ -25,17 +32,29 @@ the control socket, unique per class)::
         ├── AccessDeniedError           exit 1   the peer's user may not use the socket
         └── SocketInUseError            exit 1   another host already listens on the socket
 
-Warnings derive from :class:`ModLoaderWarning`.
+(*) also a :class:`ModuleError`: ``load`` raises it for the name asked for.
+
+The module operations of :class:`~modloader.Host` (``load``, ``unload``,
+``reload``, ``refresh``) raise the :class:`ModuleError` subclasses above, each
+carrying its facts as attributes (``name``, ``use_count``, ``holders``,
+``missing``, ``reason`` ...); the console prints the same facts in Asterisk's
+words.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import ClassVar
+
+if TYPE_CHECKING:
+    from modloader._registry.outcomes import UnloadOutcome
 
 __all__ = [
     "AccessDeniedError",
+    "BuiltinModuleError",
     "CommandError",
     "ConfigError",
     "ConfigIssue",
@@ -44,24 +63,25 @@ __all__ = [
     "DependencyError",
     "DiscoveryError",
     "HostStateError",
+    "InvalidTransitionError",
+    "LoadDeclinedError",
     "ModLoaderError",
-    "ModLoaderWarning",
+    "ModuleAlreadyRunningError",
     "ModuleError",
     "ModuleInUseError",
+    "ModuleNotInstalledError",
     "ModuleNotRunningError",
     "NameConflictError",
     "NoSuchCommandError",
     "NoSuchModuleError",
     "ProtocolError",
+    "ReloadError",
     "SocketInUseError",
     "StaleHandleError",
     "StartupError",
+    "UnloadRefusedError",
     "UsageError",
 ]
-
-
-class ModLoaderWarning(UserWarning):
-    """Base of every warning modloader issues."""
 
 
 class ModLoaderError(Exception):
@@ -145,50 +165,78 @@ class NoSuchCommandError(CommandError):
 
 
 class DiscoveryError(ModLoaderError):
-    """The host's namespace could not be read."""
+    """The host's namespace could not be read (its metadata scan raised)."""
 
     code = "discovery"
 
 
-class NameConflictError(DiscoveryError):
-    """Two or more distributions publish the same module name."""
-
-    code = "name-conflict"
-
-    def __init__(self, name: str, publishers: Sequence[str]) -> None:
-        self.name = name
-        self.publishers = tuple(publishers)
-        super().__init__(
-            f"module name '{name}' is published by more than one distribution: "
-            + ", ".join(self.publishers)
-        )
-
-
 class ModuleError(ModLoaderError):
-    """An error about one module; :attr:`name` is the name as given."""
+    """An error about one module; ``name`` is the name as given.
+
+    A module operation that did some work before it was refused says so:
+    ``replaced_declined`` is ``True`` when ``load`` first removed an entry
+    that had declined, and ``progress`` holds the
+    :class:`~modloader.UnloadOutcome` of each module ``refresh`` had already
+    unloaded.
+    """
 
     code = "module"
 
     def __init__(self, name: str, message: str) -> None:
         self.name = name
+        self.replaced_declined = False
+        self.progress: tuple[UnloadOutcome, ...] = ()
         super().__init__(message)
 
 
+class NameConflictError(DiscoveryError, ModuleError):
+    """Two or more distributions publish the same module name; ``publishers`` names them."""
+
+    code = "name-conflict"
+
+    def __init__(self, name: str, publishers: Sequence[str]) -> None:
+        self.publishers = tuple(sorted(publishers))
+        #: Why it cannot be loaded, as ``module load`` prints it.
+        self.reason = "module name is published by more than one distribution: " + ", ".join(
+            self.publishers
+        )
+        ModuleError.__init__(self, name, f"module '{name}': {self.reason}")
+
+
 class NoSuchModuleError(ModuleError, LookupError):
-    """The module is not in the module list (or not installed)."""
+    """The module is not in the module list; ``suggestion`` is the closest name, if any."""
 
     code = "no-such-module"
 
     def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
         self.suggestions = tuple(suggestions)
-        message = f"No such module '{name}'"
-        if self.suggestions:
-            message += f" (did you mean '{self.suggestions[0]}'?)"
-        super().__init__(name, message)
+        super().__init__(name, f"No such module '{name}'{self.hint}")
+
+    @property
+    def suggestion(self) -> str | None:
+        """The closest known name ("did you mean"), or ``None``."""
+        return self.suggestions[0] if self.suggestions else None
+
+    @property
+    def hint(self) -> str:
+        """`` (did you mean 'x'?)`` for the closest name, or ``""``."""
+        return f" (did you mean '{self.suggestions[0]}'?)" if self.suggestions else ""
+
+
+class ModuleNotInstalledError(NoSuchModuleError):
+    """``load``: no installed distribution publishes the module in the host's namespace."""
+
+    code = "not-installed"
+
+    def __init__(self, name: str, suggestions: Sequence[str] = ()) -> None:
+        super().__init__(name, suggestions)
+        #: Why it cannot be loaded, as ``module load`` prints it.
+        self.reason = f"no such module is installed{self.hint}"
+        self.message = f"Error loading module '{name}': {self.reason}"
 
 
 class ModuleNotRunningError(ModuleError):
-    """A reference was asked for on a module that is not running."""
+    """The module is in the list but not running (``state`` says where it is)."""
 
     code = "not-running"
 
@@ -197,8 +245,20 @@ class ModuleNotRunningError(ModuleError):
         super().__init__(name, f"Module '{name}' is not running ({state})")
 
 
+class ModuleAlreadyRunningError(ModuleError):
+    """``load`` of a module that is already running."""
+
+    code = "already-running"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, f"Module '{name}' already loaded and running.")
+
+
 class ModuleInUseError(ModuleError):
-    """A soft unload was refused because references are held."""
+    """A soft unload (or a refresh) was refused because references are held.
+
+    ``use_count`` is how many, ``holders`` who holds them (sorted).
+    """
 
     code = "in-use"
 
@@ -208,6 +268,98 @@ class ModuleInUseError(ModuleError):
         message = f"Soft unload failed, '{name}' has use count {use_count}"
         if self.holders:
             message += " (held by " + ", ".join(self.holders) + ")"
+        super().__init__(name, message)
+
+
+class BuiltinModuleError(ModuleError):
+    """The module is one of the host's built-ins; it cannot be unloaded."""
+
+    code = "builtin"
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name, f"Unload failed, '{name}' is a built-in module")
+
+
+class UnloadRefusedError(ModuleError):
+    """An ``unload()`` refused or raised, so the unload of ``name`` stopped.
+
+    ``refused_by`` is the module whose ``unload()`` refused (``name``
+    itself, or a running dependent a firm unload was taking down first) and
+    ``reason`` why. ``forced_use_count`` is the use count a firm unload
+    went on despite (0 for none) and ``dependents_unloaded`` the
+    dependents already removed. The module stays running.
+    """
+
+    code = "unload-refused"
+
+    def __init__(
+        self,
+        name: str,
+        refused_by: str,
+        reason: str,
+        *,
+        forced_use_count: int = 0,
+        dependents_unloaded: Sequence[str] = (),
+    ) -> None:
+        self.refused_by = refused_by
+        self.reason = reason
+        self.forced_use_count = forced_use_count
+        self.dependents_unloaded = tuple(dependents_unloaded)
+        super().__init__(name, f"Firm unload failed for {refused_by}")
+
+
+class LoadDeclinedError(ModuleError):
+    """``load``: the module declined, failed, or its code could not be imported.
+
+    ``reason`` is why; ``importing`` is ``True`` when its import (or its
+    contract) failed before ``load()`` was called.
+    """
+
+    code = "declined"
+
+    def __init__(self, name: str, reason: str | None, *, importing: bool = False) -> None:
+        self.reason = reason
+        self.importing = importing
+        super().__init__(name, f"Unable to load module {name}")
+
+
+class DependencyError(ModuleError):
+    """``load``: dependencies are not started for you.
+
+    ``missing`` maps each dependency that is not running to why
+    (``"not installed"``, ``"not loaded"``, ``"declined"`` ...), in the order
+    the module lists them.
+    """
+
+    code = "dependency"
+
+    def __init__(self, name: str, missing: Mapping[str, str]) -> None:
+        self.missing = dict(missing)
+        first = next(iter(self.missing), "")
+        if "not installed" in self.missing.values():
+            message = f"{name} has one or more unknown dependencies."
+        else:
+            message = f"{name} loaded before dependency {first}!"
+        super().__init__(name, message)
+
+
+class ReloadError(ModuleError):
+    """``reload`` did not reload ``name``; ``reason`` is one of ``REASONS``."""
+
+    code = "reload"
+
+    #: ``not-supported``: it has no ``reload``; ``failed``: its ``reload`` failed or
+    #: raised; ``busy``: another reload is in progress.
+    REASONS: ClassVar[tuple[str, ...]] = ("not-supported", "failed", "busy")
+
+    def __init__(self, name: str, reason: str) -> None:
+        self.reason = reason
+        if reason == "not-supported":
+            message = f"The module '{name}' does not support reloads"
+        elif reason == "busy":
+            message = "A module reload request is already in progress; please be patient"
+        else:
+            message = f"The module '{name}' reported a reload failure"
         super().__init__(name, message)
 
 
@@ -224,16 +376,16 @@ class StaleHandleError(ModuleError):
         )
 
 
-class DependencyError(ModuleError):
-    """A dependency is missing, declined, or part of a cycle."""
-
-    code = "dependency"
-
-
 class HostStateError(ModLoaderError):
     """A host method was called in a state that does not allow it (e.g. started twice)."""
 
     code = "host-state"
+
+
+class InvalidTransitionError(ModLoaderError):
+    """The loader tried a module state change its state machine does not allow (a bug)."""
+
+    code = "invalid-transition"
 
 
 class StartupError(ModLoaderError):

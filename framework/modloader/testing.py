@@ -37,6 +37,8 @@ from modloader._config.model import ModulesConfig
 from modloader._discovery.static import StaticDiscovery
 from modloader._host import Host
 from modloader._names import name_key
+from modloader._registry.record import ModuleRecord
+from modloader._registry.refs import ModuleHandle
 from modloader.errors import ModuleNotRunningError
 
 __all__ = [
@@ -87,7 +89,7 @@ def module_object(host: Host, name: str) -> Any:
     the test. :raises NoSuchModuleError: not in the module list.
     :raises ModuleNotRunningError: in the list but not running.
     """
-    record = host._loader.get(name)
+    record = host._modules.get(name)
     if not record.state.running or record.obj is None:
         raise ModuleNotRunningError(record.name, record.state.status)
     return record.obj
@@ -118,47 +120,64 @@ def check_lifecycle(
     ``sys.modules``. With ``strict`` (the default) a problem raises
     :class:`AssertionError` listing them all.
     """
-    loader = host._loader
+    record = host._modules.find(name)
     report = LifecycleReport(name)
-    record = loader.find(name)
     if record is None or not record.state.running:
         state = "not in the module list" if record is None else record.state.value
         report.problems.append(f"'{name}' is not running ({state})")
         return _finish(report, strict)
     holders_before = {
         other.name: [h for h in list(other.holders) if h.holder == record.name]
-        for other in loader.ordered()
+        for other in host._modules.ordered()
     }
     if reload and callable(getattr(record.obj, "reload", None)):
         result = host.run(f"module reload {name}")
         report.reloaded = result.ok
         if not result.ok:
             report.problems.append(f"reload failed: {result.output}")
-    tops = loader.discovery.top_level_modules(record.candidate) if record.candidate else frozenset()
+    tops = _top_levels(host, record)
     before = {m for m in sys.modules if m.partition(".")[0] in tops}
     result = host.run(f"module unload {name}")
     if not result.ok:
         report.problems.append(f"unload failed: {result.output}")
         return _finish(report, strict)
-    left_commands = [c.words for c in loader.commands.values() if c.owner == record.name]
+    _check_left_behind(host, record, holders_before, report)
+    _check_code_dropped(host, tops, before, report)
+    return _finish(report, strict)
+
+
+def _top_levels(host: Host, record: ModuleRecord) -> frozenset[str]:
+    if record.candidate is None:
+        return frozenset()
+    return host._lifecycle.catalogue.top_level_modules(record.candidate)
+
+
+def _check_left_behind(
+    host: Host,
+    record: ModuleRecord,
+    holders_before: dict[str, list[ModuleHandle[Any]]],
+    report: LifecycleReport,
+) -> None:
+    left_commands = [c.words for c in host._table.all() if c.owner == record.name]
     if left_commands:
         report.problems.append(f"commands left registered: {left_commands}")
     if record.registrations:
         report.problems.append(f"registrations left: {[r.what for r in record.registrations]}")
     for other_name, handles in holders_before.items():
-        other = loader.find(other_name)
+        other = host._modules.find(other_name)
         still = [h for h in handles if other is not None and h in other.holders]
         if still:
             report.problems.append(f"references on '{other_name}' not released: {len(still)}")
+
+
+def _check_code_dropped(
+    host: Host, tops: frozenset[str], before: set[str], report: LifecycleReport
+) -> None:
     remaining = sorted(m for m in before if m in sys.modules)
     report.dropped_modules = sorted(before - set(remaining))
-    if remaining and not any(
-        r.candidate is not None and tops & loader.discovery.top_level_modules(r.candidate)
-        for r in loader.ordered()
-        if r.state.running
-    ):
+    shared = any(r.state.running and tops & _top_levels(host, r) for r in host._modules.ordered())
+    if remaining and not shared:
         report.problems.append(f"modules left in sys.modules: {remaining}")
-    return _finish(report, strict)
 
 
 def _finish(report: LifecycleReport, strict: bool) -> LifecycleReport:
@@ -291,6 +310,26 @@ def installed_distributions(site: str | Path, name: str) -> list[Path]:
     )
 
 
+def _remove_recorded(site: Path, path: Path) -> list[Path]:
+    """Remove one file a ``RECORD`` lists, with its bytecode; returns its folders in ``site``."""
+    path.unlink(missing_ok=True)
+    cache = path.parent / "__pycache__"
+    if path.suffix == ".py" and cache.is_dir():
+        for pyc in cache.glob(f"{path.stem}.*.pyc"):
+            pyc.unlink()
+    return [p for p in path.parents if site in p.parents]
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Remove ``folder`` if nothing but bytecode is left in it."""
+    if folder.is_dir() and [p.name for p in folder.iterdir()] == ["__pycache__"]:
+        for pyc in (folder / "__pycache__").iterdir():
+            pyc.unlink()
+        (folder / "__pycache__").rmdir()
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
 def remove_distribution(site: str | Path, name: str) -> bool:
     """Uninstall ``name`` from ``site`` as pip does; ``False`` when it was not there.
 
@@ -303,22 +342,10 @@ def remove_distribution(site: str | Path, name: str) -> bool:
         folders = {info}
         for line in (info / "RECORD").read_text(encoding="utf-8").splitlines():
             rel = line.rsplit(",", 2)[0]
-            if not rel:
-                continue
-            path = site / rel
-            path.unlink(missing_ok=True)
-            cache = path.parent / "__pycache__"
-            if path.suffix == ".py" and cache.is_dir():
-                for pyc in cache.glob(f"{path.stem}.*.pyc"):
-                    pyc.unlink()
-            folders.update(p for p in path.parents if site in p.parents)
+            if rel:
+                folders.update(_remove_recorded(site, site / rel))
         for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
-            if folder.is_dir() and [p.name for p in folder.iterdir()] == ["__pycache__"]:
-                for pyc in (folder / "__pycache__").iterdir():
-                    pyc.unlink()
-                (folder / "__pycache__").rmdir()
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+            _remove_if_empty(folder)
     if infos:
         importlib.invalidate_caches()
     return bool(infos)

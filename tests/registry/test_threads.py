@@ -1,10 +1,10 @@
-"""Commands and use() racing from many threads (SPEC 6): bounded in time, checked after."""
+"""Commands and use() racing from many threads (SPEC 6): a fixed amount of each, checked after."""
 
 from __future__ import annotations
 
 import random
+import sys
 import threading
-import time
 from typing import Any
 
 from modloader import Host
@@ -16,7 +16,6 @@ from modloader import StaticDiscovery
 
 SOFT = ["res_a", "res_b", "res_c"]
 FIRM = ["res_f1", "res_f2"]
-SECONDS = 1.5
 
 
 class Plain:
@@ -36,21 +35,35 @@ class Dependent:
         ctx.host.list_modules()
 
 
-def test_commands_and_handles_race_without_breaking_invariants() -> None:
-    modules: dict[str, Any] = {name: Plain for name in SOFT + FIRM}
-    modules["app_dep"] = Dependent
-    host = Host("ns", discovery=StaticDiscovery("ns", modules), config=ModulesConfig())
-    host.start()
-    stop = time.monotonic() + SECONDS
-    problems: list[str] = []
-    counts = {"handles": 0, "commands": 0}
+class Race:
+    """Threads taking handles and running commands on one host, a fixed number of times each."""
 
-    def user(seed: int) -> None:
+    HANDLES = 3000
+    COMMANDS = 400
+    LINES = (
+        *(f"module unload {n}" for n in SOFT),
+        *(f"module load {n}" for n in SOFT),
+        *(f"module refresh {n}" for n in SOFT),
+        *(f"module unload -f {n}" for n in FIRM),
+        *(f"module load {n}" for n in FIRM),
+        "module reload",
+        "module show",
+        "module refresh res_a recursively",
+        "module load app_dep",
+    )
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self.problems: list[str] = []
+        self.counts = {"handles": 0, "tries": 0, "commands": 0}
+
+    def user(self, seed: int) -> None:
         rng = random.Random(seed)
-        while time.monotonic() < stop:
+        for _ in range(self.HANDLES):
+            self.counts["tries"] += 1
             name = rng.choice(SOFT)
             try:
-                handle = host.use(name, holder=f"user{seed}")
+                handle = self.host.use(name, holder=f"user{seed}")
             except (ModuleNotRunningError, NoSuchModuleError):
                 continue
             try:
@@ -58,52 +71,54 @@ def test_commands_and_handles_race_without_breaking_invariants() -> None:
                 for _ in range(3):
                     handle.obj  # noqa: B018 - raises if the module was removed under us
             except StaleHandleError:
-                problems.append(f"{name} removed while held by user{seed}")
+                self.problems.append(f"{name} removed while held by user{seed}")
             finally:
                 handle.release()
-            counts["handles"] += 1
+            self.counts["handles"] += 1
 
-    def firm_user(seed: int) -> None:
+    def firm_user(self, seed: int) -> None:
         rng = random.Random(seed)
-        while time.monotonic() < stop:
+        for _ in range(self.HANDLES):
             try:
-                with host.use(rng.choice(FIRM), holder="firm-user") as handle:
-                    try:
-                        handle.obj  # noqa: B018 - may be stale: firm unloads are allowed to do that
-                    except StaleHandleError:
-                        pass
-            except (ModuleNotRunningError, NoSuchModuleError):
+                with self.host.use(rng.choice(FIRM), holder="firm-user") as handle:
+                    handle.obj  # noqa: B018 - may be stale: firm unloads are allowed to do that
+            except (ModuleNotRunningError, NoSuchModuleError, StaleHandleError):
                 pass
 
-    def commander(seed: int) -> None:
+    def commander(self, seed: int) -> None:
         rng = random.Random(seed)
-        lines = [
-            *(f"module unload {n}" for n in SOFT),
-            *(f"module load {n}" for n in SOFT),
-            *(f"module refresh {n}" for n in SOFT),
-            *(f"module unload -f {n}" for n in FIRM),
-            *(f"module load {n}" for n in FIRM),
-            "module reload",
-            "module show",
-            "module refresh res_a recursively",
-            "module load app_dep",
-        ]
-        while time.monotonic() < stop:
-            result = host.run(rng.choice(lines))
+        for _ in range(self.COMMANDS):
+            result = self.host.run(rng.choice(self.LINES))
             if "Traceback" in result.output or "Error:" in result.output.split(" ")[0]:
-                problems.append(result.output)
-            counts["commands"] += 1
+                self.problems.append(result.output)
+            self.counts["commands"] += 1
 
-    threads = [threading.Thread(target=user, args=(i,)) for i in range(3)]
-    threads += [threading.Thread(target=firm_user, args=(10,))]
-    threads += [threading.Thread(target=commander, args=(20 + i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=SECONDS + 20)
-    assert not any(t.is_alive() for t in threads), "deadlock: a thread never finished"
-    assert problems == []
-    assert counts["handles"] > 50 and counts["commands"] > 50
+    def run(self) -> None:
+        threads = [threading.Thread(target=self.user, args=(i,)) for i in range(3)]
+        threads += [threading.Thread(target=self.firm_user, args=(10,))]
+        threads += [threading.Thread(target=self.commander, args=(20 + i,)) for i in range(2)]
+        interval = sys.getswitchinterval()
+        sys.setswitchinterval(1e-5)  # switch threads often: more interleavings per run
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=120)  # generous: a loaded 2-core machine is slow, not stuck
+        finally:
+            sys.setswitchinterval(interval)
+        assert not any(t.is_alive() for t in threads), "deadlock: a thread never finished"
+
+
+def test_commands_and_handles_race_without_breaking_invariants() -> None:
+    modules: dict[str, Any] = {name: Plain for name in SOFT + FIRM}
+    modules["app_dep"] = Dependent
+    host = Host("ns", discovery=StaticDiscovery("ns", modules), config=ModulesConfig())
+    host.start()
+    race = Race(host)
+    race.run()
+    assert race.problems == []
+    assert race.counts["tries"] == 3 * Race.HANDLES
+    assert race.counts["commands"] == 2 * Race.COMMANDS
 
     # Every handle was released: what is left is exactly the dependency references.
     rows = {m["name"]: m for m in host.list_modules()}

@@ -14,20 +14,31 @@ from modloader import ModuleHandle
 def host_api(host: Host) -> None:
     assert_type(host.start(), modloader.StartupReport)
     assert_type(host.stop(), list[str])
-    assert_type(host.use("res_x", holder="me"), ModuleHandle)
+    assert_type(host.use("res_x", holder="me"), ModuleHandle[Any])
     assert_type(host.run("module show"), modloader.CommandResult)
     assert_type(host.run("module show").exit_code, int)
     assert_type(host.complete("module lo"), list[str])
-    assert_type(host.list_modules(), list[dict[str, Any]])
+    assert_type(host.list_modules(), list[modloader.ModuleInfo])
+    assert_type(host.get_module("res_x").holders, tuple[str, ...])
+    assert_type(host.get_module("res_x").to_dict(), dict[str, Any])
+    assert_type(host.run("module show").data, dict[str, Any] | None)
+    assert_type(host.load("res_x"), modloader.LoadOutcome)
+    assert_type(host.unload("res_x", modloader.UnloadMode.FIRM), modloader.UnloadOutcome)
+    assert_type(host.reload(), modloader.ReloadOutcome)
+    assert_type(host.refresh("res_x", recursive=True), modloader.RefreshOutcome)
+    assert_type(host.extensions.names(), list[str])
     assert_type(host.is_running("res_x"), bool)
     with host.use("res_x") as handle:
-        assert_type(handle, ModuleHandle)
+        assert_type(handle, ModuleHandle[Any])
         assert_type(handle.obj, Any)
+    typed: ModuleHandle[Mod] = host.use("res_mod")
+    assert_type(typed.obj, Mod)
 
 
 def module_api(ctx: ModuleContext) -> None:
     assert_type(ctx.name, str)
-    assert_type(ctx.use("res_dep"), ModuleHandle)
+    assert_type(ctx.use("res_dep"), ModuleHandle[Any])
+    assert_type(ctx.host, Host)
     ctx.register_command("hello", lambda args: "hi", summary="Say hi", usage="hello")
     ctx.register("timer", lambda: None)
 
@@ -45,5 +56,12 @@ class Mod(modloader.Module):
 def errors(exc: modloader.ModLoaderError) -> None:
     assert_type(exc.exit_code, int)
     assert_type(exc.code, str)
+    if isinstance(exc, modloader.ModuleInUseError):
+        assert_type(exc.use_count, int)
+        assert_type(exc.holders, tuple[str, ...])
+    if isinstance(exc, modloader.NoSuchModuleError):
+        assert_type(exc.suggestion, str | None)
+    if isinstance(exc, modloader.DependencyError):
+        assert_type(exc.missing, dict[str, str])
     if isinstance(exc, modloader.ConfigError):
         assert_type(exc.issues, tuple[modloader.ConfigIssue, ...])

@@ -20,8 +20,10 @@ class CommandResult:
     ok: bool = True
     #: The text rendering, as the console prints it (no trailing newline needed).
     output: str = ""
-    #: The structured form (JSON-serialisable), for ``--json`` and Python callers.
-    data: Any = None
+    #: The structured form (JSON-serialisable), for ``--json`` and Python callers:
+    #: ``module show`` gives ``{"modules": [...], "count": N}``, a module operation
+    #: ``{"ok": ..., "lines": [...]}``, a failure ``{"error": code}``.
+    data: dict[str, Any] | None = None
     #: Extra lines for the log (not part of the output).
     notes: list[str] = field(default_factory=list)
 

@@ -10,6 +10,7 @@ from dataclasses import field
 from typing import Any
 
 from modloader._commands.base import CommandResult
+from modloader._registry.context import CommandHandlerT
 from modloader.errors import CommandError
 from modloader.errors import NoSuchCommandError
 from modloader.errors import UsageError
@@ -22,7 +23,7 @@ class Reply:
     """What a handler returns: lines, structured data, success."""
 
     lines: list[str] = field(default_factory=list)
-    data: Any = None
+    data: dict[str, Any] | None = None
     ok: bool = True
 
 
@@ -64,21 +65,41 @@ class CommandTable:
 
     def __init__(self) -> None:
         self._commands: dict[tuple[str, ...], Command] = {}
-        self._sources: list[Callable[[], Iterable[Command]]] = []
 
-    def add(self, command: Command) -> None:
+    def add(self, command: Command) -> Callable[[], None]:
+        """Add ``command``; returns what takes it away again.
+
+        :raises ValueError: another owner already has these words.
+        """
+        existing = self._commands.get(command.words)
+        if existing is not None and existing.owner != command.owner:
+            who = f"'{existing.owner}'" if existing.owner else "the host"
+            raise ValueError(f"command '{command.text}' is already registered by {who}")
         self._commands[command.words] = command
 
-    def add_source(self, source: Callable[[], Iterable[Command]]) -> None:
-        """Commands that come and go (those registered by running modules)."""
-        self._sources.append(source)
+        def remove() -> None:
+            if self._commands.get(command.words) is command:
+                del self._commands[command.words]
+
+        return remove
+
+    def add_module_command(
+        self, owner: str, words: str, handler: CommandHandlerT, summary: str, usage: str | None
+    ) -> Callable[[], None]:
+        """Add a running module's command (its handler returns text or ``None``)."""
+
+        def run(args: list[str]) -> Reply:
+            text = handler(args)
+            return Reply(lines=[text] if text else [], data={"output": text})
+
+        key = tuple(words.lower().split())
+        text = " ".join(key)
+        return self.add(
+            Command(key, run, summary or f"(from module {owner})", usage or text, None, owner)
+        )
 
     def all(self) -> list[Command]:
-        commands = dict(self._commands)
-        for source in self._sources:
-            for command in source():
-                commands.setdefault(command.words, command)
-        return sorted(commands.values(), key=lambda c: c.words)
+        return sorted(list(self._commands.values()), key=lambda c: c.words)
 
     def resolve(self, words: Sequence[str]) -> tuple[Command, list[str]]:
         """The longest command matching the first words (case-insensitive), and the rest."""

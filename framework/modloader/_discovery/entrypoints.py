@@ -18,9 +18,13 @@ import importlib
 import sys
 from collections.abc import Iterable
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from typing import Any
 
 from modloader._discovery.base import Candidate
+
+if TYPE_CHECKING:
+    from stevedore.extension import ExtensionManager
 
 __all__ = ["EntryPointDiscovery", "extension_manager", "load_entry_point"]
 
@@ -75,20 +79,35 @@ def load_entry_point(value: str) -> Any:
     return obj
 
 
-def extension_manager(namespace: str, running: Iterable[tuple[Candidate, Any, Any]]) -> Any:
+def extension_manager(
+    namespace: str, running: Iterable[tuple[Candidate, Any, Any]]
+) -> ExtensionManager[Any]:
     """The running modules as a stevedore ``ExtensionManager`` (for ``map``/``map_method``).
 
     ``running`` holds ``(candidate, plugin, obj)`` for each running module, in
     start order: the plugin is what the entry point names, the object the one
-    whose hooks are called (stevedore's ``Extension.obj``).
+    whose hooks are called (stevedore's ``Extension.obj``). The manager is a
+    real one whose plugins are those modules: it does not scan or import again.
     """
     from importlib.metadata import EntryPoint
 
     from stevedore.extension import Extension
     from stevedore.extension import ExtensionManager
 
-    extensions = [
+    extensions: list[Extension[Any]] = [
         Extension(c.name, EntryPoint(c.name, c.value, c.group), plugin, obj)
         for c, plugin, obj in running
     ]
-    return ExtensionManager.make_test_instance(extensions, namespace=namespace)
+
+    class RunningModules(ExtensionManager[Any]):
+        """The host's running modules, in start order."""
+
+        def _load_plugins(
+            self,
+            invoke_on_load: bool,
+            invoke_args: tuple[Any, ...],
+            invoke_kwds: dict[str, Any],
+        ) -> list[Extension[Any]]:
+            return extensions
+
+    return RunningModules(namespace)

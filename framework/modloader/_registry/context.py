@@ -10,6 +10,7 @@ from typing import Any
 from typing import Protocol
 
 if TYPE_CHECKING:
+    from modloader._host import Host
     from modloader._registry.refs import ModuleHandle
 
 __all__ = ["CommandHandlerT", "ModuleContext"]
@@ -24,13 +25,13 @@ CommandHandlerT = Callable[[Sequence[str]], "str | None"]
 class _LoaderPort(Protocol):
     """What the context needs from the loader (kept narrow on purpose)."""
 
-    def use(self, name: str, holder: str) -> ModuleHandle: ...
+    def use(self, name: str, holder: str) -> ModuleHandle[Any]: ...
 
     def add_registration(self, owner: str, what: str, remove: Callable[[], None]) -> None: ...
 
-    def register_command(
+    def add_command(
         self, owner: str, words: str, handler: CommandHandlerT, summary: str, usage: str | None
-    ) -> None: ...
+    ) -> Callable[[], None]: ...
 
 
 class ModuleContext:
@@ -42,7 +43,7 @@ class ModuleContext:
 
     __slots__ = ("_loader", "_logger", "host", "name")
 
-    def __init__(self, name: str, host: Any, loader: _LoaderPort) -> None:
+    def __init__(self, name: str, host: Host, loader: _LoaderPort) -> None:
         #: The module's own name (its entry point's name).
         self.name = name
         #: The host application's object (:class:`modloader.Host`).
@@ -57,7 +58,7 @@ class ModuleContext:
             self._logger = logging.getLogger(f"modloader.module.{self.name}")
         return self._logger
 
-    def use(self, name: str, holder: str | None = None) -> ModuleHandle:
+    def use(self, name: str, holder: str | None = None) -> ModuleHandle[Any]:
         """Take a reference on another running module; release it (or use ``with``) when done."""
         return self._loader.use(name, holder or self.name)
 
@@ -69,11 +70,21 @@ class ModuleContext:
         summary: str = "",
         usage: str | None = None,
     ) -> None:
-        """Add a console command (e.g. ``"hello say"``); it goes away when the module unloads."""
-        self._loader.register_command(self.name, words, handler, summary, usage)
+        """Add a console command (e.g. ``"hello say"``); it goes away when the module unloads.
+
+        :raises ValueError: another module (or the host) already has these words.
+        """
+        if not isinstance(words, str) or not words.split():  # type: ignore[redundant-expr]
+            raise TypeError(f"register_command(): 'words' must be a non-empty str, not {words!r}")
+        if not callable(handler):
+            raise TypeError(f"register_command(): 'handler' must be callable, not {handler!r}")
+        remove = self._loader.add_command(self.name, words, handler, summary, usage)
+        self.register(f"command '{' '.join(words.split()).lower()}'", remove)
 
     def register(self, what: str, remove: Callable[[], None]) -> None:
         """Record anything this module added to the host; ``remove`` is called at unload."""
+        if not callable(remove):
+            raise TypeError(f"register(): 'remove' must be callable, not {remove!r}")
         self._loader.add_registration(self.name, what, remove)
 
     def __repr__(self) -> str:

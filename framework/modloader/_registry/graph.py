@@ -69,6 +69,24 @@ def _find_cycle(remaining: set[str], deps: Mapping[str, Iterable[str]]) -> tuple
     return (*path[seen[node] :], node)
 
 
+def _block(
+    cycle: tuple[str, ...],
+    dependents: Mapping[str, list[str]],
+    remaining: set[str],
+    blocked: set[str],
+) -> None:
+    """Leave ``cycle`` out, and everything that needs it: it never becomes ready."""
+    blocked.update(cycle)
+    remaining.difference_update(cycle)
+    stack = list(cycle)
+    while stack:
+        for dependent in dependents[stack.pop()]:
+            if dependent in remaining:
+                remaining.discard(dependent)
+                blocked.add(dependent)
+                stack.append(dependent)
+
+
 def plan_order(slots: Mapping[str, Slot], deps: Mapping[str, Iterable[str]]) -> Plan:
     """Order ``slots``' keys so that every key comes after its ``deps`` present in ``slots``.
 
@@ -96,16 +114,7 @@ def plan_order(slots: Mapping[str, Slot], deps: Mapping[str, Iterable[str]]) -> 
         if not ready:
             cycle = _find_cycle(remaining, local)
             cycles.append(cycle)
-            blocked.update(cycle)
-            remaining.difference_update(cycle)
-            # Everything that needs a blocked module is blocked too; it never becomes ready.
-            stack = list(cycle)
-            while stack:
-                for dependent in dependents[stack.pop()]:
-                    if dependent in remaining:
-                        remaining.discard(dependent)
-                        blocked.add(dependent)
-                        stack.append(dependent)
+            _block(cycle, dependents, remaining, blocked)
             ready = [(effective[k], k) for k in remaining if waiting[k] == 0]
             heapq.heapify(ready)
             continue

@@ -1,4 +1,9 @@
-"""Run-time operations on the module list (SPEC 5.2-5.5), with the messages operators read."""
+"""Run-time operations on the module list (SPEC 5.2-5.5): typed outcomes, typed refusals.
+
+Each operation returns an outcome from :mod:`~modloader._registry.outcomes` or
+raises a :class:`~modloader.errors.ModuleError` subclass carrying the facts.
+Operator wording is made from them elsewhere (:mod:`modloader._commands.render`).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +11,24 @@ import logging
 import threading
 from collections.abc import Sequence
 
-from modloader._names import name_key
-from modloader._names import suggest
 from modloader._registry.events import EventKind
-from modloader._registry.loader import Loader
-from modloader._registry.loader import Outcome
-from modloader._registry.loader import StartResult
+from modloader._registry.lifecycle import Lifecycle
+from modloader._registry.outcomes import LoadOutcome
+from modloader._registry.outcomes import RefreshOutcome
+from modloader._registry.outcomes import ReloadOutcome
+from modloader._registry.outcomes import StartResult
+from modloader._registry.outcomes import UnloadOutcome
 from modloader._registry.record import ModuleRecord
 from modloader._registry.states import ModuleState
+from modloader.errors import BuiltinModuleError
+from modloader.errors import DependencyError
+from modloader.errors import LoadDeclinedError
+from modloader.errors import ModuleAlreadyRunningError
+from modloader.errors import ModuleError
+from modloader.errors import ModuleInUseError
+from modloader.errors import ModuleNotRunningError
+from modloader.errors import ReloadError
+from modloader.errors import UnloadRefusedError
 from modloader.module import ReloadResult
 from modloader.module import UnloadMode
 
@@ -24,255 +39,237 @@ _S = ModuleState
 
 
 class Operations:
-    """``module load|unload|reload|refresh`` over one :class:`Loader`."""
+    """``load``, ``unload``, ``reload`` and ``refresh`` over one :class:`Lifecycle`."""
 
-    def __init__(self, loader: Loader) -> None:
-        self.loader = loader
+    def __init__(self, lifecycle: Lifecycle) -> None:
+        self.lifecycle = lifecycle
         self._reload_guard = threading.Lock()
         #: False until startup has finished; reloads asked for before are queued.
         self.ready = False
-        self.queued_reloads: list[tuple[str, ...]] = []
+        self._queued: list[tuple[str, ...]] = []
 
     # -- load ------------------------------------------------------------------------
 
-    def load(self, name: str) -> Outcome:
-        out = Outcome()
-        loader = self.loader
-        with loader.lock:
-            record = loader.find(name)
+    def load(self, name: str) -> LoadOutcome:
+        """Load ``name`` from the installed distributions (SPEC 5.2)."""
+        life = self.lifecycle
+        with life.lock:
+            record = life.modules.find(name)
             if record is not None and record.state is _S.RUNNING:
-                return out.fail(f"Module '{name}' already loaded and running.")
+                raise ModuleAlreadyRunningError(name)
+            replaced = record is not None
             if record is not None:
-                out.add(f"Unloading module '{name}' that previously declined to load")
-                loader.remove(record)
-            loader.rescan()  # distributions installed since startup are seen (SPEC 5.2)
-            key = name_key(name)
-            candidate = loader.candidates.get(key)
-            if candidate is None:
-                if key in loader.conflicts:
-                    return out.fail(f"Error loading module '{name}': {loader.conflict_reason(key)}")
-                hint = suggest(name, loader.installed_names())
-                detail = "no such module is installed"
-                if hint:
-                    detail += f" (did you mean '{hint[0]}'?)"
-                return out.fail(f"Error loading module '{name}': {detail}")
-            record = loader.new_record(candidate.name, candidate)
-            if not loader.import_module(record):
-                out.add(f"{name} declined to load: {record.error}")
-                return out.fail(f"Unable to load module {name}")
-            problem = self._dependency_problem(record)
-            if problem is not None:
-                loader.set_state(record, _S.LOADING)
-                loader.decline(record, problem)
-                return out.fail(problem)
-            result, reason = loader.start(record)
-            if result == StartResult.RUNNING:
-                out.add(f"Loaded {name}")
-                return out
-            if reason:
-                out.add(f"{name}: {reason}")
-            return out.fail(f"Unable to load module {name}")
+                life.remove(record)
+            try:
+                self._load_fresh(name)
+            except ModuleError as exc:
+                exc.replaced_declined = replaced
+                raise
+            return LoadOutcome(name, replaced_declined=replaced)
 
-    def _dependency_problem(self, record: ModuleRecord) -> str | None:
-        """Dependencies are not started for you (SPEC 5.2)."""
-        loader = self.loader
+    def _load_fresh(self, name: str) -> None:
+        life = self.lifecycle
+        life.catalogue.rescan()  # distributions installed since startup are seen (SPEC 5.2)
+        candidate = life.catalogue.candidate(name)
+        if candidate is None:
+            raise life.catalogue.absent(name)
+        record = life.new_record(candidate.name, candidate)
+        if not life.import_module(record):
+            raise LoadDeclinedError(name, record.error, importing=True)
+        missing = self._missing_dependencies(record)
+        if missing:
+            error = DependencyError(record.name, missing)
+            life.decline(record, error.message)
+            raise error
+        result, reason = life.start(record)
+        if result is not StartResult.RUNNING:
+            raise LoadDeclinedError(name, reason)
+
+    def _missing_dependencies(self, record: ModuleRecord) -> dict[str, str]:
+        """Dependencies are not started for you (SPEC 5.2): each one not running, and why."""
+        life = self.lifecycle
+        missing: dict[str, str] = {}
         for dep in record.dependencies:
-            other = loader.find(dep)
-            if other is None and name_key(dep) not in loader.candidates:
-                return f"{record.name} has one or more unknown dependencies."
-            if other is None or other.state is not _S.RUNNING:
-                return f"{record.name} loaded before dependency {dep}!"
-        return None
+            other = life.modules.find(dep)
+            if other is None and life.catalogue.candidate(dep) is None:
+                missing[dep] = "not installed"
+            elif other is None:
+                missing[dep] = "not loaded"
+            elif other.state is not _S.RUNNING:
+                missing[dep] = other.state.value
+        return missing
 
     # -- unload ----------------------------------------------------------------------
 
-    def unload(self, names: Sequence[str], mode: UnloadMode = UnloadMode.SOFT) -> Outcome:
-        """Left to right; stop at the first failure (SPEC 5.3)."""
-        out = Outcome()
-        with self.loader.lock:
-            for name in names:
-                if not self._unload_one(name, mode, out):
-                    return out.fail(f"Unable to unload resource {name}")
-                out.add(f"Unloaded {name}")
-        return out
-
-    def _unload_one(self, name: str, mode: UnloadMode, out: Outcome) -> bool:
-        loader = self.loader
-        record = loader.find(name)
-        if record is None:
-            out.add(f"Unload failed, '{name}' could not be found")
-            return False
-        if record.builtin:
-            out.add(f"Unload failed, '{name}' is a built-in module")
-            return False
-        if record.state is not _S.RUNNING:
-            out.add(f"Unloading module '{name}' that previously declined to load")
-            loader.remove(record)
-            return True
-        loader.set_state(record, _S.UNLOADING)
-        count = record.use_count
-        if count and mode is UnloadMode.SOFT:
-            loader.set_state(record, _S.RUNNING)
-            holders = ", ".join(sorted(list(record.holders.values())))
-            out.add(
-                f"Soft unload failed, '{name}' has use count {count}"
-                + (f" (held by {holders})" if holders else "")
+    def unload(self, name: str, mode: UnloadMode = UnloadMode.SOFT) -> UnloadOutcome:
+        """Unload ``name`` (SPEC 5.3); a refused unload changes nothing."""
+        life = self.lifecycle
+        with life.lock:
+            record = life.modules.get(name)
+            if record.builtin:
+                raise BuiltinModuleError(name)
+            if record.state is not _S.RUNNING:
+                life.remove(record)
+                return UnloadOutcome(name, mode, previously_declined=True)
+            life.set_state(record, _S.UNLOADING)
+            count = record.use_count
+            if count and mode is UnloadMode.SOFT:
+                life.set_state(record, _S.RUNNING)
+                raise ModuleInUseError(name, count, sorted(list(record.holders.values())))
+            dependents = self._unload_dependents(name, record, mode, count) if count else ()
+            refusal = life.about_to_unload(record)
+            if refusal and mode is not UnloadMode.HARD:
+                life.set_state(record, _S.RUNNING)
+                raise UnloadRefusedError(
+                    name,
+                    name,
+                    refusal,
+                    forced_use_count=count,
+                    dependents_unloaded=dependents,
+                )
+            if refusal:
+                record.error = f"removed by hard unload although unload() refused: {refusal}"
+            life.remove(record)
+            return UnloadOutcome(
+                name,
+                mode,
+                forced_use_count=count,
+                dependents_unloaded=dependents,
+                removed_despite_refusal=refusal,
             )
-            return False
-        if count:
-            out.add(f"Forcing removal of module '{name}' with use count {count}")
-            for dependent in reversed(self._dependents_deep(record)):
-                loader.set_state(dependent, _S.UNLOADING)
-                refusal = loader.call_unload(dependent)
-                if refusal and mode is not UnloadMode.HARD:
-                    loader.set_state(dependent, _S.RUNNING)
-                    loader.set_state(record, _S.RUNNING)
-                    out.add(f"Firm unload failed for {dependent.name}")
-                    return False
-                loader.remove(dependent)
-                out.add(f"Unloaded dependent module {dependent.name}")
-        refusal = loader.call_unload(record)
-        if refusal:
-            out.add(f"Firm unload failed for {name}")
-            if mode is not UnloadMode.HARD:
-                loader.set_state(record, _S.RUNNING)
-                return False
-            out.add("** Dangerous **: Unloading resource anyway, at user request")
-            record.error = f"removed by hard unload although unload() refused: {refusal}"
-        loader.remove(record)
-        return True
 
-    def _dependents_deep(self, record: ModuleRecord) -> list[ModuleRecord]:
-        """Running dependents of ``record``, transitively, each after what it needs."""
-        found: dict[str, ModuleRecord] = {}
-
-        def visit(target: ModuleRecord) -> None:
-            for dependent in self.loader.dependents(target):
-                if dependent.key not in found:
-                    visit(dependent)
-                    found[dependent.key] = dependent
-
-        visit(record)
-        return sorted(found.values(), key=lambda r: r.start_seq)
+    def _unload_dependents(
+        self, name: str, record: ModuleRecord, mode: UnloadMode, count: int
+    ) -> tuple[str, ...]:
+        """Firm and hard: take the running dependents down first, deepest first."""
+        life = self.lifecycle
+        done: list[str] = []
+        for dependent in reversed(life.dependents_deep(record)):
+            life.set_state(dependent, _S.UNLOADING)
+            refusal = life.about_to_unload(dependent)
+            if refusal and mode is not UnloadMode.HARD:
+                life.set_state(dependent, _S.RUNNING)
+                life.set_state(record, _S.RUNNING)
+                raise UnloadRefusedError(
+                    name,
+                    dependent.name,
+                    refusal,
+                    forced_use_count=count,
+                    dependents_unloaded=done,
+                )
+            life.remove(dependent)
+            done.append(dependent.name)
+        return tuple(done)
 
     # -- reload ----------------------------------------------------------------------
 
-    def reload(self, names: Sequence[str]) -> Outcome:
-        out = Outcome()
+    def reload(self, names: Sequence[str] = ()) -> ReloadOutcome:
+        """Reload ``names`` (none: every running module that can), SPEC 5.4.
+
+        Before startup has finished the request is queued. Each name is done
+        (no early stop); those refused are in :attr:`ReloadOutcome.refused`.
+
+        :raises ReloadError: another reload is in progress (``reason`` ``"busy"``).
+        """
         if not self.ready:
-            self.queued_reloads.append(tuple(names))
-            what = ", ".join(names) if names else "all modules"
-            return out.fail(f"{what}: cannot reload a module yet; request queued")
+            self._queued.append(tuple(names))
+            return ReloadOutcome(queued=True)
         if not self._reload_guard.acquire(blocking=False):
-            return out.fail("A module reload request is already in progress; please be patient")
+            raise ReloadError(", ".join(names), "busy")
         try:
-            with self.loader.lock:
-                return self._reload_locked(names, out)
+            with self.lifecycle.lock:
+                if not names:
+                    return self._reload_all()
+                done: list[str] = []
+                refused: list[ModuleError] = []
+                for name in names:
+                    try:
+                        self._reload_one(name)
+                        done.append(name)
+                    except ModuleError as exc:
+                        refused.append(exc)
+                return ReloadOutcome(reloaded=tuple(done), refused=tuple(refused))
         finally:
             self._reload_guard.release()
 
-    def _reload_locked(self, names: Sequence[str], out: Outcome) -> Outcome:
-        if not names:
-            for record in self.loader.running_in_start_order():
-                if callable(getattr(record.obj, "reload", None)):
-                    self._reload_record(record)
-            return out
-        for name in names:  # each is done; no early stop (SPEC 5.4)
-            line, ok = self._reload_one(name)
-            out.add(line)
-            if not ok:
-                out.ok = False
-        return out
+    def _reload_all(self) -> ReloadOutcome:
+        reloaded: list[str] = []
+        failed: list[str] = []
+        for record in self.lifecycle.modules.running_in_start_order():
+            if callable(getattr(record.obj, "reload", None)):
+                (reloaded if self._reload_record(record) else failed).append(record.name)
+        return ReloadOutcome(reloaded=tuple(reloaded), failed=tuple(failed))
 
-    def _reload_one(self, name: str) -> tuple[str, bool]:
-        record = self.loader.find(name)
-        if record is None:
-            return f"No such module '{name}'", False
+    def _reload_one(self, name: str) -> None:
+        record = self.lifecycle.modules.get(name)
         if record.state is not _S.RUNNING:
-            return (
-                f"The module '{name}' was not properly initialized. Before reloading the module, "
-                f'you must run "module load {name}" and fix whatever is preventing the module '
-                "from being initialized.",
-                False,
-            )
+            raise ModuleNotRunningError(name, record.state.value)
         if not callable(getattr(record.obj, "reload", None)):
-            return f"The module '{name}' does not support reloads", False
-        if self._reload_record(record):
-            return f"Module '{name}' reloaded successfully.", True
-        return f"The module '{name}' reported a reload failure", False
+            raise ReloadError(name, "not-supported")
+        if not self._reload_record(record):
+            raise ReloadError(name, "failed")
 
     def _reload_record(self, record: ModuleRecord) -> bool:
+        events = self.lifecycle.events
         try:
             result = record.obj.reload(record.ctx)
         except (Exception, SystemExit) as exc:
             _log.warning("%s: reload() raised", record.name, exc_info=True)
-            self.loader.events.emit(
-                EventKind.RELOAD_FAILED, record.name, f"{type(exc).__name__}: {exc}"
-            )
+            events.emit(EventKind.RELOAD_FAILED, record.name, f"{type(exc).__name__}: {exc}")
             return False
         if result is None or result is ReloadResult.SUCCESS or result is True:
-            self.loader.events.emit(EventKind.RELOADED, record.name)
+            events.emit(EventKind.RELOADED, record.name)
             return True
-        self.loader.events.emit(
-            EventKind.RELOAD_FAILED, record.name, f"reload() returned {result!r}"
-        )
+        events.emit(EventKind.RELOAD_FAILED, record.name, f"reload() returned {result!r}")
         return False
 
-    def run_queued_reloads(self) -> list[str]:
-        """Startup has finished: run what was asked for before."""
+    def run_queued_reloads(self) -> list[tuple[tuple[str, ...], ReloadOutcome | ModuleError]]:
+        """Startup has finished: run what was asked for before; returns what each did."""
         self.ready = True
-        lines = []
-        queued, self.queued_reloads = self.queued_reloads, []
+        done: list[tuple[tuple[str, ...], ReloadOutcome | ModuleError]] = []
+        queued, self._queued = self._queued, []
         for names in queued:
-            lines.extend(self.reload(names).lines)
-        return lines
+            try:
+                done.append((names, self.reload(names)))
+            except ModuleError as exc:
+                done.append((names, exc))
+        return done
 
     # -- refresh ---------------------------------------------------------------------
 
-    def refresh(self, name: str, recursively: bool = False) -> Outcome:
-        """Unload then load with fresh code (SPEC 5.5)."""
-        out = Outcome()
-        loader = self.loader
-        with loader.lock:
-            record = loader.find(name)
-            if record is None:
-                out.add(f"Unload failed, '{name}' could not be found")
-                return out.fail(f"Unable to unload resource {name}")
-            dependents = self._dependents_deep(record) if recursively else []
-            if recursively:
-                problem = self._refresh_check(record, dependents)
-                if problem:
-                    out.add(problem)
-                    return out.fail(f"Unable to unload resource {name}")
-            for dependent in reversed(dependents):
-                step = self.unload([dependent.name])
-                out.lines.extend(step.lines)
-                if not step.ok:
-                    return out.fail(f"Unable to unload resource {name}")
-            step = self.unload([record.name])
-            if not step.ok:
-                out.lines.extend(step.lines[:-1])
-                return out.fail(f"Unable to unload resource {name}")
-            loaded = self.load(name)
-            if not loaded.ok:
-                out.lines.extend(loaded.lines)
-                return out.fail(f"Unable to load resource {name}")
-            for dependent in dependents:
-                back = self.load(dependent.name)
-                out.lines.extend(back.lines)
-                if not back.ok:
-                    out.ok = False
-            out.add(f"Unloaded and loaded {name}")
-            return out
+    def refresh(self, name: str, recursive: bool = False) -> RefreshOutcome:
+        """Unload then load with fresh code (SPEC 5.5).
 
-    def _refresh_check(self, record: ModuleRecord, dependents: list[ModuleRecord]) -> str | None:
+        A refusal raises the step's error; :attr:`ModuleError.progress` holds
+        the unloads already done.
+        """
+        life = self.lifecycle
+        with life.lock:
+            record = life.modules.get(name)
+            dependents = life.dependents_deep(record) if recursive else []
+            if recursive:
+                self._refresh_check(record, dependents)
+            progress: list[UnloadOutcome] = []
+            try:
+                for dependent in reversed(dependents):
+                    progress.append(self.unload(dependent.name))
+                progress.append(self.unload(record.name))
+                self.load(name)
+            except ModuleError as exc:
+                exc.progress = tuple(progress)
+                raise
+            back: list[LoadOutcome | ModuleError] = []
+            for dependent in dependents:
+                try:
+                    back.append(self.load(dependent.name))
+                except ModuleError as exc:
+                    back.append(exc)
+            return RefreshOutcome(name, recursive, tuple(progress[:-1]), tuple(back))
+
+    def _refresh_check(self, record: ModuleRecord, dependents: list[ModuleRecord]) -> None:
         """Nothing changes if a step would be refused: check every use count first."""
         inside = {id(h) for r in dependents for h in r.dep_handles}
         for member in [record, *dependents]:
             outside = [holder for h, holder in list(member.holders.items()) if id(h) not in inside]
             if outside:
-                return (
-                    f"Soft unload failed, '{member.name}' has use count {len(outside)} "
-                    f"(held by {', '.join(sorted(outside))})"
-                )
-        return None
+                raise ModuleInUseError(member.name, len(outside), sorted(outside))

@@ -56,9 +56,9 @@ class ModuleRecord:
     optional_modules: tuple[str, ...] = ()
     enhances: tuple[str, ...] = ()
     #: Handles held on this module: handle -> holder label. Its length is the use count.
-    holders: dict[ModuleHandle, str] = field(default_factory=dict)
+    holders: dict[ModuleHandle[Any], str] = field(default_factory=dict)
     #: Handles this module holds on its dependencies while running.
-    dep_handles: list[ModuleHandle] = field(default_factory=list)
+    dep_handles: list[ModuleHandle[Any]] = field(default_factory=list)
     registrations: list[Registration] = field(default_factory=list)
     #: Why it is not running (decline reason, import error, ...).
     error: str | None = None

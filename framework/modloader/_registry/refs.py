@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import Generic
+from typing import TypeVar
 
 from modloader._registry.states import ModuleState
 from modloader.errors import ModuleNotRunningError
@@ -22,12 +24,20 @@ if TYPE_CHECKING:
 
 __all__ = ["ModuleHandle", "acquire"]
 
+#: The type of the module's object, for a caller who knows it.
+T = TypeVar("T")
+
 _RUNNING = ModuleState.RUNNING
 _REMOVED = ModuleState.REMOVED
 
 
-class ModuleHandle:
-    """One reference on a running module; a context manager. Releasing twice is harmless."""
+class ModuleHandle(Generic[T]):
+    """One reference on a running module; a context manager. Releasing twice is harmless.
+
+    ``ModuleHandle[MyModule]`` says what :attr:`obj` is::
+
+        handle: ModuleHandle[MyModule] = host.use("res_mine")
+    """
 
     __slots__ = ("_record", "holder")
 
@@ -41,7 +51,7 @@ class ModuleHandle:
         return self._record.name
 
     @property
-    def obj(self) -> Any:
+    def obj(self) -> T:
         """The module's object (the instance, or the Python module).
 
         :raises StaleHandleError: the module was forcibly unloaded meanwhile.
@@ -49,7 +59,8 @@ class ModuleHandle:
         record = self._record
         if record.state is _REMOVED:
             raise StaleHandleError(record.name)
-        return record.obj
+        obj: T = record.obj
+        return obj
 
     @property
     def held(self) -> bool:
@@ -60,7 +71,7 @@ class ModuleHandle:
         """Give the reference back."""
         self._record.holders.pop(self, None)
 
-    def __enter__(self) -> ModuleHandle:
+    def __enter__(self) -> ModuleHandle[T]:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -74,9 +85,9 @@ class ModuleHandle:
 _new = object.__new__
 
 
-def acquire(record: ModuleRecord, holder: str) -> ModuleHandle:
+def acquire(record: ModuleRecord, holder: str) -> ModuleHandle[Any]:
     """Take one reference on ``record``; it must be running."""
-    handle: ModuleHandle = _new(ModuleHandle)
+    handle: ModuleHandle[Any] = _new(ModuleHandle)
     handle._record = record
     handle.holder = holder
     record.holders[handle] = holder

@@ -13,19 +13,18 @@ from typing import Any
 
 from modloader._config.model import ModulesConfig
 from modloader._names import name_key
-from modloader._names import suggest
 from modloader._registry.graph import Slot
 from modloader._registry.graph import plan_order
-from modloader._registry.loader import BUILTIN_HOLDER
-from modloader._registry.loader import Loader
-from modloader._registry.loader import StartResult
-from modloader._registry.loader import builtin_records
+from modloader._registry.lifecycle import BUILTIN_HOLDER
+from modloader._registry.lifecycle import Lifecycle
+from modloader._registry.outcomes import StartResult
 from modloader._registry.record import ModuleRecord
 from modloader._registry.refs import acquire
 from modloader._registry.states import ModuleState
+from modloader.errors import NameConflictError
 from modloader.errors import StartupError
 
-__all__ = ["StartupReport", "run_startup", "unwind"]
+__all__ = ["StartupReport", "run_startup"]
 
 _log = logging.getLogger("modloader")
 _S = ModuleState
@@ -64,21 +63,17 @@ def _reason_line(name: str, reason: str) -> str:
     )
 
 
-def _load_order(loader: Loader, config: ModulesConfig, builtin_keys: set[str]) -> list[_Entry]:
+def _load_order(life: Lifecycle, config: ModulesConfig, builtin_keys: set[str]) -> list[_Entry]:
     """Explicit entries in config order, then (autoload) every other module by name."""
     entries: dict[str, _Entry] = {}
     for entry in config.entries:
         key = name_key(entry.name)
         if key not in builtin_keys:
             entries.setdefault(key, _Entry(entry.name, entry.required, entry.preload))
-    if config.autoload:
-        names = [c.name for c in loader.candidates.values()] + [
-            group[0].name for group in loader.conflicts.values()
-        ]
-        for name in sorted(names, key=lambda n: (n.lower(), n)):
-            key = name_key(name)
-            if key not in entries and key not in loader.noload_keys and key not in builtin_keys:
-                entries[key] = _Entry(name, False, False)
+    for name in life.catalogue.autoload_names():
+        key = name_key(name)
+        if key not in builtin_keys:
+            entries.setdefault(key, _Entry(name, False, False))
     return list(entries.values())
 
 
@@ -105,8 +100,8 @@ def _enhancers(members: Mapping[str, ModuleRecord]) -> dict[str, set[str]]:
 
 
 class _Startup:
-    def __init__(self, loader: Loader, report: StartupReport) -> None:
-        self.loader = loader
+    def __init__(self, life: Lifecycle, report: StartupReport) -> None:
+        self.life = life
         self.report = report
         self.dep_declined: dict[str, list[str]] = {}
         #: Keys whose decline was already reported (each is reported once).
@@ -114,7 +109,7 @@ class _Startup:
 
     def abort(self, message: str, module: str | None) -> StartupError:
         self.report.say(logging.ERROR, message)
-        unwind(self.loader)
+        self.life.unwind()
         return StartupError(message, module)
 
     def declined(self, record: ModuleRecord) -> None:
@@ -128,13 +123,18 @@ class _Startup:
             raise self.abort(f"*** Failed to load required module {record.name}", record.name)
 
     def run_phase(self, records: list[ModuleRecord]) -> None:
-        loader = self.loader
         for record in sorted(records, key=lambda r: r.position):
             if record.state is _S.PENDING:
-                loader.import_module(record)
+                self.life.import_module(record)
             if record.state is _S.DECLINED:  # its import failed, here or in the preload closure
                 self.declined(record)
         members = {r.key: r for r in records if r.state is _S.PENDING}
+        for key in self.plan(members):
+            self.start(members[key])
+        self.flush_dependents()
+
+    def plan(self, members: dict[str, ModuleRecord]) -> list[str]:
+        """The start order of ``members``; the modules on a cycle are declined here."""
         slots: dict[str, Slot] = {k: (r.load_priority, r.position, k) for k, r in members.items()}
         enhancers = _enhancers(members)
         deps = {k: _dependency_keys(r, members, enhancers) for k, r in members.items()}
@@ -142,24 +142,20 @@ class _Startup:
         for cycle in plan.cycles:
             path = " -> ".join(members[k].name for k in cycle)
             for key in dict.fromkeys(cycle):
-                record = members[key]
-                loader.set_state(record, _S.LOADING)
-                loader.decline(record, f"dependency cycle: {path}")
-                self.declined(record)
+                self.life.decline(members[key], f"dependency cycle: {path}")
+                self.declined(members[key])
         blocked = plan_order(
             {k: slots[k] for k in plan.blocked}, {k: deps[k] for k in plan.blocked}
         ).order
-        for key in (*plan.order, *blocked):
-            self.start(members[key])
-        self.flush_dependents()
+        return [*plan.order, *blocked]
 
     def start(self, record: ModuleRecord) -> None:
         if record.state is not _S.PENDING:
             return
-        result, info = self.loader.start(record)
-        if result == StartResult.RUNNING:
+        result, info = self.life.start(record)
+        if result is StartResult.RUNNING:
             self.report.running += 1
-        elif result == StartResult.DEP_DECLINED:
+        elif result is StartResult.DEP_DECLINED:
             assert info is not None
             self.dep_declined.setdefault(info, []).append(record.name)
             if record.required:
@@ -167,7 +163,7 @@ class _Startup:
                 raise self.abort(
                     f"Cannot load required module {record.name} that depends on {info}", record.name
                 )
-        elif result == StartResult.FAILED:
+        elif result is StartResult.FAILED:
             raise self.abort(f"*** Failed to load module {record.name}", record.name)
         else:
             self.declined(record)
@@ -180,7 +176,7 @@ class _Startup:
         self.dep_declined.clear()
 
 
-def _preload_closure(loader: Loader, records: list[ModuleRecord]) -> list[ModuleRecord]:
+def _preload_closure(life: Lifecycle, records: list[ModuleRecord]) -> list[ModuleRecord]:
     """The preload entries and every dependency they need, pulled forward (SPEC 4.1)."""
     by_key = {r.key: r for r in records}
     chosen: dict[str, ModuleRecord] = {}
@@ -190,7 +186,7 @@ def _preload_closure(loader: Loader, records: list[ModuleRecord]) -> list[Module
         if record.key in chosen:
             continue
         chosen[record.key] = record
-        if not loader.import_module(record):
+        if not life.import_module(record):
             continue
         for dep in (*record.dependencies, *record.optional_modules):
             other = by_key.get(name_key(dep))
@@ -199,8 +195,23 @@ def _preload_closure(loader: Loader, records: list[ModuleRecord]) -> list[Module
     return sorted(chosen.values(), key=lambda r: r.position)
 
 
+def _check_required(life: Lifecycle, order: list[_Entry], report: StartupReport) -> None:
+    """Required modules must be installed and unique before anything starts."""
+    for entry in order:
+        if not entry.required or life.catalogue.candidate(entry.name) is not None:
+            continue
+        message = f"*** Failed to load module {entry.name} - Required"
+        report.say(logging.ERROR, message)
+        absent = life.catalogue.absent(entry.name)
+        if isinstance(absent, NameConflictError):
+            report.say(logging.ERROR, f"{entry.name}: {absent.reason}")
+        else:
+            report.say(logging.ERROR, f"{entry.name}: not installed{absent.hint}")
+        raise StartupError(message, entry.name)
+
+
 def run_startup(
-    loader: Loader,
+    life: Lifecycle,
     config: ModulesConfig,
     *,
     builtins: Mapping[str, Any] | None = None,
@@ -209,90 +220,67 @@ def run_startup(
     """Start the host's modules; raise :class:`StartupError` (exit 2) when startup aborts."""
     started = time.perf_counter()
     report = StartupReport()
-    run = _Startup(loader, report)
-    with loader.lock:
-        loader.autoload = config.autoload
-        loader.noload_keys = {name_key(n) for n in config.noload}
-        loader.rescan()
-        builtin_keys = {name_key(n) for n in builtins or {}}
-        order = _load_order(loader, config, builtin_keys)
-        for entry in order:  # required modules must be installed and unique before anything starts
-            key = name_key(entry.name)
-            if entry.required and key not in loader.candidates:
-                message = f"*** Failed to load module {entry.name} - Required"
-                report.say(logging.ERROR, message)
-                if key in loader.conflicts:
-                    report.say(logging.ERROR, f"{entry.name}: {loader.conflict_reason(key)}")
-                else:
-                    close = suggest(entry.name, loader.installed_names())
-                    hint = f" (did you mean '{close[0]}'?)" if close else ""
-                    report.say(logging.ERROR, f"{entry.name}: not installed{hint}")
-                raise StartupError(message, entry.name)
-        records = _make_records(loader, order, run)
-        pending = [r for r in records if r.state is _S.PENDING]
-        preload = _preload_closure(loader, pending)
+    run = _Startup(life, report)
+    builtins = builtins or {}
+    with life.lock:
+        life.catalogue.configure(autoload=config.autoload, noload=config.noload)
+        life.catalogue.rescan()
+        order = _load_order(life, config, {name_key(n) for n in builtins})
+        _check_required(life, order, report)
+        records = _make_records(life, order, run)
+        preload = _preload_closure(life, [r for r in records if r.state is _S.PENDING])
         if preload:
             run.run_phase(preload)
         if core_init is not None:
-            try:
-                core_init()
-            except BaseException:
-                unwind(loader)  # the preloaded modules release what they hold
-                raise
-        builtin_list = list(builtin_records(loader, builtins or {}))
-        for record in builtin_list:
-            record.position = -1
-            if not _start_builtin(loader, record):
+            _core_init(life, core_init)
+        for record in list(life.builtin_records(builtins)):
+            if not _start_builtin(life, record):
                 raise run.abort(f"*** Failed to load required module {record.name}", record.name)
             report.running += 1
         run.run_phase([r for r in records if r.state is _S.PENDING])
-    report.declined = sum(1 for r in list(loader.records.values()) if not r.state.running)
+    _summary(life, report, time.perf_counter() - started)
+    return report
+
+
+def _core_init(life: Lifecycle, core_init: Callable[[], None]) -> None:
+    try:
+        core_init()
+    except BaseException:
+        life.unwind()  # the preloaded modules release what they hold
+        raise
+
+
+def _summary(life: Lifecycle, report: StartupReport, seconds: float) -> None:
+    report.declined = sum(1 for r in life.modules.records() if not r.state.running)
     if report.declined:
         report.say(logging.WARNING, "Some non-required modules failed to load.")
-    report.seconds = time.perf_counter() - started
+    report.seconds = seconds
     report.say(
         logging.INFO,
         f"{report.running} modules running, {report.declined} not running "
         f"({report.seconds * 1000:.0f} ms)",
     )
-    return report
 
 
-def _make_records(loader: Loader, order: Iterable[_Entry], run: _Startup) -> list[ModuleRecord]:
+def _make_records(life: Lifecycle, order: Iterable[_Entry], run: _Startup) -> list[ModuleRecord]:
     records = []
     for position, entry in enumerate(order):
-        key = name_key(entry.name)
-        candidate = loader.candidates.get(key)
-        record = loader.new_record(
+        candidate = life.catalogue.candidate(entry.name)
+        record = life.new_record(
             entry.name, candidate, required=entry.required, preload=entry.preload, position=position
         )
         if candidate is None:
-            reason = loader.conflict_reason(key) if key in loader.conflicts else "not installed"
-            loader.decline(record, reason)
+            absent = life.catalogue.conflict(entry.name)
+            life.decline(record, absent.reason if absent is not None else "not installed")
             run.declined(record)
         records.append(record)
     return records
 
 
-def _start_builtin(loader: Loader, record: ModuleRecord) -> bool:
-    result, _ = loader.start(record)
-    if result != StartResult.RUNNING:
+def _start_builtin(life: Lifecycle, record: ModuleRecord) -> bool:
+    result, _ = life.start(record)
+    if result is not StartResult.RUNNING:
         return False
     # A built-in holds a permanent reference on itself until shutdown (SPEC 6).
     record.dep_handles.append(acquire(record, BUILTIN_HOLDER))
     return True
-
-
-def unwind(loader: Loader, *, call_unload: bool = True) -> list[str]:
-    """Unload every running module in reverse start order (abort and shutdown)."""
-    names = []
-    with loader.lock:
-        for record in reversed(loader.running_in_start_order()):
-            loader.set_state(record, _S.UNLOADING)
-            if call_unload:
-                refusal = loader.call_unload(record)
-                if refusal:
-                    _log.warning("%s refused to unload at shutdown: %s", record.name, refusal)
-            loader.remove(record, drop_code=False)
-            names.append(record.name)
-    return names

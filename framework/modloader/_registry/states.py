@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from modloader.errors import ModLoaderError
+from modloader.errors import InvalidTransitionError
 
 __all__ = ["TRANSITIONS", "ModuleState", "check_transition"]
 
@@ -50,12 +50,6 @@ TRANSITIONS: dict[ModuleState, frozenset[ModuleState]] = {
     _S.FAILED: frozenset({_S.REMOVED}),
     _S.REMOVED: frozenset(),
 }
-
-
-class InvalidTransitionError(ModLoaderError):
-    """The loader tried a move its state machine does not allow (a bug)."""
-
-    code = "invalid-transition"
 
 
 def check_transition(name: str, old: ModuleState, new: ModuleState) -> None:

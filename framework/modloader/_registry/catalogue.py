@@ -1,0 +1,101 @@
+"""The catalogue: what is installed in the namespace, name conflicts, and why a module is absent."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from modloader._discovery.base import Candidate
+from modloader._discovery.base import Discovery
+from modloader._names import name_key
+from modloader._names import suggest
+from modloader.errors import DiscoveryError
+from modloader.errors import ModLoaderError
+from modloader.errors import ModuleNotInstalledError
+from modloader.errors import NameConflictError
+
+__all__ = ["Catalogue"]
+
+
+class Catalogue:
+    """The latest scan of the namespace, and what ``modules.conf`` keeps out of it."""
+
+    def __init__(self, discovery: Discovery) -> None:
+        self.discovery = discovery
+        self._candidates: dict[str, Candidate] = {}
+        self._conflicts: dict[str, list[Candidate]] = {}
+        self._noload: frozenset[str] = frozenset()
+        self.autoload = True
+
+    def configure(self, *, autoload: bool, noload: Iterable[str]) -> None:
+        self.autoload = autoload
+        self._noload = frozenset(name_key(n) for n in noload)
+
+    def rescan(self) -> None:
+        """Read the namespace again (metadata only): installs and upgrades since are seen.
+
+        :raises DiscoveryError: the scan itself failed.
+        """
+        try:
+            found = self.discovery.scan()
+        except ModLoaderError:
+            raise
+        except Exception as exc:
+            raise DiscoveryError(
+                f"the namespace '{self.discovery.namespace}' could not be read: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        by_key: dict[str, list[Candidate]] = {}
+        for candidate in found:
+            by_key.setdefault(candidate.key, []).append(candidate)
+        self._candidates = {k: v[0] for k, v in by_key.items() if len(v) == 1}
+        self._conflicts = {k: v for k, v in by_key.items() if len(v) > 1}
+
+    def candidate(self, name: str) -> Candidate | None:
+        """The one distribution that publishes ``name`` (``None``: none, or several)."""
+        return self._candidates.get(name_key(name))
+
+    def conflict(self, name: str) -> NameConflictError | None:
+        """The error for ``name`` when several distributions publish it, else ``None``."""
+        group = self._conflicts.get(name_key(name))
+        if group is None:
+            return None
+        return NameConflictError(name, [c.publisher for c in group])
+
+    def absent(self, name: str) -> NameConflictError | ModuleNotInstalledError:
+        """Why ``name`` cannot be loaded: a name conflict, or not installed ("did you mean")."""
+        return self.conflict(name) or ModuleNotInstalledError(
+            name, suggest(name, self.installed_names())
+        )
+
+    def installed_names(self) -> list[str]:
+        """Every published module name (conflicting ones once), sorted case-insensitively."""
+        names = [c.name for c in self._candidates.values()]
+        names += [group[0].name for group in self._conflicts.values()]
+        return sorted(names, key=lambda n: (n.lower(), n))
+
+    def autoload_names(self) -> list[str]:
+        """What ``autoload`` adds to the load order: installed, not ``noload``'ed."""
+        if not self.autoload:
+            return []
+        return [n for n in self.installed_names() if name_key(n) not in self._noload]
+
+    def missing_reason(self, dep: str) -> str:
+        """Why the dependency ``dep`` is not in the module list."""
+        conflict = self.conflict(dep)
+        if conflict is not None:
+            return f"'{dep}' {conflict.reason}"
+        if self.candidate(dep) is None:
+            return f"'{dep}' is not installed"
+        if name_key(dep) in self._noload:
+            return f"'{dep}' is noload'ed"
+        if not self.autoload:
+            return f"'{dep}' is not in the load order (autoload is off and it is not listed)"
+        return f"'{dep}' is not loaded"
+
+    def load(self, candidate: Candidate) -> Any:
+        """Import what ``candidate`` names."""
+        return self.discovery.load(candidate)
+
+    def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
+        return self.discovery.top_level_modules(candidate)

@@ -1,0 +1,158 @@
+"""What the registry answers: typed facts, never operator text.
+
+The module operations return these on success and raise a
+:class:`~modloader.errors.ModuleError` subclass when refused. The console's
+wording is made from them in one place (:mod:`modloader._commands.render`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Any
+
+from modloader.errors import ModuleError
+from modloader.module import UnloadMode
+
+__all__ = [
+    "LoadOutcome",
+    "ModuleInfo",
+    "RefreshOutcome",
+    "ReloadOutcome",
+    "StartResult",
+    "UnloadOutcome",
+]
+
+
+class StartResult(enum.Enum):
+    """How starting one module ended (the reason travels beside it)."""
+
+    RUNNING = "running"
+    DECLINED = "declined"
+    #: A dependency had declined; the reason is that dependency's name.
+    DEP_DECLINED = "dep-declined"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOutcome:
+    """``load`` succeeded: :attr:`name` is running."""
+
+    name: str
+    #: An entry that had declined to load was removed first.
+    replaced_declined: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class UnloadOutcome:
+    """``unload`` succeeded: :attr:`name` is no longer in the module list."""
+
+    name: str
+    mode: UnloadMode = UnloadMode.SOFT
+    #: It was not running (it had declined or failed): it was only taken off the list.
+    previously_declined: bool = False
+    #: The use count a firm or hard unload went on despite (0: none were held).
+    forced_use_count: int = 0
+    #: Running dependents unloaded first (firm and hard), deepest first.
+    dependents_unloaded: tuple[str, ...] = ()
+    #: Hard unload only: why ``unload()`` refused although the module was removed anyway.
+    removed_despite_refusal: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadOutcome:
+    """``reload`` ran: who reloaded, who did not and why, or that the request was queued."""
+
+    reloaded: tuple[str, ...] = ()
+    #: A reload of every module: those whose ``reload()`` failed (they keep running).
+    failed: tuple[str, ...] = ()
+    #: A reload by name: each name that was not reloaded, as its error, in order.
+    refused: tuple[ModuleError, ...] = ()
+    #: Startup has not finished: the reload runs when it does.
+    queued: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshOutcome:
+    """``refresh`` unloaded :attr:`name` and loaded it again with fresh code."""
+
+    name: str
+    recursive: bool = False
+    #: Recursive only: the running dependents unloaded first, deepest first.
+    dependents_unloaded: tuple[UnloadOutcome, ...] = ()
+    #: Recursive only: each dependent loaded back, in dependency order, or why it was not.
+    dependents_loaded: tuple[LoadOutcome | ModuleError, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when every dependent came back too."""
+        return not any(isinstance(d, ModuleError) for d in self.dependents_loaded)
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleInfo:
+    """One module of the module list, as ``module show`` knows it (a snapshot).
+
+    :meth:`to_dict` is the ``--json`` form; ``info["name"]`` reads it too.
+    """
+
+    name: str
+    #: ``Running`` or ``Not Running``, as ``module show`` prints it.
+    status: str
+    #: The state machine's word: ``pending``, ``running``, ``declined`` ...
+    state: str
+    use_count: int
+    #: Who holds the references, sorted.
+    holders: tuple[str, ...]
+    description: str
+    support_level: str
+    version: str | None
+    distribution: str | None
+    builtin: bool
+    required: bool
+    preload: bool
+    requires: tuple[str, ...]
+    optional_modules: tuple[str, ...]
+    enhances: tuple[str, ...]
+    load_priority: int
+    #: Seconds since the epoch when it started running.
+    load_time: float | None
+    #: Why it is not running (or what a hard unload went on despite).
+    last_error: str | None
+
+    @property
+    def running(self) -> bool:
+        return self.state == "running"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``module show --json``); sequences are lists."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "use_count": self.use_count,
+            "status": self.status,
+            "state": self.state,
+            "support_level": self.support_level,
+            "version": self.version,
+            "distribution": self.distribution,
+            "builtin": self.builtin,
+            "required": self.required,
+            "preload": self.preload,
+            "holders": list(self.holders),
+            "requires": list(self.requires),
+            "optional_modules": list(self.optional_modules),
+            "enhances": list(self.enhances),
+            "load_priority": self.load_priority,
+            "load_time": self.load_time,
+            "last_error": self.last_error,
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        """``info["use_count"]``: the :meth:`to_dict` value of ``key``."""
+        if key not in _KEYS:
+            raise KeyError(key)
+        value = getattr(self, key)
+        return list(value) if isinstance(value, tuple) else value
+
+
+_KEYS = frozenset(ModuleInfo.__dataclass_fields__)

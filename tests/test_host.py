@@ -1,0 +1,262 @@
+"""The public Host: its states, use(), typed module information, and bad arguments."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pytest
+from stevedore.extension import ExtensionManager
+
+from modloader import DiscoveryError
+from modloader import Host
+from modloader import HostState
+from modloader import HostStateError
+from modloader import InvalidTransitionError
+from modloader import ModLoaderError
+from modloader import ModuleContext
+from modloader import ModuleInfo
+from modloader import ModulesConfig
+from modloader import StaticDiscovery
+from modloader import UnloadMode
+
+#: The keys of ``module show --json``: a contract with operators' scripts.
+JSON_KEYS = {
+    "name",
+    "description",
+    "use_count",
+    "status",
+    "state",
+    "support_level",
+    "version",
+    "distribution",
+    "builtin",
+    "required",
+    "preload",
+    "holders",
+    "requires",
+    "optional_modules",
+    "enhances",
+    "load_priority",
+    "load_time",
+    "last_error",
+}
+
+
+class Greeter:
+    description = "Says hello"
+
+    def load(self, ctx: ModuleContext) -> None:
+        ctx.register_command("hello say", lambda args: "hello " + " ".join(args))
+
+
+class Quiet:
+    description = "Says nothing"
+
+
+def make(modules: dict[str, Any] | None = None, **kwargs: Any) -> Host:
+    discovery = StaticDiscovery("test.host", modules or {"a": Greeter, "b": Quiet})
+    return Host("test.host", discovery=discovery, config=ModulesConfig(), **kwargs)
+
+
+# -- states and use() ------------------------------------------------------------------
+
+
+def test_use_after_a_stop_now_raises_for_every_name() -> None:
+    host = make()
+    host.start()
+    host.use("a").release()  # "a" is now on use()'s fast path
+    host.stop(graceful=False)
+    for name in ("a", "b"):
+        with pytest.raises(HostStateError):
+            host.use(name)
+
+
+def test_use_before_start_raises() -> None:
+    with pytest.raises(HostStateError):
+        make().use("a")
+
+
+def test_operations_need_a_running_host() -> None:
+    host = make()
+    with pytest.raises(HostStateError):
+        host.load("a")
+    host.start()
+    host.stop()
+    with pytest.raises(HostStateError):
+        host.unload("a")
+
+
+def test_a_host_starts_once() -> None:
+    host = make()
+    host.start()
+    assert host.state is HostState.RUNNING
+    with pytest.raises(HostStateError):
+        host.start()
+    assert host.stop() == ["b", "a"]
+    assert host.state is HostState.STOPPED
+
+
+def test_use_and_release_many_times_leave_no_reference() -> None:
+    host = make()
+    host.start()
+    for _ in range(1000):
+        with host.use("a", holder="loop"):
+            pass
+    assert host.get_module("a").use_count == 0
+
+
+# -- module information ----------------------------------------------------------------
+
+
+def test_module_info_is_typed_and_frozen() -> None:
+    host = make()
+    host.start()
+    info = host.get_module("A")
+    assert isinstance(info, ModuleInfo)
+    assert (info.name, info.status, info.state, info.description) == (
+        "a",
+        "Running",
+        "running",
+        "Says hello",
+    )
+    assert info.holders == () and info.builtin is False and info.load_time is not None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        info.name = "x"  # type: ignore[misc]
+
+
+def test_module_info_to_dict_is_the_json_form() -> None:
+    host = make()
+    host.start()
+    info = host.list_modules()[0]
+    assert set(info.to_dict()) == JSON_KEYS
+    assert host.run("module show").data["modules"][0] == info.to_dict()
+    assert info["holders"] == [] and info["use_count"] == 0
+
+
+def test_extensions_is_a_real_extension_manager() -> None:
+    host = make()
+    host.start()
+    manager = host.extensions
+    assert type(manager) is not ExtensionManager and isinstance(manager, ExtensionManager)
+    assert manager.names() == ["a", "b"]
+    assert manager.map(lambda ext: ext.obj.description) == ["Says hello", "Says nothing"]
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+def test_module_commands_live_in_the_one_table() -> None:
+    host = make({"a": Greeter, "b": Greeter})
+    host.start()
+    assert host.run("hello say there").output == "hello there"
+    # "b" registers the same words: refused, so "b" declines and "a" keeps them.
+    assert host.get_module("b").state == "declined"
+    assert "already registered by 'a'" in (host.get_module("b").last_error or "")
+    host.unload("a")
+    assert not host.run("hello say there").ok
+
+
+def test_a_module_may_not_take_a_host_command() -> None:
+    class Thief:
+        def load(self, ctx: ModuleContext) -> None:
+            ctx.register_command("module show", lambda args: "mine")
+
+    host = make({"thief": Thief})
+    host.start()
+    assert host.get_module("thief").state == "declined"
+    assert host.run("module show").output.startswith("Module")
+
+
+def test_run_and_execute_are_one_method() -> None:
+    assert Host.execute is Host.run
+
+
+# -- errors ----------------------------------------------------------------------------
+
+
+def test_a_failing_scan_is_a_discovery_error() -> None:
+    class Broken(StaticDiscovery):
+        def scan(self) -> Any:
+            raise OSError("metadata unreadable")
+
+    host = Host("test.host", discovery=Broken("test.host"), config=ModulesConfig())
+    with pytest.raises(DiscoveryError, match="metadata unreadable"):
+        host.start()
+
+
+def test_invalid_transition_is_a_modloader_error() -> None:
+    assert issubclass(InvalidTransitionError, ModLoaderError)
+
+
+# -- bad input -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "param"),
+    [
+        ({"config": "modules.conf"}, "config"),
+        ({"settings": "autoload=no"}, "settings"),
+        ({"builtins": ["a"]}, "builtins"),
+        ({"config_path": 3}, "config_path"),
+        ({"default_config_path": ["x"]}, "default_config_path"),
+        ({"env_prefix": None}, "env_prefix"),
+        ({"discovery": "entry points"}, "discovery"),
+    ],
+)
+def test_wrong_argument_types_name_the_parameter(kwargs: dict[str, Any], param: str) -> None:
+    with pytest.raises(TypeError, match=f"'{param}'"):
+        Host("test.host", **kwargs)
+
+
+@pytest.mark.parametrize("namespace", [{"a": 1}, None, 3])
+def test_the_namespace_must_be_a_string(namespace: Any) -> None:
+    with pytest.raises(TypeError, match="'namespace'"):
+        Host(namespace)
+
+
+def test_an_empty_namespace_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="'namespace'"):
+        Host("  ")
+
+
+def test_wrong_types_to_the_operations() -> None:
+    host = make()
+    host.start()
+    with pytest.raises(TypeError, match="'name'"):
+        host.load(3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'mode'"):
+        host.unload("a", "firm")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="'name'"):
+        host.refresh("")
+    with pytest.raises(TypeError, match="'name'"):
+        host.get_module(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'line'"):
+        host.run(["module", "show"])  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'core_init'"):
+        make().start("not callable")  # type: ignore[arg-type]
+    assert host.unload("a", UnloadMode.SOFT).name == "a"
+
+
+def test_wrong_types_from_a_module_name_the_parameter() -> None:
+    seen: list[str] = []
+
+    class Careless:
+        def load(self, ctx: ModuleContext) -> None:
+            for call in (
+                lambda: ctx.register("timer", "not callable"),  # type: ignore[arg-type]
+                lambda: ctx.register_command("", lambda args: None),
+                lambda: ctx.register_command("go", "not callable"),  # type: ignore[arg-type]
+            ):
+                try:
+                    call()
+                except TypeError as exc:
+                    seen.append(str(exc))
+
+    host = make({"careless": Careless})
+    host.start()
+    assert [message.split(" must")[0] for message in seen] == [
+        "register(): 'remove'",
+        "register_command(): 'words'",
+        "register_command(): 'handler'",
+    ]
