@@ -97,12 +97,15 @@ def _install(session: nox.Session, *projects: Path, groups: Sequence[str] = ()) 
     requires: set[str] = set()
     for project in projects:
         # setuptools builds in the source tree; a build/ left by an earlier build
-        # would put files deleted since into the wheel.
+        # (this session's, or a `pip install .`) would put files deleted since
+        # into the wheel.
         shutil.rmtree(project / "build", ignore_errors=True)
         build_system = nox.project.load_toml(project / "pyproject.toml").get("build-system", {})
         requires.update(build_system.get("requires", ["setuptools>=40.8.0"]))  # PEP 517 default
     session.install(*sorted(requires))
     session.install("--no-build-isolation", *map(str, projects), *_group(*groups))
+    for project in projects:  # and the tree is left as the session found it
+        shutil.rmtree(project / "build", ignore_errors=True)
 
 
 @nox.session(python=PYTHONS)
