@@ -206,10 +206,13 @@ def typing(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the documentation with Sphinx, failing on any warning, then run its doctests.
+    """Build the documentation with Sphinx, failing on any warning; run its examples.
 
-    The HTML lands in ``docs/_build/html``. Every build starts afresh (``-E``)
-    so that no warning hides in a cached page. Arguments go to the HTML build.
+    The HTML lands in ``docs/_build/html``, the man page in ``docs/_build/man``.
+    Every build starts afresh (``-E``) so that no warning hides in a cached
+    page. Arguments go to the HTML build. ``tests/docs`` runs or checks every
+    Python example of the pages (docs/contributing.md); the console examples
+    need the demo plugins, and run in the ``integration`` session.
     """
     _install(session, ROOT, groups=["docs"])
     doctrees = "docs/_build/doctrees"
@@ -217,7 +220,8 @@ def docs(session: nox.Session) -> None:
     session.run(
         "sphinx-build", *strict, "-E", "-b", "html", "docs", "docs/_build/html", *session.posargs
     )
-    session.run("sphinx-build", *strict, "-b", "doctest", "docs", "docs/_build/doctest")
+    session.run("sphinx-build", *strict, "-b", "man", "docs", "docs/_build/man")
+    session.run("pytest", "-p", "no:cacheprovider", "tests/docs")
 
 
 @nox.session(python=DEFAULT_PYTHON)

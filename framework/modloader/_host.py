@@ -220,6 +220,7 @@ class Host:
             return [self._loader.describe(r) for r in self._loader.ordered()]
 
     def is_running(self, name: str) -> bool:
+        """Whether the module ``name`` is running (``False`` for a name not in the list)."""
         record = self._loader.find(name)
         return record is not None and record.state.running
 
