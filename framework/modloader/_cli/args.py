@@ -9,6 +9,10 @@ from dataclasses import dataclass
 
 from modloader._version import __version__
 
+# The names only: the module itself (and shtab) is imported when completing.
+SHELLS = ("bash", "zsh", "tcsh")
+TOPICS = ("namespaces", "command")
+
 __all__ = ["DEFAULT_NAMESPACE", "DEMO_NAMESPACE", "Options", "parse_args"]
 
 #: The namespace the ``modloader`` command reads when ``-n`` is not given.
@@ -31,6 +35,7 @@ class Options:
     verbose: int = 0
     quiet: bool = False
     cache: str | None = None
+    log_file: str | None = None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,6 +82,20 @@ def _parser() -> argparse.ArgumentParser:
         choices=["show", "clear"],
         help="show or clear modloader's cache (discovery and validated configuration), then exit",
     )
+    parser.add_argument(
+        "--log-file",
+        metavar="PATH",
+        help="also append the log to PATH, at least at INFO whatever -q or -x say",
+    )
+    parser.add_argument(
+        "--print-completion",
+        choices=SHELLS,
+        metavar="SHELL",
+        help=f"print the shell completion script for SHELL ({', '.join(SHELLS)}) and exit",
+    )
+    # Asked by the completion script at Tab time; not for people.
+    parser.add_argument("--complete", choices=TOPICS, help=argparse.SUPPRESS)
+    parser.add_argument("words", nargs="*", help=argparse.SUPPRESS)
     parser.add_argument("-V", "--version", action="version", version=f"modloader {__version__}")
     return parser
 
@@ -88,6 +107,18 @@ def parse_args(argv: Sequence[str]) -> Options | int:
         ns = parser.parse_args(list(argv))
     except SystemExit as exc:  # argparse printed help, the version, or a usage error
         return 0 if exc.code in (0, None) else 1
+    if ns.print_completion is not None or ns.complete is not None:
+        from modloader._cli import completion
+
+        if ns.complete is not None:
+            completion.complete(ns.complete, ns.words, namespace=ns.namespace, socket=ns.socket)
+        else:
+            completion.print_completion(parser, ns.print_completion)
+        return 0
+    if ns.words:  # only --complete takes words
+        parser.print_usage(sys.stderr)
+        print(f"modloader: error: unrecognized arguments: {' '.join(ns.words)}", file=sys.stderr)
+        return 1
     if ns.execute is not None and not ns.execute.strip():
         parser.print_usage(sys.stderr)
         print("modloader: error: -x needs a command, e.g. -x 'module show'", file=sys.stderr)
@@ -107,4 +138,5 @@ def parse_args(argv: Sequence[str]) -> Options | int:
         verbose=ns.verbose,
         quiet=ns.quiet,
         cache=ns.cache,
+        log_file=ns.log_file,
     )
