@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from tests.docs._examples import REPO
 from tests.docs._examples import Example
 from tests.docs._examples import examples
 from tests.docs._examples import excerpt_source
@@ -55,8 +56,6 @@ def test_an_excerpt_names_its_file_and_what_it_quotes_is_there(example: Example)
     assert named, f"{example.id}: a first-line comment should name the file it quotes"
     source = excerpt_source(example)
     if source is None:  # shortened or simplified: its definitions must still be there
-        from tests.docs._examples import REPO
-
         text = (REPO / named.group(1)).read_text()
         defined = re.findall(r"^\s*(?:def|class) (\w+)", example.text, re.MULTILINE)
         missing = [name for name in defined if not re.search(rf"(def|class) {name}\b", text)]
