@@ -97,12 +97,15 @@ def _install(session: nox.Session, *projects: Path, groups: Sequence[str] = ()) 
     requires: set[str] = set()
     for project in projects:
         # setuptools builds in the source tree; a build/ left by an earlier build
-        # would put files deleted since into the wheel.
+        # (this session's, or a `pip install .`) would put files deleted since
+        # into the wheel.
         shutil.rmtree(project / "build", ignore_errors=True)
         build_system = nox.project.load_toml(project / "pyproject.toml").get("build-system", {})
         requires.update(build_system.get("requires", ["setuptools>=40.8.0"]))  # PEP 517 default
     session.install(*sorted(requires))
     session.install("--no-build-isolation", *map(str, projects), *_group(*groups))
+    for project in projects:  # and the tree is left as the session found it
+        shutil.rmtree(project / "build", ignore_errors=True)
 
 
 @nox.session(python=PYTHONS)
@@ -203,10 +206,13 @@ def typing(session: nox.Session) -> None:
 
 @nox.session(python=DEFAULT_PYTHON)
 def docs(session: nox.Session) -> None:
-    """Build the documentation with Sphinx, failing on any warning, then run its doctests.
+    """Build the documentation with Sphinx, failing on any warning; run its examples.
 
-    The HTML lands in ``docs/_build/html``. Every build starts afresh (``-E``)
-    so that no warning hides in a cached page. Arguments go to the HTML build.
+    The HTML lands in ``docs/_build/html``, the man page in ``docs/_build/man``.
+    Every build starts afresh (``-E``) so that no warning hides in a cached
+    page. Arguments go to the HTML build. ``tests/docs`` runs or checks every
+    Python example of the pages (docs/contributing.md); the console examples
+    need the demo plugins, and run in the ``integration`` session.
     """
     _install(session, ROOT, groups=["docs"])
     doctrees = "docs/_build/doctrees"
@@ -214,7 +220,8 @@ def docs(session: nox.Session) -> None:
     session.run(
         "sphinx-build", *strict, "-E", "-b", "html", "docs", "docs/_build/html", *session.posargs
     )
-    session.run("sphinx-build", *strict, "-b", "doctest", "docs", "docs/_build/doctest")
+    session.run("sphinx-build", *strict, "-b", "man", "docs", "docs/_build/man")
+    session.run("pytest", "-p", "no:cacheprovider", "tests/docs")
 
 
 @nox.session(python=DEFAULT_PYTHON)

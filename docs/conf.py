@@ -21,7 +21,6 @@ version = release = __version__
 extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
-    "sphinx.ext.doctest",
     "sphinx.ext.viewcode",
     "sphinxcontrib.mermaid",
 ]
@@ -59,6 +58,22 @@ nitpick_ignore_regex = [
 # The benchmark tables are generated as a document of their own and included in a
 # section of benchmarks.md, so their headings start below the top level.
 suppress_warnings = ["myst.header"]
+
+# Mermaid diagrams are kept as text and drawn by the reader's browser; the man
+# page shows their source.
+mermaid_output_format = "raw"
+
+# `man modloader`: the operator's pages, built with ``sphinx-build -b man``.
+man_pages = [
+    (
+        "operators-console",
+        "modloader",
+        "run a modloader host, or talk to a running one",
+        [author],
+        1,
+    ),
+]
+man_show_urls = False
 
 html_theme = "furo"
 html_title = f"modloader {release}"

@@ -215,6 +215,7 @@ print(m.version("modloader-demo-res-hello"), HelloModule().greeting)
 @pytest.mark.slow
 def test_every_example_plugin_installs_and_each_is_built_once(venv, venv_template, tmp_path):
     projects = example_projects()
+    before = source_trees(projects)
     started = time.perf_counter()
     venv.install(*projects)
     first = time.perf_counter() - started
@@ -227,11 +228,23 @@ def test_every_example_plugin_installs_and_each_is_built_once(venv, venv_templat
     built = sorted(p.name for p in venv.wheels.folder.iterdir())
     copy_venv(venv_template, tmp_path / "again").install(*projects)
     assert sorted(p.name for p in venv.wheels.folder.iterdir()) == built
-    assert not any((p / "build").exists() for p in projects), "the source tree was built in"
+    # Builds run from copies: whatever an earlier `pip install` left in a project
+    # (build/, *.egg-info) is neither read nor touched, and nothing new appears.
+    assert source_trees(projects) == before, "the source tree was built in"
     print(f"installed {len(projects)} example plugins in {first:.1f} s")
 
 
 # -- the example plugins and the demo's modules.conf ----------------------------
+
+
+def source_trees(projects):
+    """Every path under ``projects`` with its modification time, bytecode aside."""
+    return {
+        path: path.stat().st_mtime_ns
+        for project in projects
+        for path in project.rglob("*")
+        if "__pycache__" not in path.parts
+    }
 
 
 def example_projects():

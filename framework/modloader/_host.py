@@ -411,6 +411,7 @@ class Host:
             return [describe(r) for r in self._modules.ordered()]
 
     def is_running(self, name: str) -> bool:
+        """Whether the module ``name`` is running (``False`` for a name not in the list)."""
         record = self._modules.find(_check_name("is_running", "name", name))
         return record is not None and record.state.running
 

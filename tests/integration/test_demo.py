@@ -5,6 +5,7 @@ serving ``modloader.demo`` with its shipped demo.conf, an operator over ``-rx``.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
@@ -150,6 +151,24 @@ def test_an_operator_session(demo: Served, env: dict[str, str]) -> None:
     assert demo.proc.returncode == 0, log
     assert "Unloaded" not in log  # a graceful stop is quiet about each module
     assert not Path(demo.socket).exists()
+
+
+def readme_sequence() -> list[str]:
+    """The commands README.md tells a newcomer to try at the demo's prompt, in order."""
+    text = " ".join((EXAMPLE_PLUGINS.parent / "README.md").read_text().split())
+    found = re.search(r"try, in this order: (.*?), and Tab", text)
+    assert found, "README.md no longer lists the commands to try"
+    return re.findall(r"`([^`]+)`", re.sub(r"\([^)]*\)", "", found.group(1)))
+
+
+def test_the_readme_sequence_leaves_every_module_running(demo: Served) -> None:
+    commands = readme_sequence()
+    assert commands[0] == "module show" and "module unload -f res_store" in commands
+    for line in commands:
+        done = demo.rx(line)
+        refused = line == "module unload res_store"  # as the README announces
+        assert done.returncode == (1 if refused else 0), done
+    assert statuses(demo) == STATUSES
 
 
 def test_the_core_stop_reply_reaches_the_client(demo: Served) -> None:

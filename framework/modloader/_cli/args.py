@@ -12,6 +12,10 @@ from typing import Any
 
 from modloader._version import __version__
 
+# The names only: the module itself (and shtab) is imported when completing.
+SHELLS = ("bash", "zsh", "tcsh")
+TOPICS = ("namespaces", "command")
+
 __all__ = ["DEFAULT_NAMESPACE", "DEMO_NAMESPACE", "Options", "Profile", "parse_args"]
 
 #: The namespace the ``modloader`` command reads when ``-n`` is not given.
@@ -54,6 +58,7 @@ class Options:
     quiet: bool = False
     cache: str | None = None
     profile: Profile = field(default_factory=Profile)
+    log_file: str | None = None
 
 
 _EXIT_STATUS = (
@@ -62,7 +67,8 @@ _EXIT_STATUS = (
 )
 
 
-def _parser(profile: Profile) -> argparse.ArgumentParser:
+def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
+    profile = Profile() if profile is None else profile
     parser = argparse.ArgumentParser(
         prog=profile.prog,
         description=profile.description or "Run a modloader host, or talk to a running one.",
@@ -104,6 +110,20 @@ def _parser(profile: Profile) -> argparse.ArgumentParser:
         choices=["show", "clear"],
         help="show or clear modloader's cache (discovery and validated configuration), then exit",
     )
+    parser.add_argument(
+        "--log-file",
+        metavar="PATH",
+        help="also append the log to PATH, at least at INFO whatever -q or -x say",
+    )
+    parser.add_argument(
+        "--print-completion",
+        choices=SHELLS,
+        metavar="SHELL",
+        help=f"print the shell completion script for SHELL ({', '.join(SHELLS)}) and exit",
+    )
+    # Asked by the completion script at Tab time; not for people.
+    parser.add_argument("--complete", choices=TOPICS, help=argparse.SUPPRESS)
+    parser.add_argument("words", nargs="*", help=argparse.SUPPRESS)
     version = f"modloader {__version__}"
     if profile.prog != "modloader":
         version = f"{profile.prog} (modloader {__version__})"
@@ -119,6 +139,19 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         ns = parser.parse_args(list(argv))
     except SystemExit as exc:  # argparse printed help, the version, or a usage error
         return 0 if exc.code in (0, None) else 1
+    namespace = ns.namespace if profile.namespace is None else profile.namespace
+    if ns.print_completion is not None or ns.complete is not None:
+        from modloader._cli import completion
+
+        if ns.complete is not None:
+            completion.complete(ns.complete, ns.words, namespace=namespace, socket=ns.socket)
+        else:
+            completion.print_completion(parser, ns.print_completion)
+        return 0
+    if ns.words:  # only --complete takes words
+        parser.print_usage(sys.stderr)
+        print(f"{profile.prog}: error: unrecognized arguments: {' '.join(ns.words)}", file=sys.stderr)
+        return 1
     if ns.execute is not None and not ns.execute.strip():
         parser.print_usage(sys.stderr)
         print(f"{profile.prog}: error: -x needs a command, e.g. -x 'module show'", file=sys.stderr)
@@ -128,7 +161,7 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         print(f"{profile.prog}: error: -x and -c cannot be combined", file=sys.stderr)
         return 1
     return Options(
-        namespace=ns.namespace if profile.namespace is None else profile.namespace,
+        namespace=namespace,
         config=ns.config,
         execute=ns.execute,
         console=ns.console,
@@ -139,4 +172,5 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         quiet=ns.quiet,
         cache=ns.cache,
         profile=profile,
+        log_file=ns.log_file,
     )

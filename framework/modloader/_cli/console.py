@@ -33,6 +33,7 @@ from prompt_toolkit.output import Output
 from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.shortcuts import CompleteStyle
 
+from modloader._cli import colour as _colour
 from modloader._commands.base import Executor
 
 __all__ = [
@@ -143,6 +144,9 @@ class Console:
         are routed through the console for the time being; if the logger has no
         handler at all, one is added at ``log_level``.
     :param log_level: the level of that added handler.
+    :param colour: colour the level word of log lines and the Status column of
+        ``module show`` (Asterisk's colours); ``None``: when the output is a
+        terminal and ``NO_COLOR`` is not set.
     """
 
     def __init__(
@@ -157,8 +161,12 @@ class Console:
         output: Output | None = None,
         logger: logging.Logger | None = None,
         log_level: int = logging.INFO,
+        colour: bool | None = None,
     ) -> None:
         self.executor = executor
+        if colour is None:
+            colour = _colour.enabled(stdout if stdout is not None else sys.__stdout__)
+        self.colour = colour
         self.prompt = prompt
         self.banner = banner
         self.logger = logger
@@ -231,7 +239,10 @@ class Console:
             self.write(f"Command '{line}' failed: {type(exc).__name__}: {exc}")
             return
         if result.output:
-            self.write(result.output)
+            output = result.output
+            if self.colour and line.split()[:2] == ["module", "show"]:
+                output = _colour.colour_status_column(output)
+            self.write(output)
 
     @contextlib.contextmanager
     def _logging(self) -> Iterator[None]:
@@ -250,9 +261,17 @@ class Console:
         if not logger.handlers:
             added = _ConsoleHandler(self, self.log_level)
             logger.addHandler(added)
+        shown: list[logging.Handler] = [h for h, _ in rerouted] + ([added] if added else [])
+        formatters = [h.formatter for h in shown]
+        if self.colour:
+            for handler, formatter in zip(shown, formatters, strict=True):
+                if not isinstance(formatter, _colour.ColourFormatter):
+                    handler.setFormatter(_colour.ColourFormatter(formatter))
         try:
             yield
         finally:
+            for handler, formatter in zip(shown, formatters, strict=True):
+                handler.setFormatter(formatter)
             if added is not None:
                 logger.removeHandler(added)
             for handler, old in rerouted:
@@ -270,6 +289,7 @@ def run_console(
     output: Output | None = None,
     logger: logging.Logger | None = None,
     log_level: int = logging.INFO,
+    colour: bool | None = None,
 ) -> None:
     """Run a :class:`Console` over ``executor`` until the operator leaves (same parameters)."""
     Console(
@@ -282,4 +302,5 @@ def run_console(
         output=output,
         logger=logger,
         log_level=log_level,
+        colour=colour,
     ).run()

@@ -38,18 +38,38 @@ def default_config_path(namespace: str) -> Path:
     return path
 
 
-def configure_logging(options: Options) -> None:
-    """Messages to stderr, as ``[date] LEVEL: message``."""
+def configure_logging(options: Options) -> str | None:
+    """Messages to stderr, as ``[date] LEVEL: message``, and to ``--log-file``.
+
+    :returns: why the log file cannot be opened, or ``None``.
+    """
     # ``-x`` prints what the command prints; startup's news is for -v (warnings still show).
     level = logging.WARNING if options.quiet or options.execute is not None else logging.INFO
     level = max(logging.DEBUG, level - 10 * options.verbose)  # each -v shows one level more
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("[%(asctime)s] %(levelname)s: %(message)s", datefmt="%b %d %H:%M:%S")
+    formatter = logging.Formatter(
+        "[%(asctime)s] %(levelname)s: %(message)s", datefmt="%b %d %H:%M:%S"
     )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter)
+    from modloader._cli import colour
+
+    if colour.enabled(sys.stderr):  # the level word, as Asterisk colours it
+        handler.setFormatter(colour.ColourFormatter(formatter))
+    handlers: list[logging.Handler] = [handler]
+    if options.log_file is not None:
+        # Asterisk's messages file: the whole story, whatever the terminal shows.
+        try:
+            to_file = logging.FileHandler(options.log_file, encoding="utf-8")
+        except OSError as exc:
+            return f"modloader: error: cannot open the log file {options.log_file}: {exc.strerror}"
+        to_file.setLevel(min(level, logging.INFO))
+        handler.setLevel(level)
+        to_file.setFormatter(formatter)
+        handlers.append(to_file)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
+    root.handlers[:] = handlers
+    root.setLevel(min(h.level or level for h in handlers))
+    return None
 
 
 def make_host(options: Options) -> Host:
@@ -115,7 +135,10 @@ def run_local(options: Options) -> int:
     from modloader._cli.remote import print_result
     from modloader._cli.remote import socket_path
 
-    configure_logging(options)
+    problem = configure_logging(options)
+    if problem is not None:
+        print(problem, file=sys.stderr)
+        return 1
     if options.execute is None:
         from modloader._control.unix import is_listening
 

@@ -1,0 +1,75 @@
+"""``--log-file``: the whole log appended to a file, whatever the terminal shows."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests._dists import make_dist
+
+FRAMEWORK = Path(__file__).resolve().parents[2] / "framework"
+MODULE = """
+import logging
+
+class Module:
+    description = "Logs as it loads"
+
+    def load(self, ctx):
+        ctx.logger.info("the quiet news")
+        ctx.logger.warning("the loud news")
+"""
+
+
+def run(site, tmp_path, *args):
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
+        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "modloader", "-n", "logs.modules", "-x", "module show", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+
+
+def make_site(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    make_dist(
+        site,
+        "res-news",
+        "1",
+        {"logs.modules": {"res_news": "res_news:Module"}},
+        {"res_news.py": MODULE},
+    )
+    return site
+
+
+def test_the_file_gets_info_that_the_terminal_does_not_and_is_appended_to(tmp_path):
+    site = make_site(tmp_path)
+    log = tmp_path / "modloader.log"
+    log.write_text("an earlier line\n")
+    done = run(site, tmp_path, "--log-file", str(log))
+    assert done.returncode == 0, done.stderr
+    assert "the loud news" in done.stderr
+    assert "the quiet news" not in done.stderr  # -x: warnings only on the terminal
+    lines = log.read_text().splitlines()
+    assert lines[0] == "an earlier line"
+    assert any(line.endswith("INFO: the quiet news") for line in lines), lines
+    assert any(line.endswith("WARNING: the loud news") for line in lines), lines
+
+
+def test_a_log_file_that_cannot_be_opened_is_an_error_naming_it(tmp_path):
+    site = make_site(tmp_path)
+    missing = tmp_path / "no" / "such" / "folder" / "modloader.log"
+    done = run(site, tmp_path, "--log-file", str(missing))
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"modloader: error: cannot open the log file {missing}: No such file or directory"
+    )
+    assert done.stdout == ""  # no module was started
