@@ -177,7 +177,13 @@ class Console:
         )
 
     def write(self, text: str) -> None:
-        """Print ``text`` (a newline is added) above the prompt. Thread-safe."""
+        """Print ``text`` (a newline is added) above the prompt. Thread-safe.
+
+        Control characters are shown as escapes (see :mod:`modloader._control.terminal`).
+        """
+        from modloader._control.terminal import escape_controls
+
+        text = escape_controls(text)
         stream = self._stdout if self._stdout is not None else sys.stdout
         with self._write_lock:
             stream.write(text if text.endswith("\n") else text + "\n")
