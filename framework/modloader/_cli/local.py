@@ -12,7 +12,6 @@ from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
 from modloader.errors import ConfigError
 from modloader.errors import ModLoaderError
-from modloader.errors import SocketInUseError
 from modloader.errors import StartupError
 
 __all__ = ["configure_logging", "default_config_path", "make_host", "run_local"]
@@ -101,12 +100,13 @@ def run_local(options: Options) -> int:
 
     configure_logging(options)
     if options.execute is None:
-        from modloader._control.unix import is_listening
+        from modloader._control.unix import check_socket_path
 
-        path = socket_path(options)
-        if is_listening(path):  # refuse before starting any module (SPEC 7)
-            print(SocketInUseError(path), file=sys.stderr)
-            return SocketInUseError.exit_code
+        try:  # an unsafe folder or a live host: refuse before starting any module (SPEC 7)
+            check_socket_path(socket_path(options), private=options.socket is None)
+        except ModLoaderError as exc:
+            print(exc, file=sys.stderr)
+            return exc.exit_code
     host = make_host(options)
     assert isinstance(host, Host)
     try:

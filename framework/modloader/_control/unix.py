@@ -40,6 +40,7 @@ from modloader._control.protocol import decode_request
 from modloader._control.protocol import encode
 from modloader._control.protocol import error_response
 from modloader._control.protocol import negotiate
+from modloader._control.protocol import request_id
 from modloader._control.protocol import response_from_result
 from modloader._version import __version__
 from modloader.errors import AccessDeniedError
@@ -53,6 +54,7 @@ __all__ = [
     "PeerCredentials",
     "ServerState",
     "check_peer",
+    "check_socket_path",
     "is_listening",
     "peer_credentials",
 ]
@@ -113,6 +115,22 @@ def check_peer(credentials: PeerCredentials | None, host_uid: int) -> None:
     )
 
 
+def check_socket_path(path: str | os.PathLike[str], *, private: bool) -> None:
+    """Refuse, before a host starts any module, a socket path it could not serve on.
+
+    The folder is created or checked as :meth:`ControlServer.start` does it
+    (:func:`~modloader._control.paths.prepare_socket_folder`), and a live host
+    already listening there is refused. ``start`` checks both again.
+
+    :raises SocketInUseError: a live host listens on ``path``.
+    :raises ControlError: the folder is unsafe, or the path too long.
+    """
+    path = os.fspath(path)
+    prepare_socket_folder(path, private=private)
+    if is_listening(path):
+        raise SocketInUseError(path)
+
+
 def is_listening(path: str | os.PathLike[str]) -> bool:
     """``True`` when a live host accepts connections on ``path``.
 
@@ -128,6 +146,16 @@ def is_listening(path: str | os.PathLike[str]) -> bool:
     finally:
         probe.close()
     return True
+
+
+def _late(limit: float) -> ProtocolError:
+    return ProtocolError(
+        f"request not completed within {limit:g} s (no newline); closing the connection"
+    )
+
+
+def _stopping() -> ControlError:
+    return ControlError("the host is stopping; the command was not run")
 
 
 class _Connection:
@@ -162,7 +190,7 @@ class _Connection:
             logger.warning("control socket: %s", exc)
             self._fail(error_response(0, exc))
             return
-        while server.state is ServerState.LISTENING:
+        while True:
             try:
                 line = self._read_line()
             except ProtocolError as exc:
@@ -170,12 +198,17 @@ class _Connection:
                 self._fail(error_response(0, exc))
                 return
             if line is None:
+                if server.state is not ServerState.LISTENING:
+                    self._fail(error_response(0, _stopping()))
                 return
             try:
                 request = decode_request(line)
             except ProtocolError as exc:
                 logger.warning("control socket: %s; closing that connection", exc)
-                self._fail(error_response(0, exc))
+                self._fail(error_response(request_id(line), exc))
+                return
+            if server.state is not ServerState.LISTENING:
+                self._fail(error_response(request.id, _stopping()))
                 return
             self.idle.clear()
             try:
@@ -184,8 +217,14 @@ class _Connection:
                 self.idle.set()
 
     def _read_line(self) -> bytes | None:
-        """The next request line, or ``None`` when the client hung up between lines."""
+        """The next request line, or ``None`` when the client hung up between lines.
+
+        Waiting for a line to start has no limit (a console may sit idle for
+        hours); once its first byte is in, the whole line must arrive within
+        ``request_timeout``, however the client spaces its bytes.
+        """
         server = self.server
+        deadline: float | None = None
         while True:
             end = self.buffer.find(b"\n")
             if end > MAX_REQUEST_BYTES or (end < 0 and len(self.buffer) > MAX_REQUEST_BYTES):
@@ -196,16 +235,19 @@ class _Connection:
                 line = bytes(self.buffer[:end])
                 del self.buffer[: end + 1]
                 return line
-            # Idle between requests: wait as long as the client likes (a console).
-            # Inside a request: the rest must come within request_timeout.
-            self.sock.settimeout(server.request_timeout if self.buffer else None)
+            if self.buffer and deadline is None:
+                deadline = time.monotonic() + server.request_timeout
+            if deadline is None:
+                self.sock.settimeout(None)
+            else:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _late(server.request_timeout)
+                self.sock.settimeout(left)
             try:
                 chunk = self.sock.recv(_RECV_SIZE)
             except TimeoutError:
-                raise ProtocolError(
-                    f"request not completed within {server.request_timeout:g} s "
-                    "(no newline); closing the connection"
-                ) from None
+                raise _late(server.request_timeout) from None
             if not chunk:
                 if self.buffer:
                     logger.debug("control socket: client hung up in the middle of a request")
@@ -349,11 +391,17 @@ class ControlServer:
         for conn in connections:
             # A command still running (``core stop`` itself, say) finishes and its
             # reply goes out first; then the shutdown wakes a thread blocked in recv().
+            # Only the reading side: a request already sent is still read, and
+            # answered "the host is stopping" rather than by silence.
             conn.idle.wait(max(0.0, deadline - time.monotonic()))
             with contextlib.suppress(OSError):
-                conn.sock.shutdown(socket.SHUT_RDWR)
-        for thread in connections.values():
-            thread.join(timeout)
+                conn.sock.shutdown(socket.SHUT_RD)
+        for conn, thread in connections.items():
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                thread.join(0.5)
         self._remove_socket()
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
@@ -430,6 +478,22 @@ class ControlServer:
                 for key, _ in selector.select():
                     if key.fileobj is listener and self._state is ServerState.LISTENING:
                         self._accept(listener)
+        self._turn_away(listener)
+
+    def _turn_away(self, listener: socket.socket) -> None:
+        """Tell the clients still waiting to be accepted that the host is stopping."""
+        listener.setblocking(False)
+        reply = encode(error_response(0, _stopping()))
+        for _ in range(self.max_clients):
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return
+            with contextlib.suppress(OSError):
+                sock.settimeout(0.2)
+                sock.sendall(reply)
+                sock.shutdown(socket.SHUT_WR)
+            sock.close()
 
     def _accept(self, listener: socket.socket) -> None:
         try:
