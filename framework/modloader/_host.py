@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
 
+from modloader import _cachestore
 from modloader._registry.events import SubscriberT
 from modloader._registry.loader import Loader
 from modloader._registry.operations import Operations
@@ -57,6 +58,8 @@ class Host:
     :param builtins: modules the host registers in code (name -> object).
     :param discovery: where modules come from (default: installed distributions).
     :param config: an already validated configuration; when given, no source is read.
+    :param cache_dir: the folder of the discovery and configuration caches (default:
+        ``$<env_prefix>CACHE_DIR``, then ``$MODLOADER_CACHE_DIR``, then ``~/.cache/modloader``).
     """
 
     def __init__(
@@ -70,11 +73,14 @@ class Host:
         builtins: Mapping[str, Any] | None = None,
         discovery: Discovery | None = None,
         config: ModulesConfig | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
+        # The cache folder: ``cache_dir``, else <env_prefix>CACHE_DIR, else modloader's default.
+        self.cache = _cachestore.CacheStore(cache_dir, env_prefix=env_prefix)
         if discovery is None:
             from modloader._discovery.entrypoints import EntryPointDiscovery
 
-            discovery = EntryPointDiscovery(namespace)
+            discovery = EntryPointDiscovery(namespace, cache=self.cache)
         self.namespace = namespace
         self.config_path = config_path
         self.default_config_path = default_config_path
@@ -105,13 +111,14 @@ class Host:
             return self.config
         from modloader._config import load_config
 
-        return load_config(
-            path=self.config_path,
-            default_path=self.default_config_path,
-            env_prefix=self.env_prefix,
-            values=self.settings,
-            builtins=list(self.builtins),
-        )
+        with _cachestore.using(self.cache):
+            return load_config(
+                path=self.config_path,
+                default_path=self.default_config_path,
+                env_prefix=self.env_prefix,
+                values=self.settings,
+                builtins=list(self.builtins),
+            )
 
     def start(self, core_init: Callable[[Host], None] | None = None) -> StartupReport:
         """Run startup: preload, then ``core_init(host)``, then everything else.

@@ -22,15 +22,26 @@ from typing import Any
 
 from modloader._discovery.base import Candidate
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from modloader._cachestore import CacheStore
+
 __all__ = ["EntryPointDiscovery", "extension_manager", "load_entry_point"]
 
 
 class EntryPointDiscovery:
     """Modules from the entry points of ``namespace`` in the installed distributions."""
 
-    def __init__(self, namespace: str, *, path: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        *,
+        path: Sequence[str] | None = None,
+        cache: CacheStore | None = None,
+    ) -> None:
         self._namespace = namespace
         self._path = path
+        self._cache = cache
 
     @property
     def namespace(self) -> str:
@@ -40,7 +51,7 @@ class EntryPointDiscovery:
         from modloader._discovery.scan import scan_group
 
         forget_directory_listings()  # let imports see distributions installed since
-        return scan_group(self._namespace, path=self._path)
+        return scan_group(self._namespace, path=self._path, cache=self._cache)
 
     def load(self, candidate: Candidate) -> Any:
         return load_entry_point(candidate.value)
