@@ -170,11 +170,15 @@ def encode(message: Request | Response) -> bytes:
     """One line of UTF-8 JSON, newline included.
 
     Structured data that JSON cannot represent is sent as its ``str()`` rather
-    than failing the whole reply: the operator still gets the text. Text that
-    UTF-8 cannot hold (a lone surrogate, from bytes that were not valid UTF-8)
-    is sent escaped, as ``\\udcff``, so every reply can be sent.
+    than failing the whole reply: the operator still gets the text. Text of a
+    reply that UTF-8 cannot hold (a lone surrogate, from bytes that were not
+    valid UTF-8) is sent written out, as ``\\udcff``, so every reply can be sent.
     """
     obj = message.to_json()
+    if isinstance(message, Request):
+        # Requests are written in ASCII: a lone surrogate travels as its escape, and
+        # the host refuses it rather than running a command that is not what was typed.
+        return json.dumps(obj, separators=(",", ":"), default=str).encode("ascii") + b"\n"
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
     try:
         return text.encode("utf-8") + b"\n"
