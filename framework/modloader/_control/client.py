@@ -186,8 +186,16 @@ class ControlClient:
         sock = self._sock
         assert sock is not None
         try:
-            sock.sendall(encode(request))
-            line = self._read_line(sock)
+            try:
+                sock.sendall(encode(request))
+            except OSError:
+                # The host may have closed after saying why (it is stopping): read that.
+                sock.settimeout(0.5)
+                line = self._read_line(sock)
+                if line is None:
+                    raise
+            else:
+                line = self._read_line(sock)
         except TimeoutError as exc:
             self.close()
             raise ControlError(f"no reply from the host within {self.timeout:g} s") from exc
