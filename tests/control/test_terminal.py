@@ -1,0 +1,74 @@
+"""Text shown to an operator: control characters escaped, ordinary text kept."""
+
+import io
+import logging
+
+import pytest
+from prompt_toolkit.application import create_app_session
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from modloader._cli.console import run_console
+from modloader._commands.base import CommandResult
+from modloader._control.terminal import escape_controls
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("plain text, accents: caf\u00e9 \u2615", "plain text, accents: caf\u00e9 \u2615"),
+        ("tabs\tand\nnewlines\n", "tabs\tand\nnewlines\n"),
+        ("a back\\slash stays", "a back\\slash stays"),
+        ("\x1b]0;owned\x07", "\\x1b]0;owned\\x07"),
+        ("\x1b[2J\x1b[31mred", "\\x1b[2J\\x1b[31mred"),
+        ("over\rwrite", "over\\x0dwrite"),
+        ("nul\x00 del\x7f c1\x9b", "nul\\x00 del\\x7f c1\\x9b"),
+        ("bidi \u202eevil\u2066", "bidi \\u202eevil\\u2066"),
+        ("line\u2028sep", "line\\u2028sep"),
+        ("undecodable \udcff", "undecodable \\udcff"),
+    ],
+    ids=[
+        "plain",
+        "tabs-newlines",
+        "backslash",
+        "osc-title-bell",
+        "csi",
+        "carriage-return",
+        "nul-del-c1",
+        "bidi",
+        "line-separator",
+        "lone-surrogate",
+    ],
+)
+def test_escape_controls(text, shown):
+    assert escape_controls(text) == shown
+
+
+class _Hostile:
+    def __init__(self):
+        self.log = logging.getLogger("hostile.module")
+
+    def execute(self, line):
+        self.log.warning("from a module: \x1b[8mhidden\x1b[0m")
+        return CommandResult(line=line, output="\x1b]0;owned\x07out\tok")
+
+    def complete(self, line):
+        return []
+
+
+def test_the_console_escapes_output_and_log_lines(tmp_path):
+    out = io.StringIO()
+    with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
+        pipe.send_text("anything\rexit\r")
+        run_console(
+            _Hostile(),
+            history_path=str(tmp_path / "history"),
+            stdout=out,
+            input=pipe,
+            output=DummyOutput(),
+            logger=logging.getLogger("hostile"),
+        )
+    shown = out.getvalue()
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "\\x1b]0;owned\\x07out\tok\n" in shown
+    assert "from a module: \\x1b[8mhidden\\x1b[0m" in shown
