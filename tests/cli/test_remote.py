@@ -142,7 +142,7 @@ def short_tmp():
     import tempfile
 
     folder = tempfile.mkdtemp(prefix="mlr-", dir="/tmp")
-    os.chmod(folder, 0o755)  # another user may reach what is inside
+    os.chmod(folder, 0o755)  # noqa: S103 - another user may reach what is inside
     yield Path(folder)
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -204,7 +204,7 @@ def test_an_unsafe_default_folder_is_refused_before_connecting(
         folder.symlink_to(real)
     else:
         folder.mkdir()
-        folder.chmod(0o777)  # noqa: S103 - the damage under test
+        folder.chmod(0o777)
     listener = _listener(str(folder / "my.ns.sock"))
     try:
         status = CLIENTS[client](["-n", "my.ns"])
@@ -287,7 +287,7 @@ def test_an_undecodable_command_is_not_run(host, how, capsys):
         status = main(["-s", host.path, "-rx", line])
     else:
         status = main(["-s", host.path, "-rx", line, "--json"])
-    out, err = capsys.readouterr()
+    err = capsys.readouterr().err
     assert status == 1
     assert "'line' holds text that is not valid Unicode (a lone surrogate); nothing was run" in err
     assert host.executor.lines == []

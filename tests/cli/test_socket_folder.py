@@ -75,7 +75,7 @@ def test_an_unsafe_default_folder_is_refused_before_any_module_starts(
         folder.symlink_to(runtime / "real")
     else:
         folder.mkdir()
-        folder.chmod(0o777)  # noqa: S103 - the damage under test
+        folder.chmod(0o777)
     code, err, trace = _serve(site, runtime, tmp_path)
     assert code == 1, err
     reason = "it is not a folder" if damage == "symlink" else "others may write to it"

@@ -189,7 +189,7 @@ def test_the_client_says_the_host_is_stopping(server):
 def test_check_socket_path_refuses_a_world_writable_default_folder(short_tmp):
     folder = short_tmp / "modloader"
     folder.mkdir()
-    folder.chmod(0o777)  # noqa: S103 - the damage under test
+    folder.chmod(0o777)
     with pytest.raises(ControlError, match="others may write to it"):
         check_socket_path(str(folder / "a.sock"), private=True)
 

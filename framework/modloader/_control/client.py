@@ -50,6 +50,7 @@ def _check_server(sock: socket.socket, path: str) -> None:
     if problem is not None:
         raise AccessDeniedError(problem)
 
+
 #: Error codes that mean the control channel itself failed; the client raises them.
 _RAISED: Final[dict[str, type[ControlError]]] = {
     AccessDeniedError.code: AccessDeniedError,
