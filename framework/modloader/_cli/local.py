@@ -100,7 +100,7 @@ def run_local(options: Options) -> int:
 
     configure_logging(options)
     if options.execute is None:
-        from modloader._control.unix import check_socket_path
+        from modloader._control.checks import check_socket_path
 
         try:  # an unsafe folder or a live host: refuse before starting any module (SPEC 7)
             check_socket_path(socket_path(options), private=options.socket is None)

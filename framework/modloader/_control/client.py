@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import os
 import socket
-import struct
-import sys
 import time
 from types import TracebackType
 from typing import Final
 from typing import Self
 
 from modloader._commands.base import CommandResult
+from modloader._control.checks import peer_credentials
 from modloader._control.paths import folder_problem
 from modloader._control.paths import peer_problem
 from modloader._control.protocol import MAX_RESPONSE_BYTES
@@ -42,11 +41,10 @@ CLOSED: Final = "the host closed the connection without a reply (it may be stopp
 
 def _check_server(sock: socket.socket, path: str) -> None:
     """Refuse a server that is neither this user nor root, before anything is sent."""
-    option = getattr(socket, "SO_PEERCRED", None)
-    if option is None or sys.platform != "linux":
+    credentials = peer_credentials(sock)
+    if credentials is None:
         return  # the system cannot tell: the folder's and the socket's permissions decide
-    pid, uid, _ = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, option, 12))
-    problem = peer_problem(uid, pid, path)
+    problem = peer_problem(credentials.uid, credentials.pid, path)
     if problem is not None:
         raise AccessDeniedError(problem)
 

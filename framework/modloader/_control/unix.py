@@ -22,16 +22,18 @@ import os
 import selectors
 import socket
 import stat
-import struct
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Final
 from typing import Self
 
 from modloader._commands.base import Executor
+from modloader._control.checks import PeerCredentials
+from modloader._control.checks import check_peer
+from modloader._control.checks import check_socket_path
+from modloader._control.checks import is_listening
+from modloader._control.checks import peer_credentials
 from modloader._control.paths import prepare_socket_folder
 from modloader._control.protocol import MAX_REQUEST_BYTES
 from modloader._control.protocol import Request
@@ -78,74 +80,6 @@ class ServerState(enum.Enum):
     CLOSING = "closing"
     #: Closed, socket removed. A closed server cannot be started again.
     CLOSED = "closed"
-
-
-@dataclass(frozen=True, slots=True)
-class PeerCredentials:
-    """Who is at the other end of a Unix socket, as the kernel says."""
-
-    pid: int
-    uid: int
-    gid: int
-
-
-def peer_credentials(sock: socket.socket) -> PeerCredentials | None:
-    """The peer's credentials (``SO_PEERCRED``), or ``None`` where the system has no such call."""
-    option = getattr(socket, "SO_PEERCRED", None)
-    if option is None or sys.platform != "linux":
-        return None
-    raw = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
-    pid, uid, gid = struct.unpack("3i", raw)
-    return PeerCredentials(pid=pid, uid=uid, gid=gid)
-
-
-def check_peer(credentials: PeerCredentials | None, host_uid: int) -> None:
-    """Let in the host's own user and root; refuse anyone else.
-
-    Where the system cannot tell (``credentials`` is ``None``), the folder's
-    and the socket's permissions are the only check.
-
-    :raises AccessDeniedError: naming the refused user.
-    """
-    if credentials is None or credentials.uid in (host_uid, 0):
-        return
-    raise AccessDeniedError(
-        f"access denied: uid {credentials.uid} (pid {credentials.pid}) is neither "
-        f"the host's user (uid {host_uid}) nor root"
-    )
-
-
-def check_socket_path(path: str | os.PathLike[str], *, private: bool) -> None:
-    """Refuse, before a host starts any module, a socket path it could not serve on.
-
-    The folder is created or checked as :meth:`ControlServer.start` does it
-    (:func:`~modloader._control.paths.prepare_socket_folder`), and a live host
-    already listening there is refused. ``start`` checks both again.
-
-    :raises SocketInUseError: a live host listens on ``path``.
-    :raises ControlError: the folder is unsafe, or the path too long.
-    """
-    path = os.fspath(path)
-    prepare_socket_folder(path, private=private)
-    if is_listening(path):
-        raise SocketInUseError(path)
-
-
-def is_listening(path: str | os.PathLike[str]) -> bool:
-    """``True`` when a live host accepts connections on ``path``.
-
-    A host may call this before its startup, to refuse early rather than after
-    starting every module (:meth:`ControlServer.start` checks again).
-    """
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    probe.settimeout(1.0)
-    try:
-        probe.connect(os.fspath(path))
-    except OSError:
-        return False
-    finally:
-        probe.close()
-    return True
 
 
 def _late(limit: float) -> ProtocolError:
