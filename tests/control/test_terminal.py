@@ -72,3 +72,25 @@ def test_the_console_escapes_output_and_log_lines(tmp_path):
     assert "\x1b" not in shown and "\x07" not in shown
     assert "\\x1b]0;owned\\x07out\tok\n" in shown
     assert "from a module: \\x1b[8mhidden\\x1b[0m" in shown
+
+
+def test_the_host_log_on_stderr_escapes_what_a_module_logs(capsys):
+    from modloader._cli.args import Options
+    from modloader._cli.local import configure_logging
+
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    try:
+        configure_logging(Options())
+        logging.getLogger("res_files").warning("read %s", "name\x1b[2J\x07.txt")
+        try:
+            raise ValueError("bad\x1b]0;t\x07")
+        except ValueError:
+            logging.getLogger("res_files").exception("failed")
+    finally:
+        root.handlers[:], _ = saved
+        root.setLevel(saved[1])
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\x07" not in err
+    assert "WARNING: read name\\x1b[2J\\x07.txt\n" in err
+    assert "\nValueError: bad\\x1b]0;t\\x07" in err  # the traceback keeps its lines

@@ -35,12 +35,14 @@ def default_config_path(namespace: str) -> Path:
 
 def configure_logging(options: Options) -> None:
     """Messages to stderr, as ``[date] LEVEL: message``."""
+    from modloader._control.terminal import escaping_formatter
+
     # ``-x`` prints what the command prints; startup's news is for -v (warnings still show).
     level = logging.WARNING if options.quiet or options.execute is not None else logging.INFO
     level = max(logging.DEBUG, level - 10 * options.verbose)  # each -v shows one level more
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("[%(asctime)s] %(levelname)s: %(message)s", datefmt="%b %d %H:%M:%S")
+    handler.setFormatter(  # control characters a module logs are shown escaped
+        escaping_formatter("[%(asctime)s] %(levelname)s: %(message)s", datefmt="%b %d %H:%M:%S")
     )
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -10,7 +10,11 @@ path uses it.
 
 from __future__ import annotations
 
-__all__ = ["escape_controls"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
+
+__all__ = ["escape_controls", "escaping_formatter"]
 
 _TABLE: dict[int, str] = {}
 
@@ -37,3 +41,18 @@ def escape_controls(text: str) -> str:
     except UnicodeEncodeError:
         text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     return text
+
+
+def escaping_formatter(fmt: str, datefmt: str | None = None) -> logging.Formatter:
+    """A :class:`logging.Formatter` whose lines have their control characters escaped.
+
+    For a log handler that writes to a terminal: a module may log any text.
+    A traceback's newlines are kept.
+    """
+    import logging
+
+    class _Escaping(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return escape_controls(super().format(record))
+
+    return _Escaping(fmt, datefmt=datefmt)
