@@ -94,3 +94,44 @@ def test_the_host_log_on_stderr_escapes_what_a_module_logs(capsys):
     assert "\x1b" not in err and "\x07" not in err
     assert "WARNING: read name\\x1b[2J\\x07.txt\n" in err
     assert "\nValueError: bad\\x1b]0;t\\x07" in err  # the traceback keeps its lines
+
+
+@pytest.mark.parametrize(
+    ("conf", "shown"),
+    [
+        ("[modules]\nautoload = maybe\x1b[2J\x07\n", "Invalid value 'maybe\\x1b[2J\\x07'"),
+        ("[modules]\nload => res_x\x1b[2J\n", "res_x\\x1b[2J"),
+    ],
+    ids=["config-error", "module-name-in-show-and-log"],
+)
+def test_the_modloader_command_escapes_text_from_a_file(tmp_path, conf, shown):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import modloader
+
+    path = tmp_path / "modules.conf"
+    path.write_text(conf)
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(modloader.__file__).parents[1]),
+        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from modloader._cli import main; raise SystemExit(main())",
+            *("-n", "nothing.here", "-C", str(path), "-x", "module show"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "\x1b" not in done.stdout + done.stderr
+    assert "\x07" not in done.stdout + done.stderr
+    assert shown in done.stdout + done.stderr

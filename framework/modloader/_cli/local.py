@@ -10,6 +10,7 @@ from pathlib import Path
 
 from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
+from modloader._control.terminal import escape_controls
 from modloader.errors import ConfigError
 from modloader.errors import ModLoaderError
 from modloader.errors import StartupError
@@ -85,13 +86,13 @@ def _report_start_error(exc: ModLoaderError, as_json: bool) -> None:
         print(json.dumps({"ok": False, "error": error}, indent=2))
     elif isinstance(exc, ConfigError):
         print("modloader: configuration error, nothing was started:", file=sys.stderr)
-        for issue in issues:
-            print(f"  {issue}", file=sys.stderr)
+        for issue in issues:  # a file's text may hold control characters: shown escaped
+            print(escape_controls(f"  {issue}"), file=sys.stderr)
     elif isinstance(exc, StartupError):
         # The lines before were logged as they happened; this one is the verdict.
-        print(f"modloader: startup failed: {exc}", file=sys.stderr)
+        print(escape_controls(f"modloader: startup failed: {exc}"), file=sys.stderr)
     else:
-        print(f"modloader: {exc}", file=sys.stderr)
+        print(escape_controls(f"modloader: {exc}"), file=sys.stderr)
 
 
 def run_local(options: Options) -> int:
