@@ -202,3 +202,16 @@ def test_check_socket_path_refuses_a_live_host(server):
 def test_check_socket_path_makes_a_missing_folder(short_tmp):
     check_socket_path(str(short_tmp / "new" / "a.sock"), private=True)
     assert oct(os.stat(short_tmp / "new").st_mode & 0o777) == "0o700"
+
+
+def test_clients_not_yet_accepted_are_told_the_host_is_stopping(server, short_tmp):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(short_tmp / "backlog.sock"))
+    listener.listen(8)
+    waiting = [raw(str(short_tmp / "backlog.sock")) for _ in range(3)]  # never accepted
+    server._turn_away(listener)  # what the accept loop does last when the host stops
+    listener.close()
+    for sock in waiting:
+        reply = read_reply(sock)
+        sock.close()
+        assert reply["error"]["message"] == STOPPING
