@@ -53,3 +53,143 @@ def test_a_corrupt_entry_is_a_miss(store_dir: Path) -> None:
     _cachestore.store("kind", "k", 1)
     (store_dir / "kind" / "k.json").write_text("{not json")
     assert _cachestore.load("kind", "k") is None
+
+
+# -- damaged entries: a miss, then replaced -----------------------------------------------
+
+DAMAGE = ["deep-json", "link-to-dev-zero", "fifo", "link-to-a-good-entry", "too-big", "folder"]
+
+
+def _damage(entry: Path, how: str, good: bytes) -> None:
+    """Put ``how`` where the entry ``entry`` was."""
+    entry.unlink()
+    if how == "deep-json":
+        entry.write_text("[" * 100_000 + "]" * 100_000)
+    elif how == "link-to-dev-zero":
+        entry.symlink_to("/dev/zero")
+    elif how == "fifo":
+        os.mkfifo(entry)
+    elif how == "link-to-a-good-entry":
+        other = entry.with_name("elsewhere.txt")
+        other.write_bytes(good)
+        entry.symlink_to(other)
+    elif how == "too-big":
+        entry.write_bytes(good[:-1] + b" " * (_cachestore.MAX_ENTRY_BYTES + 1) + good[-1:])
+    else:
+        entry.mkdir()
+
+
+def _load_within(seconds: float, kind: str, key: str) -> object:
+    """``load`` in a thread that must finish in time: a FIFO must not hang the caller."""
+    import threading
+
+    found: list[object] = []
+    worker = threading.Thread(target=lambda: found.append(_cachestore.load(kind, key)), daemon=True)
+    worker.start()
+    worker.join(seconds)
+    assert not worker.is_alive(), "reading the cache entry hung"
+    return found[0]
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_a_damaged_entry_is_a_miss_and_the_next_store_replaces_it(
+    store_dir: Path, how: str
+) -> None:
+    import resource
+
+    _cachestore.store("kind", "k", {"a": 1})
+    entry = store_dir / "kind" / "k.json"
+    _damage(entry, how, entry.read_bytes())
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert _load_within(10, "kind", "k") is None
+    grown_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before
+    assert grown_kb < 200_000  # /dev/zero was not read without bound
+    if how != "folder":  # a folder cannot be replaced by a file: it stays a miss
+        _cachestore.store("kind", "k", {"a": 2})
+        assert entry.is_file() and not entry.is_symlink()
+        assert _cachestore.load("kind", "k") == {"a": 2}
+
+
+def test_a_kind_folder_that_is_a_link_is_not_followed(store_dir: Path, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "k.json").write_text('{"planted": true}')
+    (store_dir / "kind").symlink_to(elsewhere)
+    assert _cachestore.load("kind", "k") is None
+
+
+@pytest.mark.parametrize("how", ["deep-json", "link-to-dev-zero", "fifo"])
+def test_discovery_rewrites_a_damaged_cache(store_dir: Path, tmp_path: Path, how: str) -> None:
+    from modloader._discovery.scan import CACHE_KIND
+    from modloader._discovery.scan import scan_group
+    from modloader.testing import make_distribution
+
+    site = tmp_path / "site"
+    make_distribution(site, "plug", entry_points={"app.mods": {"res_x": "plug:Mod"}})
+    assert [c.name for c in scan_group("app.mods", path=[str(site)])] == ["res_x"]
+    (entry,) = (store_dir / CACHE_KIND).glob("*.json")
+    _damage(entry, how, entry.read_bytes())
+    assert [c.name for c in scan_group("app.mods", path=[str(site)])] == ["res_x"]
+    assert entry.is_file() and not entry.is_symlink()
+    assert _cachestore.load(CACHE_KIND, entry.stem) is not None
+
+
+@pytest.mark.parametrize("how", ["deep-json", "link-to-dev-zero", "fifo"])
+def test_configuration_rewrites_a_damaged_cache(store_dir: Path, tmp_path: Path, how: str) -> None:
+    from modloader._config import load_config
+    from modloader._config._load import CACHE_KIND
+
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = no\nload => res_x\n")
+    assert not load_config(path=conf, environ={}).autoload
+    (entry,) = (store_dir / CACHE_KIND).glob("*.json")
+    _damage(entry, how, entry.read_bytes())
+    assert not load_config(path=conf, environ={}).autoload
+    assert entry.is_file() and not entry.is_symlink()
+
+
+# -- where a host keeps its cache --------------------------------------------------------
+
+
+def _host_cache_files(folder: Path) -> list[str]:
+    return sorted(p.parent.name for p in folder.glob("*/*.json"))
+
+
+def test_a_host_keeps_its_cache_where_it_is_told(
+    store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modloader import Host
+
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = no\n")
+    chosen = tmp_path / "app-cache"
+    with Host("app.nothing", config_path=conf, cache_dir=chosen) as host:
+        host.run("module refresh")  # a scan from a command, in another code path
+    assert _host_cache_files(chosen) == ["config", "entrypoints"]
+    assert _host_cache_files(store_dir) == []  # MODLOADER_CACHE_DIR is not used
+
+
+def test_a_host_honours_its_own_environment_prefix(
+    store_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modloader import Host
+
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = no\n")
+    mine = tmp_path / "kvapp-cache"
+    monkeypatch.setenv("KVAPP_CACHE_DIR", str(mine))
+    with Host("app.nothing", config_path=conf, env_prefix="KVAPP_"):
+        pass
+    assert _host_cache_files(mine) == ["config", "entrypoints"]
+    assert _host_cache_files(store_dir) == []
+    monkeypatch.setenv("KVAPP_NO_CACHE", "1")
+    assert not _cachestore.CacheStore(env_prefix="KVAPP_").is_enabled()
+    assert _cachestore.CacheStore().is_enabled()  # another host's prefix is not this one's
+
+
+def test_the_store_order_of_folders(tmp_path: Path) -> None:
+    env = {"MODLOADER_CACHE_DIR": "/m", "APP_CACHE_DIR": "/a", "XDG_CACHE_HOME": "/x"}
+    assert _cachestore.CacheStore(tmp_path, env_prefix="APP_", environ=env).path() == tmp_path
+    assert _cachestore.CacheStore(env_prefix="APP_", environ=env).path() == Path("/a")
+    assert _cachestore.CacheStore(env_prefix="OTHER_", environ=env).path() == Path("/m")
+    assert _cachestore.CacheStore(environ={"XDG_CACHE_HOME": "/x"}).path() == Path("/x/modloader")

@@ -5,46 +5,252 @@ key, so a stale entry is never used: a changed input is a different key.
 Writes are atomic (a temporary file in the same folder, then ``os.replace``),
 so any number of processes may read and write at once.
 
-* The folder: ``$MODLOADER_CACHE_DIR``, else ``$XDG_CACHE_HOME/modloader``,
-  else ``~/.cache/modloader``.
-* Switched off: ``MODLOADER_NO_CACHE=1`` (any non-empty value but ``0``), or a
-  file named ``.disable`` in the folder.
+* The folder: the one the host was given (``Host(cache_dir=...)``), else
+  ``$<PREFIX>CACHE_DIR`` for the host's environment prefix, else
+  ``$MODLOADER_CACHE_DIR``, else ``$XDG_CACHE_HOME/modloader``, else
+  ``~/.cache/modloader``.
+* Switched off: ``<PREFIX>NO_CACHE=1`` or ``MODLOADER_NO_CACHE=1`` (any
+  non-empty value but ``0``), or a file named ``.disable`` in the folder.
 * Bounded: each kind keeps its :data:`MAX_ENTRIES` most recently written
   entries; older ones are removed when a new one is written.
+* Damage is a miss: an entry is read only if it is a regular file (not
+  through a symbolic link, never a FIFO or a device), at most
+  :data:`MAX_ENTRY_BYTES` long, valid JSON and nested no deeper than JSON's
+  reader allows. Anything else is not read, and the next store replaces it.
+
+A host reads and writes through its own :class:`CacheStore`; the functions
+of this module use the one made active with :func:`using` (the host's, while
+it reads its configuration) or else the default one (``MODLOADER_`` prefix).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import hashlib
 import json
 import os
+import stat
+from collections.abc import Iterator
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from typing import Final
 
-__all__ = ["cache_dir", "clear", "entries", "is_enabled", "key_for", "load", "store"]
+__all__ = [
+    "MAX_ENTRIES",
+    "MAX_ENTRY_BYTES",
+    "CacheStore",
+    "cache_dir",
+    "clear",
+    "current",
+    "entries",
+    "is_enabled",
+    "key_for",
+    "load",
+    "store",
+    "using",
+]
 
 
 #: How many entries of one kind are kept (a new input makes a new key, so old
 #: keys would otherwise pile up: every edit of modules.conf, every new venv).
 MAX_ENTRIES = 64
 
+#: The largest entry read; a longer file is a miss (a damaged or planted entry
+#: must not cost unbounded memory). Tens of thousands of distributions fit.
+MAX_ENTRY_BYTES: Final = 32 * 1024 * 1024
+
+_DEFAULT_PREFIX: Final = "MODLOADER_"
+_READ_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+_DIR_FLAGS: Final = _READ_FLAGS | getattr(os, "O_DIRECTORY", 0)
+
+
+class CacheStore:
+    """Where one host keeps its cache, and the reading and writing of it.
+
+    :param folder: the cache folder; ``None``: from the environment (see the module).
+    :param env_prefix: the host's environment prefix: ``<prefix>CACHE_DIR`` moves the
+        folder and ``<prefix>NO_CACHE`` switches the cache off, before the
+        ``MODLOADER_`` ones.
+    :param environ: the environment to read (default: :data:`os.environ`, at each use).
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str] | None = None,
+        *,
+        env_prefix: str = _DEFAULT_PREFIX,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.folder = None if folder is None else Path(folder)
+        self.env_prefix = env_prefix
+        self._environ = environ
+
+    def __repr__(self) -> str:
+        return f"<CacheStore {str(self.path())!r}>"
+
+    def _env(self, name: str) -> str:
+        environ = os.environ if self._environ is None else self._environ
+        for prefix in dict.fromkeys((self.env_prefix.upper(), _DEFAULT_PREFIX)):
+            value = environ.get(prefix + name)
+            if value:
+                return value
+        return ""
+
+    def path(self) -> Path:
+        """The folder the cache lives in (it may not exist yet)."""
+        if self.folder is not None:
+            return self.folder
+        explicit = self._env("CACHE_DIR")
+        if explicit:
+            return Path(explicit)
+        environ = os.environ if self._environ is None else self._environ
+        base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        return Path(base) / "modloader"
+
+    def is_enabled(self) -> bool:
+        """``False`` when switched off by the environment or a ``.disable`` file."""
+        flag = self._env("NO_CACHE")
+        if flag and flag != "0":
+            return False
+        return not (self.path() / ".disable").exists()
+
+    def load(self, kind: str, key: str) -> Any | None:
+        """The stored value for ``key``, or ``None`` (absent, damaged, or cache off)."""
+        if not self.is_enabled():
+            return None
+        data = _read_entry(self.path(), kind, f"{key}.json")
+        if data is None:
+            return None
+        try:
+            return json.loads(data.decode("utf-8"))
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
+            return None
+
+    def store(self, kind: str, key: str, value: Any) -> None:
+        """Store ``value`` atomically; failures (read-only disk, no home) are ignored.
+
+        Whatever was at the entry's name (a damaged file, a link, a FIFO) is replaced.
+        """
+        if not self.is_enabled():
+            return
+        folder = self.path() / kind
+        tmp_name = None
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            import tempfile  # only when writing: the warm path never pays for it
+
+            text = json.dumps(value, separators=(",", ":"))  # the C encoder
+            fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+            os.replace(tmp_name, folder / f"{key}.json")
+            tmp_name = None
+            _prune(folder)
+        except (OSError, ValueError, RecursionError):
+            pass
+        finally:
+            if tmp_name is not None:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp_name)
+
+    def entries(self, kind: str | None = None) -> list[Path]:
+        """The stored files, for inspection (``kind`` narrows to one kind)."""
+        root = self.path()
+        pattern = f"{kind}/*.json" if kind else "*/*.json"
+        return sorted(root.glob(pattern)) if root.is_dir() else []
+
+    def clear(self, kind: str | None = None) -> int:
+        """Remove stored entries (of one kind, or all); returns how many were removed."""
+        removed = 0
+        for path in self.entries(kind):
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed += 1
+        return removed
+
+
+def _read_entry(root: Path, kind: str, name: str) -> bytes | None:
+    """The bytes of ``root/kind/name`` if it is a regular file of a sane size, else ``None``.
+
+    Neither the kind's folder nor the entry is followed through a symbolic
+    link (``O_NOFOLLOW``); ``O_NONBLOCK`` keeps a FIFO from hanging the open.
+    """
+    dir_fd = file_fd = -1
+    try:
+        dir_fd = os.open(root / kind, _DIR_FLAGS)
+        file_fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
+        info = os.fstat(file_fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+            return None
+        chunks: list[bytes] = []
+        size = 0
+        while True:  # read what is there, never more than the cap (the file may grow)
+            chunk = os.read(file_fd, min(1 << 20, MAX_ENTRY_BYTES + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_ENTRY_BYTES:
+                return None
+        return b"".join(chunks)
+    except OSError:
+        return None
+    finally:
+        for fd in (file_fd, dir_fd):
+            if fd >= 0:
+                os.close(fd)
+
+
+def _prune(folder: Path) -> None:
+    """Keep the :data:`MAX_ENTRIES` newest entries of ``folder``; a miss costs a rebuild only."""
+    with os.scandir(folder) as it:
+        found = [
+            (e.stat(follow_symlinks=False).st_mtime_ns, e.path)
+            for e in it
+            if e.name.endswith(".json")
+        ]
+    if len(found) <= MAX_ENTRIES:
+        return
+    found.sort()
+    for _, path in found[: len(found) - MAX_ENTRIES]:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+_DEFAULT: Final = CacheStore()
+_ACTIVE: contextvars.ContextVar[CacheStore | None] = contextvars.ContextVar(
+    "modloader_cache_store", default=None
+)
+
+
+def current() -> CacheStore:
+    """The store in use here: the one made active with :func:`using`, else the default."""
+    return _ACTIVE.get() or _DEFAULT
+
+
+@contextlib.contextmanager
+def using(store: CacheStore | None) -> Iterator[CacheStore]:
+    """Make ``store`` the one the module's functions use, for this block (``None``: no change)."""
+    if store is None:
+        yield current()
+        return
+    token = _ACTIVE.set(store)
+    try:
+        yield store
+    finally:
+        _ACTIVE.reset(token)
+
 
 def cache_dir() -> Path:
-    """The folder the cache lives in (it may not exist yet)."""
-    explicit = os.environ.get("MODLOADER_CACHE_DIR")
-    if explicit:
-        return Path(explicit)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "modloader"
+    """The folder the current store lives in (it may not exist yet)."""
+    return current().path()
 
 
 def is_enabled() -> bool:
-    """``False`` when switched off by the environment or a ``.disable`` file."""
-    flag = os.environ.get("MODLOADER_NO_CACHE", "")
-    if flag and flag != "0":
-        return False
-    return not (cache_dir() / ".disable").exists()
+    """``False`` when the current store is switched off."""
+    return current().is_enabled()
 
 
 def key_for(*parts: str) -> str:
@@ -56,70 +262,21 @@ def key_for(*parts: str) -> str:
     return digest.hexdigest()
 
 
-def _path(kind: str, key: str) -> Path:
-    return cache_dir() / kind / f"{key}.json"
-
-
 def load(kind: str, key: str) -> Any | None:
-    """The stored value for ``key``, or ``None`` (absent, unreadable, or cache off)."""
-    if not is_enabled():
-        return None
-    try:
-        with open(_path(kind, key), encoding="utf-8") as fh:
-            return json.load(fh)
-    except (OSError, ValueError):
-        return None
+    """The current store's value for ``key``, or ``None`` (see :meth:`CacheStore.load`)."""
+    return current().load(kind, key)
 
 
 def store(kind: str, key: str, value: Any) -> None:
-    """Store ``value`` atomically; failures (read-only disk, no home) are ignored."""
-    if not is_enabled():
-        return
-    folder = cache_dir() / kind
-    tmp_name = None
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        import tempfile  # only when writing: the warm path never pays for it
-
-        text = json.dumps(value, separators=(",", ":"))  # the C encoder; json.dump is pure Python
-        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp_name, folder / f"{key}.json")
-        tmp_name = None
-        _prune(folder)
-    except OSError:
-        pass
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-
-
-def _prune(folder: Path) -> None:
-    """Keep the :data:`MAX_ENTRIES` newest entries of ``folder``; a miss costs a rebuild only."""
-    with os.scandir(folder) as it:
-        found = [(e.stat().st_mtime_ns, e.path) for e in it if e.name.endswith(".json")]
-    if len(found) <= MAX_ENTRIES:
-        return
-    found.sort()
-    for _, path in found[: len(found) - MAX_ENTRIES]:
-        with contextlib.suppress(OSError):
-            os.unlink(path)
+    """Store ``value`` in the current store (see :meth:`CacheStore.store`)."""
+    current().store(kind, key, value)
 
 
 def entries(kind: str | None = None) -> list[Path]:
-    """The stored files, for inspection (``kind`` narrows to one kind)."""
-    root = cache_dir()
-    pattern = f"{kind}/*.json" if kind else "*/*.json"
-    return sorted(root.glob(pattern)) if root.is_dir() else []
+    """The current store's files, for inspection (``kind`` narrows to one kind)."""
+    return current().entries(kind)
 
 
 def clear(kind: str | None = None) -> int:
-    """Remove stored entries (of one kind, or all); returns how many were removed."""
-    removed = 0
-    for path in entries(kind):
-        with contextlib.suppress(OSError):
-            path.unlink()
-            removed += 1
-    return removed
+    """Remove the current store's entries (of one kind, or all); returns how many."""
+    return current().clear(kind)

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
 
+from modloader import _cachestore
 from modloader._commands.table import CommandTable
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.events import SubscriberT
@@ -124,6 +125,8 @@ class Host:
     :param builtins: modules the host registers in code (name -> object).
     :param discovery: where modules come from (default: installed distributions).
     :param config: an already validated configuration; when given, no source is read.
+    :param cache_dir: the folder of the discovery and configuration caches (default:
+        ``$<env_prefix>CACHE_DIR``, then ``$MODLOADER_CACHE_DIR``, then ``~/.cache/modloader``).
     :raises TypeError: an argument of the wrong type (the message names it).
     """
 
@@ -138,6 +141,7 @@ class Host:
         builtins: Mapping[str, Any] | None = None,
         discovery: Discovery | None = None,
         config: ModulesConfig | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         _check_arguments(
             namespace,
@@ -149,10 +153,13 @@ class Host:
             discovery,
             config,
         )
+        _check_path("cache_dir", cache_dir)
+        # The cache folder: ``cache_dir``, else <env_prefix>CACHE_DIR, else modloader's default.
+        self.cache = _cachestore.CacheStore(cache_dir, env_prefix=env_prefix)
         if discovery is None:
             from modloader._discovery.entrypoints import EntryPointDiscovery
 
-            discovery = EntryPointDiscovery(namespace)
+            discovery = EntryPointDiscovery(namespace, cache=self.cache)
         self.namespace = namespace
         self.config_path = config_path
         self.default_config_path = default_config_path
@@ -190,13 +197,14 @@ class Host:
             return self.config
         from modloader._config import load_config
 
-        return load_config(
-            path=self.config_path,
-            default_path=self.default_config_path,
-            env_prefix=self.env_prefix,
-            values=self.settings,
-            builtins=list(self.builtins),
-        )
+        with _cachestore.using(self.cache):
+            return load_config(
+                path=self.config_path,
+                default_path=self.default_config_path,
+                env_prefix=self.env_prefix,
+                values=self.settings,
+                builtins=list(self.builtins),
+            )
 
     def start(self, core_init: Callable[[Host], None] | None = None) -> StartupReport:
         """Run startup: preload, then ``core_init(host)``, then everything else.

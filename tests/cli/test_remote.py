@@ -113,3 +113,210 @@ def test_fast_path_parses_only_plain_rx() -> None:
     assert _parse(["-rx", "module show", "--json"]) is None
     assert _parse(["-r"]) is None  # the console is the full client's
     assert _parse(["-x", "module show"]) is None  # not remote
+
+
+# -- whom the client talks to -------------------------------------------------------------
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to become another user")
+
+#: The three remote clients: the thin -rx path, the full one (--json), the console (-r).
+CLIENTS = {
+    "rx-thin": lambda where: main([*where, "-rx", "module unload res_hello"]),
+    "rx-full": lambda where: main([*where, "-rx", "module unload res_hello", "--json"]),
+    "console": lambda where: main([*where, "-r"]),
+}
+
+
+def _fake_host_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fake_host_cli", FAKE_HOST)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def short_tmp():
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="mlr-", dir="/tmp")
+    os.chmod(folder, 0o755)  # noqa: S103 - another user may reach what is inside
+    yield Path(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@needs_root
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_a_server_of_another_user_is_never_sent_anything(short_tmp, client, capsys):
+    shared = short_tmp / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)  # a folder both may use, as /tmp: the folder check passes
+    path = str(shared / "h.sock")
+    finish = _fake_host_module().impostor(path)
+    status = CLIENTS[client](["-s", path])
+    assert finish() == b""  # not one byte reached the impostor
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "pwned" not in out and "\x1b" not in out
+    assert f"refusing to talk to {path}: the process listening there" in err
+    assert "runs as uid 65534, neither this user (uid 0) nor root" in err
+
+
+@needs_root
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_a_default_folder_made_by_another_user_is_refused(short_tmp, client, monkeypatch, capsys):
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setenv("TMPDIR", str(short_tmp))
+    folder = short_tmp / "modloader-0"  # the fallback folder, made first by uid 65534
+    folder.mkdir(mode=0o700)
+    os.chown(folder, 65534, 65534)
+    finish = _fake_host_module().impostor(str(folder / "my.ns.sock"))
+    status = CLIENTS[client](["-n", "my.ns"])
+    assert finish() == b""
+    out, err = capsys.readouterr()
+    assert status == 1
+    assert "pwned" not in out
+    assert f"refusing {folder} for the control socket: it belongs to uid 65534" in err
+
+
+def _listener(path):
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    sock.listen(1)
+    sock.setblocking(False)
+    return sock
+
+
+@pytest.mark.parametrize("client", list(CLIENTS))
+@pytest.mark.parametrize("damage", ["world-writable", "symlink"])
+def test_an_unsafe_default_folder_is_refused_before_connecting(
+    short_tmp, client, damage, monkeypatch, capsys
+):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(short_tmp))
+    folder = short_tmp / "modloader"
+    if damage == "symlink":
+        real = short_tmp / "elsewhere"
+        real.mkdir(mode=0o700)
+        folder.symlink_to(real)
+    else:
+        folder.mkdir()
+        folder.chmod(0o777)
+    listener = _listener(str(folder / "my.ns.sock"))
+    try:
+        status = CLIENTS[client](["-n", "my.ns"])
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody even connected
+    finally:
+        listener.close()
+    err = capsys.readouterr().err
+    assert status == 1
+    reason = "it is not a folder" if damage == "symlink" else "others may write to it (mode 0777"
+    assert f"refusing {folder} for the control socket: {reason}" in err
+
+
+# -- what the client shows ----------------------------------------------------------------
+
+
+class _Hostile:
+    """An executor whose output holds escape sequences and text that is not valid UTF-8."""
+
+    def execute(self, line):
+        from modloader._commands.base import CommandResult
+
+        return CommandResult(
+            line=line, output="\x1b]0;owned\x07title\x1b[2J\tcol\r\nnext \udcff \u202eevil"
+        )
+
+    def complete(self, line):
+        return []
+
+
+SHOWN = "\\x1b]0;owned\\x07title\\x1b[2J\tcol\\x0d\nnext \\udcff \\u202eevil\n"
+
+
+@pytest.mark.parametrize("how", ["thin", "full"])
+def test_control_characters_from_the_host_are_escaped(short_tmp, how, capsys):
+    with ControlServer(_Hostile(), str(short_tmp / "h.sock")) as server:
+        if how == "thin":
+            status = main(["-s", server.path, "-rx", "anything"])
+        else:
+            status = run_remote(Options(remote=True, socket=server.path, execute="anything"))
+    out, err = capsys.readouterr()
+    assert (status, out, err) == (0, SHOWN, "")
+
+
+def test_json_keeps_the_exact_text(short_tmp, capsys):
+    with ControlServer(_Hostile(), str(short_tmp / "h.sock")) as server:
+        assert main(["-s", server.path, "-rx", "anything", "--json"]) == 0
+    output = json.loads(capsys.readouterr().out)["output"]
+    assert output.startswith("\x1b]0;owned\x07title") and "\\udcff" in output
+
+
+# -- replies of any size, undecodable requests, a host that goes away ---------------------
+
+
+@pytest.mark.parametrize("how", ["thin", "full"])
+def test_a_reply_over_16_mb_is_read_whole(host, how, capsys):
+    size = 20 * 1024 * 1024
+    if how == "thin":
+        status = main(["-s", host.path, "-rx", f"big {size}"])
+    else:
+        status = run_remote(Options(remote=True, socket=host.path, execute=f"big {size}"))
+    out, err = capsys.readouterr()
+    assert (status, len(out), err) == (0, size + 1, "")
+
+
+def test_the_thin_client_caps_a_reply_with_a_clear_message(host, monkeypatch, capsys):
+    from modloader._cli import rx
+
+    monkeypatch.setattr(rx, "MAX_REPLY", 1024 * 1024)
+    assert main(["-s", host.path, "-rx", "big 3000000"]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err == f"modloader: the reply is longer than {1024 * 1024} bytes; not reading further\n"
+
+
+@pytest.mark.parametrize("how", ["thin", "full"])
+def test_an_undecodable_command_is_not_run(host, how, capsys):
+    line = "module unload res_hello x\udcff"  # what argv makes of the byte 0xff
+    if how == "thin":
+        status = main(["-s", host.path, "-rx", line])
+    else:
+        status = main(["-s", host.path, "-rx", line, "--json"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "'line' holds text that is not valid Unicode (a lone surrogate); nothing was run" in err
+    assert host.executor.lines == []
+
+
+@pytest.mark.parametrize("how", ["thin", "full"])
+def test_a_host_that_hangs_up_is_said_to_be_stopping(short_tmp, how, capsys):
+    import threading
+
+    path = str(short_tmp / "h.sock")
+    listener = _listener(path)
+    listener.setblocking(True)
+
+    def hang_up():
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.close()  # as a host does when it stops in the middle of a request
+
+    thread = threading.Thread(target=hang_up)
+    thread.start()
+    try:
+        if how == "thin":
+            status = main(["-s", path, "-rx", "echo hi"])
+        else:
+            status = run_remote(Options(remote=True, socket=path, execute="echo hi"))
+    finally:
+        thread.join(5)
+        listener.close()
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "malformed" not in err
+    assert "the host closed the connection without a reply (it may be stopping)" in err

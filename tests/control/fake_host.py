@@ -9,10 +9,13 @@ Tests import it by path (see ``load_fake_host`` in the test modules).
 from __future__ import annotations
 
 import logging
+import os
 import signal
+import socket
 import sys
 import threading
 import time
+import warnings
 
 from modloader._commands.base import CommandResult
 
@@ -88,6 +91,75 @@ class FakeExecutor:
         else:
             options = ()
         return sorted(o for o in options if o.startswith(word.lower()))
+
+
+#: What the impostor answers: a terminal escape sequence retitling the window, and a bell.
+IMPOSTOR_REPLY = b'{"v":1,"id":1,"ok":true,"output":"\\u001b]0;owned\\u0007pwned"}\n'
+
+
+def impostor(path: str, uid: int = 65534):
+    """Fork a process that becomes ``uid`` and listens on ``path``, as another local user would.
+
+    It accepts one client, records every byte the client sends (for up to a
+    second of silence) and answers :data:`IMPOSTOR_REPLY`. Returns
+    ``finish()``, to call once the client is done, which gives what the
+    client sent (``b""``: nothing, or it never connected). The
+    child touches only already-imported built-ins, so forking here is safe.
+    """
+    ready_r, ready_w = os.pipe()
+    out_r, out_w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads (3.12+)
+        pid = os.fork()
+    if pid == 0:  # child
+        try:
+            os.close(ready_r)
+            os.close(out_r)
+            os.setgid(uid)
+            os.setuid(uid)
+            listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            listener.bind(path)
+            listener.listen(1)
+            os.write(ready_w, b"r")
+            listener.settimeout(20)
+            conn, _ = listener.accept()
+            conn.settimeout(1.0)
+            data = b""
+            try:
+                while chunk := conn.recv(65536):
+                    data += chunk
+            except OSError:
+                pass
+            try:
+                conn.sendall(IMPOSTOR_REPLY)
+                conn.shutdown(socket.SHUT_WR)
+            except OSError:
+                pass
+            os.write(out_w, b"sent:" + data)
+        except BaseException as exc:
+            os.write(out_w, f"child error: {exc!r}".encode())
+        os._exit(0)
+    os.close(ready_w)
+    os.close(out_w)
+    assert os.read(ready_r, 1) == b"r", "the impostor did not start"
+    os.close(ready_r)
+
+    def finish() -> bytes:
+        # A client refused before it connected leaves the impostor waiting: end that wait.
+        poke = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            poke.connect(path)
+        except OSError:
+            pass
+        finally:
+            poke.close()
+        with os.fdopen(out_r, "rb") as out:
+            result = out.read()
+        os.waitpid(pid, 0)
+        assert result.startswith(b"sent:"), result
+        return result[len(b"sent:") :]
+
+    return finish
 
 
 def _serve(path: str) -> int:

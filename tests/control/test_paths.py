@@ -6,6 +6,7 @@ import pytest
 from modloader._control.paths import MAX_SOCKET_PATH_BYTES
 from modloader._control.paths import default_socket_path
 from modloader._control.paths import prepare_socket_folder
+from modloader._control.unix import ControlServer
 from modloader.errors import ControlError
 
 
@@ -100,3 +101,48 @@ def test_too_long_path_is_refused_with_the_limit(short_tmp):
     path = str(short_tmp / ("d" * MAX_SOCKET_PATH_BYTES) / "x.sock")
     with pytest.raises(ControlError, match=f"the limit is {MAX_SOCKET_PATH_BYTES}"):
         prepare_socket_folder(path, private=True)
+
+
+def _link_owned_by(short_tmp, uid):
+    real = short_tmp / "real"
+    real.mkdir(mode=0o700)
+    link = short_tmp / "link"
+    link.symlink_to(real)
+    os.lchown(link, uid, uid)
+    return link
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a link to another user needs root")
+def test_chosen_folder_through_a_link_of_another_user_is_refused(short_tmp, executor):
+    link = _link_owned_by(short_tmp, 65534)  # its owner may point it anywhere, any time
+    path = str(link / "x.sock")
+    expected = (
+        f"refusing {link} for the control socket: it is a symbolic link that belongs "
+        "to uid 65534, neither this user nor root"
+    )
+    with pytest.raises(ControlError) as info:
+        prepare_socket_folder(path, private=False)
+    assert str(info.value) == expected
+    with pytest.raises(ControlError, match="it is a symbolic link that belongs to uid 65534"):
+        ControlServer(executor, path).start()
+    assert not os.path.exists(path)
+
+
+def test_chosen_folder_through_a_link_of_this_user_is_accepted(short_tmp, executor):
+    link = _link_owned_by(short_tmp, os.geteuid())
+    with ControlServer(executor, str(link / "x.sock")) as server:
+        assert server.state.value == "listening"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a link to another user needs root")
+@pytest.mark.parametrize("how", ["thin", "full"])
+def test_the_client_refuses_a_link_of_another_user_too(short_tmp, executor, how, capsys):
+    from modloader._cli import main
+
+    link = _link_owned_by(short_tmp, os.geteuid())
+    with ControlServer(executor, str(link / "x.sock")):
+        os.lchown(link, 65534, 65534)  # handed over after the host started
+        argv = ["-s", str(link / "x.sock"), "-rx", "echo hi"]
+        assert main(argv if how == "thin" else [*argv, "--json"]) == 1
+    assert "it is a symbolic link that belongs to uid 65534" in capsys.readouterr().err
+    assert executor.lines == []

@@ -11,6 +11,7 @@ import pytest
 from modloader._cli.serve import Foreground
 from modloader._control.client import ControlClient
 from modloader._control.unix import ControlServer
+from modloader._control.unix import is_listening
 
 
 class FakeHost:
@@ -23,9 +24,10 @@ class FakeHost:
 
 
 def _wait_for_socket(path, timeout=10.0):
+    """Wait until a host listens on ``path`` (the file exists from bind(), before listen())."""
     deadline = time.monotonic() + timeout
-    while not os.path.exists(path):
-        assert time.monotonic() < deadline, f"{path} never appeared"
+    while not is_listening(path):
+        assert time.monotonic() < deadline, f"nothing listens on {path}"
         time.sleep(0.02)
 
 
@@ -36,10 +38,12 @@ def test_foreground_serves_until_asked_to_stop(executor, sock_path, graceful):
     answers = []
 
     def operator():
-        _wait_for_socket(sock_path)
-        with ControlClient(sock_path, timeout=5) as client:
-            answers.append(client.execute("echo served").output)
-        foreground.request_stop(graceful=graceful)
+        try:
+            _wait_for_socket(sock_path)
+            with ControlClient(sock_path, timeout=5) as client:
+                answers.append(client.execute("echo served").output)
+        finally:  # a failure above must not leave run() waiting for ever
+            foreground.request_stop(graceful=graceful)
 
     thread = threading.Thread(target=operator)
     thread.start()

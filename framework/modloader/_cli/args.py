@@ -150,7 +150,9 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         return 0
     if ns.words:  # only --complete takes words
         parser.print_usage(sys.stderr)
-        print(f"{profile.prog}: error: unrecognized arguments: {' '.join(ns.words)}", file=sys.stderr)
+        print(
+            f"{profile.prog}: error: unrecognized arguments: {' '.join(ns.words)}", file=sys.stderr
+        )
         return 1
     if ns.execute is not None and not ns.execute.strip():
         parser.print_usage(sys.stderr)

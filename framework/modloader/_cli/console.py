@@ -184,8 +184,16 @@ class Console:
             output=output,
         )
 
-    def write(self, text: str) -> None:
-        """Print ``text`` (a newline is added) above the prompt. Thread-safe."""
+    def write(self, text: str, *, escaped: bool = False) -> None:
+        """Print ``text`` (a newline is added) above the prompt. Thread-safe.
+
+        Control characters are shown as escapes (see :mod:`modloader._control.terminal`),
+        unless ``escaped`` says the caller did that already (and then added colour).
+        """
+        if not escaped:
+            from modloader._control.terminal import escape_controls
+
+            text = escape_controls(text)
         stream = self._stdout if self._stdout is not None else sys.stdout
         with self._write_lock:
             stream.write(text if text.endswith("\n") else text + "\n")
@@ -239,10 +247,12 @@ class Console:
             self.write(f"Command '{line}' failed: {type(exc).__name__}: {exc}")
             return
         if result.output:
-            output = result.output
+            from modloader._control.terminal import escape_controls
+
+            output = escape_controls(result.output)
             if self.colour and line.split()[:2] == ["module", "show"]:
                 output = _colour.colour_status_column(output)
-            self.write(output)
+            self.write(output, escaped=True)
 
     @contextlib.contextmanager
     def _logging(self) -> Iterator[None]:
@@ -250,14 +260,8 @@ class Console:
         if logger is None:
             yield
             return
-        terminals = {sys.__stdout__, sys.__stderr__}
-        rerouted: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
+        rerouted = _reroute_terminal_handlers(logger)
         added: _ConsoleHandler | None = None
-        for handler in logger.handlers:
-            if isinstance(handler, logging.StreamHandler) and handler.stream in terminals:
-                old = handler.setStream(sys.stdout)  # the prompt-safe stream, while patched
-                if old is not None:
-                    rerouted.append((handler, old))
         if not logger.handlers:
             added = _ConsoleHandler(self, self.log_level)
             logger.addHandler(added)
@@ -276,6 +280,23 @@ class Console:
                 logger.removeHandler(added)
             for handler, old in rerouted:
                 handler.setStream(old)
+
+
+def _reroute_terminal_handlers(
+    logger: logging.Logger,
+) -> list[tuple[logging.StreamHandler[TextIO], TextIO]]:
+    """Point ``logger``'s handlers that write to the terminal at the prompt-safe stdout.
+
+    :returns: each handler moved, with the stream to give it back.
+    """
+    terminals = {sys.__stdout__, sys.__stderr__}
+    rerouted: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
+    for handler in logger.handlers:
+        if isinstance(handler, logging.StreamHandler) and handler.stream in terminals:
+            old = handler.setStream(sys.stdout)  # the prompt-safe stream, while patched
+            if old is not None:
+                rerouted.append((handler, old))
+    return rerouted
 
 
 def run_console(

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
+from modloader._control.terminal import escape_controls
 from modloader.errors import ConfigError
 from modloader.errors import ModLoaderError
-from modloader.errors import SocketInUseError
 from modloader.errors import StartupError
 
 if TYPE_CHECKING:
@@ -41,12 +41,16 @@ def default_config_path(namespace: str) -> Path:
 def configure_logging(options: Options) -> str | None:
     """Messages to stderr, as ``[date] LEVEL: message``, and to ``--log-file``.
 
+    Control characters a module logs are shown escaped.
+
     :returns: why the log file cannot be opened, or ``None``.
     """
+    from modloader._control.terminal import escaping_formatter
+
     # ``-x`` prints what the command prints; startup's news is for -v (warnings still show).
     level = logging.WARNING if options.quiet or options.execute is not None else logging.INFO
     level = max(logging.DEBUG, level - 10 * options.verbose)  # each -v shows one level more
-    formatter = logging.Formatter(
+    formatter = escaping_formatter(
         "[%(asctime)s] %(levelname)s: %(message)s", datefmt="%b %d %H:%M:%S"
     )
     handler = logging.StreamHandler(sys.stderr)
@@ -121,13 +125,13 @@ def _report_start_error(exc: ModLoaderError, as_json: bool, prog: str = "modload
         print(json.dumps({"ok": False, "error": error}, indent=2))
     elif isinstance(exc, ConfigError):
         print(f"{prog}: configuration error, nothing was started:", file=sys.stderr)
-        for issue in issues:
-            print(f"  {issue}", file=sys.stderr)
+        for issue in issues:  # a file's text may hold control characters: shown escaped
+            print(escape_controls(f"  {issue}"), file=sys.stderr)
     elif isinstance(exc, StartupError):
         # The lines before were logged as they happened; this one is the verdict.
-        print(f"{prog}: startup failed: {exc}", file=sys.stderr)
+        print(escape_controls(f"{prog}: startup failed: {exc}"), file=sys.stderr)
     else:
-        print(f"{prog}: {exc}", file=sys.stderr)
+        print(escape_controls(f"{prog}: {exc}"), file=sys.stderr)
 
 
 def run_local(options: Options) -> int:
@@ -140,12 +144,13 @@ def run_local(options: Options) -> int:
         print(problem, file=sys.stderr)
         return 1
     if options.execute is None:
-        from modloader._control.unix import is_listening
+        from modloader._control.checks import check_socket_path
 
-        path = socket_path(options)
-        if is_listening(path):  # refuse before starting any module (SPEC 7)
-            print(SocketInUseError(path), file=sys.stderr)
-            return SocketInUseError.exit_code
+        try:  # an unsafe folder or a live host: refuse before starting any module (SPEC 7)
+            check_socket_path(socket_path(options), private=options.socket is None)
+        except ModLoaderError as exc:
+            print(exc, file=sys.stderr)
+            return exc.exit_code
     host = make_host(options)
     try:
         host.start(core_init=options.profile.core_init)

@@ -18,6 +18,7 @@ from modloader._control.client import ControlClient
 from modloader._control.client import RemoteExecutor
 from modloader._control.paths import default_socket_path
 from modloader._control.protocol import result_as_dict
+from modloader._control.terminal import escape_controls
 from modloader.errors import ControlError
 
 __all__ = ["print_result", "run_remote", "socket_path"]
@@ -37,12 +38,13 @@ def print_result(result: CommandResult, *, as_json: bool, stdout: TextIO | None 
     if as_json:
         out.write(json.dumps(result_as_dict(result), indent=2, default=str) + "\n")
     elif result.output:
-        out.write(result.output if result.output.endswith("\n") else result.output + "\n")
+        text = escape_controls(result.output)
+        out.write(text if text.endswith("\n") else text + "\n")
     out.flush()
 
 
 def _report(exc: ControlError, *, as_json: bool) -> int:
-    print(exc, file=sys.stderr)
+    print(escape_controls(str(exc)), file=sys.stderr)
     if as_json:
         error = {"ok": False, "error": {"code": exc.code, "message": exc.message}}
         print(json.dumps(error, indent=2))
@@ -55,29 +57,30 @@ def run_remote(options: Options) -> int:
     :returns: 0 on success; 1 when the command failed or no host answered.
     """
     path = socket_path(options)
+    client = ControlClient(path, private_folder=options.socket is None)
     try:
         if options.execute is not None:
-            return _execute(path, options.execute, as_json=options.json)
-        return _console(path, options)
+            return _execute(client, options.execute, as_json=options.json)
+        return _console(client, options)
     except ControlError as exc:
         return _report(exc, as_json=options.json)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 
 
-def _execute(path: str, line: str, *, as_json: bool) -> int:
-    with ControlClient(path) as client:
+def _execute(client: ControlClient, line: str, *, as_json: bool) -> int:
+    with client:
         result = client.execute(line, structured=as_json)
     print_result(result, as_json=as_json)
     return result.exit_code
 
 
-def _console(path: str, options: Options) -> int:
+def _console(client: ControlClient, options: Options) -> int:
     from modloader._cli.console import run_console  # prompt_toolkit: only for -r
 
-    with ControlClient(path) as client:
+    with client:
         hello = client.hello()
-        banner = (
+        banner = escape_controls(
             f"Connected to {hello.server or 'modloader'} currently running on "
             f"{socket.gethostname()} (pid = {hello.pid})"
         )

@@ -20,12 +20,14 @@ import sys
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: typing alone costs ~15 ms here
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from typing import Any
 
 __all__ = ["fast_remote"]
 
 #: Give up waiting for the host after this many seconds (a hung host must not hang scripts).
 TIMEOUT = 60.0
-_MAX_REPLY = 16 * 1024 * 1024
+#: The longest reply read (as :data:`modloader._control.protocol.MAX_RESPONSE_BYTES`).
+MAX_REPLY = 64 * 1024 * 1024
 
 
 class _ScanContext:
@@ -76,6 +78,31 @@ class _Unsent(Exception):
     """The connection failed before the request left: the full client may retry it."""
 
 
+class _Refused(Exception):
+    """The socket's folder or the process behind it is not to be trusted; nothing was sent."""
+
+
+class _Closed(Exception):
+    """The host closed the connection without a whole reply."""
+
+
+def _check_peer(sock: Any, path: str) -> None:
+    """Refuse a server that is neither this user nor root (``SO_PEERCRED``), before any send."""
+    import _socket
+
+    option = getattr(_socket, "SO_PEERCRED", None)
+    if option is None or sys.platform != "linux":
+        return  # no such call here: the folder's and the socket's permissions decide
+    raw = sock.getsockopt(_socket.SOL_SOCKET, option, 12)
+    pid = int.from_bytes(raw[0:4], sys.byteorder, signed=True)
+    uid = int.from_bytes(raw[4:8], sys.byteorder, signed=True)
+    from modloader._control.paths import peer_problem
+
+    problem = peer_problem(uid, pid, path)
+    if problem is not None:
+        raise _Refused(problem)
+
+
 def _exchange(path: str, command: str) -> bytes:
     import _json
     import _socket
@@ -94,20 +121,31 @@ def _exchange(path: str, command: str) -> bytes:
             raise
         except OSError as exc:
             raise _Unsent from exc
+        _check_peer(sock, path)
         sock.sendall(request.encode("ascii"))
         chunks: list[bytes] = []
         size = 0
         while True:
-            chunk = sock.recv(65536)
+            chunk = sock.recv(1 << 20)
             if not chunk:
-                break
+                if not chunks:
+                    raise _Closed
+                break  # a reply sent just before the host closed may lack only its newline
             chunks.append(chunk)
             size += len(chunk)
-            if b"\n" in chunk or size > _MAX_REPLY:
+            if b"\n" in chunk:
                 break
+            if size > MAX_REPLY:
+                raise _Closed(f"the reply is longer than {MAX_REPLY} bytes; not reading further")
         return b"".join(chunks)
     finally:
         sock.close()
+
+
+def _say(text: str) -> None:
+    from modloader._control.terminal import escape_controls
+
+    sys.stderr.write(f"modloader: {escape_controls(text)}\n")
 
 
 def fast_remote(argv: Sequence[str]) -> int | None:
@@ -116,10 +154,20 @@ def fast_remote(argv: Sequence[str]) -> int | None:
     if parsed is None:
         return None
     namespace, command, socket_path = parsed
+    import os
+
+    from modloader._control.paths import folder_problem
+
+    private = socket_path is None
     if socket_path is None:
         from modloader._control.paths import default_socket_path
 
         socket_path = default_socket_path(namespace)
+    folder = os.path.dirname(os.path.abspath(socket_path))
+    problem = folder_problem(folder, private=private) if os.path.lexists(folder) else None
+    if problem is not None:
+        _say(problem)
+        return 1
     try:
         raw = _exchange(socket_path, command)
     except (FileNotFoundError, ConnectionRefusedError):
@@ -127,29 +175,46 @@ def fast_remote(argv: Sequence[str]) -> int | None:
         return 1
     except _Unsent:
         return None  # e.g. permissions: nothing was sent, the full client says it properly
-    except OSError as exc:
-        sys.stderr.write(f"modloader: the host did not answer: {exc}\n")
+    except _Refused as exc:
+        _say(str(exc))
         return 1
+    except _Closed as exc:
+        _say(str(exc) or f"{CLOSED} ({socket_path})")
+        return 1
+    except OSError as exc:
+        _say(f"the host did not answer: {exc}")
+        return 1
+    return _show(raw)
+
+
+#: What the client says when the host hangs up without a reply.
+CLOSED = "the host closed the connection without a reply (it may be stopping)"
+
+
+def _show(raw: bytes) -> int:
     import _json
+
+    from modloader._control.terminal import escape_controls
 
     line = raw.partition(b"\n")[0].decode("utf-8", "replace")
     try:
         reply, _ = _json.make_scanner(_ScanContext)(line, 0)  # type: ignore[arg-type]
-    except (StopIteration, ValueError):
+    except (StopIteration, ValueError, RecursionError, SystemError):  # SystemError: a cut line
         reply = None
     if not isinstance(reply, dict):
-        sys.stderr.write("modloader: the host sent a malformed reply\n")
+        _say("the host sent a malformed reply")
         return 1
     error = reply.get("error")
     if isinstance(error, dict):
-        sys.stderr.write(f"modloader: {error.get('message', 'the host refused the request')}\n")
+        _say(str(error.get("message", "the host refused the request")))
         return 1
     output = reply.get("output") or ""
-    if output:
+    if output and isinstance(output, str):
+        output = escape_controls(output)
         sys.stdout.write(output if output.endswith("\n") else output + "\n")
     sys.stdout.flush()
     code = reply.get("exit_code", 0 if reply.get("ok") else 1)
-    return code if isinstance(code, int) else 1
+    return code if isinstance(code, int) and not isinstance(code, bool) else 1
 
 
 if __name__ == "__main__":  # pragma: no cover - for timing by hand

@@ -15,6 +15,9 @@ from typing import Final
 from typing import Self
 
 from modloader._commands.base import CommandResult
+from modloader._control.checks import peer_credentials
+from modloader._control.paths import folder_problem
+from modloader._control.paths import peer_problem
 from modloader._control.protocol import MAX_RESPONSE_BYTES
 from modloader._control.protocol import SUPPORTED_VERSIONS
 from modloader._control.protocol import Request
@@ -28,9 +31,23 @@ from modloader.errors import ConnectError
 from modloader.errors import ControlError
 from modloader.errors import ProtocolError
 
-__all__ = ["ControlClient", "RemoteExecutor", "execute_remote", "raise_for_error"]
+__all__ = ["CLOSED", "ControlClient", "RemoteExecutor", "execute_remote", "raise_for_error"]
 
-_RECV_SIZE: Final = 65536
+_RECV_SIZE: Final = 1 << 20
+
+#: What the client says when the host hangs up without a reply.
+CLOSED: Final = "the host closed the connection without a reply (it may be stopping)"
+
+
+def _check_server(sock: socket.socket, path: str) -> None:
+    """Refuse a server that is neither this user nor root, before anything is sent."""
+    credentials = peer_credentials(sock)
+    if credentials is None:
+        return  # the system cannot tell: the folder's and the socket's permissions decide
+    problem = peer_problem(credentials.uid, credentials.pid, path)
+    if problem is not None:
+        raise AccessDeniedError(problem)
+
 
 #: Error codes that mean the control channel itself failed; the client raises them.
 _RAISED: Final[dict[str, type[ControlError]]] = {
@@ -64,6 +81,12 @@ class ControlClient:
     :param path: the socket's path.
     :param connect_timeout: seconds to wait for the connection.
     :param timeout: seconds to wait for a reply (``None``: as long as the command takes).
+    :param private_folder: the socket is in the default per-user folder, held to the
+        strict check (see :func:`~modloader._control.paths.folder_problem`).
+
+    Before anything is sent, the socket's folder is checked as the host checks
+    it, and the process listening is asked who it is (``SO_PEERCRED``, where
+    the system has it): this user or root, or :class:`AccessDeniedError`.
     """
 
     def __init__(
@@ -72,12 +95,15 @@ class ControlClient:
         *,
         connect_timeout: float = 5.0,
         timeout: float | None = None,
+        private_folder: bool = False,
     ) -> None:
         self.path = os.fspath(path)
         self.connect_timeout = connect_timeout
         self.timeout = timeout
+        self.private_folder = private_folder
         self._sock: socket.socket | None = None
         self._buffer = bytearray()
+        self._scanned = 0
         self._next_id = 1
 
     def __enter__(self) -> Self:
@@ -101,10 +127,16 @@ class ControlClient:
         """Open the connection (does nothing if it is open).
 
         :raises ConnectError: nothing listens on the path.
-        :raises AccessDeniedError: this user may not reach the socket.
+        :raises AccessDeniedError: this user may not reach the socket, or the socket's
+            folder or the process listening on it is not to be trusted.
         """
         if self._sock is not None:
             return
+        folder = os.path.dirname(os.path.abspath(self.path))
+        if os.path.lexists(folder):
+            problem = folder_problem(folder, private=self.private_folder)
+            if problem is not None:
+                raise AccessDeniedError(problem)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.connect_timeout)
         deadline = time.monotonic() + self.connect_timeout
@@ -126,6 +158,11 @@ class ControlClient:
         except OSError as exc:
             sock.close()
             raise ConnectError(self.path) from exc
+        try:
+            _check_server(sock, self.path)
+        except BaseException:
+            sock.close()
+            raise
         sock.settimeout(self.timeout)
         self._sock = sock
 
@@ -135,6 +172,7 @@ class ControlClient:
         if sock is not None:
             sock.close()
         self._buffer.clear()
+        self._scanned = 0
 
     def request(self, request: Request) -> Response:
         """Send one request and wait for its reply (an error reply is returned, not raised).
@@ -147,8 +185,16 @@ class ControlClient:
         sock = self._sock
         assert sock is not None
         try:
-            sock.sendall(encode(request))
-            line = self._read_line(sock)
+            try:
+                sock.sendall(encode(request))
+            except OSError:
+                # The host may have closed after saying why (it is stopping): read that.
+                sock.settimeout(0.5)
+                line = self._read_line(sock)
+                if line is None:
+                    raise
+            else:
+                line = self._read_line(sock)
         except TimeoutError as exc:
             self.close()
             raise ControlError(f"no reply from the host within {self.timeout:g} s") from exc
@@ -157,20 +203,24 @@ class ControlClient:
             raise ControlError(f"lost the connection to {self.path}: {exc}") from exc
         if line is None:
             self.close()
-            raise ControlError(f"the host at {self.path} closed the connection without a reply")
+            raise ControlError(f"{CLOSED} ({self.path})")
         response = decode_response(line)
-        if response.error is not None and response.id == 0 and request.id != 0:
-            # The host could not read the request; it has closed the connection.
+        error = response.error
+        if error is not None and (response.id == 0 or error.code == ProtocolError.code):
+            # The host could not read the request, or is stopping: it has closed the connection.
             self.close()
         return response
 
     def _read_line(self, sock: socket.socket) -> bytes | None:
         while True:
-            end = self._buffer.find(b"\n")
+            # Search only what arrived since the last look: a long reply stays linear.
+            end = self._buffer.find(b"\n", self._scanned)
             if end >= 0:
                 line = bytes(self._buffer[:end])
                 del self._buffer[: end + 1]
+                self._scanned = 0
                 return line
+            self._scanned = len(self._buffer)
             if len(self._buffer) > MAX_RESPONSE_BYTES:
                 self.close()
                 raise ProtocolError(f"reply line is longer than {MAX_RESPONSE_BYTES} bytes")
@@ -181,6 +231,7 @@ class ControlClient:
                 # A reply sent just before the host closed may lack nothing but its newline.
                 line = bytes(self._buffer)
                 self._buffer.clear()
+                self._scanned = 0
                 return line
             self._buffer += chunk
 

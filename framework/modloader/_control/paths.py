@@ -13,7 +13,13 @@ TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: the remote client must no
 if TYPE_CHECKING:
     from typing import Final
 
-__all__ = ["MAX_SOCKET_PATH_BYTES", "default_socket_path", "prepare_socket_folder"]
+__all__ = [
+    "MAX_SOCKET_PATH_BYTES",
+    "default_socket_path",
+    "folder_problem",
+    "peer_problem",
+    "prepare_socket_folder",
+]
 
 #: ``sun_path`` holds 108 bytes on Linux (104 on the BSDs), its final NUL included.
 MAX_SOCKET_PATH_BYTES: Final = 103
@@ -85,35 +91,78 @@ def prepare_socket_folder(path: str, *, private: bool) -> None:
         # mkdir's mode is filtered by the umask; 0700 is never more than asked.
         os.chmod(folder, 0o700)
         return
+    problem = folder_problem(folder, private=private)
+    if problem is not None:
+        raise ControlError(problem)
+
+
+def folder_problem(folder: str, *, private: bool) -> str | None:
+    """Why ``folder`` must not hold a control socket, or ``None`` when it may.
+
+    The host checks the folder before it binds, and the remote client before
+    it connects (a socket in a folder another user controls may be an
+    impostor's). ``private`` (the default socket folder): a real folder, not a
+    symbolic link, owned by this user and writable by nobody else. Otherwise
+    (a folder chosen with ``-s``): owned by this user or root, and if others
+    may write to it, sticky (as ``/tmp`` is); it may be reached through a
+    symbolic link only if that link belongs to this user or root.
+    """
     try:
         info = os.lstat(folder)
     except OSError as exc:
-        raise ControlError(f"cannot check the control socket folder {folder}: {exc}") from exc
+        return f"cannot check the control socket folder {folder}: {exc.strerror or exc}"
     uid = os.geteuid()
     if private:
         if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
-            raise ControlError(f"refusing {folder} for the control socket: it is not a folder")
+            return f"refusing {folder} for the control socket: it is not a folder"
         if info.st_uid != uid:
-            raise ControlError(
+            return (
                 f"refusing {folder} for the control socket: it belongs to uid {info.st_uid}, "
                 f"not to this user (uid {uid})"
             )
         if info.st_mode & 0o022:
-            raise ControlError(
+            return (
                 f"refusing {folder} for the control socket: others may write to it "
                 f"(mode {_describe_mode(info.st_mode)}; run 'chmod 700 {folder}')"
             )
-        return
-    info = os.stat(folder)  # a chosen folder may be reached through a symbolic link
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        if info.st_uid not in (uid, 0):
+            # Whoever owns the link can point it elsewhere at any time.
+            return (
+                f"refusing {folder} for the control socket: it is a symbolic link that "
+                f"belongs to uid {info.st_uid}, neither this user nor root"
+            )
+        try:
+            info = os.stat(folder)
+        except OSError as exc:
+            return f"cannot check the control socket folder {folder}: {exc.strerror or exc}"
     if not stat.S_ISDIR(info.st_mode):
-        raise ControlError(f"refusing {folder} for the control socket: it is not a folder")
+        return f"refusing {folder} for the control socket: it is not a folder"
     if info.st_uid not in (uid, 0):
-        raise ControlError(
+        return (
             f"refusing {folder} for the control socket: it belongs to uid {info.st_uid}, "
             "neither this user nor root"
         )
     if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
-        raise ControlError(
+        return (
             f"refusing {folder} for the control socket: others may write to it and it is "
             f"not sticky (mode {_describe_mode(info.st_mode)})"
         )
+    return None
+
+
+def peer_problem(peer_uid: int, peer_pid: int, path: str) -> str | None:
+    """Why the process listening on ``path`` must not be sent a command, or ``None``.
+
+    The remote client asks the kernel who the server is (``SO_PEERCRED``)
+    before it sends anything: this user, or root; anyone else may be an
+    impostor waiting for commands.
+    """
+    uid = os.geteuid()
+    if peer_uid in (uid, 0):
+        return None
+    return (
+        f"refusing to talk to {path}: the process listening there (pid {peer_pid}) "
+        f"runs as uid {peer_uid}, neither this user (uid {uid}) nor root"
+    )

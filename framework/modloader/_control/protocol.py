@@ -51,6 +51,7 @@ __all__ = [
     "encode",
     "error_response",
     "negotiate",
+    "request_id",
     "response_from_result",
     "result_as_dict",
     "result_from_response",
@@ -169,10 +170,34 @@ def encode(message: Request | Response) -> bytes:
     """One line of UTF-8 JSON, newline included.
 
     Structured data that JSON cannot represent is sent as its ``str()`` rather
-    than failing the whole reply: the operator still gets the text.
+    than failing the whole reply: the operator still gets the text. Text of a
+    reply that UTF-8 cannot hold (a lone surrogate, from bytes that were not
+    valid UTF-8) is sent written out, as ``\\udcff``, so every reply can be sent.
     """
-    text = json.dumps(message.to_json(), ensure_ascii=False, separators=(",", ":"), default=str)
-    return text.encode("utf-8") + b"\n"
+    obj = message.to_json()
+    if isinstance(message, Request):
+        # Requests are written in ASCII: a lone surrogate travels as its escape, and
+        # the host refuses it rather than running a command that is not what was typed.
+        return json.dumps(obj, separators=(",", ":"), default=str).encode("ascii") + b"\n"
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        return text.encode("utf-8") + b"\n"
+    except UnicodeEncodeError:
+        text = json.dumps(_scrub(obj), ensure_ascii=False, separators=(",", ":"), default=str)
+        return text.encode("utf-8", "backslashreplace") + b"\n"
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with every lone surrogate in its strings written out as ``\\udcff``."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub(v) for v in value]
+    if isinstance(value, int | float | bool) or value is None:
+        return value
+    return _scrub(str(value))
 
 
 def _load(line: bytes, what: str, limit: int) -> dict[str, Any]:
@@ -184,6 +209,8 @@ def _load(line: bytes, what: str, limit: int) -> dict[str, Any]:
         raise ProtocolError(f"{what} is not valid UTF-8 ({exc.reason})") from exc
     except ValueError as exc:
         raise ProtocolError(f"{what} is not valid JSON ({exc})") from exc
+    except RecursionError:
+        raise ProtocolError(f"{what} is nested too deeply") from None
     if not isinstance(obj, dict):
         raise ProtocolError(f"{what} must be a JSON object, not {type(obj).__name__}")
     return obj
@@ -225,15 +252,36 @@ def decode_request(line: bytes) -> Request:
     line_text = _get(obj, "line", str, "")
     if op in ("execute", "complete") and "line" not in obj:
         raise ProtocolError(f"'{op}' needs a 'line'")
+    client = _get(obj, "client", str, "")
+    for key, text in (("line", line_text), ("client", client)):
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            # A \udcff escape decodes to a lone surrogate: no character, no command.
+            raise ProtocolError(
+                f"'{key}' holds text that is not valid Unicode (a lone surrogate); nothing was run"
+            ) from None
     return Request(
         op=op,
         id=_get(obj, "id", int, 0),
         line=line_text,
         structured=_get(obj, "structured", bool, False),
         versions=tuple(versions),
-        client=_get(obj, "client", str, ""),
+        client=client,
         v=v,
     )
+
+
+def request_id(line: bytes) -> int:
+    """The ``id`` of a request line that was refused, so its error reply can carry it (else 0)."""
+    if len(line) > MAX_REQUEST_BYTES:
+        return 0
+    try:
+        obj = json.loads(line.decode("utf-8", "replace"))
+    except (ValueError, RecursionError):
+        return 0
+    value = obj.get("id") if isinstance(obj, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def decode_response(line: bytes) -> Response:

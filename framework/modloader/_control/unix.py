@@ -22,16 +22,18 @@ import os
 import selectors
 import socket
 import stat
-import struct
-import sys
 import threading
 import time
-from dataclasses import dataclass
 from types import TracebackType
 from typing import Final
 from typing import Self
 
 from modloader._commands.base import Executor
+from modloader._control.checks import PeerCredentials
+from modloader._control.checks import check_peer
+from modloader._control.checks import check_socket_path
+from modloader._control.checks import is_listening
+from modloader._control.checks import peer_credentials
 from modloader._control.paths import prepare_socket_folder
 from modloader._control.protocol import MAX_REQUEST_BYTES
 from modloader._control.protocol import Request
@@ -40,6 +42,7 @@ from modloader._control.protocol import decode_request
 from modloader._control.protocol import encode
 from modloader._control.protocol import error_response
 from modloader._control.protocol import negotiate
+from modloader._control.protocol import request_id
 from modloader._control.protocol import response_from_result
 from modloader._version import __version__
 from modloader.errors import AccessDeniedError
@@ -53,6 +56,7 @@ __all__ = [
     "PeerCredentials",
     "ServerState",
     "check_peer",
+    "check_socket_path",
     "is_listening",
     "peer_credentials",
 ]
@@ -78,56 +82,14 @@ class ServerState(enum.Enum):
     CLOSED = "closed"
 
 
-@dataclass(frozen=True, slots=True)
-class PeerCredentials:
-    """Who is at the other end of a Unix socket, as the kernel says."""
-
-    pid: int
-    uid: int
-    gid: int
-
-
-def peer_credentials(sock: socket.socket) -> PeerCredentials | None:
-    """The peer's credentials (``SO_PEERCRED``), or ``None`` where the system has no such call."""
-    option = getattr(socket, "SO_PEERCRED", None)
-    if option is None or sys.platform != "linux":
-        return None
-    raw = sock.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
-    pid, uid, gid = struct.unpack("3i", raw)
-    return PeerCredentials(pid=pid, uid=uid, gid=gid)
-
-
-def check_peer(credentials: PeerCredentials | None, host_uid: int) -> None:
-    """Let in the host's own user and root; refuse anyone else.
-
-    Where the system cannot tell (``credentials`` is ``None``), the folder's
-    and the socket's permissions are the only check.
-
-    :raises AccessDeniedError: naming the refused user.
-    """
-    if credentials is None or credentials.uid in (host_uid, 0):
-        return
-    raise AccessDeniedError(
-        f"access denied: uid {credentials.uid} (pid {credentials.pid}) is neither "
-        f"the host's user (uid {host_uid}) nor root"
+def _late(limit: float) -> ProtocolError:
+    return ProtocolError(
+        f"request not completed within {limit:g} s (no newline); closing the connection"
     )
 
 
-def is_listening(path: str | os.PathLike[str]) -> bool:
-    """``True`` when a live host accepts connections on ``path``.
-
-    A host may call this before its startup, to refuse early rather than after
-    starting every module (:meth:`ControlServer.start` checks again).
-    """
-    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    probe.settimeout(1.0)
-    try:
-        probe.connect(os.fspath(path))
-    except OSError:
-        return False
-    finally:
-        probe.close()
-    return True
+def _stopping() -> ControlError:
+    return ControlError("the host is stopping; the command was not run")
 
 
 class _Connection:
@@ -162,7 +124,7 @@ class _Connection:
             logger.warning("control socket: %s", exc)
             self._fail(error_response(0, exc))
             return
-        while server.state is ServerState.LISTENING:
+        while True:
             try:
                 line = self._read_line()
             except ProtocolError as exc:
@@ -170,12 +132,17 @@ class _Connection:
                 self._fail(error_response(0, exc))
                 return
             if line is None:
+                if server.state is not ServerState.LISTENING:
+                    self._fail(error_response(0, _stopping()))
                 return
             try:
                 request = decode_request(line)
             except ProtocolError as exc:
                 logger.warning("control socket: %s; closing that connection", exc)
-                self._fail(error_response(0, exc))
+                self._fail(error_response(request_id(line), exc))
+                return
+            if server.state is not ServerState.LISTENING:
+                self._fail(error_response(request.id, _stopping()))
                 return
             self.idle.clear()
             try:
@@ -184,8 +151,14 @@ class _Connection:
                 self.idle.set()
 
     def _read_line(self) -> bytes | None:
-        """The next request line, or ``None`` when the client hung up between lines."""
+        """The next request line, or ``None`` when the client hung up between lines.
+
+        Waiting for a line to start has no limit (a console may sit idle for
+        hours); once its first byte is in, the whole line must arrive within
+        ``request_timeout``, however the client spaces its bytes.
+        """
         server = self.server
+        deadline: float | None = None
         while True:
             end = self.buffer.find(b"\n")
             if end > MAX_REQUEST_BYTES or (end < 0 and len(self.buffer) > MAX_REQUEST_BYTES):
@@ -196,16 +169,19 @@ class _Connection:
                 line = bytes(self.buffer[:end])
                 del self.buffer[: end + 1]
                 return line
-            # Idle between requests: wait as long as the client likes (a console).
-            # Inside a request: the rest must come within request_timeout.
-            self.sock.settimeout(server.request_timeout if self.buffer else None)
+            if self.buffer and deadline is None:
+                deadline = time.monotonic() + server.request_timeout
+            if deadline is None:
+                self.sock.settimeout(None)
+            else:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _late(server.request_timeout)
+                self.sock.settimeout(left)
             try:
                 chunk = self.sock.recv(_RECV_SIZE)
             except TimeoutError:
-                raise ProtocolError(
-                    f"request not completed within {server.request_timeout:g} s "
-                    "(no newline); closing the connection"
-                ) from None
+                raise _late(server.request_timeout) from None
             if not chunk:
                 if self.buffer:
                     logger.debug("control socket: client hung up in the middle of a request")
@@ -349,11 +325,17 @@ class ControlServer:
         for conn in connections:
             # A command still running (``core stop`` itself, say) finishes and its
             # reply goes out first; then the shutdown wakes a thread blocked in recv().
+            # Only the reading side: a request already sent is still read, and
+            # answered "the host is stopping" rather than by silence.
             conn.idle.wait(max(0.0, deadline - time.monotonic()))
             with contextlib.suppress(OSError):
-                conn.sock.shutdown(socket.SHUT_RDWR)
-        for thread in connections.values():
-            thread.join(timeout)
+                conn.sock.shutdown(socket.SHUT_RD)
+        for conn, thread in connections.items():
+            thread.join(max(0.0, deadline - time.monotonic()))
+            if thread.is_alive():
+                with contextlib.suppress(OSError):
+                    conn.sock.shutdown(socket.SHUT_RDWR)
+                thread.join(0.5)
         self._remove_socket()
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
@@ -430,6 +412,22 @@ class ControlServer:
                 for key, _ in selector.select():
                     if key.fileobj is listener and self._state is ServerState.LISTENING:
                         self._accept(listener)
+        self._turn_away(listener)
+
+    def _turn_away(self, listener: socket.socket) -> None:
+        """Tell the clients still waiting to be accepted that the host is stopping."""
+        listener.setblocking(False)
+        reply = encode(error_response(0, _stopping()))
+        for _ in range(self.max_clients):
+            try:
+                sock, _ = listener.accept()
+            except OSError:
+                return
+            with contextlib.suppress(OSError):
+                sock.settimeout(0.2)
+                sock.sendall(reply)
+                sock.shutdown(socket.SHUT_WR)
+            sock.close()
 
     def _accept(self, listener: socket.socket) -> None:
         try:

@@ -26,15 +26,24 @@ from modloader._discovery.base import Candidate
 if TYPE_CHECKING:
     from stevedore.extension import ExtensionManager
 
+    from modloader._cachestore import CacheStore
+
 __all__ = ["EntryPointDiscovery", "extension_manager", "load_entry_point"]
 
 
 class EntryPointDiscovery:
     """Modules from the entry points of ``namespace`` in the installed distributions."""
 
-    def __init__(self, namespace: str, *, path: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        namespace: str,
+        *,
+        path: Sequence[str] | None = None,
+        cache: CacheStore | None = None,
+    ) -> None:
         self._namespace = namespace
         self._path = path
+        self._cache = cache
 
     @property
     def namespace(self) -> str:
@@ -44,7 +53,7 @@ class EntryPointDiscovery:
         from modloader._discovery.scan import scan_group
 
         forget_directory_listings()  # let imports see distributions installed since
-        return scan_group(self._namespace, path=self._path)
+        return scan_group(self._namespace, path=self._path, cache=self._cache)
 
     def load(self, candidate: Candidate) -> Any:
         return load_entry_point(candidate.value)

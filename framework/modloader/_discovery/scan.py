@@ -64,7 +64,7 @@ _WANTED_HEADERS = frozenset(("name", "version", "summary"))
 _STAT_DIR_FD = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 # hash() of a tuple of ints is the same in every process of one interpreter build, no more.
 _INTERPRETER = f"{sys.implementation.cache_tag}-{sys.hash_info.width}"
-_BAD_CACHE = (TypeError, ValueError, LookupError, AttributeError)
+_BAD_CACHE = (TypeError, ValueError, LookupError, AttributeError, RecursionError)
 
 # One distribution's answer for one group: [dist_name, version, summary, [[name, value], ...]].
 _Plugin = list[Any]
@@ -73,7 +73,11 @@ _Record = list[Any]
 
 
 def scan_group(
-    group: str, *, path: Sequence[str] | None = None, use_cache: bool = True
+    group: str,
+    *,
+    path: Sequence[str] | None = None,
+    use_cache: bool = True,
+    cache: _cachestore.CacheStore | None = None,
 ) -> list[Candidate]:
     """Every entry point of ``group`` on ``path`` (default :data:`sys.path`), as metadata.
 
@@ -85,13 +89,16 @@ def scan_group(
     :param path: the folders to search, in order; :data:`sys.path` (read at call
         time) when ``None``. Relative entries are taken from the current directory.
     :param use_cache: ``False`` reads every folder afresh and leaves the cache alone.
+    :param cache: the host's cache store (default: :func:`modloader._cachestore.current`).
+        A damaged cache file is a miss: everything is read afresh and the file rewritten.
     """
     entries = [os.path.abspath(p) for p in (sys.path if path is None else path)]
-    cached = use_cache and _cachestore.is_enabled()
+    store = _cachestore.current() if cache is None else cache
+    cached = use_cache and store.is_enabled()
     if not cached:
         return _Scan(group, cached=False).run(entries, [])
     key = _cachestore.key_for(_FORMAT, _INTERPRETER, group, *entries)
-    old: Any = _cachestore.load(CACHE_KIND, key)
+    old: Any = store.load(CACHE_KIND, key)
     old_slots: list[Any] = []
     if isinstance(old, dict) and old.get("group") == group and old.get("path") == entries:
         found = old.get("entries")
@@ -105,7 +112,7 @@ def scan_group(
         candidates = scan.run(entries, [])
     if scan.dirty:
         value = {"group": group, "path": entries, "entries": scan.slots}
-        _cachestore.store(CACHE_KIND, key, value)
+        store.store(CACHE_KIND, key, value)
     return candidates
 
 

@@ -1,0 +1,217 @@
+"""The server against hostile or unlucky clients: slow lines, undecodable text, ids, stopping."""
+
+import json
+import os
+import socket
+import threading
+import time
+
+import pytest
+
+from modloader._commands.base import CommandResult
+from modloader._control.client import ControlClient
+from modloader._control.unix import ControlServer
+from modloader._control.unix import ServerState
+from modloader._control.unix import check_socket_path
+from modloader.errors import ControlError
+from modloader.errors import SocketInUseError
+
+STOPPING = "the host is stopping; the command was not run"
+
+
+def raw(path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(5)
+    sock.connect(path)
+    return sock
+
+
+def read_reply(sock):
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        data += chunk
+    return json.loads(data) if data else None
+
+
+def test_a_line_sent_one_byte_at_a_time_is_cut_off_as_a_whole(server, executor):
+    """request_timeout (0.5 s here) bounds the whole line, not each read of it."""
+    sock = raw(server.path)
+    payload = b'{"v":1,"id":7,"op":"execute","line":"echo never"' + b" " * 200
+    started = time.monotonic()
+    reply = None
+    for byte in payload:  # one byte every 0.1 s: each read is quick, the line is not
+        try:
+            sock.sendall(bytes([byte]))
+        except OSError:
+            break
+        time.sleep(0.1)
+        sock.setblocking(False)
+        try:
+            data = sock.recv(65536)
+        except BlockingIOError:
+            data = None
+        finally:
+            sock.setblocking(True)
+        if data is not None:
+            reply = json.loads(data)
+            break
+        if time.monotonic() - started > 8:
+            break
+    elapsed = time.monotonic() - started
+    sock.close()
+    assert reply is not None, "the slow line was never cut off"
+    assert reply["error"]["message"] == (
+        "request not completed within 0.5 s (no newline); closing the connection"
+    )
+    assert elapsed < 4  # 0.5 s, generously bounded for a loaded machine
+    assert executor.lines == []
+    assert server.state is ServerState.LISTENING
+
+
+def test_an_idle_connection_is_not_cut_off(server):
+    """The limit starts with a line's first byte: a console may wait between lines."""
+    sock = raw(server.path)
+    time.sleep(1.0)  # twice request_timeout, idle
+    sock.sendall(b'{"v":1,"id":3,"op":"ping"}\n')
+    assert read_reply(sock)["ok"] is True
+    sock.close()
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"v":1,"id":5,"op":"execute","line":"module unload res_hello x\\udcff"}',
+        b'{"v":1,"id":5,"op":"execute","line":"module unload res_hello \\ud800"}',
+        b'{"v":1,"id":5,"op":"execute","line":"module unload res_hello x\xff"}',
+        b'{"v":1,"id":5,"op":"complete","line":"module \\udcff"}',
+    ],
+    ids=["escaped-low-surrogate", "escaped-high-surrogate", "raw-byte-ff", "complete"],
+)
+def test_an_undecodable_request_runs_nothing(server, executor, line):
+    sock = raw(server.path)
+    sock.sendall(line + b"\n")
+    reply = read_reply(sock)
+    sock.close()
+    assert reply["ok"] is False and reply["error"]["code"] == "protocol"
+    assert reply["id"] == 5  # the id could be read: the reply carries it
+    assert executor.lines == []
+
+
+class _Undecodable:
+    """Output and data holding lone surrogates, as bytes read with surrogateescape give."""
+
+    def execute(self, line):
+        return CommandResult(line=line, output="name: caf\udce9", data={"k\udcff": ["\udcff"]})
+
+    def complete(self, line):
+        return ["x\udcff"]
+
+
+def test_every_reply_can_be_sent(sock_path):
+    with (
+        ControlServer(_Undecodable(), sock_path) as server,
+        ControlClient(server.path, timeout=5) as client,
+    ):
+        result = client.execute("show", structured=True)
+        assert client.complete("x") == ["x\\udcff"]
+    assert result.ok
+    assert result.output == "name: caf\\udce9"
+    assert result.data == {"k\\udcff": ["\\udcff"]}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (b'{"v":1,"id":9,"op":"launch"}', "unknown request op 'launch'"),
+        (b'{"v":1,"id":9,"op":"execute"}', "'execute' needs a 'line'"),
+        (b'{"v":1,"id":9,"op":"execute","line":3}', "'line' must be a string"),
+        (b'{"v":7,"id":9,"op":"ping"}', "unsupported protocol version 7"),
+    ],
+    ids=["unknown-op", "no-line", "line-not-a-string", "unknown-version"],
+)
+def test_an_error_reply_carries_the_request_id(server, line, message):
+    sock = raw(server.path)
+    sock.sendall(line + b"\n")
+    reply = read_reply(sock)
+    sock.close()
+    assert reply["id"] == 9
+    assert reply["error"]["message"].startswith(message)
+
+
+def test_an_unreadable_request_gets_id_0(server):
+    sock = raw(server.path)
+    sock.sendall(b'{"v":1,"id":9,\n')
+    assert read_reply(sock)["id"] == 0
+    sock.close()
+
+
+def test_a_request_arriving_while_the_host_stops_is_told_so(server, executor):
+    busy = raw(server.path)
+    busy.sendall(b'{"v":1,"id":1,"op":"execute","line":"slow 1.5"}\n')
+    late = raw(server.path)
+    late.sendall(b'{"v":1,"id":2,"op":"ping"}\n')
+    assert read_reply(late)["ok"] is True  # accepted and served
+    closer = threading.Thread(target=server.close, kwargs={"timeout": 5})
+    closer.start()
+    deadline = time.monotonic() + 5
+    while server.state is ServerState.LISTENING and time.monotonic() < deadline:
+        time.sleep(0.01)
+    late.sendall(b'{"v":1,"id":3,"op":"execute","line":"echo too late"}\n')
+    reply = read_reply(late)
+    assert read_reply(busy)["output"] == "done"  # the command in progress finished
+    closer.join(10)
+    late.close()
+    busy.close()
+    assert reply == {
+        "v": 1,
+        "id": 3,
+        "ok": False,
+        "exit_code": 1,
+        "error": {"code": "control", "message": STOPPING},
+    }
+    assert "echo too late" not in executor.lines
+
+
+def test_the_client_says_the_host_is_stopping(server):
+    with ControlClient(server.path, timeout=5) as client:
+        client.ping()
+        server.close()
+        with pytest.raises(ControlError, match=STOPPING):
+            client.ping()
+
+
+# -- before a host starts ------------------------------------------------------------------
+
+
+def test_check_socket_path_refuses_a_world_writable_default_folder(short_tmp):
+    folder = short_tmp / "modloader"
+    folder.mkdir()
+    folder.chmod(0o777)
+    with pytest.raises(ControlError, match="others may write to it"):
+        check_socket_path(str(folder / "a.sock"), private=True)
+
+
+def test_check_socket_path_refuses_a_live_host(server):
+    with pytest.raises(SocketInUseError):
+        check_socket_path(server.path, private=False)
+
+
+def test_check_socket_path_makes_a_missing_folder(short_tmp):
+    check_socket_path(str(short_tmp / "new" / "a.sock"), private=True)
+    assert oct(os.stat(short_tmp / "new").st_mode & 0o777) == "0o700"
+
+
+def test_clients_not_yet_accepted_are_told_the_host_is_stopping(server, short_tmp):
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(short_tmp / "backlog.sock"))
+    listener.listen(8)
+    waiting = [raw(str(short_tmp / "backlog.sock")) for _ in range(3)]  # never accepted
+    server._turn_away(listener)  # what the accept loop does last when the host stops
+    listener.close()
+    for sock in waiting:
+        reply = read_reply(sock)
+        sock.close()
+        assert reply["error"]["message"] == STOPPING
