@@ -42,6 +42,8 @@ DOCS = ROOT / "docs" / "_generated"
 class Plan:
     """How much of everything a run measures."""
 
+    #: "full" or "quick".
+    name: str
     sizes: list[str]
     #: Startup rounds at each size (fewer for the largest), after ``warmup`` rounds.
     rounds: dict[str, int]
@@ -59,6 +61,7 @@ class Plan:
 
 
 FULL = Plan(
+    name="full",
     sizes=list(SIZES),
     rounds={"S": 21, "100": 21, "M": 21, "500": 21, "L": 21, "2000": 11, "5000": 7},
     warmup=2,
@@ -71,11 +74,12 @@ FULL = Plan(
     use_number=200_000,
     settle=True,
 )
-QUICK = Plan(
+QUICK = dataclasses.replace(
+    FULL,
+    name="quick",
     sizes=["S"],
     rounds=dict.fromkeys(SIZES, 2),
     warmup=1,
-    cold={"S", "M", "L"},
     runtime="S",
     hosts=1,
     warm_calls=2,
@@ -158,7 +162,7 @@ def measure(python: str, plan: Plan, envs: Path, timeout: float, log: bool) -> d
     started = datetime.datetime.now(datetime.UTC)
     results: dict[str, Any] = {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "mode": "quick" if plan is QUICK else "full",
+        "mode": plan.name,
         "machine": machine(python),
         "sides": {side.key: side.label for side in STARTUP + COLD},
         "sizes": [],
