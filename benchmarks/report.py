@@ -18,8 +18,14 @@ from benchmarks.timing import spread
 
 __all__ = ["render", "write"]
 
-#: The sides drawn in the plot, in the legend's order.
-PLOTTED = ["modloader", "stevedore", "importlib", "pluggy", "floor"]
+#: The sides drawn in the plot, in the legend's order, with their legend.
+PLOTTED = {
+    "modloader": 'modloader -x "module show"',
+    "stevedore": "stevedore ExtensionManager",
+    "importlib": "importlib.metadata",
+    "pluggy": "pluggy",
+    "floor": "import by name (floor)",
+}
 
 
 @dataclass(frozen=True)
@@ -296,7 +302,7 @@ def render(results: dict[str, Any], plot: str | None) -> str:
     ]
     if plot is not None:
         lines += [
-            f"![Warm startup time against plugin count, one line per side]({plot})",
+            f"![Warm startup time and peak memory against plugin count, one line per side]({plot})",
             "",
         ]
     lines += _startup(results) + _runtime(results)
@@ -304,32 +310,52 @@ def render(results: dict[str, Any], plot: str | None) -> str:
 
 
 def plot(results: dict[str, Any], path: Path) -> bool:
-    """Draw warm startup time against plugin count as SVG; ``False`` without matplotlib."""
+    """Draw warm startup time and peak memory against plugin count as SVG.
+
+    :returns: ``False`` (nothing drawn) when matplotlib is not installed.
+    """
     try:
         import matplotlib
 
         matplotlib.use("svg")
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import FuncFormatter
     except ImportError:
         return False
     matplotlib.rcParams["svg.hashsalt"] = "modloader-benchmarks"  # stable ids between runs
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text as text: small, and diffable
     sizes = sorted(results["sizes"], key=lambda size: size["plugins"])
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for key in PLOTTED:
-        points = [
-            (size["plugins"], spread(_seconds(size, key))["median"] * 1e3)
-            for size in sizes
-            if size["samples"].get(key)
-        ]
-        if points:
-            xs, ys = zip(*points, strict=True)
-            ax.plot(xs, ys, marker="o", label=results["sides"][key])
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("plugins in the group")
-    ax.set_ylabel("warm startup, whole process (median ms)")
-    ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize="small")
+    plain = FuncFormatter(lambda value, _: f"{value:,.0f}")
+    # Between powers of ten, only 2 and 5 are labelled.
+    sparse = FuncFormatter(lambda value, _: f"{value:,.0f}" if f"{value:.0e}"[0] in "25" else "")
+    fig, (time_ax, rss_ax) = plt.subplots(1, 2, figsize=(10, 4.2))
+    panels = (
+        (time_ax, _seconds, 1e3, "log", "warm startup, whole process (median ms)"),
+        (rss_ax, _rss, 1 / 1024, "linear", "peak resident memory (median MiB)"),
+    )
+    for ax, pick, scale, yscale, ylabel in panels:
+        for key, name in PLOTTED.items():
+            points = [
+                (size["plugins"], spread(pick(size, key))["median"] * scale)
+                for size in sizes
+                if size["samples"].get(key)
+            ]
+            if points:
+                xs, ys = zip(*points, strict=True)
+                ax.plot(xs, ys, marker="o", label=name)
+        ax.set_xscale("log")
+        ax.set_yscale(yscale)
+        ax.set_xticks([size["plugins"] for size in sizes])
+        ax.xaxis.set_major_formatter(plain)
+        ax.xaxis.set_minor_formatter(FuncFormatter(lambda *_: ""))
+        if yscale == "log":
+            ax.yaxis.set_major_formatter(plain)
+            ax.yaxis.set_minor_formatter(sparse)
+        ax.tick_params(axis="x", labelrotation=45)
+        ax.set_xlabel("plugins in the group")
+        ax.set_ylabel(ylabel)
+        ax.grid(True, which="both", alpha=0.3)
+    time_ax.legend(fontsize="small")
     fig.tight_layout()
     fig.savefig(path, format="svg", metadata={"Date": None})
     plt.close(fig)

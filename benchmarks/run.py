@@ -63,14 +63,14 @@ class Plan:
 FULL = Plan(
     name="full",
     sizes=list(SIZES),
-    rounds={"S": 21, "100": 21, "M": 21, "500": 21, "L": 21, "2000": 11, "5000": 7},
+    rounds={"S": 31, "100": 31, "M": 31, "500": 31, "L": 31, "2000": 15, "5000": 9},
     warmup=2,
     cold={"S", "M", "L"},
     runtime="L",
     hosts=5,
     warm_calls=20,
-    remote_rounds=40,
-    use_rounds=21,
+    remote_rounds=60,
+    use_rounds=31,
     use_number=200_000,
     settle=True,
 )
