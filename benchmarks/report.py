@@ -203,8 +203,8 @@ def _startup(results: dict[str, Any]) -> list[str]:
             f"### {size['plugins']:,} plugins among {size['dists']:,} distributions"
             + (f" ({size['label']})" if not size["label"].isdigit() else ""),
             "",
-            f"{rounds} rounds. The ratio is modloader's sample over the other side's in the "
-            "same round: median (min to max).",
+            f"{rounds} rounds, from a load average of {size.get('load', 0):.2f}. The ratio is "
+            "modloader's sample over the other side's in the same round: median (min to max).",
             "",
             "| side | median ms | min ms | max ms | peak RSS MiB | modloader / side |",
             "|---|---:|---:|---:|---:|---|",

@@ -143,6 +143,7 @@ def measure_size(python: str, size: Size, plan: Plan, envs: Path, timeout: float
         settle(env)  # let the new files age past the discovery cache's racy window
     sandbox = Sandbox(python, env, envs / f"work-{size.label}", timeout)
     sides = STARTUP + (COLD if size.label in plan.cold else [])
+    load = os.getloadavg()[0]
     samples, errors = interleave(
         {side.key: (lambda side=side: sandbox.sample(side)) for side in sides},
         plan.rounds[size.label],
@@ -152,6 +153,7 @@ def measure_size(python: str, size: Size, plan: Plan, envs: Path, timeout: float
         "label": size.label,
         "plugins": size.plugins,
         "dists": size.dists,
+        "load": load,
         "samples": {k: [[s.seconds, s.rss_kib] for s in v] for k, v in samples.items()},
         "errors": errors,
     }
