@@ -1,6 +1,6 @@
 """Run the benchmarks: measure, write the results as JSON, render the results page from them.
 
-``python -m benchmarks`` runs the full suite (about a quarter of an hour);
+``python -m benchmarks`` runs the full suite (about ten minutes);
 ``--quick`` runs every measurement once or twice at size S, in seconds (the
 test suite runs it). ``--render FILE`` renders an earlier run's JSON again
 without measuring. See ``docs/benchmarks.md``.
