@@ -1,5 +1,5 @@
-"""Benchmarks: modloader's discovery and startup against importlib.metadata, stevedore and pluggy.
+"""Benchmarks: the modloader command and its run-time operations against stevedore,
+importlib.metadata, pluggy and the import floor.
 
-Run ``python -m benchmarks`` (``--quick`` for a run under two minutes); see
-``docs/benchmarks.md``.
+Run ``python -m benchmarks`` (``--quick`` for a run of seconds); see ``docs/benchmarks.md``.
 """

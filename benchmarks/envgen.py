@@ -18,7 +18,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["GROUP", "SIZES", "Env", "Size", "ensure_env"]
+__all__ = [
+    "GROUP",
+    "SIZES",
+    "Env",
+    "Size",
+    "ensure_env",
+    "install_plugin",
+    "leaves",
+    "remove_plugin",
+    "settle",
+]
 
 #: The namespace the plugins publish in.
 GROUP = "bench.modules"
@@ -47,10 +57,18 @@ class Size:
     dists: int
 
 
+#: The named sizes S, M and L, and the points of the scaling run between them and past L.
 SIZES = {
-    "S": Size("S", 20, 100),
-    "M": Size("M", 200, 700),
-    "L": Size("L", 1000, 2000),
+    size.label: size
+    for size in (
+        Size("S", 20, 100),
+        Size("100", 100, 400),
+        Size("M", 200, 700),
+        Size("500", 500, 1200),
+        Size("L", 1000, 2000),
+        Size("2000", 2000, 3500),
+        Size("5000", 5000, 7000),
+    )
 }
 
 
@@ -100,16 +118,33 @@ def ensure_env(size: Size, base: Path) -> Env:
     return env
 
 
+def leaves(size: Size) -> list[str]:
+    """Names of plugins that no other plugin requires, in order."""
+    return [f"plug_{i:04d}" for i in range(size.plugins) if i % 5 == 4]
+
+
+def install_plugin(site: Path, index: int) -> str:
+    """Install a new plugin distribution ``fresh_NNNN`` into ``site``; return its module name."""
+    return _write_plugin(site, index, "fresh")
+
+
+def remove_plugin(site: Path, index: int) -> None:
+    """Remove what :func:`install_plugin` installed, if it is there."""
+    module = f"bench_fresh_{index:04d}"
+    shutil.rmtree(site / module, ignore_errors=True)
+    shutil.rmtree(site / f"{module}-1.0.0.dist-info", ignore_errors=True)
+
+
 def settle(env: Env, margin: float = 3.5) -> None:
     """Wait until the newest file is older than the scan cache's racy window."""
-    newest = max(p.stat().st_ctime for p in (env.root / "stamp.json", env.plugin_modules))
+    newest = max(p.stat().st_ctime for p in (env.root / "stamp.json", env.plugin_modules, env.site))
     time.sleep(max(0.0, newest + margin - time.time()))
 
 
-def _write_plugin(site: Path, index: int) -> str:
-    module = f"bench_plug_{index:04d}"
+def _write_plugin(site: Path, index: int, stem: str = "plug") -> str:
+    module = f"bench_{stem}_{index:04d}"
     requires = []
-    if index % 5 == 4:  # every fifth plugin depends on the one or two before it
+    if stem == "plug" and index % 5 == 4:  # every fifth depends on the one or two before
         requires.append(f"plug_{index - 1:04d}")
         if index % 10 == 9:
             requires.append(f"plug_{index - 2:04d}")
@@ -123,10 +158,10 @@ def _write_plugin(site: Path, index: int) -> str:
         "    def unload(self, ctx):\n"
         "        return None\n"
     )
-    eps = f"[{GROUP}]\nplug_{index:04d} = {module}:Module\n"
+    eps = f"[{GROUP}]\n{stem}_{index:04d} = {module}:Module\n"
     if index % 3 == 0:
-        eps += f"\n[console_scripts]\nplug-{index:04d} = {module}:main\n"
-    _write_dist(site, f"bench-plug-{index:04d}", module, source, eps)
+        eps += f"\n[console_scripts]\n{stem}-{index:04d} = {module}:main\n"
+    _write_dist(site, f"bench-{stem}-{index:04d}", module, source, eps)
     return module
 
 

@@ -1,0 +1,41 @@
+"""The benchmark suite still runs against this checkout: ``python -m benchmarks --quick``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quick_run_measures_every_side_and_operation(tmp_path):
+    out = tmp_path / "out" / "results.json"
+    argv = ["--quick", "--envs", str(tmp_path / "envs"), "--out", str(out), "--no-docs"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks", *argv],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out.read_text())
+    (size,) = results["sizes"]
+    assert size["errors"] == {}
+    sides = {"modloader", "stevedore", "importlib", "pluggy", "floor"}
+    assert set(size["samples"]) == sides | {"modloader-cold", "stevedore-cold"}
+    assert all(len(samples) == 2 for samples in size["samples"].values())
+    runtime = results["runtime"]
+    assert runtime["modules"] == 20
+    for label, op in runtime["operations"].items():
+        assert "error" not in op, (label, op)
+        assert len(op["first"]) == 1 and len(op["warm"]) == 2
+    assert runtime["remote"]["errors"] == {}
+    assert set(runtime["remote"]["samples"]) == {"modloader -rx", "console floor", "interpreter"}
+    assert runtime["use"]["errors"] == {}
+    page = (out.parent / "benchmarks.md").read_text()
+    assert "| first `module unload` of one module among 20 | ≤ 5 ms |" in page
+    assert "error:" not in page
