@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from modloader._registry.refs import ModuleHandle as ModuleHandle
     from modloader._registry.startup import StartupReport as StartupReport
     from modloader._registry.states import ModuleState as ModuleState
+    from modloader._settings.check import CheckReport as CheckReport
+    from modloader._settings.model import ModuleSettings as ModuleSettings
+    from modloader._settings.service import ReloadStatus as ReloadStatus
+    from modloader._settings.service import SettingsReload as SettingsReload
     from modloader.errors import CommandError as CommandError
     from modloader.errors import ConfigError as ConfigError
     from modloader.errors import ConfigIssue as ConfigIssue
@@ -74,6 +78,10 @@ _LAZY: dict[str, str] = {
     "ModuleHandle": "modloader._registry.refs",
     "StartupReport": "modloader._registry.startup",
     "ModuleState": "modloader._registry.states",
+    "CheckReport": "modloader._settings.check",
+    "ModuleSettings": "modloader._settings.model",
+    "ReloadStatus": "modloader._settings.service",
+    "SettingsReload": "modloader._settings.service",
     "CommandError": "modloader.errors",
     "ConfigError": "modloader.errors",
     "ConfigIssue": "modloader.errors",
@@ -120,6 +128,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "Candidate",
+    "CheckReport",
     "CommandError",
     "CommandResult",
     "ConfigError",
@@ -145,6 +154,7 @@ __all__ = [
     "ModuleHandle",
     "ModuleInUseError",
     "ModuleNotRunningError",
+    "ModuleSettings",
     "ModuleState",
     "ModulesConfig",
     "NameConflictError",
@@ -152,6 +162,8 @@ __all__ = [
     "NoSuchModuleError",
     "ProtocolError",
     "ReloadResult",
+    "ReloadStatus",
+    "SettingsReload",
     "StaleHandleError",
     "StartupError",
     "StartupReport",

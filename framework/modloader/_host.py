@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from modloader._commands.table import CommandTable
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery
+    from modloader._settings.check import CheckReport
 
 __all__ = ["Host", "HostState"]
 
@@ -57,6 +58,9 @@ class Host:
     :param builtins: modules the host registers in code (name -> object).
     :param discovery: where modules come from (default: installed distributions).
     :param config: an already validated configuration; when given, no source is read.
+    :param module_settings: module name -> settings values from code; the strongest source.
+    :param config_dir: the folder of the modules' own ``<name>.conf`` files (default: the
+        folder of ``config_path``, else of ``default_config_path``).
     """
 
     def __init__(
@@ -70,6 +74,8 @@ class Host:
         builtins: Mapping[str, Any] | None = None,
         discovery: Discovery | None = None,
         config: ModulesConfig | None = None,
+        module_settings: Mapping[str, Mapping[str, Any]] | None = None,
+        config_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         if discovery is None:
             from modloader._discovery.entrypoints import EntryPointDiscovery
@@ -93,6 +99,16 @@ class Host:
         self._stop_requested = threading.Event()
         self._stop_graceful = True
         self._stop_listeners: list[Callable[[bool], object]] = []
+        # Module settings (modloader._settings): validated before each load(), swapped on reload.
+        from modloader._settings.service import SettingsService
+
+        folder = config_dir
+        conf = config_path if config_path is not None else default_config_path
+        if folder is None and conf is not None:
+            folder = os.path.dirname(os.path.abspath(os.fspath(conf)))
+        self._loader.settings = SettingsService(
+            env_prefix=env_prefix, code=module_settings, config_dir=folder
+        )
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -112,6 +128,22 @@ class Host:
             values=self.settings,
             builtins=list(self.builtins),
         )
+
+    @property
+    def config_dir(self) -> str | None:
+        """The folder the modules' own ``<name>.conf`` files are read from (``None``: none)."""
+        assert self._loader.settings is not None
+        return self._loader.settings.config_dir
+
+    def check(self) -> CheckReport:
+        """Validate ``modules.conf`` and the settings of every module that would start.
+
+        No module's ``load()`` is called (modules are imported to read their
+        ``settings_model``). See :class:`~modloader.CheckReport`.
+        """
+        from modloader._settings.check import check_host
+
+        return check_host(self, self._loader)
 
     def start(self, core_init: Callable[[Host], None] | None = None) -> StartupReport:
         """Run startup: preload, then ``core_init(host)``, then everything else.
@@ -249,6 +281,9 @@ class Host:
 
             table = CommandTable()
             install_builtin_commands(table, self._loader, self._operations, self.request_stop)
+            from modloader._settings.command import install_settings_command
+
+            install_settings_command(table, self._loader)
             self._command_table = table
         return self._command_table
 

@@ -31,6 +31,7 @@ class Options:
     verbose: int = 0
     quiet: bool = False
     cache: str | None = None
+    check: bool = False
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -77,6 +78,11 @@ def _parser() -> argparse.ArgumentParser:
         choices=["show", "clear"],
         help="show or clear modloader's cache (discovery and validated configuration), then exit",
     )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="validate modules.conf and every module's settings without starting any, then exit",
+    )
     parser.add_argument("-V", "--version", action="version", version=f"modloader {__version__}")
     return parser
 
@@ -107,4 +113,5 @@ def parse_args(argv: Sequence[str]) -> Options | int:
         verbose=ns.verbose,
         quiet=ns.quiet,
         cache=ns.cache,
+        check=ns.check,
     )

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from typing import TYPE_CHECKING
 from typing import Any
 
 from modloader._discovery.base import Candidate
@@ -40,6 +41,9 @@ from modloader.errors import NoSuchModuleError
 from modloader.module import LoadResult
 from modloader.module import ModuleDeclined
 from modloader.module import SupportLevel
+
+if TYPE_CHECKING:
+    from modloader._settings.service import SettingsService
 
 __all__ = ["Loader", "ModuleCommand", "Outcome", "StartResult"]
 
@@ -108,6 +112,8 @@ class Loader:
         self.autoload = True
         self.commands: dict[str, ModuleCommand] = {}
         self._seq = itertools.count(1)
+        #: Module settings (modloader._settings), set by the host; validated before load().
+        self.settings: SettingsService | None = None
 
     # -- discovery -----------------------------------------------------------------
 
@@ -294,6 +300,11 @@ class Loader:
         return self._call_load(record)
 
     def _call_load(self, record: ModuleRecord) -> tuple[str, str | None]:
+        if self.settings is not None:  # settings are validated before load() (modloader._settings)
+            problem = self.settings.prepare(record)
+            if problem is not None:
+                self.decline(record, problem)
+                return StartResult.DECLINED, problem
         load = getattr(record.obj, "load", None)
         try:
             result = load(record.ctx) if callable(load) else None
@@ -373,6 +384,8 @@ class Loader:
         """
         self._run_cleanup(record)
         self._release_deps(record)
+        if self.settings is not None:
+            self.settings.forget(record)
         if record.state is not _S.REMOVED:
             self.set_state(record, _S.REMOVED)
         self._forget(record)

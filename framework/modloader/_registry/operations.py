@@ -174,7 +174,11 @@ class Operations:
     def _reload_locked(self, names: Sequence[str], out: Outcome) -> Outcome:
         if not names:
             for record in self.loader.running_in_start_order():
-                if callable(getattr(record.obj, "reload", None)):
+                if self._declares_settings(record):  # one line each (modloader._settings)
+                    line, ok = self._reload_one(record.name)
+                    out.add(line)
+                    out.ok = out.ok and ok
+                elif callable(getattr(record.obj, "reload", None)):
                     self._reload_record(record)
             return out
         for name in names:  # each is done; no early stop (SPEC 5.4)
@@ -195,11 +199,20 @@ class Operations:
                 "from being initialized.",
                 False,
             )
+        if self._declares_settings(record):  # atomic settings swap (modloader._settings)
+            assert self.loader.settings is not None
+            done = self.loader.settings.reload(record, lambda: self._reload_record(record))
+            return "\n".join(done.lines), done.ok
         if not callable(getattr(record.obj, "reload", None)):
             return f"The module '{name}' does not support reloads", False
         if self._reload_record(record):
             return f"Module '{name}' reloaded successfully.", True
         return f"The module '{name}' reported a reload failure", False
+
+    def _declares_settings(self, record: ModuleRecord) -> bool:
+        return self.loader.settings is not None and (
+            getattr(record.obj, "settings_model", None) is not None
+        )
 
     def _reload_record(self, record: ModuleRecord) -> bool:
         try:
