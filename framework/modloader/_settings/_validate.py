@@ -333,10 +333,8 @@ def resolve(
     if code:
         _from_code(model, code, (), merged, out)
     out.origins = merged.origins
-    if out.errors:
-        return out
     try:
-        out.settings = model.model_validate(merged.data)
+        validated = model.model_validate(merged.data)
     except ValidationError as exc:
         for error in exc.errors(include_url=False):
             path = tuple(str(p) for p in error["loc"])
@@ -352,8 +350,14 @@ def resolve(
                 continue
             shown = error.get("input")
             got = f", got {shown!r}" if isinstance(shown, str | int | float) else ""
-            message = f"{_describe(origin, path)}: {error['msg']}{got}"
+            message = f"'{'.'.join(path)}': {error['msg']}{got}"
+            if error["type"] == "missing":
+                message = f"'{'.'.join(path)}' is required"
             out.errors.append(ConfigIssue(origin.source, origin.line, error["type"], message))
+    else:
+        if not out.errors:  # every error is reported, but a partly read source is never used
+            out.settings = validated
+    out.errors.sort(key=lambda i: (i.source != (conf.path if conf else ""), i.source, i.line))
     return out
 
 

@@ -157,9 +157,7 @@ def read_conf_file(path: str | os.PathLike[str]) -> ConfFile:
     name = os.fspath(path)
     out = ConfFile(name)
     if os.path.isdir(name):
-        out.errors.append(
-            ConfigIssue(name, 0, "not-a-file", f"'{name}' is a directory, not a settings file")
-        )
+        out.errors.append(ConfigIssue(name, 0, "not-a-file", "is a directory, not a settings file"))
         out.inputs.append(f"dir\0{name}")
         return out
     if not os.path.lexists(name):
