@@ -32,6 +32,7 @@ class Options:
     quiet: bool = False
     cache: str | None = None
     check: bool = False
+    config_dir: str | None = None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,6 +80,11 @@ def _parser() -> argparse.ArgumentParser:
         help="show or clear modloader's cache (discovery and validated configuration), then exit",
     )
     parser.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="folder of the modules' own <name>.conf files (default: that of modules.conf)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="validate modules.conf and every module's settings without starting any, then exit",
@@ -114,4 +120,5 @@ def parse_args(argv: Sequence[str]) -> Options | int:
         quiet=ns.quiet,
         cache=ns.cache,
         check=ns.check,
+        config_dir=ns.config_dir,
     )

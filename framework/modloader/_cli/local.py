@@ -55,6 +55,7 @@ def make_host(options: Options) -> object:
         options.namespace,
         config_path=options.config,
         default_config_path=None if options.config else default_config_path(options.namespace),
+        config_dir=options.config_dir,
     )
 
 

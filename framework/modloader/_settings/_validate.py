@@ -345,7 +345,9 @@ def resolve(
                 env = env_head + "__".join(path).upper()
                 message = f"{where}: {error['msg']}"
                 if error["type"] == "missing":
-                    message = f"{where} is required: set it in {source} or {env}"
+                    section = f"[{path[-2]}]" if len(path) > 1 else "[general]"
+                    place = f"{section} of this file" if conf is not None else "code"
+                    message = f"{where} is required: set it in {place} or {env}"
                 out.errors.append(ConfigIssue(source, 0, error["type"], message))
                 continue
             shown = error.get("input")
@@ -357,7 +359,8 @@ def resolve(
     else:
         if not out.errors:  # every error is reported, but a partly read source is never used
             out.settings = validated
-    out.errors.sort(key=lambda i: (i.source != (conf.path if conf else ""), i.source, i.line))
+    first = conf.path if conf is not None else ""
+    out.errors.sort(key=lambda i: (i.source != first, i.source, i.line or float("inf")))
     return out
 
 
