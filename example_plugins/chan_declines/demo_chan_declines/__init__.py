@@ -40,7 +40,7 @@ class ChannelSettings(ModuleSettings):
     #: One ``channel = NAME`` line per channel; at least one.
     channel: list[str] = Field(min_length=1)
     #: Channels listed but not started (``offline = NAME``, repeatable).
-    offline: list[str] = []
+    offline: list[str] = Field(default_factory=list)
 
 
 class ChannelModule(Module):

@@ -44,7 +44,9 @@ def test_module_reload_reads_the_greeting_again(host, tmp_path):
 
 
 def test_the_greeting_from_code_the_environment_or_the_file(modloader_host, monkeypatch):
-    host = modloader_host({"res_hello": HelloModule}, module_settings={"res_hello": {"greeting": "Hi"}})
+    host = modloader_host(
+        {"res_hello": HelloModule}, module_settings={"res_hello": {"greeting": "Hi"}}
+    )
     assert host.run("hello").output == "Hi, world!"
     monkeypatch.setenv("DEMO_RES_HELLO__GREETING", "Hey")
     host = modloader_host({"res_hello": HelloModule}, env_prefix="DEMO_")
