@@ -25,7 +25,7 @@ __all__ = ["CheckReport", "check_host", "run_check"]
 
 @dataclass(frozen=True, slots=True)
 class CheckReport:
-    """What :meth:`Host.check` found; :attr:`ok` when a start would meet no error."""
+    """What ``Host.check()`` found; ``ok`` when a start would meet no error."""
 
     #: Every error: ``modules.conf``, modules that cannot be imported, invalid settings.
     errors: tuple[ConfigIssue, ...] = ()
