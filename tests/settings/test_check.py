@@ -135,3 +135,25 @@ def test_pydantic_is_imported_only_for_a_module_that_declares_settings(
 
     run()  # cold: modules.conf is validated (and cached) with pydantic
     assert run() is declared
+
+
+def test_a_required_module_with_invalid_settings_exits_2(
+    fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path
+) -> None:
+    (conf_dir / "modules.conf").write_text("[modules]\nrequire = res_store\n")
+    (conf_dir / "res_store.conf").write_text("[general]\ncapacity = lots\n")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MYAPP_"))}
+    environ["PYTHONPATH"] = os.pathsep.join([str(fake_distributions.path), str(FRAMEWORK)])
+    conf = str(conf_dir / "modules.conf")
+    done = subprocess.run(
+        [sys.executable, "-m", "modloader", "-n", NAMESPACE, "-C", conf, "-x", "module show"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        f"res_store: invalid settings: {conf_dir / 'res_store.conf'}:2: 'capacity'" in done.stderr
+    )
+    assert "modloader: startup failed: *** Failed to load required module res_store" in done.stderr
