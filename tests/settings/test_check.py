@@ -157,3 +157,17 @@ def test_a_required_module_with_invalid_settings_exits_2(
         f"res_store: invalid settings: {conf_dir / 'res_store.conf'}:2: 'capacity'" in done.stderr
     )
     assert "modloader: startup failed: *** Failed to load required module res_store" in done.stderr
+
+
+def test_check_warns_of_settings_for_no_module(
+    make_host: HostMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MYAPP_RES_STOR__CAPACITY", "3")
+    monkeypatch.setenv("MYAPP_CACHE_DIR", "/tmp")  # no '__': not a module setting
+    report = make_host(start=False, module_settings={"res_stoer": {"capacity": 1}}).check()
+    assert report.ok
+    assert [str(w) for w in report.warnings] == [
+        "<code>: settings given for 'res_stoer', which is not a module with settings "
+        "(did you mean 'res_store'?)",
+        "MYAPP_RES_STOR__CAPACITY: names no module with settings (did you mean 'res_store'?)",
+    ]

@@ -6,6 +6,7 @@ imported only for a module that declares ``settings_model``.
 
 from __future__ import annotations
 
+import functools
 import json
 import types
 import typing
@@ -92,6 +93,7 @@ def _kind(annotation: Any) -> tuple[str, Any]:
     return "scalar", None
 
 
+@functools.lru_cache(maxsize=512)  # keyed by the class: a model loaded afresh is a new key
 def _fields(model: type[BaseModel]) -> dict[str, tuple[str, Any]]:
     """Lower-cased key (name, alias, ``-`` for ``_``) -> (field name, annotation)."""
     found: dict[str, tuple[str, Any]] = {}

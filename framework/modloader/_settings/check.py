@@ -11,6 +11,8 @@ from typing import Any
 
 from modloader._names import name_key
 from modloader._names import suggest
+from modloader._settings.service import SettingsService
+from modloader._settings.service import env_head
 from modloader._settings.service import model_of
 from modloader.errors import ConfigError
 from modloader.errors import ConfigIssue
@@ -113,7 +115,36 @@ def check_host(host: Host, loader: Loader) -> CheckReport:
         warnings += [
             ConfigIssue(i.source, i.line, i.kind, f"{name}: {i.message}") for i in resolved.warnings
         ]
+    warnings += _strays(service, with_settings)
     return CheckReport(tuple(errors), tuple(warnings), tuple(modules), tuple(with_settings))
+
+
+def _strays(service: SettingsService, names: list[str]) -> list[ConfigIssue]:
+    """Settings from code or the environment for no module that declares settings."""
+    found: list[ConfigIssue] = []
+    known = {name_key(n) for n in names}
+    for key in service.code:
+        if key not in known:
+            hint = suggest(key, names, n=1)
+            message = f"settings given for '{key}', which is not a module with settings" + (
+                f" (did you mean '{hint[0]}'?)" if hint else ""
+            )
+            found.append(ConfigIssue("<code>", 0, "unknown-module", message))
+    prefix = service.env_prefix.upper()
+    heads = {env_head(service.env_prefix, n): n for n in names}
+    for variable in sorted(service.environ):
+        upper = variable.upper()
+        if not upper.startswith(prefix) or "__" not in upper[len(prefix) :]:
+            continue
+        if any(upper.startswith(head) for head in heads):
+            continue
+        module = upper[len(prefix) :].partition("__")[0].lower()
+        hint = suggest(module, names, n=1)
+        message = "names no module with settings" + (
+            f" (did you mean '{hint[0]}'?)" if hint else ""
+        )
+        found.append(ConfigIssue(variable, 0, "unknown-module", message))
+    return found
 
 
 def run_check(options: Options) -> int:
