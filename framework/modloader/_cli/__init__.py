@@ -111,6 +111,10 @@ def main(
         from modloader._cli.local import run_cache
 
         return run_cache(args.cache)
+    if args.check:
+        from modloader._settings.check import run_check
+
+        return run_check(args)
     if args.remote:
         from modloader._cli.remote import run_remote
 

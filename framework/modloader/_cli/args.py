@@ -54,6 +54,8 @@ class Options:
     quiet: bool = False
     cache: str | None = None
     profile: Profile = field(default_factory=Profile)
+    check: bool = False
+    config_dir: str | None = None
 
 
 _EXIT_STATUS = (
@@ -104,6 +106,16 @@ def _parser(profile: Profile) -> argparse.ArgumentParser:
         choices=["show", "clear"],
         help="show or clear modloader's cache (discovery and validated configuration), then exit",
     )
+    parser.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="folder of the modules' own <name>.conf files (default: that of modules.conf)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="validate modules.conf and every module's settings without starting any, then exit",
+    )
     version = f"modloader {__version__}"
     if profile.prog != "modloader":
         version = f"{profile.prog} (modloader {__version__})"
@@ -139,4 +151,6 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         quiet=ns.quiet,
         cache=ns.cache,
         profile=profile,
+        check=ns.check,
+        config_dir=ns.config_dir,
     )
