@@ -171,3 +171,48 @@ def test_check_warns_of_settings_for_no_module(
         "(did you mean 'res_store'?)",
         "MYAPP_RES_STOR__CAPACITY: names no module with settings (did you mean 'res_store'?)",
     ]
+
+
+def test_an_applications_own_command_checks_with_its_factory(
+    make_host: HostMaker,
+    conf_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import modloader
+
+    made: list[dict[str, object]] = []
+
+    def factory(namespace: str, **options: object) -> modloader.Host:
+        made.append(options)
+        return modloader.Host(namespace, **options)  # type: ignore[arg-type]
+
+    elsewhere = tmp_path / "settings"
+    elsewhere.mkdir()
+    (elsewhere / "res_store.conf").write_text("[general]\ncapacity = lots\n")
+    monkeypatch.setenv("MYAPP_RES_NORELOAD__LEVEL", "2")
+
+    def app(*argv: str) -> int:
+        return modloader.main(
+            list(argv),
+            prog="myapp",
+            namespace=NAMESPACE,
+            default_config_path=conf_dir / "modules.conf",
+            env_prefix="MYAPP_",
+            host_factory=factory,
+        )
+
+    assert app("--check") == 0
+    out, err = capsys.readouterr()
+    assert (out, err) == ("check OK: 3 modules would start, 2 with settings\n", "")
+    assert "config_dir" not in made[-1]
+    assert app("--check", "--config-dir", str(elsewhere)) == 1
+    out, err = capsys.readouterr()
+    assert made[-1]["config_dir"] == str(elsewhere)
+    assert out == "check FAILED (1 errors): 3 modules would start, 2 with settings\n"
+    assert err == (
+        f"error: {elsewhere / 'res_store.conf'}:2: res_store: 'capacity': Input should be a "
+        "valid integer, unable to parse string as an integer, got 'lots'\n"
+    )
+    assert sys.modules["itest_settings_store"].LOADS == []

@@ -89,3 +89,19 @@ def settings_api(host: Host) -> None:
     assert_type(report.ok, bool)
     assert_type(report.errors, tuple[modloader.ConfigIssue, ...])
     assert_type(host.config_dir, str | None)
+
+
+def settings_reload(host: Host) -> None:
+    outcome = host.reload("res_store")
+    assert_type(outcome.unchanged, tuple[str, ...])
+    assert_type(outcome.settings, tuple[modloader.SettingsReload, ...])
+    swap = outcome.settings[0]
+    assert_type(swap.status, modloader.ReloadStatus)
+    assert_type(swap.errors, tuple[modloader.ConfigIssue, ...])
+    assert_type(swap.error(), modloader.ReloadError | None)
+    try:
+        host.reload("res_store")
+    except modloader.InvalidSettingsError as exc:
+        assert_type(exc.errors, tuple[modloader.ConfigIssue, ...])
+    except modloader.ReloadError as exc:
+        assert_type(exc.settings, modloader.ReloadStatus | None)

@@ -31,7 +31,8 @@ class Profile:
     #: Read if it exists when ``-C`` is not given; ``None``: modloader's per-namespace path.
     default_config_path: str | None = None
     env_prefix: str = "MODLOADER_"
-    #: Called as ``host_factory(namespace, config_path=, default_config_path=, env_prefix=)``.
+    #: Called as ``host_factory(namespace, config_path=, default_config_path=, env_prefix=)``
+    #: (and ``config_dir=`` when ``--config-dir`` is given).
     host_factory: Callable[..., Any] | None = None
     #: Passed to ``host.start(core_init=...)``.
     core_init: Callable[[Any], None] | None = None
