@@ -186,13 +186,12 @@ class Host:
         self._stop_requested = threading.Event()
         self._stop_graceful = True
         self._stop_listeners: list[Callable[[bool], object]] = []
-        # Module settings (modloader._settings): validated before each load(), swapped on reload.
+        # Module settings: validated before each load(), swapped on reload.
         from modloader._settings.service import SettingsService
 
-        folder = config_dir
-        conf = config_path if config_path is not None else default_config_path
+        folder, conf = config_dir, config_path if config_path is not None else default_config_path
         if folder is None and conf is not None:
-            folder = os.path.dirname(os.path.abspath(os.fspath(conf)))
+            folder = os.path.dirname(os.path.abspath(conf))
         self._module_settings = SettingsService(
             env_prefix=env_prefix, code=module_settings, config_dir=folder
         )

@@ -130,8 +130,10 @@ def _unload_refusal(name: str, error: ModLoaderError) -> list[str]:
 
 
 def reload_lines(names: Sequence[str], result: ReloadOutcome | ModLoaderError) -> list[str]:
-    """``module reload [names]`` (SPEC 5.4): one line per name; for all, one per module
-    that declares settings."""
+    """``module reload [names]`` (SPEC 5.4): one line per name.
+
+    With no name, one line (and its errors) per module that declares settings.
+    """
     if not isinstance(result, ReloadOutcome):
         return [result.message]
     if result.queued:
