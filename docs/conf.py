@@ -53,6 +53,10 @@ nitpick_ignore_regex = [
     # Instance attributes of the errors, set in __init__ without a ``#:`` comment
     # (autodoc documents only commented ones); drop each once it has one.
     ("py:attr", r"(output|issues|name|possibilities)"),
+    # ModuleSettings' signature is pydantic-settings' own (BaseSettings.__init__).
+    ("py:class", r"(pydantic_settings\.[\w.]+|PydanticBaseSettingsSource|CliSettingsSource)"),
+    ("py:class", r"(EnvPrefixTarget|DotenvType|PathType)"),
+    ("py:(class|obj)", r"modloader\._registry\.context\.SettingsT"),
 ]
 
 # The benchmark tables are generated as a document of their own and included in a

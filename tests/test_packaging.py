@@ -123,6 +123,11 @@ def test_wheel_ships_the_demo_configuration(names):
     assert "modloader/demo.conf" in names
 
 
+def test_wheel_ships_the_demo_settings_files_beside_it(names):
+    for name in ("chan_declines", "res_config_reload", "res_hello"):
+        assert f"modloader/{name}.conf" in names
+
+
 def test_version_is_defined_in_one_place(wheel):
     version = _source_version()
     metadata = email.message_from_string(_read(wheel, f"modloader-{version}.dist-info/METADATA"))

@@ -38,11 +38,15 @@ if TYPE_CHECKING:
     from modloader._registry.outcomes import ModuleInfo as ModuleInfo
     from modloader._registry.outcomes import RefreshOutcome as RefreshOutcome
     from modloader._registry.outcomes import ReloadOutcome as ReloadOutcome
+    from modloader._registry.outcomes import ReloadStatus as ReloadStatus
+    from modloader._registry.outcomes import SettingsReload as SettingsReload
     from modloader._registry.outcomes import UnloadOutcome as UnloadOutcome
     from modloader._registry.refs import ModuleHandle as ModuleHandle
     from modloader._registry.startup import StartupReport as StartupReport
     from modloader._registry.states import ModuleState as ModuleState
     from modloader._serving import ControlSocket as ControlSocket
+    from modloader._settings.check import CheckReport as CheckReport
+    from modloader._settings.model import ModuleSettings as ModuleSettings
     from modloader.errors import AccessDeniedError as AccessDeniedError
     from modloader.errors import BuiltinModuleError as BuiltinModuleError
     from modloader.errors import CommandError as CommandError
@@ -53,6 +57,7 @@ if TYPE_CHECKING:
     from modloader.errors import DependencyError as DependencyError
     from modloader.errors import DiscoveryError as DiscoveryError
     from modloader.errors import HostStateError as HostStateError
+    from modloader.errors import InvalidSettingsError as InvalidSettingsError
     from modloader.errors import InvalidTransitionError as InvalidTransitionError
     from modloader.errors import LoadDeclinedError as LoadDeclinedError
     from modloader.errors import ModLoaderError as ModLoaderError
@@ -104,12 +109,16 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "ModuleInfo",
         "RefreshOutcome",
         "ReloadOutcome",
+        "ReloadStatus",
+        "SettingsReload",
         "UnloadOutcome",
     ),
     "modloader._registry.refs": ("ModuleHandle",),
     "modloader._registry.startup": ("StartupReport",),
     "modloader._registry.states": ("ModuleState",),
     "modloader._serving": ("ControlSocket",),
+    "modloader._settings.check": ("CheckReport",),
+    "modloader._settings.model": ("ModuleSettings",),
     "modloader.errors": (
         "AccessDeniedError",
         "BuiltinModuleError",
@@ -121,6 +130,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "DependencyError",
         "DiscoveryError",
         "HostStateError",
+        "InvalidSettingsError",
         "InvalidTransitionError",
         "LoadDeclinedError",
         "ModLoaderError",

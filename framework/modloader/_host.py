@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from modloader._discovery.base import Discovery
     from modloader._registry.record import ModuleRecord
     from modloader._serving import ControlSocket
+    from modloader._settings.check import CheckReport
 
 __all__ = ["Host", "HostState"]
 
@@ -127,6 +128,9 @@ class Host:
     :param config: an already validated configuration; when given, no source is read.
     :param cache_dir: the folder of the discovery and configuration caches (default:
         ``$<env_prefix>CACHE_DIR``, then ``$MODLOADER_CACHE_DIR``, then ``~/.cache/modloader``).
+    :param module_settings: module name -> settings values from code; the strongest source.
+    :param config_dir: the folder of the modules' own ``<name>.conf`` files (default: the
+        folder of ``config_path``, else of ``default_config_path``).
     :raises TypeError: an argument of the wrong type (the message names it).
     """
 
@@ -142,6 +146,8 @@ class Host:
         discovery: Discovery | None = None,
         config: ModulesConfig | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
+        module_settings: Mapping[str, Mapping[str, Any]] | None = None,
+        config_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         _check_arguments(
             namespace,
@@ -156,6 +162,8 @@ class Host:
         _check_path("cache_dir", cache_dir)
         # The cache folder: ``cache_dir``, else <env_prefix>CACHE_DIR, else modloader's default.
         self.cache = _cachestore.CacheStore(cache_dir, env_prefix=env_prefix)
+        _check_mapping("module_settings", module_settings)
+        _check_path("config_dir", config_dir)
         if discovery is None:
             from modloader._discovery.entrypoints import EntryPointDiscovery
 
@@ -185,6 +193,16 @@ class Host:
         self._stop_requested = threading.Event()
         self._stop_graceful = True
         self._stop_listeners: list[Callable[[bool], object]] = []
+        # Module settings: validated before each load(), swapped on reload.
+        from modloader._settings.service import SettingsService
+
+        folder, conf = config_dir, config_path if config_path is not None else default_config_path
+        if folder is None and conf is not None:
+            folder = os.path.dirname(os.path.abspath(conf))
+        self._module_settings = SettingsService(
+            env_prefix=env_prefix, code=module_settings, config_dir=folder
+        )
+        self._lifecycle.settings = self._module_settings
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -205,6 +223,21 @@ class Host:
                 values=self.settings,
                 builtins=list(self.builtins),
             )
+
+    @property
+    def config_dir(self) -> str | None:
+        """The folder the modules' own ``<name>.conf`` files are read from (``None``: none)."""
+        return self._module_settings.config_dir
+
+    def check(self) -> CheckReport:
+        """Validate ``modules.conf`` and the settings of every module that would start.
+
+        No module's ``load()`` is called (modules are imported to read their
+        ``settings_model``). See :class:`~modloader.CheckReport`.
+        """
+        from modloader._settings.check import check_host
+
+        return check_host(self, self._lifecycle)
 
     def start(self, core_init: Callable[[Host], None] | None = None) -> StartupReport:
         """Run startup: preload, then ``core_init(host)``, then everything else.
@@ -372,12 +405,21 @@ class Host:
     def reload(self, name: str | None = None) -> ReloadOutcome:
         """Call ``reload()`` on ``name``, or on every running module that has one.
 
+        A module that declares settings has them read again and validated
+        first: unchanged, it is not disturbed (``unchanged`` names it);
+        changed, its ``reload()`` runs with the new ``ctx.settings``.
+        ``settings`` says what became of each such module's settings.
+
         Before startup has finished the request is queued (``queued`` is ``True``).
-        For all modules, a failed ``reload()`` is listed in ``failed``, not raised.
+        For all modules, a failed ``reload()`` (or new settings not applied) is
+        listed in ``failed``, not raised.
 
         :raises NoSuchModuleError: not in the module list.
         :raises ModuleNotRunningError: not running.
-        :raises ReloadError: ``reason`` ``not-supported``, ``failed`` or ``busy``.
+        :raises InvalidSettingsError: its new settings do not validate (``.errors``,
+            each naming its source); the old ones stay in force.
+        :raises ReloadError: ``reason`` ``not-supported``, ``failed`` or ``busy``;
+            ``.settings`` says when the module's new settings were not applied.
         """
         self._running("reload")
         names = () if name is None else (_check_name("reload", "name", name),)
@@ -450,6 +492,9 @@ class Host:
             from modloader._commands.builtin import install_builtin_commands
 
             install_builtin_commands(self._table, self._operations, self.request_stop)
+            from modloader._settings.command import install_settings_command
+
+            install_settings_command(self._table, self._lifecycle)
             self._builtin_commands = True
         return self._table
 

@@ -22,6 +22,7 @@ the control socket, unique per class)::
     │   ├── LoadDeclinedError           exit 1   load: the module (or its import) declined or failed
     │   ├── DependencyError             exit 1   load: a dependency is unknown or not running
     │   ├── ReloadError                 exit 1   reload: not supported, failed, or one in progress
+    │   │   └── InvalidSettingsError    exit 1   reload: the module's new settings do not validate
     │   └── StaleHandleError            exit 1   a handle on a module that was removed
     ├── HostStateError                  exit 1   a host method called in the wrong state
     ├── InvalidTransitionError          exit 1   a module state change the loader forbids (a bug)
@@ -50,6 +51,7 @@ from typing import TYPE_CHECKING
 from typing import ClassVar
 
 if TYPE_CHECKING:
+    from modloader._registry.outcomes import ReloadStatus
     from modloader._registry.outcomes import UnloadOutcome
 
 __all__ = [
@@ -63,6 +65,7 @@ __all__ = [
     "DependencyError",
     "DiscoveryError",
     "HostStateError",
+    "InvalidSettingsError",
     "InvalidTransitionError",
     "LoadDeclinedError",
     "ModLoaderError",
@@ -344,23 +347,58 @@ class DependencyError(ModuleError):
 
 
 class ReloadError(ModuleError):
-    """``reload`` did not reload ``name``; ``reason`` is one of ``REASONS``."""
+    """``reload`` did not reload ``name``; ``reason`` is one of ``REASONS``.
+
+    ``settings`` is set for a module that declares settings whose new
+    settings were not applied: :attr:`ReloadStatus.ROLLED_BACK
+    <modloader.ReloadStatus.ROLLED_BACK>` (its ``reload()`` failed, the old
+    settings were restored), ``UNSUPPORTED`` (it has no ``reload()``) or
+    ``INVALID`` (:class:`InvalidSettingsError`). The old settings stay in force.
+    """
 
     code = "reload"
 
     #: ``not-supported``: it has no ``reload``; ``failed``: its ``reload`` failed or
-    #: raised; ``busy``: another reload is in progress.
-    REASONS: ClassVar[tuple[str, ...]] = ("not-supported", "failed", "busy")
+    #: raised; ``busy``: another reload is in progress; ``invalid-settings``: its
+    #: new settings do not validate (:class:`InvalidSettingsError`).
+    REASONS: ClassVar[tuple[str, ...]] = ("not-supported", "failed", "busy", "invalid-settings")
 
-    def __init__(self, name: str, reason: str) -> None:
+    def __init__(self, name: str, reason: str, *, settings: ReloadStatus | None = None) -> None:
         self.reason = reason
+        self.settings = settings
         if reason == "not-supported":
             message = f"The module '{name}' does not support reloads"
+            if settings is not None:
+                message += "; its new settings are not applied"
         elif reason == "busy":
             message = "A module reload request is already in progress; please be patient"
+        elif reason == "invalid-settings":
+            message = (
+                f"The module '{name}' was not reloaded: its new settings are invalid "
+                "(the previous ones stay in force)"
+            )
         else:
             message = f"The module '{name}' reported a reload failure"
+            if settings is not None:
+                message += "; its previous settings are restored"
         super().__init__(name, message)
+
+
+class InvalidSettingsError(ReloadError):
+    """``reload``: the module's new settings do not validate; nothing changed.
+
+    ``errors`` holds every problem, each naming where the bad value came
+    from (``file:line``, an environment variable, or ``<code>``). The module
+    keeps running with its previous settings and its ``reload()`` was not called.
+    """
+
+    code = "invalid-settings"
+
+    def __init__(self, name: str, errors: Sequence[ConfigIssue]) -> None:
+        from modloader._registry.outcomes import ReloadStatus
+
+        self.errors = tuple(errors)
+        super().__init__(name, "invalid-settings", settings=ReloadStatus.INVALID)
 
 
 class StaleHandleError(ModuleError):

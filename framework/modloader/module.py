@@ -15,6 +15,7 @@ from typing import ClassVar
 
 if TYPE_CHECKING:
     from modloader._registry.context import ModuleContext
+    from modloader._settings.model import ModuleSettings
 
 __all__ = [
     "LoadPriority",
@@ -129,6 +130,10 @@ class Module:
     optional_modules: ClassVar[Sequence[str]] = ()
     #: Modules this one adds to; each must be running for this one to start.
     enhances: ClassVar[Sequence[str]] = ()
+    #: A :class:`~modloader.ModuleSettings` subclass, validated before ``load()``: ``ctx.settings``.
+    settings_model: ClassVar[type[ModuleSettings] | None] = None
+    #: The settings file, relative to the host's configuration folder (default ``<name>.conf``).
+    settings_file: ClassVar[str | None] = None
 
     def load(self, ctx: ModuleContext) -> LoadResult | None:
         """Start. Return ``None``/SUCCESS, DECLINE or FAILURE, or raise :class:`ModuleDeclined`."""

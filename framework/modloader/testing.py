@@ -64,19 +64,35 @@ def module_host(
     autoload: bool = True,
     builtins: Mapping[str, Any] | None = None,
     start: bool = True,
+    module_settings: Mapping[str, Mapping[str, Any]] | None = None,
+    config_dir: str | Path | None = None,
+    env_prefix: str = "MODLOADER_",
 ) -> Host:
     """A host for tests.
 
     With ``modules`` (name -> class, instance or Python module), discovery is
     in memory. Without, the host reads the installed entry points of
     ``namespace`` (use ``load=[...]`` with ``autoload=False`` to pick some).
+
+    Settings: ``module_settings`` gives values from code (module name ->
+    values), ``config_dir`` is the folder of the modules' ``<name>.conf``
+    files (none by default: only code, the environment under ``env_prefix``
+    and the defaults count).
     """
     dropped = {name_key(n) for n in noload}
     entries = [ModuleEntry(n) for n in load] + [ModuleEntry(n, required=True) for n in require]
     entries = [e for e in entries if name_key(e.name) not in dropped]
     config = ModulesConfig(autoload=autoload, entries=tuple(entries), noload=tuple(noload))
     discovery = StaticDiscovery(namespace, modules) if modules is not None else None
-    host = Host(namespace, discovery=discovery, config=config, builtins=builtins)
+    host = Host(
+        namespace,
+        discovery=discovery,
+        config=config,
+        builtins=builtins,
+        module_settings=module_settings,
+        config_dir=config_dir,
+        env_prefix=env_prefix,
+    )
     if start:
         host.start()
     return host

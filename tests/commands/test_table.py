@@ -110,7 +110,7 @@ def test_help_on_one_command(host: Host) -> None:
 def test_completion(host: Host) -> None:
     assert host.complete("") == ["core", "help", "module"]
     assert host.complete("mod") == ["module"]
-    assert host.complete("module ") == ["load", "refresh", "reload", "show", "unload"]
+    assert host.complete("module ") == ["load", "refresh", "reload", "settings", "show", "unload"]
     assert host.complete("module unload res_") == ["res_alpha", "res_beta"]
     assert host.complete("module unload -f app") == ["app_gamma"]
     assert host.complete("module refresh res_alpha ") == ["recursively"]

@@ -65,3 +65,43 @@ def errors(exc: modloader.ModLoaderError) -> None:
         assert_type(exc.missing, dict[str, str])
     if isinstance(exc, modloader.ConfigError):
         assert_type(exc.issues, tuple[modloader.ConfigIssue, ...])
+
+
+class StoreSettings(modloader.ModuleSettings):
+    capacity: int = 5
+
+
+class Store(modloader.Module):
+    settings_model = StoreSettings
+
+    def load(self, ctx: ModuleContext[StoreSettings]) -> None:
+        assert_type(ctx.settings, StoreSettings)
+        assert_type(ctx.settings.capacity, int)
+
+
+def untyped_settings(ctx: ModuleContext) -> None:
+    assert_type(ctx.settings, Any)
+
+
+def settings_api(host: Host) -> None:
+    report = host.check()
+    assert_type(report, modloader.CheckReport)
+    assert_type(report.ok, bool)
+    assert_type(report.errors, tuple[modloader.ConfigIssue, ...])
+    assert_type(host.config_dir, str | None)
+
+
+def settings_reload(host: Host) -> None:
+    outcome = host.reload("res_store")
+    assert_type(outcome.unchanged, tuple[str, ...])
+    assert_type(outcome.settings, tuple[modloader.SettingsReload, ...])
+    swap = outcome.settings[0]
+    assert_type(swap.status, modloader.ReloadStatus)
+    assert_type(swap.errors, tuple[modloader.ConfigIssue, ...])
+    assert_type(swap.error(), modloader.ReloadError | None)
+    try:
+        host.reload("res_store")
+    except modloader.InvalidSettingsError as exc:
+        assert_type(exc.errors, tuple[modloader.ConfigIssue, ...])
+    except modloader.ReloadError as exc:
+        assert_type(exc.settings, modloader.ReloadStatus | None)

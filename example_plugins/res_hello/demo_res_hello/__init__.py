@@ -4,14 +4,21 @@ The entry point names the class (``demo_res_hello:HelloModule``), so the
 loader makes a fresh instance, with no arguments, every time the module is
 loaded. Subclassing :class:`modloader.module.Module` is optional; it only
 spells out the defaults of every attribute.
+
+Its one setting, the greeting, comes from ``res_hello.conf`` in the host's
+configuration folder, or ``<PREFIX>RES_HELLO__GREETING`` in the environment
+(``MODLOADER_RES_HELLO__GREETING`` for the ``modloader`` command)::
+
+    [general]
+    greeting = Good evening
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from modloader import ModuleSettings
 from modloader.errors import UsageError
 from modloader.module import LoadResult
 from modloader.module import Module
@@ -21,8 +28,12 @@ from modloader.module import SupportLevel
 if TYPE_CHECKING:
     from modloader import ModuleContext
 
-#: Where the greeting comes from; ``module reload res_hello`` reads it again.
-GREETING_VARIABLE = "DEMO_HELLO_GREETING"
+
+class HelloSettings(ModuleSettings):
+    """What ``res_hello.conf`` may set."""
+
+    #: The first word of every answer.
+    greeting: str = "Hello"
 
 
 class HelloModule(Module):
@@ -30,27 +41,29 @@ class HelloModule(Module):
 
     description = "Says hello from the console"
     support_level = SupportLevel.CORE
+    settings_model = HelloSettings
 
     def __init__(self) -> None:
         self.greeting = "Hello"
         self.greeted = 0
 
-    def load(self, ctx: ModuleContext) -> LoadResult:
-        self.greeting = os.environ.get(GREETING_VARIABLE, "Hello")
+    def load(self, ctx: ModuleContext[HelloSettings]) -> LoadResult:
+        # ctx.settings is validated before load() is called: no parsing here.
+        self.greeting = ctx.settings.greeting
         # The loader removes this command when the module is unloaded, however
         # it is unloaded: there is nothing to undo in unload().
         ctx.register_command("hello", self.hello, summary="Say hello", usage="hello [NAME]")
         ctx.logger.info("greeting with %r", self.greeting)
         return LoadResult.SUCCESS  # returning None means the same
 
-    def unload(self, ctx: ModuleContext) -> bool:
+    def unload(self, ctx: ModuleContext[HelloSettings]) -> bool:
         ctx.logger.info("said hello %d times", self.greeted)
         return True  # False would refuse the unload
 
-    def reload(self, ctx: ModuleContext) -> ReloadResult:
-        # Defining reload() at all is what makes "module reload res_hello" work;
-        # without it the loader answers "does not support reloads".
-        self.greeting = os.environ.get(GREETING_VARIABLE, "Hello")
+    def reload(self, ctx: ModuleContext[HelloSettings]) -> ReloadResult:
+        # Called only when the settings changed and the new ones are valid;
+        # defining reload() at all is what makes "module reload res_hello" apply them.
+        self.greeting = ctx.settings.greeting
         ctx.logger.info("greeting is now %r", self.greeting)
         return ReloadResult.SUCCESS
 

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-from demo_res_hello import GREETING_VARIABLE
 from demo_res_hello import HelloModule
+from demo_res_hello import HelloSettings
 
 from modloader.testing import check_lifecycle
 from modloader.testing import module_object
@@ -13,9 +13,9 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def host(modloader_host, monkeypatch):
-    monkeypatch.delenv(GREETING_VARIABLE, raising=False)
-    return modloader_host({"res_hello": HelloModule})
+def host(modloader_host, tmp_path):
+    # The settings files live in tmp_path: res_hello.conf is not there yet (the defaults).
+    return modloader_host({"res_hello": HelloModule}, config_dir=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -34,13 +34,31 @@ def test_hello_refuses_two_names_and_shows_the_usage(host):
     assert result.output.splitlines()[:2] == ["hello takes at most one name", "Usage: hello [NAME]"]
 
 
-def test_module_reload_reads_the_greeting_again(host, monkeypatch):
-    monkeypatch.setenv(GREETING_VARIABLE, "Good evening")
+def test_module_reload_reads_the_greeting_again(host, tmp_path):
     assert host.run("hello Ada").output == "Hello, Ada!"
+    (tmp_path / "res_hello.conf").write_text("[general]\ngreeting = Good evening\n")
     result = host.run("module reload res_hello")
     assert result.ok, result.output
     assert result.output == "Module 'res_hello' reloaded successfully."
     assert host.run("hello Ada").output == "Good evening, Ada!"
+
+
+def test_the_greeting_from_code_the_environment_or_the_file(modloader_host, monkeypatch):
+    host = modloader_host(
+        {"res_hello": HelloModule}, module_settings={"res_hello": {"greeting": "Hi"}}
+    )
+    assert host.run("hello").output == "Hi, world!"
+    monkeypatch.setenv("DEMO_RES_HELLO__GREETING", "Hey")
+    host = modloader_host({"res_hello": HelloModule}, env_prefix="DEMO_")
+    assert host.run("hello").output == "Hey, world!"
+    assert host.run("module settings res_hello").data["settings"] == [
+        {"key": "greeting", "value": "Hey", "origin": "DEMO_RES_HELLO__GREETING"}
+    ]
+
+
+def test_the_settings_model_is_a_plain_value():
+    assert HelloSettings().greeting == "Hello"
+    assert HelloSettings(greeting="Hi").greeting == "Hi"
 
 
 def test_counts_greetings_and_a_refresh_starts_afresh(host):

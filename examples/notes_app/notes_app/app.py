@@ -108,6 +108,7 @@ class NotesApp:
         config_path: str | os.PathLike[str] | None = None,
         default_config_path: str | os.PathLike[str] | None = None,
         env_prefix: str = ENV_PREFIX,
+        config_dir: str | os.PathLike[str] | None = None,
     ) -> Host:
         """Make the app's host (``modloader.main`` calls this as its ``host_factory``)."""
         self.host = Host(
@@ -115,6 +116,7 @@ class NotesApp:
             config_path=config_path,
             default_config_path=default_config_path,
             env_prefix=env_prefix,
+            config_dir=config_dir,
             builtins={"core_notes": NotesCommands(self)},
         )
         self.host.subscribe(self._on_event)

@@ -39,8 +39,8 @@ def main(
 
     With no keyword, this is the ``modloader`` console script. An application
     gives its operators the same command (``-x CMD``, ``-c``, ``-r``, ``-rx CMD``,
-    ``-C``, ``-s``, ``--json``, ``-v``, ``-q``) over its own host by calling it
-    from its console script::
+    ``-C``, ``-s``, ``--json``, ``-v``, ``-q``, ``--check``, ``--config-dir``) over
+    its own host by calling it from its console script::
 
         def cli() -> int:  # [project.scripts] myapp = "myapp.cli:cli"
             return modloader.main(
@@ -60,7 +60,8 @@ def main(
         not given (``None``: ``$XDG_CONFIG_HOME/modloader/<namespace>/modules.conf``).
     :param env_prefix: environment variables under this prefix override the file.
     :param host_factory: makes the host, called as ``host_factory(namespace,
-        config_path=..., default_config_path=..., env_prefix=...)`` and returning a
+        config_path=..., default_config_path=..., env_prefix=...)``, plus
+        ``config_dir=...`` when ``--config-dir`` is given, and returning a
         :class:`~modloader.Host` (default: :class:`~modloader.Host` itself). Use it
         to add built-in modules or settings.
     :param core_init: passed to :meth:`Host.start <modloader.Host.start>`: called
@@ -111,6 +112,10 @@ def main(
         from modloader._cli.local import run_cache
 
         return run_cache(args.cache)
+    if args.check:
+        from modloader._settings.check import run_check
+
+        return run_check(args)
     if args.remote:
         from modloader._cli.remote import run_remote
 

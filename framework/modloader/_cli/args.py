@@ -35,7 +35,8 @@ class Profile:
     #: Read if it exists when ``-C`` is not given; ``None``: modloader's per-namespace path.
     default_config_path: str | None = None
     env_prefix: str = "MODLOADER_"
-    #: Called as ``host_factory(namespace, config_path=, default_config_path=, env_prefix=)``.
+    #: Called as ``host_factory(namespace, config_path=, default_config_path=, env_prefix=)``
+    #: (and ``config_dir=`` when ``--config-dir`` is given).
     host_factory: Callable[..., Any] | None = None
     #: Passed to ``host.start(core_init=...)``.
     core_init: Callable[[Any], None] | None = None
@@ -59,6 +60,8 @@ class Options:
     cache: str | None = None
     profile: Profile = field(default_factory=Profile)
     log_file: str | None = None
+    check: bool = False
+    config_dir: str | None = None
 
 
 _EXIT_STATUS = (
@@ -124,6 +127,16 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
     # Asked by the completion script at Tab time; not for people.
     parser.add_argument("--complete", choices=TOPICS, help=argparse.SUPPRESS)
     parser.add_argument("words", nargs="*", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--config-dir",
+        metavar="DIR",
+        help="folder of the modules' own <name>.conf files (default: that of modules.conf)",
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="validate modules.conf and every module's settings without starting any, then exit",
+    )
     version = f"modloader {__version__}"
     if profile.prog != "modloader":
         version = f"{profile.prog} (modloader {__version__})"
@@ -175,4 +188,6 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         cache=ns.cache,
         profile=profile,
         log_file=ns.log_file,
+        check=ns.check,
+        config_dir=ns.config_dir,
     )

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import Any
 
 from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
@@ -88,11 +89,14 @@ def make_host(options: Options) -> Host:
     else:
         default = default_config_path(options.namespace)
     factory = Host if profile.host_factory is None else profile.host_factory
+    # config_dir only when --config-dir is given: a factory need not know of it otherwise.
+    extra: dict[str, Any] = {} if options.config_dir is None else {"config_dir": options.config_dir}
     host = factory(
         options.namespace,
         config_path=options.config,
         default_config_path=default,
         env_prefix=profile.env_prefix,
+        **extra,
     )
     if not isinstance(host, Host):
         raise TypeError(f"host_factory must return a modloader.Host, not {type(host).__name__}")

@@ -108,7 +108,12 @@ class BuiltinCommands:
             result: ReloadOutcome | ModLoaderError = self.ops.reload(args)
         except ModLoaderError as exc:
             result = exc
-        ok = isinstance(result, ReloadOutcome) and not result.queued and not result.refused
+        ok = (
+            isinstance(result, ReloadOutcome)
+            and not result.queued
+            and not result.refused
+            and all(swap.ok for swap in result.settings)
+        )
         return _reply(reload_lines(args, result), ok)
 
     def refresh(self, args: list[str]) -> Reply:

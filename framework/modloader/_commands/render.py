@@ -16,8 +16,10 @@ from modloader._registry.outcomes import LoadOutcome
 from modloader._registry.outcomes import ModuleInfo
 from modloader._registry.outcomes import RefreshOutcome
 from modloader._registry.outcomes import ReloadOutcome
+from modloader._registry.outcomes import ReloadStatus
 from modloader._registry.outcomes import UnloadOutcome
 from modloader.errors import DependencyError
+from modloader.errors import InvalidSettingsError
 from modloader.errors import LoadDeclinedError
 from modloader.errors import ModLoaderError
 from modloader.errors import ModuleError
@@ -128,34 +130,55 @@ def _unload_refusal(name: str, error: ModLoaderError) -> list[str]:
 
 
 def reload_lines(names: Sequence[str], result: ReloadOutcome | ModLoaderError) -> list[str]:
-    """``module reload [names]`` (SPEC 5.4): one line per name, none for all."""
+    """``module reload [names]`` (SPEC 5.4): one line per name.
+
+    With no name, one line (and its errors) per module that declares settings.
+    """
     if not isinstance(result, ReloadOutcome):
         return [result.message]
     if result.queued:
         what = ", ".join(names) if names else "all modules"
         return [f"{what}: cannot reload a module yet; request queued"]
+    if not names:
+        lines: list[str] = []
+        for swap in result.settings:
+            refusal = swap.error()
+            if refusal is None:
+                lines += _reloaded(swap.name, swap.status)
+            else:
+                lines += _reload_refusal(swap.name, refusal)
+        return lines
     refused = list(result.refused)
     lines = []
     for name in names:
         error = next((e for e in refused if e.name == name), None)
         if error is None:
-            lines.append(f"Module '{name}' reloaded successfully.")
+            status = ReloadStatus.UNCHANGED if name in result.unchanged else ReloadStatus.APPLIED
+            lines += _reloaded(name, status)
             continue
         refused.remove(error)
-        lines.append(_reload_refusal(name, error))
+        lines += _reload_refusal(name, error)
     return lines
 
 
-def _reload_refusal(name: str, error: ModuleError) -> str:
+def _reloaded(name: str, status: ReloadStatus) -> list[str]:
+    if status is ReloadStatus.UNCHANGED:
+        return [f"Module '{name}' settings unchanged; not reloaded."]
+    return [f"Module '{name}' reloaded successfully."]
+
+
+def _reload_refusal(name: str, error: ModLoaderError) -> list[str]:
     if isinstance(error, ModuleNotRunningError):
-        return (
+        return [
             f"The module '{name}' was not properly initialized. Before reloading the module, "
             f'you must run "module load {name}" and fix whatever is preventing the module '
             "from being initialized."
-        )
+        ]
     if isinstance(error, NoSuchModuleError):
-        return f"No such module '{name}'"
-    return error.message
+        return [f"No such module '{name}'"]
+    if isinstance(error, InvalidSettingsError):
+        return [error.message, *(f"  {issue}" for issue in error.errors)]
+    return [error.message]
 
 
 # -- refresh ---------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from dataclasses import field
 
 from modloader.errors import ConfigIssue
 
@@ -27,10 +28,16 @@ __all__ = ["Assign", "Bare", "Hash", "Section", "Token", "decode", "tokenize"]
 
 @dataclass(frozen=True, slots=True)
 class Section:
-    """``[name]`` or ``[name](template)``: the template part is dropped."""
+    """``[name]`` or ``[name](options)``: ``options`` is what the parentheses hold.
+
+    ``modules.conf`` ignores it (it takes no part in comparisons); a module's
+    own settings file reads templates (``!``), inheritance (``base``) and
+    additions (``+``) from it.
+    """
 
     line: int
     name: str
+    options: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +136,7 @@ def _section(line: int, text: str, source: str) -> Section | ConfigIssue:
         )
     if not name.strip():
         return ConfigIssue(source, line, "bad-section", f"Bad section header '{text}': no name")
-    return Section(line, name)
+    return Section(line, name, rest[1:-1].strip())
 
 
 def _classify(line: int, text: str, source: str) -> Token | ConfigIssue:

@@ -7,7 +7,9 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import Generic
 from typing import Protocol
+from typing import TypeVar
 
 if TYPE_CHECKING:
     from modloader._host import Host
@@ -20,6 +22,14 @@ __all__ = ["CommandHandlerT", "ModuleContext"]
 #: :class:`~modloader.errors.UsageError` for wrong arguments and
 #: :class:`~modloader.errors.CommandError` for a failure.
 CommandHandlerT = Callable[[Sequence[str]], "str | None"]
+
+#: The module's settings model (``ModuleContext[MySettings]``); ``Any`` when not given.
+if TYPE_CHECKING:  # the default (PEP 696) only matters to type checkers
+    from typing_extensions import TypeVar as _TypeVarWithDefault
+
+    SettingsT = _TypeVarWithDefault("SettingsT", default=Any)
+else:
+    SettingsT = TypeVar("SettingsT")
 
 
 class _LoaderPort(Protocol):
@@ -34,14 +44,14 @@ class _LoaderPort(Protocol):
     ) -> Callable[[], None]: ...
 
 
-class ModuleContext:
+class ModuleContext(Generic[SettingsT]):
     """Given to ``load``, ``unload`` and ``reload``: the module's own view of the host.
 
     Everything a module registers through its context is removed by the loader
     when the module is unloaded, however it is unloaded.
     """
 
-    __slots__ = ("_loader", "_logger", "host", "name")
+    __slots__ = ("_loader", "_logger", "_settings", "host", "name")
 
     def __init__(self, name: str, host: Host, loader: _LoaderPort) -> None:
         #: The module's own name (its entry point's name).
@@ -50,6 +60,22 @@ class ModuleContext:
         self.host = host
         self._loader = loader
         self._logger: logging.Logger | None = None
+        # Set by the host before load() when the module declares settings_model.
+        self._settings: Any = None
+
+    @property
+    def settings(self) -> SettingsT:
+        """The module's validated, immutable settings (an instance of its ``settings_model``).
+
+        Annotate the context as ``ModuleContext[MySettings]`` for a type checker
+        to know the fields. Raises :class:`AttributeError` for a module that
+        declares no ``settings_model``.
+        """
+        if self._settings is None:
+            raise AttributeError(
+                f"module '{self.name}' declares no settings_model, so ctx.settings is not set"
+            )
+        return self._settings  # type: ignore[no-any-return]
 
     @property
     def logger(self) -> logging.Logger:

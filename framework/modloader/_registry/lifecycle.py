@@ -48,6 +48,7 @@ from modloader.module import SupportLevel
 
 if TYPE_CHECKING:
     from modloader._host import Host
+    from modloader._settings.service import SettingsService
 
 __all__ = ["BUILTIN_HOLDER", "CommandSink", "Lifecycle", "describe"]
 
@@ -84,6 +85,8 @@ class Lifecycle:
         self.lock = threading.RLock()
         self._commands = commands
         self._seq = itertools.count(1)
+        #: Module settings, validated before each ``load()`` (set by the host).
+        self.settings: SettingsService | None = None
 
     # -- what a module's context asks for ----------------------------------------------
 
@@ -205,6 +208,11 @@ class Lifecycle:
         return self._call_load(record)
 
     def _call_load(self, record: ModuleRecord) -> tuple[StartResult, str | None]:
+        if self.settings is not None:  # invalid settings decline the module before load()
+            problem = self.settings.prepare(record)
+            if problem is not None:
+                self.decline(record, problem)
+                return StartResult.DECLINED, problem
         load = getattr(record.obj, "load", None)
         try:
             result = load(record.ctx) if callable(load) else None
@@ -287,6 +295,8 @@ class Lifecycle:
         """
         self._run_cleanup(record)
         self._release_deps(record)
+        if self.settings is not None:
+            self.settings.forget(record)
         if record.state is not _S.REMOVED:
             self.set_state(record, _S.REMOVED)
         self.modules.forget(record)

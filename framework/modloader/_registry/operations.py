@@ -16,6 +16,8 @@ from modloader._registry.lifecycle import Lifecycle
 from modloader._registry.outcomes import LoadOutcome
 from modloader._registry.outcomes import RefreshOutcome
 from modloader._registry.outcomes import ReloadOutcome
+from modloader._registry.outcomes import ReloadStatus
+from modloader._registry.outcomes import SettingsReload
 from modloader._registry.outcomes import StartResult
 from modloader._registry.outcomes import UnloadOutcome
 from modloader._registry.record import ModuleRecord
@@ -178,36 +180,73 @@ class Operations:
             raise ReloadError(", ".join(names), "busy")
         try:
             with self.lifecycle.lock:
-                if not names:
-                    return self._reload_all()
-                done: list[str] = []
-                refused: list[ModuleError] = []
-                for name in names:
-                    try:
-                        self._reload_one(name)
-                        done.append(name)
-                    except ModuleError as exc:
-                        refused.append(exc)
-                return ReloadOutcome(reloaded=tuple(done), refused=tuple(refused))
+                return self._reload_named(names) if names else self._reload_all()
         finally:
             self._reload_guard.release()
+
+    def _reload_named(self, names: Sequence[str]) -> ReloadOutcome:
+        done: list[str] = []
+        unchanged: list[str] = []
+        refused: list[ModuleError] = []
+        settings: list[SettingsReload] = []
+        for name in names:  # each is done; no early stop (SPEC 5.4)
+            try:
+                (done if self._reload_one(name, settings) else unchanged).append(name)
+            except ModuleError as exc:
+                refused.append(exc)
+        return ReloadOutcome(
+            reloaded=tuple(done),
+            refused=tuple(refused),
+            unchanged=tuple(unchanged),
+            settings=tuple(settings),
+        )
 
     def _reload_all(self) -> ReloadOutcome:
         reloaded: list[str] = []
         failed: list[str] = []
+        unchanged: list[str] = []
+        settings: list[SettingsReload] = []
         for record in self.lifecycle.modules.running_in_start_order():
-            if callable(getattr(record.obj, "reload", None)):
+            swap = self._reload_settings(record)
+            if swap is not None:
+                settings.append(swap)
+                if swap.status is ReloadStatus.UNCHANGED:
+                    unchanged.append(record.name)
+                else:
+                    (reloaded if swap.ok else failed).append(record.name)
+            elif callable(getattr(record.obj, "reload", None)):
                 (reloaded if self._reload_record(record) else failed).append(record.name)
-        return ReloadOutcome(reloaded=tuple(reloaded), failed=tuple(failed))
+        return ReloadOutcome(
+            reloaded=tuple(reloaded),
+            failed=tuple(failed),
+            unchanged=tuple(unchanged),
+            settings=tuple(settings),
+        )
 
-    def _reload_one(self, name: str) -> None:
+    def _reload_one(self, name: str, settings: list[SettingsReload]) -> bool:
+        """Reload ``name``: ``True`` when reloaded, ``False`` when its settings had not changed."""
         record = self.lifecycle.modules.get(name)
         if record.state is not _S.RUNNING:
             raise ModuleNotRunningError(name, record.state.value)
+        swap = self._reload_settings(record)
+        if swap is not None:
+            settings.append(swap)
+            error = swap.error(name)
+            if error is not None:
+                raise error
+            return swap.status is ReloadStatus.APPLIED
         if not callable(getattr(record.obj, "reload", None)):
             raise ReloadError(name, "not-supported")
         if not self._reload_record(record):
             raise ReloadError(name, "failed")
+        return True
+
+    def _reload_settings(self, record: ModuleRecord) -> SettingsReload | None:
+        """For a module that declares settings: re-read them and swap them in atomically."""
+        service = self.lifecycle.settings
+        if service is None or getattr(record.obj, "settings_model", None) is None:
+            return None
+        return service.reload(record, lambda: self._reload_record(record))
 
     def _reload_record(self, record: ModuleRecord) -> bool:
         events = self.lifecycle.events

@@ -11,7 +11,10 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
+from modloader.errors import ConfigIssue
+from modloader.errors import InvalidSettingsError
 from modloader.errors import ModuleError
+from modloader.errors import ReloadError
 from modloader.module import UnloadMode
 
 __all__ = [
@@ -19,6 +22,8 @@ __all__ = [
     "ModuleInfo",
     "RefreshOutcome",
     "ReloadOutcome",
+    "ReloadStatus",
+    "SettingsReload",
     "StartResult",
     "UnloadOutcome",
 ]
@@ -59,17 +64,63 @@ class UnloadOutcome:
     removed_despite_refusal: str | None = None
 
 
+class ReloadStatus(enum.Enum):
+    """What a reload did with the settings of a module that declares ``settings_model``."""
+
+    #: The new settings do not validate; the old ones stay, ``reload()`` was not called.
+    INVALID = "invalid"
+    #: Nothing changed; the module was not disturbed.
+    UNCHANGED = "unchanged"
+    #: ``reload(ctx)`` ran with the new settings.
+    APPLIED = "applied"
+    #: ``reload(ctx)`` failed; the old settings were restored.
+    ROLLED_BACK = "rolled-back"
+    #: The settings changed but the module has no ``reload()``; the old ones stay.
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsReload:
+    """The reload of one module that declares settings: what became of its settings."""
+
+    name: str
+    status: ReloadStatus
+    #: Why the new settings were refused (``INVALID``), each naming its source.
+    errors: tuple[ConfigIssue, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        """``True`` when the settings in force are the ones just read."""
+        return self.status in (ReloadStatus.UNCHANGED, ReloadStatus.APPLIED)
+
+    def error(self, name: str | None = None) -> ReloadError | None:
+        """The error a reload of ``name`` (default :attr:`name`) raises, ``None`` when ok."""
+        name = self.name if name is None else name
+        if self.status is ReloadStatus.INVALID:
+            return InvalidSettingsError(name, self.errors)
+        if self.status is ReloadStatus.ROLLED_BACK:
+            return ReloadError(name, "failed", settings=self.status)
+        if self.status is ReloadStatus.UNSUPPORTED:
+            return ReloadError(name, "not-supported", settings=self.status)
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class ReloadOutcome:
     """``reload`` ran: who reloaded, who did not and why, or that the request was queued."""
 
     reloaded: tuple[str, ...] = ()
-    #: A reload of every module: those whose ``reload()`` failed (they keep running).
+    #: A reload of every module: those whose ``reload()`` failed, or whose new
+    #: settings were not applied (they keep running, with the old settings).
     failed: tuple[str, ...] = ()
     #: A reload by name: each name that was not reloaded, as its error, in order.
     refused: tuple[ModuleError, ...] = ()
     #: Startup has not finished: the reload runs when it does.
     queued: bool = False
+    #: Modules whose settings had not changed: not disturbed (``reload()`` not called).
+    unchanged: tuple[str, ...] = ()
+    #: Each module reloaded that declares settings, in order: what became of its settings.
+    settings: tuple[SettingsReload, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

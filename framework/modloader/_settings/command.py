@@ -1,0 +1,120 @@
+"""``module settings <name> [--json]``: each effective value and where it came from."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from modloader._commands.table import Command
+from modloader._commands.table import CommandTable
+from modloader._commands.table import Reply
+from modloader._registry.lifecycle import Lifecycle
+from modloader._settings.service import env_head
+from modloader._settings.service import model_of
+from modloader.errors import CommandError
+from modloader.errors import ModLoaderError
+from modloader.errors import UsageError
+
+__all__ = ["install_settings_command", "settings_data"]
+
+
+def settings_data(life: Lifecycle, name: str) -> dict[str, Any]:
+    """The structured form of ``module settings <name>``.
+
+    :raises CommandError: the module is not in the list, or its code was never imported.
+    """
+    service = life.settings
+    assert service is not None
+    with life.lock:
+        try:
+            record = life.modules.get(name)
+        except ModLoaderError as exc:
+            raise CommandError(str(exc)) from None
+        obj = record.obj
+        shown = record.ctx.name if record.ctx is not None else record.name
+        base = {"module": record.name, "declares_settings": False, "valid": True}
+        if obj is None:
+            if record.candidate is None:
+                return {**base, "settings": [], "errors": [], "warnings": []}
+            raise CommandError(
+                f"Module '{record.name}' was never imported ({record.state.status}); "
+                "its settings are unknown"
+            )
+        if model_of(obj) is None:
+            return {**base, "settings": [], "errors": [], "warnings": []}
+        resolved = service.current(shown, obj) if record.state.running else service.read(shown, obj)
+        from modloader._settings._validate import effective_values
+
+        return {
+            **base,
+            "declares_settings": True,
+            "model": f"{model_of(obj).__module__}.{model_of(obj).__qualname__}",
+            "file": service.file_for(shown, obj),
+            "environment": env_head(service.env_prefix, shown) + "*",
+            "valid": resolved.ok,
+            "settings": effective_values(resolved),
+            "errors": [str(issue) for issue in resolved.errors],
+            "warnings": [str(issue) for issue in resolved.warnings],
+        }
+
+
+def render(data: dict[str, Any]) -> list[str]:
+    """The text form: a header, then ``key  value  origin`` rows, or the errors."""
+    name = data["module"]
+    if not data["declares_settings"]:
+        return [f"Module '{name}' declares no settings."]
+    lines = [
+        f"Settings of '{name}' ({data['model']})",
+        f"  file: {data['file'] or '(none: no configuration folder)'}",
+        f"  environment: {data['environment']}",
+    ]
+    lines += [f"  warning: {w}" for w in data["warnings"]]
+    if not data["valid"]:
+        lines.append("The settings are invalid:")
+        lines += [f"  {e}" for e in data["errors"]]
+        return lines
+    rows = [
+        (
+            r["key"],
+            json.dumps(r["value"]) if not isinstance(r["value"], str) else r["value"],
+            r["origin"],
+        )
+        for r in data["settings"]
+    ]
+    widths = [
+        max([len(h), *(len(row[i]) for row in rows)])
+        for i, h in enumerate(("Key", "Value", "Origin"))
+    ]
+    lines.append(f"{'Key':<{widths[0]}}  {'Value':<{widths[1]}}  Origin")
+    lines += [f"{k:<{widths[0]}}  {v:<{widths[1]}}  {o}" for k, v, o in rows]
+    lines.append(f"{len(rows)} settings")
+    return lines
+
+
+def install_settings_command(table: CommandTable, life: Lifecycle) -> None:
+    """Add ``module settings`` to ``table``."""
+
+    def handler(args: list[str]) -> Reply:
+        as_json = "--json" in args
+        words = [a for a in args if a != "--json"]
+        if len(words) != 1:
+            raise UsageError("")
+        data = settings_data(life, words[0])
+        lines = [json.dumps(data, indent=2)] if as_json else render(data)
+        return Reply(lines=lines, data=data, ok=data["valid"])
+
+    def complete(before: list[str]) -> Iterable[str]:
+        if before:
+            return ["--json"] if "--json" not in before else []
+        return [r.name for r in life.modules.ordered()] + ["--json"]
+
+    table.add(
+        Command(
+            ("module", "settings"),
+            handler,
+            "Show a module's settings and where each value comes from",
+            "module settings <module name> [--json]",
+            complete,
+        )
+    )

@@ -1,0 +1,148 @@
+"""One host's module settings: read before ``load()``, swapped atomically on reload.
+
+The lifecycle calls :meth:`SettingsService.prepare` before a module's
+``load()`` and :meth:`SettingsService.forget` when it removes one; the reload
+operation calls :meth:`SettingsService.reload`.
+Modules without ``settings_model`` are skipped on the first attribute
+lookup: nothing here imports pydantic until one declares it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from typing import Any
+
+from modloader._names import name_key
+from modloader._registry.outcomes import ReloadStatus
+from modloader._registry.outcomes import SettingsReload
+from modloader.errors import ConfigIssue
+
+if TYPE_CHECKING:
+    from modloader._registry.record import ModuleRecord
+    from modloader._settings._validate import Resolved
+
+__all__ = ["SettingsService", "env_head", "model_of"]
+
+_log = logging.getLogger("modloader")
+
+
+def env_head(prefix: str, name: str) -> str:
+    """``<PREFIX><MODULE>__``, upper case; each character not a letter or digit becomes ``_``."""
+    module = "".join(c if c.isalnum() else "_" for c in name_key(name))
+    return f"{prefix}{module}__".upper()
+
+
+def model_of(obj: Any) -> Any:
+    """The module's ``settings_model``, or ``None``."""
+    return getattr(obj, "settings_model", None)
+
+
+class SettingsService:
+    """Reads and holds the settings of one host's modules."""
+
+    def __init__(
+        self,
+        *,
+        env_prefix: str,
+        code: Mapping[str, Mapping[str, Any]] | None = None,
+        config_dir: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.env_prefix = env_prefix
+        self.code = {name_key(k): v for k, v in (code or {}).items()}
+        self.config_dir = os.fspath(config_dir) if config_dir is not None else None
+        self._environ = environ
+        #: key -> the settings in force for a running module, with their origins.
+        self.applied: dict[str, Resolved] = {}
+
+    @property
+    def environ(self) -> Mapping[str, str]:
+        return os.environ if self._environ is None else self._environ
+
+    def file_for(self, name: str, obj: Any) -> str | None:
+        """The module's settings file: ``settings_file`` or ``<name>.conf`` in the config folder."""
+        filename = getattr(obj, "settings_file", None) or f"{name_key(name)}.conf"
+        filename = os.path.expanduser(os.fspath(filename))
+        if os.path.isabs(filename):
+            return filename
+        if self.config_dir is None:
+            return None
+        return os.path.join(self.config_dir, filename)
+
+    def read(self, name: str, obj: Any) -> Resolved:
+        """Every source of ``name``'s settings, validated (``obj`` must declare a model)."""
+        from modloader._settings._validate import Resolved
+        from modloader._settings._validate import resolve
+        from modloader._settings.conffile import read_conf_file
+        from modloader._settings.model import ModuleSettings
+
+        model = model_of(obj)
+        if not (isinstance(model, type) and issubclass(model, ModuleSettings)):
+            message = (
+                f"'settings_model' must be a subclass of modloader.ModuleSettings, not {model!r}"
+            )
+            return Resolved(errors=[ConfigIssue("<code>", 0, "bad-model", message)])
+        path = self.file_for(name, obj)
+        return resolve(
+            model,
+            conf=read_conf_file(path) if path is not None else None,
+            env_head=env_head(self.env_prefix, name),
+            environ=self.environ,
+            code=self.code.get(name_key(name)),
+        )
+
+    def current(self, name: str, obj: Any) -> Resolved:
+        """The settings in force for a running module, else what they would be now."""
+        applied = self.applied.get(name_key(name))
+        return applied if applied is not None else self.read(name, obj)
+
+    # -- the registry's call sites -----------------------------------------------------
+
+    def prepare(self, record: ModuleRecord) -> str | None:
+        """Validate before ``load()``: set ``ctx.settings``, or return why the module declines."""
+        if model_of(record.obj) is None or record.ctx is None:
+            return None
+        name = record.ctx.name
+        resolved = self.read(name, record.obj)
+        for warning in resolved.warnings:
+            _log.warning("%s settings: %s", name, warning)
+        if not resolved.ok:
+            for issue in resolved.errors:
+                _log.error("%s settings: %s", name, issue)
+            return "invalid settings: " + "; ".join(str(issue) for issue in resolved.errors)
+        record.ctx._settings = resolved.settings
+        self.applied[record.key] = resolved
+        return None
+
+    def forget(self, record: ModuleRecord) -> None:
+        self.applied.pop(record.key, None)
+
+    def reload(self, record: ModuleRecord, call_reload: Callable[[], bool]) -> SettingsReload:
+        """Re-read and validate; swap the settings in, call ``reload()``, roll back on failure."""
+        assert record.ctx is not None
+        ctx = record.ctx
+        resolved = self.read(ctx.name, record.obj)
+        for warning in resolved.warnings:
+            _log.warning("%s settings: %s", record.name, warning)
+        if not resolved.ok:
+            for issue in resolved.errors:
+                _log.error("%s settings: %s", record.name, issue)
+            return SettingsReload(record.name, ReloadStatus.INVALID, tuple(resolved.errors))
+        old = ctx._settings
+        if resolved.settings == old:
+            _log.info("%s: settings unchanged; the module is not disturbed", record.name)
+            self.applied[record.key] = resolved  # the same values; origins may have moved
+            return SettingsReload(record.name, ReloadStatus.UNCHANGED)
+        if not callable(getattr(record.obj, "reload", None)):
+            return SettingsReload(record.name, ReloadStatus.UNSUPPORTED)
+        ctx._settings = resolved.settings
+        if call_reload():
+            self.applied[record.key] = resolved
+            return SettingsReload(record.name, ReloadStatus.APPLIED)
+        ctx._settings = old
+        _log.warning("%s: reload failed; the previous settings are restored", record.name)
+        return SettingsReload(record.name, ReloadStatus.ROLLED_BACK)

@@ -1,0 +1,218 @@
+"""``modloader --check`` and ``Host.check()``: everything validated, no ``load()`` called."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modloader import CheckReport
+from modloader.pytest_plugin import FakeSite
+from tests.settings.conftest import NAMESPACE
+from tests.settings.conftest import HostMaker
+
+FRAMEWORK = Path(__file__).resolve().parents[2] / "framework"
+
+
+def run_check(site: Path, conf: Path, *extra: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MYAPP_"))}
+    environ.update(env, PYTHONPATH=os.pathsep.join([str(site), str(FRAMEWORK)]))
+    return subprocess.run(
+        [sys.executable, "-m", "modloader", "-n", NAMESPACE, "-C", str(conf), "--check", *extra],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_python_check_calls_no_load(make_host: HostMaker, conf_dir: Path) -> None:
+    conf = conf_dir / "res_store.conf"
+    conf.write_text("[general]\ncapacity = lots\n")
+    host = make_host(start=False)
+    report = host.check()
+    assert isinstance(report, CheckReport)
+    assert not report.ok and report.exit_code == 1
+    assert [str(e) for e in report.errors] == [
+        f"{conf}:2: res_store: 'capacity': Input should be a valid integer, unable to parse "
+        "string as an integer, got 'lots'"
+    ]
+    assert report.modules == ("res_noreload", "res_plain", "res_store")
+    assert report.with_settings == ("res_noreload", "res_store")
+    assert sys.modules["itest_settings_store"].LOADS == []
+    conf.write_text("[general]\ncapacity = 3\n")
+    assert host.check().ok
+
+
+def test_check_reports_a_bad_modules_conf(make_host: HostMaker, conf_dir: Path) -> None:
+    (conf_dir / "modules.conf").write_text("[modules]\nlaod = res_store\n")
+    report = make_host(start=False).check()
+    assert [e.message for e in report.errors] == [
+        "Unknown configuration option 'laod' (did you mean 'load'?)"
+    ]
+
+
+def test_check_reports_a_required_module_that_is_not_installed(
+    make_host: HostMaker, conf_dir: Path
+) -> None:
+    (conf_dir / "modules.conf").write_text("[modules]\nrequire = res_stor\n")
+    (error,) = make_host(start=False).check().errors
+    assert str(error) == "res_stor: not installed (did you mean 'res_store'?)"
+
+
+def test_the_command_exits_1_with_every_error_and_starts_nothing(
+    fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path, tmp_path: Path
+) -> None:
+    (conf_dir / "res_store.conf").write_text("[general]\ncapacity = lots\n[limts]\n")
+    trace = tmp_path / "trace"
+    done = run_check(
+        fake_distributions.path,
+        conf_dir / "modules.conf",
+        ITEST_LOAD_TRACE=str(trace),
+        MODLOADER_RES_STORE__LABLE="x",
+    )
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == "check FAILED (2 errors): 3 modules would start, 2 with settings\n"
+    conf = conf_dir / "res_store.conf"
+    assert done.stderr.splitlines() == [
+        f"error: {conf}:2: res_store: 'capacity': Input should be a valid integer, "
+        "unable to parse string as an integer, got 'lots'",
+        f"error: {conf}:3: res_store: 'peers.limts.host' is required",
+        "warning: MODLOADER_RES_STORE__LABLE: res_store: names no setting: unknown field "
+        "'lable' (did you mean 'label'?); ignored",
+    ]
+    assert not trace.exists()
+
+
+def test_the_command_exits_0_when_all_is_well(
+    fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path
+) -> None:
+    (conf_dir / "res_store.conf").write_text("[general]\ncapacity = 2\n")
+    done = run_check(fake_distributions.path, conf_dir / "modules.conf", "--json")
+    assert done.returncode == 0, done.stderr
+    assert '"ok": true' in done.stdout
+
+
+@pytest.mark.parametrize("declared", [False, True], ids=["none-declare", "one-declares"])
+def test_pydantic_is_imported_only_for_a_module_that_declares_settings(
+    fake_distributions: FakeSite, tmp_path: Path, declared: bool
+) -> None:
+    attr = "settings_model = S\n" if declared else ""
+    code = f"class M:\n    {attr or 'pass'}\n    def load(self, ctx):\n        pass\n"
+    if declared:
+        code = (
+            "from modloader import ModuleSettings\nclass S(ModuleSettings):\n    x: int = 1\n"
+            + code
+        )
+    fake_distributions.add(
+        "itest-warm",
+        entry_points={"itest.warm": {"mod_a": "itest_warm:M"}},
+        files={"itest_warm/__init__.py": code},
+    )
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = yes\n")
+    probe = (
+        "import json, sys\n"
+        "from modloader import Host\n"
+        f"h = Host('itest.warm', config_path={str(conf)!r})\n"
+        "h.start()\n"
+        "assert h.is_running('mod_a'), h.get_module('mod_a')\n"
+        "heavy = {'pydantic', 'pydantic_settings'}\n"
+        "print(json.dumps(any(m.split('.')[0] in heavy for m in sys.modules)))\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    environ["PYTHONPATH"] = os.pathsep.join([str(fake_distributions.path), str(FRAMEWORK)])
+
+    def run() -> bool:
+        done = subprocess.run(
+            [sys.executable, "-c", probe], env=environ, capture_output=True, text=True, timeout=120
+        )
+        assert done.returncode == 0, done.stderr
+        return bool(done.stdout.strip() == "true")
+
+    run()  # cold: modules.conf is validated (and cached) with pydantic
+    assert run() is declared
+
+
+def test_a_required_module_with_invalid_settings_exits_2(
+    fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path
+) -> None:
+    (conf_dir / "modules.conf").write_text("[modules]\nrequire = res_store\n")
+    (conf_dir / "res_store.conf").write_text("[general]\ncapacity = lots\n")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MYAPP_"))}
+    environ["PYTHONPATH"] = os.pathsep.join([str(fake_distributions.path), str(FRAMEWORK)])
+    conf = str(conf_dir / "modules.conf")
+    done = subprocess.run(
+        [sys.executable, "-m", "modloader", "-n", NAMESPACE, "-C", conf, "-x", "module show"],
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert (
+        f"res_store: invalid settings: {conf_dir / 'res_store.conf'}:2: 'capacity'" in done.stderr
+    )
+    assert "modloader: startup failed: *** Failed to load required module res_store" in done.stderr
+
+
+def test_check_warns_of_settings_for_no_module(
+    make_host: HostMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MYAPP_RES_STOR__CAPACITY", "3")
+    monkeypatch.setenv("MYAPP_CACHE_DIR", "/tmp")  # no '__': not a module setting
+    report = make_host(start=False, module_settings={"res_stoer": {"capacity": 1}}).check()
+    assert report.ok
+    assert [str(w) for w in report.warnings] == [
+        "<code>: settings given for 'res_stoer', which is not a module with settings "
+        "(did you mean 'res_store'?)",
+        "MYAPP_RES_STOR__CAPACITY: names no module with settings (did you mean 'res_store'?)",
+    ]
+
+
+def test_an_applications_own_command_checks_with_its_factory(
+    make_host: HostMaker,
+    conf_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import modloader
+
+    made: list[dict[str, object]] = []
+
+    def factory(namespace: str, **options: object) -> modloader.Host:
+        made.append(options)
+        return modloader.Host(namespace, **options)  # type: ignore[arg-type]
+
+    elsewhere = tmp_path / "settings"
+    elsewhere.mkdir()
+    (elsewhere / "res_store.conf").write_text("[general]\ncapacity = lots\n")
+    monkeypatch.setenv("MYAPP_RES_NORELOAD__LEVEL", "2")
+
+    def app(*argv: str) -> int:
+        return modloader.main(
+            list(argv),
+            prog="myapp",
+            namespace=NAMESPACE,
+            default_config_path=conf_dir / "modules.conf",
+            env_prefix="MYAPP_",
+            host_factory=factory,
+        )
+
+    assert app("--check") == 0
+    out, err = capsys.readouterr()
+    assert (out, err) == ("check OK: 3 modules would start, 2 with settings\n", "")
+    assert "config_dir" not in made[-1]
+    assert app("--check", "--config-dir", str(elsewhere)) == 1
+    out, err = capsys.readouterr()
+    assert made[-1]["config_dir"] == str(elsewhere)
+    assert out == "check FAILED (1 errors): 3 modules would start, 2 with settings\n"
+    assert err == (
+        f"error: {elsewhere / 'res_store.conf'}:2: res_store: 'capacity': Input should be a "
+        "valid integer, unable to parse string as an integer, got 'lots'\n"
+    )
+    assert sys.modules["itest_settings_store"].LOADS == []

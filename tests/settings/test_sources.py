@@ -1,0 +1,259 @@
+"""Every source and its precedence, over a real distribution and real files."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from modloader import StartupError
+from modloader.testing import module_object
+from tests.settings.conftest import HostMaker
+
+
+def row(host: object, key: str) -> dict[str, object]:
+    data = host.run("module settings res_store").data  # type: ignore[attr-defined]
+    (found,) = [r for r in data["settings"] if r["key"] == key]
+    return dict(found)
+
+
+def settings(host: object) -> object:
+    return module_object(host, "res_store").events[-1][1]  # type: ignore[arg-type]
+
+
+def test_defaults_when_no_source_sets_anything(make_host: HostMaker) -> None:
+    host = make_host()
+    value = settings(host)
+    assert (value.capacity, value.label, value.limits.high, value.peers) == (5, "store", 10, {})
+    assert row(host, "capacity") == {"key": "capacity", "value": 5, "origin": "default"}
+
+
+def test_file_then_environment_then_code(
+    make_host: HostMaker, conf_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (conf_dir / "res_store.conf").write_text(
+        "[general]\ncapacity = 1\nlabel = file\ntags = a\ntags => b\n[limits]\nlow = 2\nhigh = 3\n"
+    )
+    monkeypatch.setenv("MYAPP_RES_STORE__CAPACITY", "2")
+    monkeypatch.setenv("MYAPP_RES_STORE__LIMITS__HIGH", "30")
+    host = make_host(module_settings={"res_store": {"capacity": 3}})
+    value = settings(host)
+    assert (value.capacity, value.label, value.tags) == (3, "file", ["a", "b"])
+    assert (value.limits.low, value.limits.high) == (2, 30)
+    conf = conf_dir / "res_store.conf"
+    assert [row(host, k)["origin"] for k in ("capacity", "label", "tags", "limits.low")] == [
+        "code",
+        f"{conf}:3",
+        f"{conf}:4",
+        f"{conf}:7",
+    ]
+    assert row(host, "limits.high")["origin"] == "MYAPP_RES_STORE__LIMITS__HIGH"
+
+
+def test_user_named_sections_fill_the_mapping_field_with_templates(
+    make_host: HostMaker, conf_dir: Path
+) -> None:
+    (conf_dir / "res_store.conf").write_text(
+        "[peer](!)\nport = 5070\ncodecs = ulaw\n[alice](peer)\nhost = 10.0.0.1\ncodecs = alaw\n"
+        "[bob](peer)\nhost = 10.0.0.2\n"
+    )
+    peers = settings(make_host()).peers
+    assert {k: (p.host, p.port, p.codecs) for k, p in peers.items()} == {
+        "alice": ("10.0.0.1", 5070, ["ulaw", "alaw"]),
+        "bob": ("10.0.0.2", 5070, ["ulaw"]),
+    }
+
+
+def test_code_sets_nested_values_and_the_environment_takes_json(
+    make_host: HostMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MYAPP_RES_STORE__TAGS", '["x", "y"]')
+    host = make_host(module_settings={"res_store": {"peers": {"carol": {"host": "h"}}}})
+    value = settings(host)
+    assert value.tags == ["x", "y"]
+    assert value.peers["carol"].host == "h"
+    assert row(host, "peers.carol.host")["origin"] == "code"
+    assert row(host, "peers.carol.port")["origin"] == "default"
+
+
+def test_a_declared_file_name_and_the_config_folder_option(
+    make_host: HostMaker, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "res_store.conf").write_text("[general]\ncapacity = 9\n")
+    host = make_host(config_dir=other)
+    assert host.config_dir == str(other)
+    assert settings(host).capacity == 9
+
+
+def test_settings_are_immutable(make_host: HostMaker) -> None:
+    value = settings(make_host())
+    with pytest.raises(ValueError, match="frozen"):
+        value.capacity = 1  # type: ignore[attr-defined]
+
+
+def test_a_module_without_a_model_has_no_settings(make_host: HostMaker) -> None:
+    host = make_host()
+    ctx = module_object(host, "res_plain").ctx
+    with pytest.raises(AttributeError, match="declares no settings_model"):
+        _ = ctx.settings
+    result = host.run("module settings res_plain")
+    assert (result.ok, result.output) == (True, "Module 'res_plain' declares no settings.")
+
+
+def test_module_settings_text_masks_secrets(
+    make_host: HostMaker, conf_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (conf_dir / "res_store.conf").write_text("[general]\ntoken = hunter2\n")
+    monkeypatch.setenv("MYAPP_RES_STORE__CAPACITY", "4")
+    host = make_host()
+    output = host.run("module settings res_store").output
+    assert "hunter2" not in output
+    lines = output.splitlines()
+    assert lines[0].startswith("Settings of 'res_store' (itest_settings_store.StoreSettings)")
+    assert f"  file: {conf_dir / 'res_store.conf'}" in lines
+    assert "  environment: MYAPP_RES_STORE__*" in lines
+    assert lines[3].split() == ["Key", "Value", "Origin"]
+    assert ["capacity", "4", "MYAPP_RES_STORE__CAPACITY"] == lines[4].split()
+    assert ["token", "**********", f"{conf_dir / 'res_store.conf'}:2"] in [
+        line.split() for line in lines
+    ]
+    assert lines[-1] == "7 settings"
+
+
+def test_module_settings_json(make_host: HostMaker, conf_dir: Path) -> None:
+    (conf_dir / "res_store.conf").write_text("[general]\ntoken = hunter2\n")
+    host = make_host()
+    result = host.run("module settings res_store --json")
+    data = json.loads(result.output)
+    assert data == result.data
+    assert data["valid"] is True
+    assert {
+        "key": "token",
+        "value": "**********",
+        "origin": f"{conf_dir / 'res_store.conf'}:2",
+    } in (data["settings"])
+    assert "hunter2" not in result.output
+
+
+def test_module_settings_completion_and_usage(make_host: HostMaker) -> None:
+    host = make_host()
+    assert "settings" in host.complete("module ")
+    assert host.complete("module settings res_s") == ["res_store"]
+    assert host.complete("module settings res_store ") == ["--json"]
+    assert host.run("module settings").output.startswith("Usage: module settings <module name>")
+    missing = host.run("module settings nope")
+    assert not missing.ok
+    assert "nope" in missing.output
+
+
+# -- bad input: each names its source, and the host goes on ----------------------------------
+
+
+def reason(host: object, name: str = "res_store") -> str:
+    module = host.get_module(name)  # type: ignore[attr-defined]
+    assert module["status"] == "Not Running"
+    return str(module["last_error"])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "[general]\ncapacity = lots\n",
+            "{conf}:2: 'capacity': Input should be a valid integer, "
+            "unable to parse string as an integer, got 'lots'",
+        ),
+        (
+            "[general]\ncapcity = 1\n",
+            "{conf}:2: Unknown key 'capcity' in [general] (did you mean 'capacity'?)",
+        ),
+        ("[limits]\nhihg = 1\n", "{conf}:2: Unknown key 'hihg' in [limits] (did you mean 'high'?)"),
+        ("[alice]\nport = 1\n", "{conf}:1: 'peers.alice.host' is required"),
+        (
+            "[general]\ncapacity = 1\nnonsense\n",
+            "{conf}:3: Expected 'key = value' or 'key => value', got 'nonsense'",
+        ),
+    ],
+    ids=["wrong-type", "misspelt-key", "nested-key", "missing-required", "unparseable"],
+)
+def test_a_bad_file_declines_only_its_module(
+    make_host: HostMaker, conf_dir: Path, text: str, expected: str
+) -> None:
+    conf = conf_dir / "res_store.conf"
+    conf.write_text(text)
+    host = make_host()
+    assert reason(host) == "invalid settings: " + expected.format(conf=conf)
+    assert host.is_running("res_plain") and host.is_running("res_noreload")
+
+
+def test_an_unknown_section_is_named_with_a_suggestion(
+    make_host: HostMaker, conf_dir: Path
+) -> None:
+    conf = conf_dir / "res_noreload.conf"
+    conf.write_text("[fixd]\nmode = b\n")
+    assert reason(make_host(), "res_noreload") == (
+        f"invalid settings: {conf}:1: Unknown section [fixd] (did you mean 'fixed'?)"
+    )
+
+
+def test_a_directory_where_the_file_should_be(make_host: HostMaker, conf_dir: Path) -> None:
+    (conf_dir / "res_store.conf").mkdir()
+    assert reason(make_host()) == (
+        f"invalid settings: {conf_dir / 'res_store.conf'}: is a directory, not a settings file"
+    )
+
+
+def test_a_wrong_environment_value_names_the_variable(
+    make_host: HostMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MYAPP_RES_STORE__LIMITS__LOW", "low")
+    assert reason(make_host()) == (
+        "invalid settings: MYAPP_RES_STORE__LIMITS__LOW: 'limits.low': Input should be a valid "
+        "integer, unable to parse string as an integer, got 'low'"
+    )
+
+
+def test_an_environment_variable_naming_no_field_is_a_warning(
+    make_host: HostMaker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("MYAPP_RES_STORE__CAPCITY", "3")
+    with caplog.at_level(logging.WARNING, logger="modloader"):
+        host = make_host()
+    assert host.is_running("res_store")
+    assert (
+        "res_store settings: MYAPP_RES_STORE__CAPCITY: names no setting: unknown field "
+        "'capcity' (did you mean 'capacity'?); ignored"
+    ) in caplog.messages
+
+
+def test_code_naming_no_field_is_an_error(make_host: HostMaker) -> None:
+    host = make_host(module_settings={"res_store": {"capasity": 3}})
+    assert reason(host) == (
+        "invalid settings: <code>: Unknown setting 'capasity' (did you mean 'capacity'?)"
+    )
+
+
+def test_a_required_module_with_invalid_settings_aborts_startup(
+    make_host: HostMaker, conf_dir: Path
+) -> None:
+    (conf_dir / "modules.conf").write_text("[modules]\nrequire = res_store\n")
+    (conf_dir / "res_store.conf").write_text("[general]\ncapacity = lots\n")
+    host = make_host(start=False)
+    with pytest.raises(StartupError) as caught:
+        host.start()
+    assert caught.value.exit_code == 2
+
+
+def test_module_settings_of_an_invalid_module_lists_the_errors(
+    make_host: HostMaker, conf_dir: Path
+) -> None:
+    conf = conf_dir / "res_store.conf"
+    conf.write_text("[general]\ncapacity = lots\n")
+    result = make_host().run("module settings res_store")
+    assert not result.ok
+    assert "The settings are invalid:" in result.output
+    assert f"  {conf}:2: 'capacity': Input should be a valid integer" in result.output

@@ -1,0 +1,113 @@
+"""The merge and validation step on its own: shapes of models and values."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from modloader import ModuleSettings
+from modloader._settings._validate import effective_values
+from modloader._settings._validate import resolve
+from modloader._settings.conffile import read_conf_file
+
+
+class Timers(BaseModel):
+    idle_timeout: int = 30
+    retries: list[int] = []
+
+
+class Settings(ModuleSettings):
+    max_size: int = 1
+    enabled: bool = False
+    timers: Timers = Timers()
+
+
+def run(tmp_path: Path, text: str | None = None, **env: str) -> object:
+    path = tmp_path / "m.conf"
+    if text is not None:
+        path.write_text(text)
+    return resolve(Settings, conf=read_conf_file(path), env_head="APP_M__", environ=env, code=None)
+
+
+def test_dashed_keys_and_asterisk_booleans(tmp_path: Path) -> None:
+    out = run(tmp_path, "[general]\nmax-size = 4\nenabled = yes\n[timers]\nidle-timeout = 5\n")
+    settings = out.settings  # type: ignore[attr-defined]
+    assert (settings.max_size, settings.enabled, settings.timers.idle_timeout) == (4, True, 5)
+
+
+def test_environment_json_for_a_model_and_commas_for_a_list(tmp_path: Path) -> None:
+    out = run(tmp_path, APP_M__TIMERS='{"idle_timeout": 9}', APP_M__TIMERS__RETRIES="1, 2")
+    settings = out.settings  # type: ignore[attr-defined]
+    assert (settings.timers.idle_timeout, settings.timers.retries) == (9, [1, 2])
+    rows = {r["key"]: r["origin"] for r in effective_values(out)}  # type: ignore[arg-type]
+    assert rows == {
+        "max_size": "default",
+        "enabled": "default",
+        "timers.idle_timeout": "APP_M__TIMERS",
+        "timers.retries": "APP_M__TIMERS__RETRIES",
+    }
+
+
+def test_a_variable_below_a_plain_field_is_a_warning(tmp_path: Path) -> None:
+    out = run(tmp_path, APP_M__MAX_SIZE__X="1")
+    assert [str(w) for w in out.warnings] == [  # type: ignore[attr-defined]
+        "APP_M__MAX_SIZE__X: 'max_size' has no fields; 'x' ignored"
+    ]
+
+
+def test_a_section_given_as_a_value_is_a_type_error_at_its_line(tmp_path: Path) -> None:
+    out = run(tmp_path, "[general]\ntimers = 5\n")
+    (error,) = out.errors  # type: ignore[attr-defined]
+    assert (error.line, error.kind) == (2, "model_type")
+    assert error.message.startswith("'timers': Input should be a valid dictionary")
+
+
+def test_every_error_at_once_in_reading_order(tmp_path: Path) -> None:
+    out = run(
+        tmp_path, "[general]\nmax_size = big\nenabled = maybe\nnope = 1\n", APP_M__ENABLED="x"
+    )
+    assert [(e.source.rsplit("/", 1)[-1], e.line) for e in out.errors] == [  # type: ignore[attr-defined]
+        ("m.conf", 2),
+        ("m.conf", 4),
+        ("APP_M__ENABLED", 0),
+    ]
+    assert out.settings is None  # type: ignore[attr-defined]
+
+
+class Named:
+    settings_model = Settings
+    settings_file = "custom/named.conf"
+
+    def load(self, ctx: object) -> None:
+        self.settings = ctx.settings  # type: ignore[attr-defined]
+
+
+def test_a_module_names_its_own_file(tmp_path: Path) -> None:
+    from modloader.testing import module_host
+
+    (tmp_path / "custom").mkdir()
+    (tmp_path / "custom" / "named.conf").write_text("[general]\nmax_size = 7\n")
+    host = module_host({"res_named": Named}, config_dir=tmp_path)
+    try:
+        assert host.run("module settings res_named").data["settings"][0] == {
+            "key": "max_size",
+            "value": 7,
+            "origin": f"{tmp_path / 'custom' / 'named.conf'}:2",
+        }
+    finally:
+        host.stop()
+
+
+def test_without_a_config_folder_only_code_environment_and_defaults_count(
+    tmp_path: Path,
+) -> None:
+    from modloader.testing import module_host
+
+    host = module_host({"res_named": Named}, module_settings={"res_named": {"max_size": 2}})
+    try:
+        data = host.run("module settings res_named").data
+        assert data["file"] is None
+        assert data["settings"][0]["origin"] == "code"
+    finally:
+        host.stop()
