@@ -17,6 +17,7 @@ from modloader.errors import SocketInUseError
 from modloader.errors import StartupError
 
 if TYPE_CHECKING:
+    from modloader._cli.signals import ProcessSignals
     from modloader._host import Host
 
 __all__ = ["configure_logging", "default_config_path", "make_host", "run_local"]
@@ -39,14 +40,20 @@ def default_config_path(namespace: str) -> Path:
 
 
 def configure_logging(options: Options) -> None:
-    """Messages to stderr, as ``[date] LEVEL: message``."""
+    """Messages to stderr, as ``[date] LEVEL: message``; for the journal, ``<priority>message``."""
+    from modloader._systemd import JournalFormatter
+    from modloader._systemd import under_journal
+
     # ``-x`` prints what the command prints; startup's news is for -v (warnings still show).
     level = logging.WARNING if options.quiet or options.execute is not None else logging.INFO
     level = max(logging.DEBUG, level - 10 * options.verbose)  # each -v shows one level more
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(
-        logging.Formatter("[%(asctime)s] %(levelname)s: %(message)s", datefmt="%b %d %H:%M:%S")
-    )
+    if under_journal():  # journald adds the time itself, and reads the priority
+        handler.setFormatter(JournalFormatter())
+    else:
+        handler.setFormatter(
+            logging.Formatter("[%(asctime)s] %(levelname)s: %(message)s", datefmt="%b %d %H:%M:%S")
+        )
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -111,35 +118,82 @@ def _report_start_error(exc: ModLoaderError, as_json: bool, prog: str = "modload
 
 
 def run_local(options: Options) -> int:
-    """Start a host; run ``-x`` and stop, or serve it in the foreground (``-c``: with a console)."""
-    from modloader._cli.remote import print_result
-    from modloader._cli.remote import socket_path
+    """Start a host; run ``-x`` and stop, or serve it in the foreground (``-c``: with a console).
+
+    The signal handlers are installed before startup (see
+    :mod:`modloader._cli.signals`); after the host has stopped, threads that
+    modules left running get ``--exit-timeout`` seconds to end.
+    """
+    import threading
+
+    from modloader._cli.signals import ProcessSignals
+    from modloader._cli.signals import finish
 
     configure_logging(options)
     if options.execute is None:
+        from modloader._cli.remote import socket_path
         from modloader._control.unix import is_listening
 
         path = socket_path(options)
         if is_listening(path):  # refuse before starting any module (SPEC 7)
             print(SocketInUseError(path), file=sys.stderr)
             return SocketInUseError.exit_code
+    before = threading.enumerate()
     host = make_host(options)
+    signals = ProcessSignals(host)
+    signals.install()
+    try:
+        status = _run_host(host, options, signals)
+        return finish(status, options.exit_timeout, before)
+    finally:
+        signals.restore()
+
+
+def _run_host(host: Host, options: Options, signals: ProcessSignals) -> int:
+    from modloader._cli.signals import Phase
+    from modloader._cli.signals import reload_everything
+
     try:
         host.start(core_init=options.profile.core_init)
     except ModLoaderError as exc:
+        if signals.received is not None and isinstance(exc, StartupError):
+            # A stop asked for during startup: what started was unloaded.
+            return signals.exit_status if options.execute is not None else 0
         _report_start_error(exc, options.json, options.profile.prog)
         return exc.exit_code
     if options.execute is None:
         from modloader._cli.serve import Foreground
 
+        if signals.received is not None:  # a signal as startup ended: no socket, no READY=1
+            signals.phase = Phase.STOPPING
+            host.stop(graceful=True)
+            return 0
+
         foreground = Foreground(
-            host, socket_path=options.socket, namespace=options.namespace, console=options.console
+            host,
+            socket_path=options.socket,
+            namespace=options.namespace,
+            console=options.console,
+            signals=signals,
         )
         return foreground.run()
+    from modloader._cli.remote import print_result
+
+    signals.reloader = lambda: reload_everything(host, "SIGHUP", host.subscribe)
+    signals.phase = Phase.RUNNING
+    if signals.received is not None:  # stopped right after startup: CMD is not run
+        signals.phase = Phase.STOPPING
+        host.stop(graceful=True)
+        return signals.exit_status
+    if signals.reload_pending:
+        signals.reload_pending = False
+        reload_everything(host, "SIGHUP during startup", host.subscribe)
     try:
         result = host.run(options.execute)
     finally:
+        signals.reloader = None
+        signals.phase = Phase.STOPPING
         # ``-x "core stop now"`` asks for a stop without unloading; honour it.
         host.stop(graceful=host.wait_for_stop(0) is not False)
     print_result(result, as_json=options.json)
-    return result.exit_code
+    return signals.exit_status or result.exit_code

@@ -105,9 +105,15 @@ def _enhancers(members: Mapping[str, ModuleRecord]) -> dict[str, set[str]]:
 
 
 class _Startup:
-    def __init__(self, loader: Loader, report: StartupReport) -> None:
+    def __init__(
+        self,
+        loader: Loader,
+        report: StartupReport,
+        stop_requested: Callable[[], bool] | None = None,
+    ) -> None:
         self.loader = loader
         self.report = report
+        self.stop_requested = stop_requested
         self.dep_declined: dict[str, list[str]] = {}
         #: Keys whose decline was already reported (each is reported once).
         self.reported: set[str] = set()
@@ -116,6 +122,15 @@ class _Startup:
         self.report.say(logging.ERROR, message)
         unwind(self.loader)
         return StartupError(message, module)
+
+    def check_stop(self, before: str) -> None:
+        """A stop was requested (SIGTERM during startup): start nothing more, unwind."""
+        if self.stop_requested is None or not self.stop_requested():
+            return
+        message = f"Startup stopped before {before}: a stop was requested"
+        self.report.say(logging.WARNING, message)
+        unwind(self.loader)
+        raise StartupError(message, None)
 
     def declined(self, record: ModuleRecord) -> None:
         if record.key in self.reported:
@@ -131,6 +146,7 @@ class _Startup:
         loader = self.loader
         for record in sorted(records, key=lambda r: r.position):
             if record.state is _S.PENDING:
+                self.check_stop(record.name)
                 loader.import_module(record)
             if record.state is _S.DECLINED:  # its import failed, here or in the preload closure
                 self.declined(record)
@@ -156,6 +172,7 @@ class _Startup:
     def start(self, record: ModuleRecord) -> None:
         if record.state is not _S.PENDING:
             return
+        self.check_stop(record.name)
         result, info = self.loader.start(record)
         if result == StartResult.RUNNING:
             self.report.running += 1
@@ -205,11 +222,16 @@ def run_startup(
     *,
     builtins: Mapping[str, Any] | None = None,
     core_init: Callable[[], None] | None = None,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> StartupReport:
-    """Start the host's modules; raise :class:`StartupError` (exit 2) when startup aborts."""
+    """Start the host's modules; raise :class:`StartupError` (exit 2) when startup aborts.
+
+    ``stop_requested`` is asked before each module, the core init and the built-ins:
+    once it answers ``True``, nothing more starts and what started is unwound.
+    """
     started = time.perf_counter()
     report = StartupReport()
-    run = _Startup(loader, report)
+    run = _Startup(loader, report, stop_requested)
     with loader.lock:
         loader.autoload = config.autoload
         loader.noload_keys = {name_key(n) for n in config.noload}
@@ -234,11 +256,13 @@ def run_startup(
         if preload:
             run.run_phase(preload)
         if core_init is not None:
+            run.check_stop("the core init")
             try:
                 core_init()
             except BaseException:
                 unwind(loader)  # the preloaded modules release what they hold
                 raise
+        run.check_stop("the load phase")
         builtin_list = list(builtin_records(loader, builtins or {}))
         for record in builtin_list:
             record.position = -1
