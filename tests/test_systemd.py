@@ -210,3 +210,20 @@ def test_elsewhere_log_lines_keep_their_time_stamp(host: Signalled) -> None:
     code, _, err = finish(proc)
     assert code == 0, err
     assert err and all(line.startswith("[") for line in err.splitlines()), err
+
+
+def test_exec_reload_fails_when_a_module_reports_a_reload_failure(host: Signalled) -> None:
+    """``ExecReload=... -rx "module reload"``: systemctl reload fails when a reload failed."""
+    proc = host.start(env={"SIGTEST_FAIL_RELOAD": "beta"})
+    try:
+        host.wait_for_socket(proc)
+        failed = host.rx("module reload")
+        assert (failed.returncode, failed.stdout) == (1, "Command 'module reload' failed.\n")
+        assert host.rx("module reload alpha gamma").returncode == 0
+        proc.send_signal(signal.SIGTERM)
+        code, _, err = finish(proc)
+    finally:
+        proc.kill()
+    assert code == 0, err
+    # The operator's reply says it failed; the host's log says which module and why.
+    assert err.count("beta: reload failed: reload() returned False") == 1

@@ -149,7 +149,7 @@ def test_sighup_reloads_every_module_and_the_host_goes_on(host: Signalled) -> No
     ] * 2
     assert err.count("SIGHUP: reloading every module") == 2
     assert "beta: reload failed: reload() returned False" in err
-    assert "SIGHUP: 2 modules reloaded, 1 failed (alpha, gamma)" in err
+    assert "SIGHUP: 2 modules reloaded, 1 failed (reloaded: alpha, gamma; failed: beta)" in err
     assert host.lifecycle()[-3:] == ["unload gamma", "unload beta", "unload alpha"]
     assert not os.path.exists(host.socket)
 

@@ -128,6 +128,7 @@ def run_local(options: Options) -> int:
 
     from modloader._cli.signals import ProcessSignals
     from modloader._cli.signals import finish
+    from modloader._cli.signals import log_reload_failures
 
     configure_logging(options)
     if options.execute is None:
@@ -140,6 +141,7 @@ def run_local(options: Options) -> int:
             return SocketInUseError.exit_code
     before = threading.enumerate()
     host = make_host(options)
+    host.subscribe(log_reload_failures)
     signals = ProcessSignals(host)
     signals.install()
     try:

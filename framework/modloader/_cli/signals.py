@@ -45,6 +45,7 @@ __all__ = [
     "ProcessSignals",
     "StopTarget",
     "finish",
+    "log_reload_failures",
     "reload_everything",
 ]
 
@@ -197,19 +198,30 @@ def reload_everything(
     for line in result.output.splitlines():
         logger.log(logging.INFO if ok else logging.WARNING, "%s", line)
     reloaded = [e.name for e in events if e.kind is EventKind.RELOADED]
-    failed = [e for e in events if e.kind is EventKind.RELOAD_FAILED]
-    for event in failed:
-        logger.warning("%s: reload failed: %s", event.name, event.reason)
+    failed = [e.name for e in events if e.kind is EventKind.RELOAD_FAILED]
     summary = f"{len(reloaded)} modules reloaded, {len(failed)} failed"
+    named = [
+        f"{what}: {', '.join(names)}"
+        for what, names in (("reloaded", reloaded), ("failed", failed))
+        if names
+    ]
     logger.log(
         logging.WARNING if failed else logging.INFO,
         "%s: %s%s",
         why,
         summary,
-        f" ({', '.join(reloaded)})" if reloaded else "",
+        f" ({'; '.join(named)})" if named else "",
     )
     notify("READY=1", f"STATUS=Running; last reload: {summary}")
     return ok and not failed
+
+
+def log_reload_failures(event: ModuleEvent) -> None:
+    """A host subscriber: every failed reload in the log, whoever asked for it."""
+    from modloader import EventKind
+
+    if event.kind is EventKind.RELOAD_FAILED:
+        logger.warning("%s: reload failed: %s", event.name, event.reason)
 
 
 def exit_now(status: int) -> None:

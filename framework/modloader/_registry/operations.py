@@ -175,7 +175,8 @@ class Operations:
         if not names:
             for record in self.loader.running_in_start_order():
                 if callable(getattr(record.obj, "reload", None)):
-                    self._reload_record(record)
+                    if not self._reload_record(record):
+                        out.ok = False  # silent, but a failure: systemctl reload says so
             return out
         for name in names:  # each is done; no early stop (SPEC 5.4)
             line, ok = self._reload_one(name)
