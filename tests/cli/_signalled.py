@@ -197,13 +197,13 @@ class Signalled:
 
     def wait_for(self, line: str, proc: subprocess.Popen[str], timeout: float = 60) -> None:
         """Wait until the trace holds ``line``; fail with the output if the process ends first."""
-        self._wait(lambda: line in self.lines(), proc, timeout, f"trace line {line!r}")
+        self.wait_until(lambda: line in self.lines(), proc, timeout, f"trace line {line!r}")
 
     def wait_for_socket(self, proc: subprocess.Popen[str], timeout: float = 60) -> None:
-        self._wait(lambda: os.path.exists(self.socket), proc, timeout, f"socket {self.socket}")
+        self.wait_until(lambda: os.path.exists(self.socket), proc, timeout, f"socket {self.socket}")
 
     @staticmethod
-    def _wait(
+    def wait_until(
         done: Callable[[], bool], proc: subprocess.Popen[str], timeout: float, what: str
     ) -> None:
         deadline = time.monotonic() + timeout

@@ -105,14 +105,18 @@ def test_execute_interrupted_during_startup_exits_128_plus_the_signal(
 def test_a_second_signal_during_a_hung_startup_stops_now(
     host: Signalled, signum: signal.Signals
 ) -> None:
-    proc = host.start(env={"SIGTEST_HANG_LOAD": "beta"})
+    log = host.tmp / "stderr.log"
+    with log.open("w") as stderr:
+        proc = host.start(env={"SIGTEST_HANG_LOAD": "beta"}, stderr=stderr.fileno())
     host.wait_for("loading beta", proc)
     proc.send_signal(signum)
-    time.sleep(0.3)
+    first = f"received {signum.name} during startup"
+    host.wait_until(lambda: first in log.read_text(), proc, 60, "the first signal's log line")
     proc.send_signal(signum)
     started = time.monotonic()
-    code, _, err = finish(proc, timeout=30)
+    code, _, _ = finish(proc, timeout=30)
     assert time.monotonic() - started < 20
+    err = log.read_text()
     assert code == 128 + signum, err
     _clean(err)
     assert f"received {signum.name} again: stopping now" in err
@@ -134,7 +138,7 @@ def test_sighup_reloads_every_module_and_the_host_goes_on(host: Signalled) -> No
         assert shown.returncode == 0, shown.stderr
         assert proc.poll() is None
         proc.send_signal(signal.SIGHUP)  # and again: every SIGHUP reloads
-        host._wait(lambda: host.lines().count("reload gamma") == 2, proc, 60, "second reload")
+        host.wait_until(lambda: host.lines().count("reload gamma") == 2, proc, 60, "second reload")
         time.sleep(0.2)
         proc.send_signal(signal.SIGTERM)
         code, _, err = finish(proc)

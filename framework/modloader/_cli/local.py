@@ -154,6 +154,7 @@ def run_local(options: Options) -> int:
 def _run_host(host: Host, options: Options, signals: ProcessSignals) -> int:
     from modloader._cli.signals import Phase
     from modloader._cli.signals import reload_everything
+    from modloader._systemd import notify
 
     try:
         host.start(core_init=options.profile.core_init)
@@ -163,11 +164,13 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals) -> int:
             return signals.exit_status if options.execute is not None else 0
         _report_start_error(exc, options.json, options.profile.prog)
         return exc.exit_code
+    signals.phase = Phase.RUNNING
     if options.execute is None:
         from modloader._cli.serve import Foreground
 
         if signals.received is not None:  # a signal as startup ended: no socket, no READY=1
             signals.phase = Phase.STOPPING
+            notify("STOPPING=1")
             host.stop(graceful=True)
             return 0
 
@@ -182,7 +185,6 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals) -> int:
     from modloader._cli.remote import print_result
 
     signals.reloader = lambda: reload_everything(host, "SIGHUP", host.subscribe)
-    signals.phase = Phase.RUNNING
     if signals.received is not None:  # stopped right after startup: CMD is not run
         signals.phase = Phase.STOPPING
         host.stop(graceful=True)

@@ -117,6 +117,7 @@ class Foreground:
             return self._run(signals)
         # A host that has core stop calls request_stop through on_stop_request already.
         signals = ProcessSignals(self)
+        signals.phase = Phase.RUNNING  # the host has started
         signals.install()
         try:
             return self._run(signals)
@@ -124,6 +125,8 @@ class Foreground:
             signals.restore()
 
     def _run(self, signals: ProcessSignals) -> int:
+        subscribe = getattr(self.host, "subscribe", None)
+        signals.reloader = lambda: reload_everything(self.host.executor, "SIGHUP", subscribe)
         executor = self.host.executor
         if os.environ.get("NOTIFY_SOCKET"):
             executor = _ReloadNotifier(executor)
@@ -133,13 +136,11 @@ class Foreground:
             )
         except ControlError as exc:
             print(exc, file=sys.stderr)
+            signals.reloader = None
             signals.phase = Phase.STOPPING
             self.host.stop(graceful=True)
             return exc.exit_code
         signals.on_force(control.close)
-        subscribe = getattr(self.host, "subscribe", None)
-        signals.reloader = lambda: reload_everything(self.host.executor, "SIGHUP", subscribe)
-        signals.phase = Phase.RUNNING
         notify("READY=1", f"STATUS={self._status(control.path)}")
         if signals.received is not None:  # a signal between startup's end and now
             self.request_stop(graceful=True)

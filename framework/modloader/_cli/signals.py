@@ -163,7 +163,7 @@ class ProcessSignals:
             logger.info("received SIGHUP while stopping: no reload")
         elif reloader is None:
             logger.info(
-                "received SIGHUP during startup: every module is reloaded once startup has finished"
+                "received SIGHUP during startup: every module is reloaded once the host is ready"
             )
             self.reload_pending = True
         else:
