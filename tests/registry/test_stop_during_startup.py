@@ -75,3 +75,13 @@ def test_without_a_stop_startup_is_unchanged(make_host: HostFactory) -> None:
     assert host.wait_for_stop(0) is None
     host.stop()
     assert events[3:] == ["unload c", "unload b", "unload a"]
+
+
+def test_a_stop_requested_before_start_starts_nothing(make_host: HostFactory) -> None:
+    """A signal that reached the command before ``start()`` ran."""
+    events: list[str] = []
+    host = make_host(_modules(events, [], "-"))
+    host.request_stop()
+    with pytest.raises(StartupError, match="Startup stopped before the load phase"):
+        host.start()
+    assert events == []

@@ -131,20 +131,22 @@ def run_local(options: Options) -> int:
     from modloader._cli.signals import log_reload_failures
 
     configure_logging(options)
-    if options.execute is None:
-        from modloader._cli.remote import socket_path
-        from modloader._control.unix import is_listening
-
-        path = socket_path(options)
-        if is_listening(path):  # refuse before starting any module (SPEC 7)
-            print(SocketInUseError(path), file=sys.stderr)
-            return SocketInUseError.exit_code
-    before = threading.enumerate()
-    host = make_host(options)
-    host.subscribe(log_reload_failures)
-    signals = ProcessSignals(host)
+    # Before anything slow: a signal from here on stops what has started, and no more.
+    signals = ProcessSignals(None)
     signals.install()
     try:
+        if options.execute is None:
+            from modloader._cli.remote import socket_path
+            from modloader._control.unix import is_listening
+
+            path = socket_path(options)
+            if is_listening(path):  # refuse before starting any module (SPEC 7)
+                print(SocketInUseError(path), file=sys.stderr)
+                return SocketInUseError.exit_code
+        before = threading.enumerate()
+        host = make_host(options)
+        host.subscribe(log_reload_failures)
+        signals.set_target(host)
         status = _run_host(host, options, signals)
         return finish(status, options.exit_timeout, before)
     finally:

@@ -83,10 +83,11 @@ class ProcessSignals:
         finally:
             signals.restore()
 
-    :param target: what a SIGTERM or SIGINT asks to stop.
+    :param target: what a SIGTERM or SIGINT asks to stop; ``None`` until
+        :meth:`set_target` (a signal before then is remembered).
     """
 
-    def __init__(self, target: StopTarget) -> None:
+    def __init__(self, target: StopTarget | None) -> None:
         self.target = target
         self.phase = Phase.STARTUP
         #: The first SIGTERM or SIGINT received, or ``None``.
@@ -118,6 +119,12 @@ class ProcessSignals:
         for signum, handler in previous.items():
             signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
 
+    def set_target(self, target: StopTarget) -> None:
+        """Stop ``target`` on a signal; if one came already, ask it to stop now."""
+        self.target = target
+        if self.received is not None:
+            target.request_stop(graceful=True)
+
     def on_force(self, callback: Callable[[], None]) -> None:
         """Call ``callback()`` (close the control socket, say) before a forced exit."""
         self._on_force.append(callback)
@@ -141,7 +148,8 @@ class ProcessSignals:
             notify("STOPPING=1")
         else:
             logger.info("received %s: stopping gracefully (%s)", name, again)
-        self.target.request_stop(graceful=True)
+        if self.target is not None:
+            self.target.request_stop(graceful=True)
 
     def _force(self, name: str, signum: int) -> None:
         logger.warning(
