@@ -101,6 +101,30 @@ def test_execute_interrupted_during_startup_exits_128_plus_the_signal(
     assert host.lifecycle() == ["load alpha", "load beta", "unload beta", "unload alpha"]
 
 
+def test_execute_interrupted_while_its_command_runs(host: Signalled) -> None:
+    """The command finishes and prints; the host stops gracefully; the status says why."""
+    proc = host.start(
+        "-x",
+        "module load beta",
+        conf="autoload = yes\nnoload = beta",
+        env={"SIGTEST_SLOW_LOAD": "beta"},
+    )
+    host.wait_for("loading beta", proc)
+    proc.send_signal(signal.SIGTERM)
+    code, out, err = finish(proc)
+    assert code == 128 + signal.SIGTERM, err
+    _clean(err)
+    assert out == "Loaded beta\n"
+    assert host.lifecycle() == [
+        "load alpha",
+        "load gamma",
+        "load beta",
+        "unload beta",
+        "unload gamma",
+        "unload alpha",
+    ]
+
+
 @STOP_SIGNALS
 def test_a_second_signal_during_a_hung_startup_stops_now(
     host: Signalled, signum: signal.Signals
