@@ -115,7 +115,7 @@ class Foreground:
         signals = self._signals
         if signals is not None:
             return self._run(signals)
-        # A host that has core stop calls request_stop through on_stop_request already.
+        # Run on its own (not by the modloader command): the signals are ours until we return.
         signals = ProcessSignals(self)
         signals.phase = Phase.RUNNING  # the host has started
         signals.install()
@@ -200,10 +200,13 @@ class _ReloadNotifier:
         if words not in (["module", "reload"], ["core", "reload"]):
             return self._executor.execute(line)
         notify("RELOADING=1", "STATUS=Reloading every module")
+        outcome = "a module reported a reload failure"
         try:
             result = self._executor.execute(line)
+            if result.ok:
+                outcome = "every module reloaded"
         finally:
-            notify("READY=1", "STATUS=Running; reloaded every module")
+            notify("READY=1", f"STATUS=Running; last reload: {outcome}")
         return result
 
     def complete(self, line: str) -> list[str]:
