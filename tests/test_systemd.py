@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -15,6 +18,8 @@ import pytest
 from modloader._systemd import JournalFormatter
 from modloader._systemd import notify
 from modloader._systemd import under_journal
+from tests.cli._signalled import Signalled
+from tests.cli._signalled import finish
 
 
 @pytest.fixture
@@ -95,3 +100,133 @@ def time_usec() -> int:
     import time
 
     return time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+
+
+# -- a real ``modloader`` host under a fake service manager --------------------------------
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.cli._signalled import lay
+
+    return lay(tmp_path_factory.mktemp("site-packages"))
+
+
+@pytest.fixture
+def host(site: Path, tmp_path: Path) -> Iterator[Signalled]:
+    signalled = Signalled(site, tmp_path)
+    yield signalled
+    shutil.rmtree(os.path.dirname(signalled.socket), ignore_errors=True)
+
+
+def _fields(sock: socket.socket) -> dict[str, str]:
+    """The next datagram, as ``{field: value}``."""
+    return dict(line.split("=", 1) for line in sock.recv(4096).decode().splitlines())
+
+
+def test_the_foreground_host_tells_systemd_its_state(
+    host: Signalled, listener: tuple[socket.socket, str]
+) -> None:
+    sock, path = listener
+    sock.settimeout(60)
+    proc = host.start(env={"NOTIFY_SOCKET": path})
+    try:
+        ready = _fields(sock)
+        assert ready["READY"] == "1"
+        assert ready["STATUS"] == f"3 modules running, 0 not running; control socket {host.socket}"
+        assert os.path.exists(host.socket)  # READY=1 once the socket is open
+        # SIGHUP: RELOADING=1 (with the clock) ... READY=1.
+        proc.send_signal(signal.SIGHUP)
+        reloading = _fields(sock)
+        assert reloading["RELOADING"] == "1"
+        assert int(reloading["MONOTONIC_USEC"]) <= time_usec()
+        again = _fields(sock)
+        assert again["READY"] == "1"
+        assert again["STATUS"] == "Running; last reload: 3 modules reloaded, 0 failed"
+        assert [line for line in host.lines() if line.startswith("reload")] == [
+            "reload alpha",
+            "reload beta",
+            "reload gamma",
+        ]
+        # A reload of every module through the socket says the same.
+        reloaded = host.rx("module reload")
+        assert reloaded.returncode == 0, reloaded.stderr
+        assert _fields(sock)["RELOADING"] == "1"
+        assert _fields(sock) == {
+            "READY": "1",
+            "STATUS": "Running; last reload: every module reloaded",
+        }
+        # A reload of one module is not a reload of the service.
+        assert host.rx("module reload alpha").returncode == 0
+        proc.send_signal(signal.SIGTERM)
+        assert _fields(sock) == {"STOPPING": "1"}
+        code, _, err = finish(proc)
+    finally:
+        proc.kill()
+    assert code == 0, err
+    sock.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        sock.recv(4096)  # nothing more: module reload alpha sent nothing
+
+
+def test_a_stop_during_startup_never_says_ready(
+    host: Signalled, listener: tuple[socket.socket, str]
+) -> None:
+    sock, path = listener
+    sock.settimeout(60)
+    proc = host.start(env={"NOTIFY_SOCKET": path, "SIGTEST_SLOW_LOAD": "beta"})
+    try:
+        host.wait_for("loading beta", proc)
+        proc.send_signal(signal.SIGTERM)
+        assert _fields(sock) == {"STOPPING": "1"}
+        code, _, err = finish(proc)
+    finally:
+        proc.kill()
+    assert code == 0, err
+    sock.settimeout(0.2)
+    with pytest.raises(TimeoutError):
+        sock.recv(4096)
+
+
+def test_under_the_journal_log_lines_carry_their_priority(host: Signalled, tmp_path: Path) -> None:
+    log = tmp_path / "journal"
+    with log.open("w") as stream:
+        status = os.fstat(stream.fileno())
+        proc = host.start(
+            env={"JOURNAL_STREAM": f"{status.st_dev}:{status.st_ino}"}, stderr=stream.fileno()
+        )
+        try:
+            host.wait_for_socket(proc)
+            proc.send_signal(signal.SIGTERM)
+            code, _, _ = finish(proc)
+        finally:
+            proc.kill()
+    lines = log.read_text().splitlines()
+    assert code == 0, lines
+    assert "<6>3 modules running, 0 not running" in [line.split(" (")[0] for line in lines]
+    assert any(line.startswith("<6>received SIGTERM: stopping gracefully") for line in lines)
+    assert all(re.match(r"<[0-7]>", line) for line in lines), lines
+
+
+def test_elsewhere_log_lines_keep_their_time_stamp(host: Signalled) -> None:
+    proc = host.start("-v", "-x", "module show", env={"JOURNAL_STREAM": "1:2"})
+    code, _, err = finish(proc)
+    assert code == 0, err
+    assert err and all(line.startswith("[") for line in err.splitlines()), err
+
+
+def test_exec_reload_fails_when_a_module_reports_a_reload_failure(host: Signalled) -> None:
+    """``ExecReload=... -rx "module reload"``: systemctl reload fails when a reload failed."""
+    proc = host.start(env={"SIGTEST_FAIL_RELOAD": "beta"})
+    try:
+        host.wait_for_socket(proc)
+        failed = host.rx("module reload")
+        assert (failed.returncode, failed.stdout) == (1, "Command 'module reload' failed.\n")
+        assert host.rx("module reload alpha gamma").returncode == 0
+        proc.send_signal(signal.SIGTERM)
+        code, _, err = finish(proc)
+    finally:
+        proc.kill()
+    assert code == 0, err
+    # The operator's reply says it failed; the host's log says which module and why.
+    assert err.count("beta: reload failed: reload() returned False") == 1

@@ -244,7 +244,8 @@ class Host:
 
         :raises ConfigError: the configuration is wrong; nothing was started.
         :raises StartupError: a required module failed (``exit_code`` 2); what had
-            started was unloaded again.
+            started was unloaded again. Also when :meth:`request_stop` was called
+            during startup (a signal): nothing more starts, what started is unloaded.
         """
         if self.state is not HostState.CREATED:
             raise HostStateError(f"cannot start a host that is {self.state.value}")
@@ -260,6 +261,7 @@ class Host:
                 self.config,
                 builtins=self.builtins,
                 core_init=(lambda: core_init(self)) if core_init is not None else None,
+                stop_requested=self._stop_requested.is_set,
             )
         except BaseException:
             self._stopped()

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from modloader._cli import main
+from modloader._cli.args import DEFAULT_EXIT_TIMEOUT
 from modloader._cli.args import DEFAULT_NAMESPACE
 from modloader._cli.args import Options
 from modloader._cli.args import parse_args
@@ -111,3 +112,21 @@ def test_dir_lists_the_public_names() -> None:
     import modloader
 
     assert dir(modloader) == sorted(modloader.__all__)
+
+
+def test_exit_timeout(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_args([]) == Options(exit_timeout=DEFAULT_EXIT_TIMEOUT)
+    assert parse_args(["--exit-timeout", "2.5"]) == Options(exit_timeout=2.5)
+    assert parse_args(["--exit-timeout", "0"]) == Options(exit_timeout=0.0)
+    capsys.readouterr()
+    for bad in ("-1", "soon", "inf", "nan"):
+        assert parse_args(["--exit-timeout", bad]) == 1
+        assert f"expected a number of seconds (0 or more), not '{bad}'" in capsys.readouterr().err
+
+
+def test_help_names_the_signals_and_their_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    assert parse_args(["--help"]) == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--exit-timeout SECONDS" in text
+    assert "128+N a second signal N cut a graceful stop short" in text
+    assert "SIGHUP reloads every module" in text

@@ -16,10 +16,19 @@ from modloader._version import __version__
 SHELLS = ("bash", "zsh", "tcsh")
 TOPICS = ("namespaces", "command")
 
-__all__ = ["DEFAULT_NAMESPACE", "DEMO_NAMESPACE", "Options", "Profile", "parse_args"]
+__all__ = [
+    "DEFAULT_EXIT_TIMEOUT",
+    "DEFAULT_NAMESPACE",
+    "DEMO_NAMESPACE",
+    "Options",
+    "Profile",
+    "parse_args",
+]
 
 #: The namespace the ``modloader`` command reads when ``-n`` is not given.
 DEFAULT_NAMESPACE = "modloader.modules"
+#: Seconds the process waits, after the host stopped, for threads that modules left running.
+DEFAULT_EXIT_TIMEOUT = 10.0
 #: The namespace of the example plugins, with a modules.conf shipped in the package.
 DEMO_NAMESPACE = "modloader.demo"
 
@@ -58,6 +67,8 @@ class Options:
     verbose: int = 0
     quiet: bool = False
     cache: str | None = None
+    #: Seconds to wait, after the host stopped, for threads that modules left running.
+    exit_timeout: float = DEFAULT_EXIT_TIMEOUT
     profile: Profile = field(default_factory=Profile)
     log_file: str | None = None
     check: bool = False
@@ -65,8 +76,10 @@ class Options:
 
 
 _EXIT_STATUS = (
-    "Exit status: 0 success; 1 configuration or usage error, a failed command, "
-    "or no host to connect to; 2 a required module failed at startup."
+    "Exit status: 0 success, or a stop asked for by SIGTERM or SIGINT; 1 configuration or "
+    "usage error, a failed command, or no host to connect to; 2 a required module failed at "
+    "startup; 128+N a second signal N cut a graceful stop short, or -x was interrupted by "
+    "signal N. SIGHUP reloads every module."
 )
 
 
@@ -109,6 +122,14 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     parser.add_argument(
+        "--exit-timeout",
+        type=_seconds,
+        default=DEFAULT_EXIT_TIMEOUT,
+        metavar="SECONDS",
+        help="after the host stopped, wait at most this long for threads that modules left "
+        f"running, then exit anyway, naming them (default {DEFAULT_EXIT_TIMEOUT:g})",
+    )
+    parser.add_argument(
         "--cache",
         choices=["show", "clear"],
         help="show or clear modloader's cache (discovery and validated configuration), then exit",
@@ -142,6 +163,17 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
         version = f"{profile.prog} (modloader {__version__})"
     parser.add_argument("-V", "--version", action="version", version=version)
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds, 0 or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 or more), not {text!r}")
+    return value
 
 
 def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options | int:
@@ -186,6 +218,7 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         verbose=ns.verbose,
         quiet=ns.quiet,
         cache=ns.cache,
+        exit_timeout=ns.exit_timeout,
         profile=profile,
         log_file=ns.log_file,
         check=ns.check,

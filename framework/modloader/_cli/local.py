@@ -18,6 +18,7 @@ from modloader.errors import ModLoaderError
 from modloader.errors import StartupError
 
 if TYPE_CHECKING:
+    from modloader._cli.signals import ProcessSignals
     from modloader._host import Host
 
 __all__ = ["configure_logging", "default_config_path", "make_host", "run_local"]
@@ -40,13 +41,16 @@ def default_config_path(namespace: str) -> Path:
 
 
 def configure_logging(options: Options) -> str | None:
-    """Messages to stderr, as ``[date] LEVEL: message``, and to ``--log-file``.
+    """Messages to stderr, as ``[date] LEVEL: message`` (for the journal, ``<priority>message``),
+    and to ``--log-file``.
 
     Control characters a module logs are shown escaped.
 
     :returns: why the log file cannot be opened, or ``None``.
     """
     from modloader._control.terminal import escaping_formatter
+    from modloader._systemd import JournalFormatter
+    from modloader._systemd import under_journal
 
     # ``-x`` prints what the command prints; startup's news is for -v (warnings still show).
     level = logging.WARNING if options.quiet or options.execute is not None else logging.INFO
@@ -58,7 +62,9 @@ def configure_logging(options: Options) -> str | None:
     handler.setFormatter(formatter)
     from modloader._cli import colour
 
-    if colour.enabled(sys.stderr):  # the level word, as Asterisk colours it
+    if under_journal():  # journald adds the time itself, and reads the priority
+        handler.setFormatter(JournalFormatter())
+    elif colour.enabled(sys.stderr):  # the level word, as Asterisk colours it
         handler.setFormatter(colour.ColourFormatter(formatter))
     handlers: list[logging.Handler] = [handler]
     if options.log_file is not None:
@@ -139,39 +145,92 @@ def _report_start_error(exc: ModLoaderError, as_json: bool, prog: str = "modload
 
 
 def run_local(options: Options) -> int:
-    """Start a host; run ``-x`` and stop, or serve it in the foreground (``-c``: with a console)."""
-    from modloader._cli.remote import print_result
-    from modloader._cli.remote import socket_path
+    """Start a host; run ``-x`` and stop, or serve it in the foreground (``-c``: with a console).
+
+    The signal handlers are installed before startup (see
+    :mod:`modloader._cli.signals`); after the host has stopped, threads that
+    modules left running get ``--exit-timeout`` seconds to end.
+    """
+    import threading
+
+    from modloader._cli.signals import ProcessSignals
+    from modloader._cli.signals import finish
+    from modloader._cli.signals import log_reload_failures
 
     problem = configure_logging(options)
     if problem is not None:
         print(problem, file=sys.stderr)
         return 1
-    if options.execute is None:
-        from modloader._control.checks import check_socket_path
+    # Before anything slow: a signal from here on stops what has started, and no more.
+    signals = ProcessSignals(None)
+    signals.install()
+    try:
+        if options.execute is None:
+            from modloader._cli.remote import socket_path
+            from modloader._control.checks import check_socket_path
 
-        try:  # an unsafe folder or a live host: refuse before starting any module (SPEC 7)
-            check_socket_path(socket_path(options), private=options.socket is None)
-        except ModLoaderError as exc:
-            print(exc, file=sys.stderr)
-            return exc.exit_code
-    host = make_host(options)
+            try:  # an unsafe folder or a live host: refuse before starting any module (SPEC 7)
+                check_socket_path(socket_path(options), private=options.socket is None)
+            except ModLoaderError as exc:
+                print(exc, file=sys.stderr)
+                return exc.exit_code
+        before = threading.enumerate()
+        host = make_host(options)
+        host.subscribe(log_reload_failures)
+        signals.set_target(host)
+        status = _run_host(host, options, signals)
+        return finish(status, options.exit_timeout, before)
+    finally:
+        signals.restore()
+
+
+def _run_host(host: Host, options: Options, signals: ProcessSignals) -> int:
+    from modloader._cli.signals import Phase
+    from modloader._cli.signals import reload_everything
+    from modloader._systemd import notify
+
     try:
         host.start(core_init=options.profile.core_init)
     except ModLoaderError as exc:
+        if signals.received is not None and isinstance(exc, StartupError):
+            # A stop asked for during startup: what started was unloaded.
+            return signals.exit_status if options.execute is not None else 0
         _report_start_error(exc, options.json, options.profile.prog)
         return exc.exit_code
+    signals.phase = Phase.RUNNING
     if options.execute is None:
         from modloader._cli.serve import Foreground
 
+        if signals.received is not None:  # a signal as startup ended: no socket, no READY=1
+            signals.phase = Phase.STOPPING
+            notify("STOPPING=1")
+            host.stop(graceful=True)
+            return 0
+
         foreground = Foreground(
-            host, socket_path=options.socket, namespace=options.namespace, console=options.console
+            host,
+            socket_path=options.socket,
+            namespace=options.namespace,
+            console=options.console,
+            signals=signals,
         )
         return foreground.run()
+    from modloader._cli.remote import print_result
+
+    signals.reloader = lambda: reload_everything(host, "SIGHUP", host.subscribe)
+    if signals.received is not None:  # stopped right after startup: CMD is not run
+        signals.phase = Phase.STOPPING
+        host.stop(graceful=True)
+        return signals.exit_status
+    if signals.reload_pending:
+        signals.reload_pending = False
+        reload_everything(host, "SIGHUP during startup", host.subscribe)
     try:
         result = host.run(options.execute)
     finally:
+        signals.reloader = None
+        signals.phase = Phase.STOPPING
         # ``-x "core stop now"`` asks for a stop without unloading; honour it.
         host.stop(graceful=host.wait_for_stop(0) is not False)
     print_result(result, as_json=options.json)
-    return result.exit_code
+    return signals.exit_status or result.exit_code

@@ -11,23 +11,25 @@ does after startup. Written against :class:`ServedHost`, anything with an
 from __future__ import annotations
 
 import logging
-import signal
+import os
 import sys
 import threading
 from collections.abc import Callable
-from types import FrameType
 from typing import Protocol
 
+from modloader._cli.signals import Phase
+from modloader._cli.signals import ProcessSignals
+from modloader._cli.signals import reload_everything
+from modloader._commands.base import CommandResult
 from modloader._commands.base import Executor
 from modloader._control.paths import default_socket_path
 from modloader._serving import open_control_socket
+from modloader._systemd import notify
 from modloader.errors import ControlError
 
 __all__ = ["Foreground", "ServedHost", "serve"]
 
 logger = logging.getLogger("modloader.serve")
-
-_SignalHandler = Callable[[int, FrameType | None], object] | int | signal.Handlers | None
 
 
 class ServedHost(Protocol):
@@ -52,7 +54,12 @@ class Foreground:
         sys.exit(foreground.run())  # until SIGTERM/SIGINT, core stop, or the console's end
 
     ``core stop gracefully|now`` reaches :meth:`request_stop` through the host's
-    ``on_stop_request`` when it has one.
+    ``on_stop_request`` when it has one. Signals are those of
+    :class:`~modloader._cli.signals.ProcessSignals`: SIGTERM and SIGINT stop
+    gracefully (a second one stops now), SIGHUP reloads every module. Under
+    systemd (``NOTIFY_SOCKET``) the service manager is told ``READY=1`` once
+    the socket is open, ``RELOADING=1``/``READY=1`` around a reload of every
+    module, and ``STOPPING=1`` when the stop begins.
 
     :param host: a host that has started.
     :param socket_path: the control socket (``None``: :func:`default_socket_path` of
@@ -61,6 +68,9 @@ class Foreground:
     :param console: run an interactive console in the foreground; leaving it
         (Ctrl-D, ``exit``, ``quit``) stops the host gracefully.
     :param history_path: the console's history file (see :class:`~modloader._cli.console.Console`).
+    :param signals: the process's signal handling, installed before startup by the
+        ``modloader`` command; ``None``: :meth:`run` installs its own and restores
+        the previous handlers when it returns.
     """
 
     def __init__(
@@ -71,6 +81,7 @@ class Foreground:
         namespace: str = "modloader.modules",
         console: bool = False,
         history_path: str | None = None,
+        signals: ProcessSignals | None = None,
     ) -> None:
         self.host = host
         self.private_folder = socket_path is None
@@ -81,6 +92,7 @@ class Foreground:
         self._stopping = threading.Event()
         self._graceful = True
         self._console_stop: Callable[[], None] | None = None
+        self._signals = signals
         on_stop_request = getattr(host, "on_stop_request", None)
         if callable(on_stop_request):
             on_stop_request(self.request_stop)
@@ -94,46 +106,76 @@ class Foreground:
         if stop_console is not None:
             stop_console()
 
-    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
-        logger.info("received %s: stopping gracefully", signal.Signals(signum).name)
-        self.request_stop(graceful=True)
-
     def run(self) -> int:
         """Serve until asked to stop, then close the socket and stop the host.
 
         :returns: the exit status: 0, or 1 when the socket could not be opened
             (the reason is printed; the host is stopped gracefully then too).
         """
+        signals = self._signals
+        if signals is not None:
+            return self._run(signals)
+        # Run on its own (not by the modloader command): the signals are ours until we return.
+        signals = ProcessSignals(self)
+        signals.phase = Phase.RUNNING  # the host has started
+        signals.install()
+        try:
+            return self._run(signals)
+        finally:
+            signals.restore()
+
+    def _run(self, signals: ProcessSignals) -> int:
+        subscribe = getattr(self.host, "subscribe", None)
+        signals.reloader = lambda: reload_everything(self.host.executor, "SIGHUP", subscribe)
+        executor = self.host.executor
+        if os.environ.get("NOTIFY_SOCKET"):
+            executor = _ReloadNotifier(executor)
         try:
             control = open_control_socket(
-                self.host.executor,
-                None if self.private_folder else self.socket_path,
-                self._namespace,
+                executor, None if self.private_folder else self.socket_path, self._namespace
             )
         except ControlError as exc:
             print(exc, file=sys.stderr)
+            signals.reloader = None
+            signals.phase = Phase.STOPPING
             self.host.stop(graceful=True)
             return exc.exit_code
-        previous = self._install_signals()
+        signals.on_force(control.close)
+        notify("READY=1", f"STATUS={self._status(control.path)}")
+        if signals.received is not None:  # a signal between startup's end and now
+            self.request_stop(graceful=True)
+        if signals.reload_pending and not self._stopping.is_set():  # a SIGHUP during startup
+            signals.reload_pending = False
+            reload_everything(self.host.executor, "SIGHUP during startup", subscribe)
         try:
             if self.console:
-                self._run_console()
+                self._run_console(executor)
             else:
                 while not self._stopping.wait(1.0):
                     pass
         finally:
-            self._restore_signals(previous)
+            signals.reloader = None
+            signals.phase = Phase.STOPPING
+            notify("STOPPING=1")
             # Close the door first, so that no command races the shutdown.
             control.close()
             self.host.stop(graceful=self._graceful)
         return 0
 
-    def _run_console(self) -> None:
+    def _status(self, path: str) -> str:
+        """systemd's STATUS= line: the startup summary and where the socket is."""
+        report = getattr(self.host, "report", None)
+        running = getattr(report, "running", None)
+        declined = getattr(report, "declined", None)
+        summary = "Running"
+        if isinstance(running, int) and isinstance(declined, int):
+            summary = f"{running} modules running, {declined} not running"
+        return f"{summary}; control socket {path}"
+
+    def _run_console(self, executor: Executor) -> None:
         from modloader._cli.console import Console
 
-        console = Console(
-            self.host.executor, history_path=self.history_path, logger=logging.getLogger()
-        )
+        console = Console(executor, history_path=self.history_path, logger=logging.getLogger())
         self._console_stop = console.stop
         if self._stopping.is_set():
             return
@@ -142,18 +184,33 @@ class Foreground:
         finally:
             self._console_stop = None
 
-    def _install_signals(self) -> dict[int, _SignalHandler]:
-        if threading.current_thread() is not threading.main_thread():
-            return {}  # signals reach only the main thread; the embedder handles them
-        previous: dict[int, _SignalHandler] = {}
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            previous[signum] = signal.signal(signum, self._on_signal)
-        return previous
 
-    @staticmethod
-    def _restore_signals(previous: dict[int, _SignalHandler]) -> None:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+class _ReloadNotifier:
+    """The host's executor, telling systemd about a reload of every module.
+
+    ``module reload`` (or ``core reload``) with no module name, from the socket
+    or the console, is surrounded by ``RELOADING=1`` and ``READY=1``, as SIGHUP is.
+    """
+
+    def __init__(self, executor: Executor) -> None:
+        self._executor = executor
+
+    def execute(self, line: str) -> CommandResult:
+        words = [word.lower() for word in line.split()]
+        if words not in (["module", "reload"], ["core", "reload"]):
+            return self._executor.execute(line)
+        notify("RELOADING=1", "STATUS=Reloading every module")
+        outcome = "a module reported a reload failure"
+        try:
+            result = self._executor.execute(line)
+            if result.ok:
+                outcome = "every module reloaded"
+        finally:
+            notify("READY=1", f"STATUS=Running; last reload: {outcome}")
+        return result
+
+    def complete(self, line: str) -> list[str]:
+        return self._executor.complete(line)
 
 
 def serve(

@@ -112,6 +112,7 @@ class BuiltinCommands:
             isinstance(result, ReloadOutcome)
             and not result.queued
             and not result.refused
+            and not result.failed  # silent, but a failure: systemctl reload says so
             and all(swap.ok for swap in result.settings)
         )
         return _reply(reload_lines(args, result), ok)

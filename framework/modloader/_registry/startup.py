@@ -100,9 +100,15 @@ def _enhancers(members: Mapping[str, ModuleRecord]) -> dict[str, set[str]]:
 
 
 class _Startup:
-    def __init__(self, life: Lifecycle, report: StartupReport) -> None:
+    def __init__(
+        self,
+        life: Lifecycle,
+        report: StartupReport,
+        stop_requested: Callable[[], bool] | None = None,
+    ) -> None:
         self.life = life
         self.report = report
+        self.stop_requested = stop_requested
         self.dep_declined: dict[str, list[str]] = {}
         #: Keys whose decline was already reported (each is reported once).
         self.reported: set[str] = set()
@@ -111,6 +117,15 @@ class _Startup:
         self.report.say(logging.ERROR, message)
         self.life.unwind()
         return StartupError(message, module)
+
+    def check_stop(self, before: str) -> None:
+        """A stop was requested (SIGTERM during startup): start nothing more, unwind."""
+        if self.stop_requested is None or not self.stop_requested():
+            return
+        message = f"Startup stopped before {before}: a stop was requested"
+        self.report.say(logging.WARNING, message)
+        self.life.unwind()
+        raise StartupError(message, None)
 
     def declined(self, record: ModuleRecord) -> None:
         if record.key in self.reported:
@@ -125,6 +140,7 @@ class _Startup:
     def run_phase(self, records: list[ModuleRecord]) -> None:
         for record in sorted(records, key=lambda r: r.position):
             if record.state is _S.PENDING:
+                self.check_stop(record.name)
                 self.life.import_module(record)
             if record.state is _S.DECLINED:  # its import failed, here or in the preload closure
                 self.declined(record)
@@ -152,6 +168,7 @@ class _Startup:
     def start(self, record: ModuleRecord) -> None:
         if record.state is not _S.PENDING:
             return
+        self.check_stop(record.name)
         result, info = self.life.start(record)
         if result is StartResult.RUNNING:
             self.report.running += 1
@@ -216,11 +233,16 @@ def run_startup(
     *,
     builtins: Mapping[str, Any] | None = None,
     core_init: Callable[[], None] | None = None,
+    stop_requested: Callable[[], bool] | None = None,
 ) -> StartupReport:
-    """Start the host's modules; raise :class:`StartupError` (exit 2) when startup aborts."""
+    """Start the host's modules; raise :class:`StartupError` (exit 2) when startup aborts.
+
+    ``stop_requested`` is asked before each module, the core init and the built-ins:
+    once it answers ``True``, nothing more starts and what started is unwound.
+    """
     started = time.perf_counter()
     report = StartupReport()
-    run = _Startup(life, report)
+    run = _Startup(life, report, stop_requested)
     builtins = builtins or {}
     with life.lock:
         life.catalogue.configure(autoload=config.autoload, noload=config.noload)
@@ -232,7 +254,9 @@ def run_startup(
         if preload:
             run.run_phase(preload)
         if core_init is not None:
+            run.check_stop("the core init")
             _core_init(life, core_init)
+        run.check_stop("the load phase")
         for record in list(life.builtin_records(builtins)):
             if not _start_builtin(life, record):
                 raise run.abort(f"*** Failed to load required module {record.name}", record.name)

@@ -1,0 +1,87 @@
+"""``Host.request_stop()`` during ``Host.start()``: nothing more starts, what started unwinds.
+
+What a SIGTERM during startup does in the ``modloader`` command; here the stop
+is asked for by a module's own ``load()`` (or the core init), in process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from modloader import Host
+from modloader import StartupError
+from tests.registry.conftest import HostFactory
+
+
+def _modules(events: list[str], hosts: list[Host], stopper: str) -> dict[str, Any]:
+    def module(name: str) -> type:
+        class Module:
+            def load(self, ctx: Any) -> None:
+                events.append(f"load {name}")
+                if name == stopper:
+                    hosts[0].request_stop()
+
+            def unload(self, ctx: Any) -> None:
+                events.append(f"unload {name}")
+
+        return Module
+
+    return {name: module(name) for name in ("a", "b", "c")}
+
+
+def test_a_stop_requested_during_the_load_phase(make_host: HostFactory) -> None:
+    events: list[str] = []
+    hosts: list[Host] = []
+    host = make_host(_modules(events, hosts, "b"))
+    hosts.append(host)
+    with pytest.raises(StartupError, match="Startup stopped before c: a stop was requested"):
+        host.start()
+    assert events == ["load a", "load b", "unload b", "unload a"]
+    assert host.state.value == "stopped"
+    assert host.wait_for_stop(0) is True
+    assert host.stop() == []  # already unwound
+
+
+def test_a_stop_requested_during_the_preload_phase(make_host: HostFactory) -> None:
+    events: list[str] = []
+    hosts: list[Host] = []
+    host = make_host(_modules(events, hosts, "c"), load=("^c",))
+    hosts.append(host)
+    with pytest.raises(StartupError, match="before the core init"):
+        host.start(core_init=lambda h: events.append("core init"))
+    assert events == ["load c", "unload c"]
+
+
+def test_a_stop_requested_by_the_core_init(make_host: HostFactory) -> None:
+    events: list[str] = []
+    host = make_host(_modules(events, [], "-"), load=("^b",))
+
+    def core_init(h: Host) -> None:
+        events.append("core init")
+        h.request_stop()
+
+    with pytest.raises(StartupError, match="before the load phase"):
+        host.start(core_init=core_init)
+    assert events == ["load b", "core init", "unload b"]
+
+
+def test_without_a_stop_startup_is_unchanged(make_host: HostFactory) -> None:
+    events: list[str] = []
+    host = make_host(_modules(events, [], "-"))
+    host.start()
+    assert events == ["load a", "load b", "load c"]
+    assert host.wait_for_stop(0) is None
+    host.stop()
+    assert events[3:] == ["unload c", "unload b", "unload a"]
+
+
+def test_a_stop_requested_before_start_starts_nothing(make_host: HostFactory) -> None:
+    """A signal that reached the command before ``start()`` ran."""
+    events: list[str] = []
+    host = make_host(_modules(events, [], "-"))
+    host.request_stop()
+    with pytest.raises(StartupError, match="Startup stopped before the load phase"):
+        host.start()
+    assert events == []
