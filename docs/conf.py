@@ -49,6 +49,7 @@ nitpick_ignore_regex = [
     ("py:class", r"list\[tuple\[int"),  # autodoc splits list[tuple[int, str]] at the comma
     ("py:class", r"dict\[str"),  # and dict[str, Any] too
     ("py:class", r"(stevedore\.extension\.)?ExtensionManager"),  # stevedore's, no intersphinx
+    ("py:class", r"modloader\._control\.unix\.ControlServer"),  # ControlSocket's private server
     ("py:(class|obj)", r"modloader\._registry\.refs\.T"),  # ModuleHandle's type variable
     # Instance attributes of the errors, set in __init__ without a ``#:`` comment
     # (autodoc documents only commented ones); drop each once it has one.

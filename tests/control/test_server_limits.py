@@ -27,9 +27,10 @@ def raw(path):
 
 
 def read_reply(sock):
+    """One reply line (read a byte at a time: the next line stays for the next call)."""
     data = b""
     while not data.endswith(b"\n"):
-        chunk = sock.recv(65536)
+        chunk = sock.recv(1)
         if not chunk:
             break
         data += chunk
