@@ -292,9 +292,10 @@ class Host:
             host.stop(graceful=graceful is not False)
 
         :param path: the socket (``None``: the namespace's default one, in the
-            owner-only per-user folder).
+            owner-only per-user folder; when another process of the namespace
+            holds it, this one serves on ``<namespace>@<pid>.sock`` beside it).
         :raises HostStateError: the host is not starting or running.
-        :raises ~modloader.errors.SocketInUseError: a live host already listens there.
+        :raises ~modloader.errors.SocketInUseError: a live host already listens on ``path``.
         :raises ~modloader.errors.ControlError: the folder is unsafe, or the path unusable.
         """
         from modloader._serving import serve_host

@@ -59,6 +59,10 @@ class Options:
     cache: str | None = None
     profile: Profile = field(default_factory=Profile)
     log_file: str | None = None
+    #: ``-p PID``: talk to this one of the namespace's processes only.
+    pid: int | None = None
+    #: ``--timeout``: seconds each process has to answer ``-rx``.
+    timeout: float | None = None
 
 
 _EXIT_STATUS = (
@@ -101,6 +105,20 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
         "--socket",
         metavar="SOCKET",
         help="control socket path (default: derived from the namespace)",
+    )
+    parser.add_argument(
+        "-p",
+        "--pid",
+        type=int,
+        metavar="PID",
+        help="with -r/-rx: only this process of the namespace (default: every one)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with -rx: seconds each process has to answer (default 60 with the namespace's "
+        "sockets; none with -s)",
     )
     parser.add_argument("--json", action="store_true", help="structured output instead of text")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
@@ -162,6 +180,11 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         parser.print_usage(sys.stderr)
         print(f"{profile.prog}: error: -x and -c cannot be combined", file=sys.stderr)
         return 1
+    problem = _remote_problem(ns)
+    if problem is not None:
+        parser.print_usage(sys.stderr)
+        print(f"{profile.prog}: error: {problem}", file=sys.stderr)
+        return 1
     return Options(
         namespace=namespace,
         config=ns.config,
@@ -175,4 +198,20 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         cache=ns.cache,
         profile=profile,
         log_file=ns.log_file,
+        pid=ns.pid,
+        timeout=ns.timeout,
     )
+
+
+def _remote_problem(ns: argparse.Namespace) -> str | None:
+    """What is wrong with ``-p`` and ``--timeout``, or ``None``."""
+    if ns.pid is not None:
+        if not ns.remote:
+            return "-p picks a running process: use it with -r or -rx"
+        if ns.socket is not None:
+            return "-p picks one of the namespace's processes; -s names one socket already"
+        if ns.pid <= 0:
+            return f"-p needs a process id, not {ns.pid}"
+    if ns.timeout is not None and not ns.timeout > 0:
+        return f"--timeout needs a positive number of seconds, not {ns.timeout:g}"
+    return None
