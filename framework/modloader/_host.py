@@ -14,6 +14,7 @@ from typing import Any
 
 from modloader import _cachestore
 from modloader._commands.table import CommandTable
+from modloader._forking import track_host
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import Lifecycle
@@ -185,6 +186,7 @@ class Host:
         self._stop_requested = threading.Event()
         self._stop_graceful = True
         self._stop_listeners: list[Callable[[bool], object]] = []
+        track_host(self)  # fresh locks in a child forked from this process (docs/workers.md)
 
     # -- lifecycle -------------------------------------------------------------------
 

@@ -144,7 +144,7 @@ def test_p_picks_one_and_show_says_where_they_differ(fleet: Fleet, app_env: AppE
     # Sections come in socket order: the namespace's (the first to start), then by pid.
     assert shown.stdout.splitlines()[-1] == (
         f"Processes differ: res_user status (Running: pids {pids[0]}, {pids[2]}; "
-        f"Not Running: pid {pids[1]})"
+        f"not shown: pid {pids[1]})"
     )
     missing = app_env.rx("module show", "-p", "999999999")
     assert missing.returncode == 1

@@ -15,6 +15,7 @@ one object with one live process, else a list of them, each with its ``pid``
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -25,10 +26,12 @@ from typing import TextIO
 
 from modloader._commands.base import CommandResult
 from modloader._control.client import ControlClient
+from modloader._control.paths import folder_problem
 from modloader._control.protocol import result_as_dict
 from modloader._control.terminal import escape_controls
 from modloader._control.workers import list_sockets
 from modloader._control.workers import socket_pid
+from modloader.errors import AccessDeniedError
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
 
@@ -118,7 +121,12 @@ def reach(
         failed :class:`Reply` naming its pid.
     :param pid: only the process with this pid.
     :returns: the replies, in the order of :func:`list_sockets` (none: nobody answers).
+    :raises AccessDeniedError: the namespace's folder is not to be trusted.
     """
+    folder = os.path.dirname(os.path.abspath(primary))
+    problem = folder_problem(folder, private=True) if os.path.lexists(folder) else None
+    if problem is not None:  # before listing it, let alone connecting to what is in it
+        raise AccessDeniedError(problem)
     paths = list_sockets(primary)
     replies: dict[str, Reply | None] = {}
 
@@ -170,7 +178,7 @@ def differences(replies: list[Reply]) -> str | None:
             by_value: dict[str, list[str]] = {}
             for pid, table in tables.items():
                 row = table.get(name)
-                value = "absent" if row is None else str(row.get(field))
+                value = "not shown" if row is None else str(row.get(field))
                 by_value.setdefault(value, []).append(str(pid))
             if len(by_value) > 1:
                 groups = "; ".join(
@@ -178,10 +186,27 @@ def differences(replies: list[Reply]) -> str | None:
                     for value, pids in by_value.items()
                 )
                 found.append(f"{name} {field} ({groups})")
-                break  # absent shows in both fields: say it once
+                break  # "not shown" shows in both fields: say it once
     if not found:
         return f"All {len(tables)} processes show the same modules."
     return "Processes differ: " + "; ".join(found)
+
+
+def _write_output(out: TextIO, result: CommandResult) -> None:
+    if result.output:
+        text = escape_controls(result.output)
+        out.write(text if text.endswith("\n") else text + "\n")
+
+
+def _print_json(replies: list[Reply], line: str, out: TextIO) -> None:
+    for reply in replies:
+        if reply.result is None:  # a script reads the JSON; a person, standard error
+            print(escape_controls(reply.error or "no reply"), file=sys.stderr)
+    documents = [reply.as_dict() for reply in replies]
+    for document in documents:
+        document["command"] = document["command"] or line
+    shown: Any = documents[0] if len(documents) == 1 else documents
+    out.write(json.dumps(shown, indent=2, default=str) + "\n")
 
 
 def print_replies(
@@ -191,32 +216,23 @@ def print_replies(
     out = sys.stdout if stdout is None else stdout
     status = 0 if all(reply.ok for reply in replies) else 1
     if as_json:
-        documents = [reply.as_dict() for reply in replies]
-        for document in documents:
-            document["command"] = document["command"] or line
-        shown: Any = documents[0] if len(documents) == 1 else documents
-        out.write(json.dumps(shown, indent=2, default=str) + "\n")
-        out.flush()
-        return status
-    if len(replies) == 1:
+        _print_json(replies, line, out)
+    elif len(replies) == 1:  # exactly as a single host's reply
         reply = replies[0]
         if reply.result is None:
             print(escape_controls(reply.error or "no reply"), file=sys.stderr)
-        elif reply.result.output:
-            text = escape_controls(reply.result.output)
-            out.write(text if text.endswith("\n") else text + "\n")
-        out.flush()
-        return reply.result.exit_code if reply.result is not None else 1
-    for reply in replies:
-        if reply.result is None:
-            out.write(f"== pid {reply.pid}: failed ==\n{escape_controls(reply.error or '')}\n")
-            continue
-        out.write(f"== pid {reply.pid} ==\n")
-        if reply.result.output:
-            text = escape_controls(reply.result.output)
-            out.write(text if text.endswith("\n") else text + "\n")
-    summary = differences(replies)
-    if summary is not None:
-        out.write(escape_controls(summary) + "\n")
+        else:
+            _write_output(out, reply.result)
+            status = reply.result.exit_code
+    else:
+        for reply in replies:
+            if reply.result is None:
+                out.write(f"== pid {reply.pid}: failed ==\n{escape_controls(reply.error or '')}\n")
+            else:
+                out.write(f"== pid {reply.pid} ==\n")
+                _write_output(out, reply.result)
+        summary = differences(replies)
+        if summary is not None:
+            out.write(escape_controls(summary) + "\n")
     out.flush()
     return status

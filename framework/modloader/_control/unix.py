@@ -47,6 +47,7 @@ from modloader._control.protocol import response_from_result
 from modloader._control.workers import folder_lock
 from modloader._control.workers import remove_stale_workers
 from modloader._control.workers import worker_socket_path
+from modloader._forking import track_server
 from modloader._version import __version__
 from modloader.errors import AccessDeniedError
 from modloader.errors import ControlError
@@ -312,6 +313,7 @@ class ControlServer:
                 target=self._accept_loop, name="modloader-control", daemon=True
             )
             self._acceptor.start()
+        track_server(self)  # a forked child reopens it as its own (modloader._forking)
         logger.info("control socket listening on %s", self.path)
 
     def close(self, timeout: float = 2.0) -> None:
