@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-__all__ = ["measure", "main"]
+__all__ = ["main", "measure"]
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMESPACE = "bench.fanout"
