@@ -227,3 +227,22 @@ def test_a_chosen_socket_is_still_one_hosts(fleet: Fleet, app_env: AppEnv) -> No
     second = app_env.run([*command, "-s", path])
     assert second.returncode == 1
     assert "already listening" in second.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-p", "12", "-x", "module show"], "-p picks a running process: use it with -r or -rx"),
+        (["-s", "/s", "-p", "12", "-rx", "m"], "-p picks one of the namespace's processes"),
+        (["-p", "0", "-rx", "module show"], "-p needs a process id, not 0"),
+        (["--timeout", "0", "-rx", "m"], "--timeout needs a positive number of seconds, not 0"),
+    ],
+    ids=["not-remote", "with-s", "zero-pid", "zero-timeout"],
+)
+def test_p_and_timeout_are_checked(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from modloader import main
+
+    assert main(argv) == 1
+    assert message in capsys.readouterr().err
