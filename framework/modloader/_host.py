@@ -14,6 +14,7 @@ from typing import Any
 
 from modloader import _cachestore
 from modloader._commands.table import CommandTable
+from modloader._forking import track_host
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import Lifecycle
@@ -203,6 +204,7 @@ class Host:
             env_prefix=env_prefix, code=module_settings, config_dir=folder
         )
         self._lifecycle.settings = self._module_settings
+        track_host(self)  # fresh locks in a child forked from this process (docs/workers.md)
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -327,9 +329,10 @@ class Host:
             host.stop(graceful=graceful is not False)
 
         :param path: the socket (``None``: the namespace's default one, in the
-            owner-only per-user folder).
+            owner-only per-user folder; when another process of the namespace
+            holds it, this one serves on ``<namespace>@<pid>.sock`` beside it).
         :raises HostStateError: the host is not starting or running.
-        :raises ~modloader.errors.SocketInUseError: a live host already listens there.
+        :raises ~modloader.errors.SocketInUseError: a live host already listens on ``path``.
         :raises ~modloader.errors.ControlError: the folder is unsafe, or the path unusable.
         """
         from modloader._serving import serve_host

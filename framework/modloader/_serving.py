@@ -87,13 +87,19 @@ def open_control_socket(
 ) -> ControlSocket:
     """Serve ``executor`` on ``path`` (``None``: the namespace's default socket).
 
+    With ``path=None``, a live host on the namespace's socket is no error:
+    this process serves on ``<namespace>@<pid>.sock`` beside it (docs/workers.md).
+
     :raises ~modloader.errors.SocketInUseError: a live host already listens there.
     :raises ~modloader.errors.ControlError: the folder is unsafe, the path too long
         or not a socket.
     """
     private = path is None
     where = default_socket_path(namespace) if path is None else os.fspath(path)
-    server = ControlServer(executor, where, private_folder=private)
+    # The default socket is the namespace's, shared by its processes (pre-fork
+    # workers): a second one serves beside the first. A path of the caller's
+    # choice stays this host's alone, and a live one is refused.
+    server = ControlServer(executor, where, private_folder=private, workers=private)
     server.start()
     return ControlSocket(server)
 

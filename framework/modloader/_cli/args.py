@@ -73,6 +73,10 @@ class Options:
     log_file: str | None = None
     check: bool = False
     config_dir: str | None = None
+    #: ``-p PID``: talk to this one of the namespace's processes only.
+    pid: int | None = None
+    #: ``--timeout``: seconds each process has to answer ``-rx``.
+    timeout: float | None = None
 
 
 _EXIT_STATUS = (
@@ -117,6 +121,20 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
         "--socket",
         metavar="SOCKET",
         help="control socket path (default: derived from the namespace)",
+    )
+    parser.add_argument(
+        "-p",
+        "--pid",
+        type=int,
+        metavar="PID",
+        help="with -r/-rx: only this process of the namespace (default: every one)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        help="with -rx: seconds each process has to answer (default 60 with the namespace's "
+        "sockets; none with -s)",
     )
     parser.add_argument("--json", action="store_true", help="structured output instead of text")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
@@ -207,6 +225,11 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         parser.print_usage(sys.stderr)
         print(f"{profile.prog}: error: -x and -c cannot be combined", file=sys.stderr)
         return 1
+    problem = _remote_problem(ns)
+    if problem is not None:
+        parser.print_usage(sys.stderr)
+        print(f"{profile.prog}: error: {problem}", file=sys.stderr)
+        return 1
     return Options(
         namespace=namespace,
         config=ns.config,
@@ -223,4 +246,20 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         log_file=ns.log_file,
         check=ns.check,
         config_dir=ns.config_dir,
+        pid=ns.pid,
+        timeout=ns.timeout,
     )
+
+
+def _remote_problem(ns: argparse.Namespace) -> str | None:
+    """What is wrong with ``-p`` and ``--timeout``, or ``None``."""
+    if ns.pid is not None:
+        if not ns.remote:
+            return "-p picks a running process: use it with -r or -rx"
+        if ns.socket is not None:
+            return "-p picks one of the namespace's processes; -s names one socket already"
+        if ns.pid <= 0:
+            return f"-p needs a process id, not {ns.pid}"
+    if ns.timeout is not None and not ns.timeout > 0:
+        return f"--timeout needs a positive number of seconds, not {ns.timeout:g}"
+    return None

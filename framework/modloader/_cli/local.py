@@ -169,8 +169,9 @@ def run_local(options: Options) -> int:
             from modloader._cli.remote import socket_path
             from modloader._control.checks import check_socket_path
 
-            try:  # an unsafe folder or a live host: refuse before starting any module (SPEC 7)
-                check_socket_path(socket_path(options), private=options.socket is None)
+            try:  # an unsafe folder or a live host on -s: refuse before starting any module
+                default = options.socket is None  # shared by the namespace's processes
+                check_socket_path(socket_path(options), private=default, workers=default)
             except ModLoaderError as exc:
                 print(exc, file=sys.stderr)
                 return exc.exit_code

@@ -19,6 +19,7 @@ from modloader._control.client import RemoteExecutor
 from modloader._control.paths import default_socket_path
 from modloader._control.protocol import result_as_dict
 from modloader._control.terminal import escape_controls
+from modloader.errors import ConnectError
 from modloader.errors import ControlError
 
 __all__ = ["print_result", "run_remote", "socket_path"]
@@ -54,11 +55,18 @@ def _report(exc: ControlError, *, as_json: bool) -> int:
 def run_remote(options: Options) -> int:
     """Run ``-rx CMD`` (one command) or ``-r`` (a console) against a running host.
 
+    Without ``-s``, ``-rx`` reaches every live process of the namespace
+    (:mod:`modloader._cli.fanout`), and ``-p PID`` one of them.
+
     :returns: 0 on success; 1 when the command failed or no host answered.
     """
     path = socket_path(options)
-    client = ControlClient(path, private_folder=options.socket is None)
     try:
+        if options.execute is not None and options.socket is None:
+            return _execute_all(path, options)
+        if options.pid is not None:
+            path = _socket_of(path, options.pid)
+        client = ControlClient(path, private_folder=options.socket is None, timeout=options.timeout)
         if options.execute is not None:
             return _execute(client, options.execute, as_json=options.json)
         return _console(client, options)
@@ -66,6 +74,36 @@ def run_remote(options: Options) -> int:
         return _report(exc, as_json=options.json)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+
+
+def _execute_all(primary: str, options: Options) -> int:
+    from modloader._cli.fanout import DEFAULT_TIMEOUT
+    from modloader._cli.fanout import print_replies
+    from modloader._cli.fanout import reach
+
+    assert options.execute is not None
+    timeout = DEFAULT_TIMEOUT if options.timeout is None else options.timeout
+    replies = reach(primary, options.execute, timeout=timeout, pid=options.pid)
+    if not replies:
+        if options.pid is not None:
+            raise ControlError(f"no process {options.pid} answers on the sockets of {primary}")
+        raise ConnectError(primary)
+    return print_replies(replies, options.execute, as_json=options.json)
+
+
+def _socket_of(primary: str, pid: int) -> str:
+    """The socket of the namespace's process ``pid`` (for ``-r -p PID``)."""
+    from modloader._control.workers import list_sockets
+
+    for path in list_sockets(primary):
+        try:
+            with ControlClient(path, connect_timeout=2.0, private_folder=True) as client:
+                found = client.peer_pid if client.peer_pid is not None else client.hello().pid
+        except ControlError:
+            continue
+        if found == pid:
+            return path
+    raise ControlError(f"no process {pid} answers on the sockets of {primary}")
 
 
 def _execute(client: ControlClient, line: str, *, as_json: bool) -> int:

@@ -148,6 +148,18 @@ def _say(text: str) -> None:
     sys.stderr.write(f"modloader: {escape_controls(text)}\n")
 
 
+def _has_workers(primary: str) -> bool:
+    """``True`` when a worker socket (``<namespace>@<pid>.sock``) lies beside ``primary``."""
+    import os
+
+    prefix = os.path.basename(primary)[: -len(".sock")] + "@"
+    try:
+        names = os.listdir(os.path.dirname(primary))
+    except OSError:
+        return False
+    return any(name.startswith(prefix) for name in names)
+
+
 def fast_remote(argv: Sequence[str]) -> int | None:
     """Run a plain ``-rx CMD`` and return the exit status, or ``None`` to use the full client."""
     parsed = _parse(argv)
@@ -163,6 +175,8 @@ def fast_remote(argv: Sequence[str]) -> int | None:
         from modloader._control.paths import default_socket_path
 
         socket_path = default_socket_path(namespace)
+        if _has_workers(socket_path):
+            return None  # several processes (pre-fork workers): the full client reaches each
     folder = os.path.dirname(os.path.abspath(socket_path))
     problem = folder_problem(folder, private=private) if os.path.lexists(folder) else None
     if problem is not None:

@@ -60,19 +60,22 @@ def check_peer(credentials: PeerCredentials | None, host_uid: int) -> None:
     )
 
 
-def check_socket_path(path: str | os.PathLike[str], *, private: bool) -> None:
+def check_socket_path(
+    path: str | os.PathLike[str], *, private: bool, workers: bool = False
+) -> None:
     """Refuse, before a host starts any module, a socket path it could not serve on.
 
     The folder is created or checked as :meth:`ControlServer.start` does it
     (:func:`~modloader._control.paths.prepare_socket_folder`), and a live host
-    already listening there is refused. ``start`` checks both again.
+    already listening there is refused, unless ``workers`` (the namespace's
+    default socket: a further process serves beside it). ``start`` checks both again.
 
     :raises SocketInUseError: a live host listens on ``path``.
     :raises ControlError: the folder is unsafe, or the path too long.
     """
     path = os.fspath(path)
     prepare_socket_folder(path, private=private)
-    if is_listening(path):
+    if not workers and is_listening(path):
         raise SocketInUseError(path)
 
 

@@ -39,14 +39,18 @@ _RECV_SIZE: Final = 1 << 20
 CLOSED: Final = "the host closed the connection without a reply (it may be stopping)"
 
 
-def _check_server(sock: socket.socket, path: str) -> None:
-    """Refuse a server that is neither this user nor root, before anything is sent."""
+def _check_server(sock: socket.socket, path: str) -> int | None:
+    """Refuse a server that is neither this user nor root, before anything is sent.
+
+    :returns: the server's pid, where the system tells it.
+    """
     credentials = peer_credentials(sock)
     if credentials is None:
-        return  # the system cannot tell: the folder's and the socket's permissions decide
+        return None  # the system cannot tell: the folder's and the socket's permissions decide
     problem = peer_problem(credentials.uid, credentials.pid, path)
     if problem is not None:
         raise AccessDeniedError(problem)
+    return credentials.pid
 
 
 #: Error codes that mean the control channel itself failed; the client raises them.
@@ -102,6 +106,9 @@ class ControlClient:
         self.timeout = timeout
         self.private_folder = private_folder
         self._sock: socket.socket | None = None
+        #: The pid of the process listening, as the kernel says (``SO_PEERCRED``);
+        #: ``None`` before :meth:`connect`, or where the system cannot tell.
+        self.peer_pid: int | None = None
         self._buffer = bytearray()
         self._scanned = 0
         self._next_id = 1
@@ -159,7 +166,7 @@ class ControlClient:
             sock.close()
             raise ConnectError(self.path) from exc
         try:
-            _check_server(sock, self.path)
+            self.peer_pid = _check_server(sock, self.path)
         except BaseException:
             sock.close()
             raise

@@ -44,6 +44,10 @@ from modloader._control.protocol import error_response
 from modloader._control.protocol import negotiate
 from modloader._control.protocol import request_id
 from modloader._control.protocol import response_from_result
+from modloader._control.workers import folder_lock
+from modloader._control.workers import remove_stale_workers
+from modloader._control.workers import worker_socket_path
+from modloader._forking import track_server
 from modloader._version import __version__
 from modloader.errors import AccessDeniedError
 from modloader.errors import ControlError
@@ -227,6 +231,10 @@ class ControlServer:
     :param request_timeout: seconds a started request line may take to arrive.
     :param send_timeout: seconds a client may take to read a reply.
     :param server_name: what ``hello`` answers.
+    :param workers: ``path`` is the namespace's default socket, shared by the
+        processes of one application: when a live host already holds it, this
+        one takes ``<namespace>@<pid>.sock`` beside it (see
+        :mod:`modloader._control.workers`), and :attr:`path` says which.
     """
 
     def __init__(
@@ -239,9 +247,13 @@ class ControlServer:
         request_timeout: float = 10.0,
         send_timeout: float = 10.0,
         server_name: str = f"modloader {__version__}",
+        workers: bool = False,
     ) -> None:
         self.executor = executor
         self.path = os.fspath(path)
+        #: The path asked for; :attr:`path` is a worker socket's when another host held it.
+        self.requested_path = self.path
+        self.workers = workers
         self.private_folder = private_folder
         self.max_clients = max_clients
         self.request_timeout = request_timeout
@@ -294,13 +306,14 @@ class ControlServer:
             if self._state is not ServerState.NEW:
                 raise ControlError(f"control server {self.path} is {self._state.value}")
             prepare_socket_folder(self.path, private=self.private_folder)
-            self._listener = self._bind()
+            self._listener = self._bind_worker() if self.workers else self._bind()
             self._wake_r, self._wake_w = os.pipe()
             self._state = ServerState.LISTENING
             self._acceptor = threading.Thread(
                 target=self._accept_loop, name="modloader-control", daemon=True
             )
             self._acceptor.start()
+        track_server(self)  # a forked child reopens it as its own (modloader._forking)
         logger.info("control socket listening on %s", self.path)
 
     def close(self, timeout: float = 2.0) -> None:
@@ -364,6 +377,24 @@ class ControlServer:
             sock.close()
             raise
         return sock
+
+    def _bind_worker(self) -> socket.socket:
+        """Take the namespace's socket, or this process's own beside it when it is held."""
+        with folder_lock(self.requested_path):
+            for stale in remove_stale_workers(self.requested_path):
+                logger.info("removed the stale control socket %s", stale)
+            self.path = self.requested_path
+            try:
+                return self._bind()
+            except SocketInUseError:
+                self.path = worker_socket_path(self.requested_path, os.getpid())
+                prepare_socket_folder(self.path, private=self.private_folder)  # its length
+                logger.info(
+                    "%s is another process's; this one (pid %d) serves beside it",
+                    self.requested_path,
+                    os.getpid(),
+                )
+                return self._bind()
 
     def _replace_stale(self) -> None:
         """Remove the socket a dead host left behind; refuse if a host still answers."""

@@ -1,0 +1,1 @@
+"""A WSGI application whose gunicorn workers each run a modloader host."""
