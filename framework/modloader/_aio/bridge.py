@@ -109,10 +109,25 @@ class LoopBridge:
 
     def settle(self, record: ModuleRecord, hook: str, awaitable: Awaitable[Any]) -> Any:
         """What the lifecycle calls for an awaitable hook result: await it on the loop."""
-        return self.wait(
-            _limited(awaitable, self.time_limit, f"{hook}() of module '{record.name}'"),
-            f"{hook}() of module '{record.name}'",
-        )
+        what = f"{hook}() of module '{record.name}'"
+        try:
+            self._check(what)
+        except RuntimeError:
+            close = getattr(awaitable, "close", None)
+            if callable(close):
+                close()  # never started: no "never awaited" warning later
+            raise
+        return self.wait(_limited(awaitable, self.time_limit, what), what)
+
+    def _check(self, what: str) -> None:
+        loop = self.loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            raise RuntimeError(f"{what} is a coroutine, and the host's event loop is not running")
+        if self.on_loop_thread():
+            raise RuntimeError(
+                f"{what} is a coroutine, and it was reached from a blocking call on the "
+                f"event loop's own thread; await the AsyncHost's method instead"
+            )
 
     def wait(self, coro: Coroutine[Any, Any, Any], what: str) -> Any:
         """Run ``coro`` on the loop and block this (worker) thread until it ends.
@@ -120,18 +135,13 @@ class LoopBridge:
         :raises RuntimeError: there is no running loop, or this *is* the loop's
             thread (blocking it would deadlock: the caller must ``await``).
         """
-        loop = self.loop
-        if loop is None or loop.is_closed() or not loop.is_running():
+        try:
+            self._check(what)
+        except RuntimeError:
             coro.close()
-            raise RuntimeError(f"{what} is a coroutine, and the host's event loop is not running")
-        if self.on_loop_thread():
-            coro.close()
-            raise RuntimeError(
-                f"{what} is a coroutine, and it was reached from a blocking call on the "
-                f"event loop's own thread; await the AsyncHost's method instead"
-            )
-        future = asyncio.run_coroutine_threadsafe(coro, loop)
-        assert self._loop_thread is not None
+            raise
+        assert self.loop is not None and self._loop_thread is not None
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         self.lock.lend(self._loop_thread)
         try:
             return future.result()
