@@ -6,12 +6,12 @@ import asyncio
 import threading
 import time
 from typing import Any
+from typing import ClassVar
 
 import pytest
 
 from modloader import AsyncHost
 from modloader import Host
-from modloader import HostState
 from modloader import HostStateError
 from modloader import LoadDeclinedError
 from modloader import ModuleContext
@@ -35,7 +35,7 @@ def make(modules: dict[str, Any], **kwargs: Any) -> AsyncHost:
 class Where:
     """Records the thread and loop each hook ran in."""
 
-    seen: dict[str, tuple[int, asyncio.AbstractEventLoop | None]] = {}
+    seen: ClassVar[dict[str, tuple[int, asyncio.AbstractEventLoop | None]]] = {}
 
     @staticmethod
     def note(what: str) -> None:
@@ -132,7 +132,7 @@ def test_the_time_limit_cancels_an_async_load() -> None:
         assert time.monotonic() - started < 30
         with pytest.raises(LoadDeclinedError) as caught:
             await host.load("hangs")
-        assert "did not finish within 0.2 s and was cancelled" in caught.value.reason
+        assert "did not finish within 0.2 s and was cancelled" in str(caught.value.reason)
         await host.stop()
         return host
 
@@ -213,8 +213,8 @@ def test_core_init_may_be_a_coroutine_and_runs_between_the_phases() -> None:
 
         config = ModulesConfig(entries=(ModuleEntry("early", preload=True),))
         async with make({"early": Early, "late": Late}, config=config) as host:
-            assert host.state is HostState.RUNNING
-        assert host.state is HostState.STOPPED
+            assert host.state.value == "running"
+        assert host.state.value == "stopped"
 
         second = make({"early": Early, "late": Late}, config=config)
         await second.start(core_init)
@@ -237,7 +237,7 @@ def test_a_required_failure_raises_startup_error() -> None:
         with pytest.raises(StartupError) as caught:
             await host.start()
         assert caught.value.exit_code == 2
-        assert host.state is HostState.STOPPED
+        assert host.state.value == "stopped"
 
     asyncio.run(main())
 

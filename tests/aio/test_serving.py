@@ -81,7 +81,8 @@ def test_rx_reaches_the_loop_and_core_stop_wakes_wait_for_stop(socket_path: str)
         )
         await host.start()
         control = await host.serve(socket_path)
-        assert isinstance(control, AsyncControlSocket) and control.path == socket_path
+        assert isinstance(control, AsyncControlSocket)
+        assert control.path == socket_path
         code, out, err = await rx(socket_path, "module show")
         assert code == 0, err
         assert "web" in out and "Adds routes" in out and "Running" in out
