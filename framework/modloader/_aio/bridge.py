@@ -38,31 +38,52 @@ class LendableLock:
     Used as the registry's lock under :class:`~modloader.AsyncHost`: the worker
     thread that runs an operation lends it to the loop's thread while a module's
     coroutine runs there, and takes it back (after any block the loop's thread
-    entered has ended) before it goes on.
+    entered has ended) before it goes on. A thread already waiting for the lock
+    when the loan starts is let in too: the loop's thread may be waiting for it
+    (a read) when the worker reaches a module's coroutine.
     """
 
-    __slots__ = ("_borrower", "_cond", "_depth", "_lock")
+    __slots__ = ("_borrowed", "_borrower", "_cond", "_count", "_owner")
 
     def __init__(self) -> None:
-        self._lock = threading.RLock()
         self._cond = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._count = 0
         self._borrower: int | None = None
-        self._depth = 0
+        self._borrowed = 0
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        if self._borrower is not None and self._borrower == threading.get_ident():
-            with self._cond:
-                self._depth += 1
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._count += 1
+                return True
+            if not blocking and self._owner is not None and self._borrower != me:
+                return False
+            free = self._cond.wait_for(
+                lambda: self._owner is None or self._borrower == me,
+                None if timeout < 0 else timeout,
+            )
+            if not free:
+                return False
+            if self._borrower == me:
+                self._borrowed += 1
+            else:
+                self._owner, self._count = me, 1
             return True
-        return self._lock.acquire(blocking, timeout)
 
     def release(self) -> None:
-        if self._borrower is not None and self._borrower == threading.get_ident():
-            with self._cond:
-                self._depth -= 1
-                self._cond.notify_all()
-            return
-        self._lock.release()
+        me = threading.get_ident()
+        with self._cond:
+            if self._borrower == me and self._borrowed:
+                self._borrowed -= 1
+            elif self._owner == me:
+                self._count -= 1
+                if self._count == 0:
+                    self._owner = None
+            else:
+                raise RuntimeError("cannot release a lock this thread does not hold")
+            self._cond.notify_all()
 
     def __enter__(self) -> bool:
         return self.acquire()
@@ -77,12 +98,14 @@ class LendableLock:
 
     def lend(self, thread_id: int) -> None:
         """Let ``thread_id`` in while the calling thread (which holds the lock) waits."""
-        self._borrower = thread_id
+        with self._cond:
+            self._borrower = thread_id
+            self._cond.notify_all()
 
     def take_back(self) -> None:
         """End the loan, once the borrower has left every block it entered."""
         with self._cond:
-            self._cond.wait_for(lambda: self._depth == 0)
+            self._cond.wait_for(lambda: self._borrowed == 0)
             self._borrower = None
 
 
@@ -141,8 +164,13 @@ class LoopBridge:
             coro.close()
             raise
         assert self.loop is not None and self._loop_thread is not None
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        # Lent before the coroutine is scheduled: it may take the lock at once.
         self.lock.lend(self._loop_thread)
+        try:
+            future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        except BaseException:
+            self.lock.take_back()
+            raise
         try:
             return future.result()
         except BaseException:
