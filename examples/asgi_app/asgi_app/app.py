@@ -53,7 +53,8 @@ ENV_PREFIX = "ASGI_APP_"
 #: The modules.conf used when ``ASGI_APP_CONFIG`` names none.
 SHIPPED_CONFIG = Path(__file__).with_name("modules.conf")
 
-_log = logging.getLogger("asgi_app")
+# uvicorn's own logger: what the app says shows with the server's messages.
+_log = logging.getLogger("uvicorn.error")
 
 
 class Http:
@@ -129,8 +130,10 @@ def create_app(
             builtins={"core_http": http},
         )
         app.state.host, app.state.http = host, http
-        await host.start()  # a StartupError here makes uvicorn exit (status 3)
-        await host.serve(where)
+        report = await host.start()  # a StartupError here makes uvicorn exit (status 3)
+        _log.info("modules: %s", report.lines[-1])
+        control = await host.serve(where)
+        _log.info("control socket: modloader -n %s -rx 'module show' (%s)", NAMESPACE, control.path)
         graceful = True
 
         async def stop_when_asked() -> None:
@@ -144,6 +147,7 @@ def create_app(
             yield
         finally:
             watcher.cancel()
-            await host.stop(graceful=graceful)
+            stopped = await host.stop(graceful=graceful)
+            _log.info("modules stopped: %s", ", ".join(stopped) or "none")
 
     return Starlette(routes=[Route("/", _index)], lifespan=lifespan)
