@@ -23,6 +23,7 @@ from modloader._aio.bridge import LoopBridge
 from modloader._aio.serving import AsyncControlSocket
 from modloader._host import Host
 from modloader._host import HostState
+from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import describe
 from modloader.module import UnloadMode
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from modloader._commands.base import CommandResult
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery
-    from modloader._registry.events import SubscriberT
     from modloader._registry.outcomes import LoadOutcome
     from modloader._registry.outcomes import ModuleInfo
     from modloader._registry.outcomes import RefreshOutcome
@@ -45,9 +45,6 @@ __all__ = ["DEFAULT_TIME_LIMIT", "AsyncHost"]
 
 #: Seconds a module's ``async`` hook may run before it is cancelled, by default.
 DEFAULT_TIME_LIMIT = 30.0
-
-CoreInitT = Callable[["AsyncHost"], "Awaitable[None] | None"]
-
 
 def _check_time_limit(value: object) -> float | None:
     if value is None:
@@ -144,7 +141,9 @@ class AsyncHost:
 
     # -- lifecycle -------------------------------------------------------------------
 
-    async def start(self, core_init: CoreInitT | None = None) -> StartupReport:
+    async def start(
+        self, core_init: Callable[[AsyncHost], Awaitable[None] | None] | None = None
+    ) -> StartupReport:
         """Run startup off the loop; ``core_init(host)`` may be a coroutine function.
 
         :raises ConfigError: the configuration is wrong; nothing was started.
