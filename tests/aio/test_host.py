@@ -304,3 +304,66 @@ def test_operations_need_a_started_host() -> None:
         assert repr(host) == "<AsyncHost 'test.aio' created>"
 
     asyncio.run(main())
+
+
+def pinging_module(index: int) -> type:
+    """An async module whose load adds the command ``m<index> ping``."""
+
+    class Mod:
+        async def load(self, ctx: ModuleContext) -> None:
+            await asyncio.sleep(0.001)
+            ctx.register_command(f"m{index} ping", lambda args: "pong")
+
+        async def unload(self, ctx: ModuleContext) -> None:
+            await asyncio.sleep(0.001)
+
+    return Mod
+
+
+def operator(host: Host, done: threading.Event) -> None:
+    """A control-socket-like caller in a thread of its own, until ``done``."""
+    while not done.is_set():
+        assert host.run("module show").ok
+        host.run("module reload m0")
+        time.sleep(0.001)
+
+
+async def cycle(host: AsyncHost, name: str) -> None:
+    for _ in range(15):
+        async with host.use(name, "web"):
+            pass
+        await host.unload(name)
+        assert not (await host.run(f"{name} ping")).ok
+        await host.load(name)
+        assert (await host.run(f"{name} ping")).output == "pong"
+
+
+def test_concurrent_operations_on_async_modules_stay_consistent() -> None:
+    """Operations from many tasks and a thread at once: one at a time, none lost, no deadlock."""
+    names = [f"m{i}" for i in range(6)]
+
+    async def main() -> AsyncHost:
+        host = make({name: pinging_module(i) for i, name in enumerate(names)})
+        await host.start()
+        done = threading.Event()
+        thread = threading.Thread(target=operator, args=(host.host, done))
+        thread.start()
+
+        async def reader() -> None:
+            while not done.is_set():
+                assert {m.name for m in host.list_modules()} <= set(names)
+                await asyncio.sleep(0)
+
+        reading = asyncio.create_task(reader())
+        try:
+            await asyncio.wait_for(asyncio.gather(*(cycle(host, n) for n in names)), 120)
+        finally:
+            done.set()
+            thread.join(30)
+            await reading
+        return host
+
+    host = asyncio.run(main())
+    assert [(m.name, m.status, m.use_count) for m in host.list_modules()] == [
+        (name, "Running", 0) for name in names
+    ]

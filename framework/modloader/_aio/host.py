@@ -46,6 +46,7 @@ __all__ = ["DEFAULT_TIME_LIMIT", "AsyncHost"]
 #: Seconds a module's ``async`` hook may run before it is cancelled, by default.
 DEFAULT_TIME_LIMIT = 30.0
 
+
 def _check_time_limit(value: object) -> float | None:
     if value is None:
         return None
