@@ -44,7 +44,12 @@ def test_a_thread_already_waiting_gets_in_when_the_lock_is_lent_to_it() -> None:
     lock.lend(thread.ident or 0)
     assert entered.wait(10)
     taken_back = threading.Event()
-    threading.Thread(target=lambda: (lock.take_back(), taken_back.set())).start()
+
+    def take_back() -> None:
+        lock.take_back()
+        taken_back.set()
+
+    threading.Thread(target=take_back).start()
     time.sleep(0.05)
     assert not taken_back.is_set()  # the borrower is still inside its block
     leave.set()
