@@ -367,3 +367,16 @@ def test_concurrent_operations_on_async_modules_stay_consistent() -> None:
     assert [(m.name, m.status, m.use_count) for m in host.list_modules()] == [
         (name, "Running", 0) for name in names
     ]
+
+
+def test_a_host_starts_once() -> None:
+    async def main() -> None:
+        host = make({"plain": PlainMod})
+        await host.start()
+        with pytest.raises(HostStateError, match="cannot start a host that is running"):
+            await host.start()
+        await host.stop()
+        with pytest.raises(HostStateError, match="stopped"):
+            await host.start()
+
+    asyncio.run(main())

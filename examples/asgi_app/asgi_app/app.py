@@ -132,7 +132,11 @@ def create_app(
         app.state.host, app.state.http = host, http
         report = await host.start()  # a StartupError here makes uvicorn exit (status 3)
         _log.info("modules: %s", report.lines[-1])
-        control = await host.serve(where)
+        try:
+            control = await host.serve(where)
+        except BaseException:  # another server on the socket, say: nothing stays started
+            await host.stop()
+            raise
         _log.info("control socket: modloader -n %s -rx 'module show' (%s)", NAMESPACE, control.path)
         graceful = True
 

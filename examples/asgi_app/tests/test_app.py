@@ -130,3 +130,17 @@ def test_core_stop_stops_the_server(served: Served) -> None:
     assert not served.thread.is_alive()
     assert served.stop_requests == 1
     assert not os.path.exists(served.socket)
+
+
+def test_a_second_app_on_the_same_socket_does_not_start(served: Served) -> None:
+    app = create_app(socket=served.socket, on_stop=lambda: None)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical")
+    second = uvicorn.Server(config)
+    thread = threading.Thread(target=second.run, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert not second.started
+    assert app.state.host.state.value == "stopped"  # what it had started was stopped again
+    assert served.get("/hello/ada") == (200, {"greeting": "hello, ada"})  # the first goes on
+    assert served.rx("module show").returncode == 0

@@ -25,6 +25,7 @@ from modloader._host import Host
 from modloader._host import HostState
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import describe
+from modloader.errors import HostStateError
 from modloader.module import UnloadMode
 
 if TYPE_CHECKING:
@@ -153,6 +154,8 @@ class AsyncHost:
         """
         if core_init is not None and not callable(core_init):
             raise TypeError(f"start(): 'core_init' must be callable, not {core_init!r}")
+        if self.state is not HostState.CREATED:
+            raise HostStateError(f"cannot start a host that is {self.state.value}")
         self._bridge.attach(asyncio.get_running_loop())
 
         def init(_host: Host) -> None:
