@@ -136,11 +136,20 @@ def test_a_second_app_on_the_same_socket_does_not_start(served: Served) -> None:
     app = create_app(socket=served.socket, on_stop=lambda: None)
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="critical")
     second = uvicorn.Server(config)
-    thread = threading.Thread(target=second.run, daemon=True)
+    exits: list[object] = []
+
+    def run() -> None:
+        try:
+            second.run()
+        except SystemExit as exc:  # uvicorn's "startup failed"
+            exits.append(exc.code)
+
+    thread = threading.Thread(target=run, daemon=True)
     thread.start()
     thread.join(60)
     assert not thread.is_alive()
     assert not second.started
+    assert exits == [3]
     assert app.state.host.state.value == "stopped"  # what it had started was stopped again
     assert served.get("/hello/ada") == (200, {"greeting": "hello, ada"})  # the first goes on
     assert served.rx("module show").returncode == 0
