@@ -114,10 +114,12 @@ class AsyncHost:
 
     @property
     def namespace(self) -> str:
+        """The entry-point group modules are read from."""
         return self.host.namespace
 
     @property
     def state(self) -> HostState:
+        """Where the host is in its life (:class:`~modloader.HostState`)."""
         return self.host.state
 
     @property
@@ -127,10 +129,12 @@ class AsyncHost:
 
     @property
     def config(self) -> ModulesConfig | None:
+        """The validated configuration, once :meth:`start` has read it."""
         return self.host.config
 
     @property
     def report(self) -> StartupReport | None:
+        """What startup did, once it has run."""
         return self.host.report
 
     @property
@@ -290,6 +294,7 @@ class AsyncHost:
         return [describe(r) for r in self.host._modules.ordered()]
 
     def is_running(self, name: str) -> bool:
+        """``True`` when ``name`` is in the module list and running."""
         return self.host.is_running(name)
 
     def subscribe(self, callback: SubscriberT) -> Callable[[], None]:

@@ -40,6 +40,7 @@ class AsyncControlSocket:
         return self._socket.closed
 
     def on_close(self, callback: Callable[[], object]) -> None:
+        """Call ``callback()`` when :meth:`close` runs (once)."""
         self._on_close.append(callback)
 
     async def close(self) -> None:
