@@ -380,3 +380,10 @@ def test_a_host_starts_once() -> None:
             await host.start()
 
     asyncio.run(main())
+
+
+def test_other_host_arguments_go_to_the_host() -> None:
+    with pytest.raises(TypeError, match="no_such_option"):
+        AsyncHost("test.aio", no_such_option=1)
+    host = AsyncHost("test.aio", env_prefix="APP_", settings={"autoload": False})
+    assert (host.host.env_prefix, host.host.settings) == ("APP_", {"autoload": False})

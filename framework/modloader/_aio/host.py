@@ -65,9 +65,9 @@ async def _awaited(awaitable: Awaitable[Any]) -> Any:
 class AsyncHost:
     """A module loader over one namespace, for an application that runs an asyncio loop.
 
-    Takes :class:`~modloader.Host`'s arguments, plus ``time_limit``: the
-    seconds a module's ``async def`` hook may take before it is cancelled
-    (``None``: no limit).
+    Takes :class:`~modloader.Host`'s arguments (any not named here go to
+    ``Host`` as they are), plus ``time_limit``: the seconds a module's ``async
+    def`` hook may take before it is cancelled (``None``: no limit).
 
     Module operations are awaited; they run off the loop, and a module's
     ``async def load/unload/reload`` is awaited on the loop that started the
@@ -86,6 +86,7 @@ class AsyncHost:
         discovery: Discovery | None = None,
         config: ModulesConfig | None = None,
         time_limit: float | None = DEFAULT_TIME_LIMIT,
+        **options: Any,
     ) -> None:
         limit = _check_time_limit(time_limit)
         #: The :class:`~modloader.Host` underneath: the same registry, for
@@ -99,6 +100,7 @@ class AsyncHost:
             builtins=builtins,
             discovery=discovery,
             config=config,
+            **options,
         )
         lifecycle = self.host._lifecycle
         lock = LendableLock()
