@@ -49,6 +49,8 @@ EXPECTED = {
     "load_config",
     "main",
     "AccessDeniedError",
+    "AsyncControlSocket",
+    "AsyncHost",
     "BuiltinModuleError",
     "Candidate",
     "CheckReport",

@@ -22,6 +22,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from modloader._aio.host import AsyncHost as AsyncHost
+    from modloader._aio.serving import AsyncControlSocket as AsyncControlSocket
     from modloader._cli import main as main
     from modloader._commands.base import CommandResult as CommandResult
     from modloader._config._load import load_config as load_config
@@ -87,6 +89,8 @@ if TYPE_CHECKING:
 #: Every public name, by the private module that defines it (imported on first use).
 _PUBLIC: dict[str, tuple[str, ...]] = {
     "modloader._cli": ("main",),
+    "modloader._aio.host": ("AsyncHost",),
+    "modloader._aio.serving": ("AsyncControlSocket",),
     "modloader._commands.base": ("CommandResult",),
     "modloader._config._load": ("load_config",),
     "modloader._config.model": (

@@ -17,6 +17,7 @@ import logging
 import sys
 import threading
 import time
+from collections.abc import Awaitable
 from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -87,6 +88,16 @@ class Lifecycle:
         self._seq = itertools.count(1)
         #: Module settings, validated before each ``load()`` (set by the host).
         self.settings: SettingsService | None = None
+        #: What an awaitable returned by a module's ``load``/``unload``/``reload``
+        #: becomes: ``settle(record, hook, awaitable) -> result``. A plain host
+        #: refuses it; :class:`modloader.AsyncHost` awaits it on its loop.
+        self.settle: Callable[[ModuleRecord, str, Awaitable[Any]], Any] = refuse_awaitable
+
+    def hook_result(self, record: ModuleRecord, hook: str, result: Any) -> Any:
+        """``result`` of ``record``'s ``hook``, awaited through :attr:`settle` if awaitable."""
+        if result is not None and isinstance(result, Awaitable):
+            return self.settle(record, hook, result)
+        return result
 
     # -- what a module's context asks for ----------------------------------------------
 
@@ -127,9 +138,10 @@ class Lifecycle:
         record.state = state
 
     def decline(self, record: ModuleRecord, reason: str) -> None:
-        """Mark ``record`` declined with ``reason``; it holds no references."""
+        """Mark ``record`` declined with ``reason``; it holds no references or registrations."""
         if record.state is _S.PENDING:
             self.set_state(record, _S.LOADING)
+        self._run_cleanup(record)  # what a load() registered before it raised
         self._release_deps(record)
         record.error = reason
         self.set_state(record, _S.DECLINED)
@@ -215,7 +227,7 @@ class Lifecycle:
                 return StartResult.DECLINED, problem
         load = getattr(record.obj, "load", None)
         try:
-            result = load(record.ctx) if callable(load) else None
+            result = self.hook_result(record, "load", load(record.ctx)) if callable(load) else None
         except ModuleDeclined as exc:
             self.decline(record, exc.reason)
             return StartResult.DECLINED, exc.reason
@@ -281,7 +293,7 @@ class Lifecycle:
         if not callable(unload):
             return None
         try:
-            result = unload(record.ctx)
+            result = self.hook_result(record, "unload", unload(record.ctx))
         except (Exception, SystemExit) as exc:
             _log.warning("%s: unload() raised", record.name, exc_info=True)
             return f"{type(exc).__name__}: {exc}"
@@ -371,6 +383,17 @@ class Lifecycle:
         if dropped:
             forget_directory_listings()
         return dropped
+
+
+def refuse_awaitable(record: ModuleRecord, hook: str, awaitable: Awaitable[Any]) -> Any:
+    """A plain :class:`~modloader.Host` cannot await a module's hook: say so, clearly."""
+    close = getattr(awaitable, "close", None)
+    if callable(close):
+        close()  # a coroutine never awaited would warn at garbage collection
+    raise TypeError(
+        f"{hook}() of module '{record.name}' is a coroutine function; "
+        f"async modules need modloader.AsyncHost"
+    )
 
 
 def describe(record: ModuleRecord) -> ModuleInfo:

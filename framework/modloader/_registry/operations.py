@@ -251,7 +251,7 @@ class Operations:
     def _reload_record(self, record: ModuleRecord) -> bool:
         events = self.lifecycle.events
         try:
-            result = record.obj.reload(record.ctx)
+            result = self.lifecycle.hook_result(record, "reload", record.obj.reload(record.ctx))
         except (Exception, SystemExit) as exc:
             _log.warning("%s: reload() raised", record.name, exc_info=True)
             events.emit(EventKind.RELOAD_FAILED, record.name, f"{type(exc).__name__}: {exc}")

@@ -77,6 +77,12 @@ class ModuleHandle(Generic[T]):
     def __exit__(self, *exc_info: object) -> None:
         self._record.holders.pop(self, None)
 
+    async def __aenter__(self) -> ModuleHandle[T]:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._record.holders.pop(self, None)
+
     def __repr__(self) -> str:
         state = "held" if self.held else "released"
         return f"<ModuleHandle {self._record.name!r} holder={self.holder!r} {state}>"
