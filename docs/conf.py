@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from modloader._version import __version__
+from modloader import __version__
 
 if TYPE_CHECKING:
     from sphinx.application import Sphinx

@@ -7,6 +7,7 @@ socket, found from the namespace alone (no ``-s``).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -207,3 +208,82 @@ def test_default_path_is_the_namespace_socket(
         assert oct(os.stat(control.path).st_mode & 0o777) == "0o600"
         assert oct(os.stat(Path(control.path).parent).st_mode & 0o777) == "0o700"
     host.stop()
+
+
+#: Every module operation from Python, typed, then served until ``core stop``.
+TYPED_APP = textwrap.dedent(
+    """
+    import json
+    import sys
+
+    import modloader
+
+    host = modloader.Host("itest.served", config_path=sys.argv[1], env_prefix="APP_")
+    host.start()
+    facts = {}
+    infos = host.list_modules()
+    assert all(isinstance(info, modloader.ModuleInfo) for info in infos)
+    facts["modules"] = {info.name: [info.status, info.use_count] for info in infos}
+    try:
+        host.unload("res_base")
+    except modloader.ModuleInUseError as exc:
+        facts["in_use"] = [exc.name, exc.use_count, list(exc.holders)]
+    unloaded = host.unload("res_user")
+    assert isinstance(unloaded, modloader.UnloadOutcome)
+    facts["unloaded"] = [unloaded.name, unloaded.mode.name]
+    loaded = host.load("res_user")
+    assert isinstance(loaded, modloader.LoadOutcome)
+    facts["loaded"] = loaded.name
+    refreshed = host.refresh("res_base", recursive=True)
+    assert isinstance(refreshed, modloader.RefreshOutcome)
+    facts["refreshed"] = [refreshed.name, [o.name for o in refreshed.dependents_loaded]]
+    forced = host.unload("res_base", mode=modloader.UnloadMode.FIRM)
+    facts["forced"] = [forced.name, list(forced.dependents_unloaded)]
+    try:
+        host.load("res_usr")
+    except modloader.NoSuchModuleError as exc:
+        facts["missing"] = [exc.name, exc.suggestion]
+    try:
+        host.load("res_user")
+    except modloader.DependencyError as exc:
+        facts["dependency"] = [exc.name, sorted(exc.missing)]
+    host.load("res_base")
+    host.load("res_user")
+    facts["after"] = host.get_module("res_base").to_dict()["use_count"]
+    print(json.dumps(facts), flush=True)
+    with host.serve():
+        graceful = host.wait_for_stop()
+    host.stop(graceful=graceful is not False)
+    """
+)
+
+
+def test_an_application_runs_every_operation_typed_and_serves_its_operators(
+    app_env: AppEnv,
+) -> None:
+    """The public API alone: typed results and errors, ModuleInfo, -rx and core stop."""
+    script = app_env.tmp / "typed_app.py"
+    script.write_text(TYPED_APP, encoding="utf-8")
+    proc = app_env.popen([sys.executable, str(script), str(app_env.conf)])
+    try:
+        wait_for_socket(app_env.socket, proc)
+        shown = app_env.rx("module show")
+        assert shown.returncode == 0, shown.stderr
+        assert shown.stdout.splitlines()[-1] == "2 modules loaded"
+        stopped = app_env.rx("core stop gracefully")
+        assert stopped.returncode == 0, stopped.stderr
+    finally:
+        code, out, err = _finish(proc)
+    assert code == 0, err
+    facts = json.loads(out.splitlines()[0])
+    assert facts["modules"] == {"res_base": ["Running", 1], "res_user": ["Running", 0]}
+    assert facts["in_use"] == ["res_base", 1, ["res_user"]]
+    assert facts["unloaded"] == ["res_user", "SOFT"]
+    assert facts["loaded"] == "res_user"
+    assert facts["refreshed"] == ["res_base", ["res_user"]]
+    assert facts["forced"] == ["res_base", ["res_user"]]
+    assert facts["missing"][0] == "res_usr"
+    assert facts["missing"][1] == "res_user"
+    assert facts["dependency"] == ["res_user", ["res_base"]]
+    assert facts["after"] == 1
+    assert app_env.lifecycle()[-2:] == ["unload res_user", "unload res_base"]
