@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from modloader._config.model import ModulesConfig as ModulesConfig
     from modloader._discovery.base import Candidate as Candidate
     from modloader._discovery.static import StaticDiscovery as StaticDiscovery
+    from modloader._hooks.markers import hookimpl as hookimpl
+    from modloader._hooks.markers import hookspec as hookspec
     from modloader._host import Host as Host
     from modloader._host import HostState as HostState
     from modloader._registry.context import ModuleContext as ModuleContext
@@ -66,6 +68,8 @@ _LAZY: dict[str, str] = {
     "ModulesConfig": "modloader._config.model",
     "Candidate": "modloader._discovery.base",
     "StaticDiscovery": "modloader._discovery.static",
+    "hookimpl": "modloader._hooks.markers",
+    "hookspec": "modloader._hooks.markers",
     "Host": "modloader._host",
     "HostState": "modloader._host",
     "ModuleContext": "modloader._registry.context",
@@ -160,4 +164,6 @@ __all__ = [
     "UnloadMode",
     "UsageError",
     "__version__",
+    "hookimpl",
+    "hookspec",
 ]

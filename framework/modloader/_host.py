@@ -7,7 +7,9 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
+from types import ModuleType
 from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
@@ -23,10 +25,13 @@ from modloader._registry.startup import unwind
 from modloader.errors import HostStateError
 
 if TYPE_CHECKING:
+    import pluggy
+
     from modloader._commands.base import CommandResult
     from modloader._commands.table import CommandTable
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery
+    from modloader._hooks.manager import HostHooks
 
 __all__ = ["Host", "HostState"]
 
@@ -57,6 +62,9 @@ class Host:
     :param builtins: modules the host registers in code (name -> object).
     :param discovery: where modules come from (default: installed distributions).
     :param config: an already validated configuration; when given, no source is read.
+    :param hookspecs: classes or modules of :data:`~modloader.hookspec` functions: the
+        hooks this host calls through :attr:`hook` (see :doc:`hooks`).
+    :param strict_hooks: refuse a module that implements a hook none of ``hookspecs`` declares.
     """
 
     def __init__(
@@ -70,6 +78,8 @@ class Host:
         builtins: Mapping[str, Any] | None = None,
         discovery: Discovery | None = None,
         config: ModulesConfig | None = None,
+        hookspecs: Iterable[type | ModuleType] | None = None,
+        strict_hooks: bool = False,
     ) -> None:
         if discovery is None:
             from modloader._discovery.entrypoints import EntryPointDiscovery
@@ -87,6 +97,12 @@ class Host:
         #: What startup did, once it has run.
         self.report: StartupReport | None = None
         self._loader = Loader(discovery, host=self)
+        # hooks: only a host that declares hooks imports pluggy.
+        self._hooks: HostHooks | None = None
+        if hookspecs is not None:
+            from modloader._hooks.manager import HostHooks
+
+            self._hooks = self._loader.hooks = HostHooks(hookspecs, strict=strict_hooks)
         self._by_spelling = self._loader.by_spelling
         self._operations = Operations(self._loader)
         self._command_table: CommandTable | None = None
@@ -228,6 +244,19 @@ class Host:
         return self._loader.events.subscribe(callback)
 
     @property
+    def hook(self) -> pluggy.HookRelay:
+        """The declared hooks: ``host.hook.<name>(**kwargs)`` calls every running module
+        implementing ``<name>``, in start order (see :doc:`hooks`).
+
+        :raises AttributeError: the host was made without ``hookspecs=``.
+        """
+        if self._hooks is None:
+            raise AttributeError(
+                f"host {self.namespace!r} declares no hooks: pass hookspecs=[...] to Host()"
+            )
+        return self._hooks.relay
+
+    @property
     def extensions(self) -> Any:
         """The running modules as a stevedore ``ExtensionManager`` (``map``, ``map_method``)."""
         from modloader._discovery.entrypoints import extension_manager
@@ -249,6 +278,9 @@ class Host:
 
             table = CommandTable()
             install_builtin_commands(table, self._loader, self._operations, self.request_stop)
+            from modloader._hooks.commands import install_hook_commands  # hooks
+
+            install_hook_commands(table, self._loader.lock, self._hooks)
             self._command_table = table
         return self._command_table
 

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from typing import TYPE_CHECKING
 from typing import Any
 
 from modloader._discovery.base import Candidate
@@ -40,6 +41,9 @@ from modloader.errors import NoSuchModuleError
 from modloader.module import LoadResult
 from modloader.module import ModuleDeclined
 from modloader.module import SupportLevel
+
+if TYPE_CHECKING:
+    from modloader._hooks.manager import HostHooks
 
 __all__ = ["Loader", "ModuleCommand", "Outcome", "StartResult"]
 
@@ -108,6 +112,9 @@ class Loader:
         self.autoload = True
         self.commands: dict[str, ModuleCommand] = {}
         self._seq = itertools.count(1)
+        #: The host's hooks (modloader._hooks), when it declares any: told before
+        #: load(), before unload() and on every state change.
+        self.hooks: HostHooks | None = None
 
     # -- discovery -----------------------------------------------------------------
 
@@ -213,8 +220,11 @@ class Loader:
                 del self.by_spelling[spelling]
 
     def set_state(self, record: ModuleRecord, state: ModuleState) -> None:
-        check_transition(record.name, record.state, state)
+        old = record.state
+        check_transition(record.name, old, state)
         record.state = state
+        if self.hooks is not None:  # hooks: join when running, rejoin, forget when removed
+            self.hooks.transition(record, old, state)
 
     def decline(self, record: ModuleRecord, reason: str) -> None:
         """Mark ``record`` declined with ``reason``; it holds no references."""
@@ -294,6 +304,11 @@ class Loader:
         return self._call_load(record)
 
     def _call_load(self, record: ModuleRecord) -> tuple[str, str | None]:
+        if self.hooks is not None:  # hooks: implementations checked against their specs
+            refused = self.hooks.admit(record)
+            if refused is not None:
+                self.decline(record, refused)
+                return StartResult.DECLINED, refused
         load = getattr(record.obj, "load", None)
         try:
             result = load(record.ctx) if callable(load) else None
@@ -355,6 +370,8 @@ class Loader:
 
     def call_unload(self, record: ModuleRecord) -> str | None:
         """Call ``unload(ctx)``; returns why it refused, or ``None``."""
+        if self.hooks is not None:  # hooks: no call enters the module from here on
+            self.hooks.leave(record)
         unload = getattr(record.obj, "unload", None)
         if not callable(unload):
             return None

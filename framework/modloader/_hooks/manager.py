@@ -1,0 +1,315 @@
+"""The host's plugin manager: pluggy calling, modloader's lifecycle and use counts.
+
+A module's object joins the manager when the module becomes running and leaves
+it before its ``unload()`` is called, whichever way it goes (soft, firm or hard
+unload, refresh, shutdown). The loader tells :class:`HostHooks` through three
+calls: :meth:`~HostHooks.admit` before ``load()`` (validation),
+:meth:`~HostHooks.leave` before ``unload()``, and :meth:`~HostHooks.transition`
+on every state change (joining when running, rejoining when an ``unload()``
+refused, forgetting when removed).
+
+A call holds one reference on each module it is about to call, for the whole
+call, with the holder ``hook:<name>``: a soft unload during the call is refused
+and names that holder. A firm or hard unload goes on regardless (SPEC 5.3);
+the module's implementations are disarmed before its ``unload()`` starts, so a
+call in flight that has not reached it yet skips it, and a call already inside
+it finishes there, as a stale handle's user would.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING
+from typing import Any
+
+import pluggy
+
+from modloader._hooks.markers import PROJECT_NAME
+from modloader._registry.refs import acquire
+from modloader._registry.states import ModuleState
+from modloader.errors import ModuleNotRunningError
+
+if TYPE_CHECKING:
+    from collections.abc import Generator
+
+    from modloader._registry.record import ModuleRecord
+    from modloader._registry.refs import ModuleHandle
+
+__all__ = ["HookInfo", "HostHooks"]
+
+_log = logging.getLogger("modloader")
+_S = ModuleState
+_RUNNING = ModuleState.RUNNING
+
+#: A hook's description for ``module show hooks``: plain data, ready for JSON.
+HookInfo = dict[str, Any]
+
+
+def _skip(*args: object, **kwargs: object) -> None:
+    """Stands in for a departed module's implementation: contributes no result."""
+    return None
+
+
+def _skip_wrapper(*args: object, **kwargs: object) -> Generator[None, object, object]:
+    """Stands in for a departed module's wrapper: passes the result through."""
+    return (yield)
+
+
+def _skip_old_wrapper(*args: object, **kwargs: object) -> Generator[None, object, None]:
+    """Stands in for a departed module's old-style ``hookwrapper``."""
+    yield
+
+
+def _stand_in(impl: pluggy.HookImpl) -> Any:
+    if impl.hookwrapper:
+        return _skip_old_wrapper
+    return _skip_wrapper if impl.wrapper else _skip
+
+
+def _set_function(impl: pluggy.HookImpl, function: Any) -> None:
+    # ``HookImpl.function`` is a plain slot; pluggy reads it at each call, so
+    # swapping it reaches the copies of the implementation list that calls in
+    # flight are iterating.
+    setattr(impl, "function", function)  # noqa: B010 - Final for type checkers only
+
+
+def _hookimpls(caller: pluggy.HookCaller) -> list[pluggy.HookImpl]:
+    # The list pluggy calls in reverse; mutated only by whole-list assignment so
+    # that a concurrent call copies either the old order or the new one.
+    impls: list[pluggy.HookImpl] = caller._hookimpls
+    return impls
+
+
+class _PluginManager(pluggy.PluginManager):
+    """pluggy's manager, with each call holding references on the modules it calls."""
+
+    def __init__(self, records: dict[str, ModuleRecord]) -> None:
+        super().__init__(PROJECT_NAME)
+        self._records = records
+        self._holder_names: dict[str, str] = {}
+        #: The object whose missed historic calls are being replayed, if any.
+        self.replaying: object = None
+
+    def _hookexec(
+        self,
+        hook_name: str,
+        methods: Sequence[pluggy.HookImpl],
+        kwargs: Mapping[str, object],
+        firstresult: bool,
+    ) -> object | list[object]:
+        holder = self._holder_names.get(hook_name)
+        if holder is None:
+            holder = self._holder_names.setdefault(hook_name, "hook:" + hook_name)
+        get = self._records.get
+        handles: list[ModuleHandle] = []
+        keep: list[pluggy.HookImpl] | None = None
+        for index, impl in enumerate(methods):
+            record = get(impl.plugin_name)
+            if record is None:  # a call_extra() function: not a module
+                if keep is not None:
+                    keep.append(impl)
+                continue
+            try:
+                handles.append(acquire(record, holder))
+            except ModuleNotRunningError:
+                # Leaving: its unload() is about to start, or has. The call goes on without it.
+                if keep is None:
+                    keep = list(methods[:index])
+                continue
+            if keep is not None:
+                keep.append(impl)
+        try:
+            if self.replaying is not None and methods and methods[0].plugin is self.replaying:
+                return self._replay(hook_name, methods if keep is None else keep, kwargs)
+            return self._inner_hookexec(
+                hook_name, methods if keep is None else keep, kwargs, firstresult
+            )
+        finally:
+            for handle in handles:
+                handle.release()
+
+    def _replay(
+        self, hook_name: str, methods: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]
+    ) -> object | list[object]:
+        # A historic call replayed to a module that just started: its failure is
+        # the module's, logged; the module keeps running (nobody else called).
+        try:
+            return self._inner_hookexec(hook_name, methods, kwargs, False)
+        except Exception:
+            _log.warning(
+                "%s: replaying historic hook '%s' raised",
+                methods[0].plugin_name,
+                hook_name,
+                exc_info=True,
+            )
+            return []
+
+
+_GROUP_RANK = {(True, False): 0, (False, False): 1, (False, True): 2}
+
+
+class HostHooks:
+    """One host's hooks: specifications, the plugin manager, and module membership.
+
+    :param hookspecs: classes or modules whose functions carry :data:`modloader.hookspec`.
+    :param strict: refuse a module implementing a hook no specification declares
+        (unless the implementation says ``optionalhook=True``).
+    """
+
+    def __init__(self, hookspecs: Iterable[type | ModuleType], *, strict: bool = False) -> None:
+        self.strict = strict
+        self._records: dict[str, ModuleRecord] = {}
+        self.manager = _PluginManager(self._records)
+        # Validation registers a module here first: pluggy's reason, and no trace left behind.
+        self._checker = pluggy.PluginManager(PROJECT_NAME)
+        self.specs: list[type | ModuleType] = []
+        for spec in hookspecs:
+            self.manager.add_hookspecs(spec)
+            self._checker.add_hookspecs(spec)
+            self.specs.append(spec)
+        #: Modules that left before unload(): record -> (caller, impl, function) to restore.
+        self._parked: dict[str, tuple[ModuleRecord, list[tuple[Any, Any, Any]]]] = {}
+
+    @property
+    def relay(self) -> pluggy.HookRelay:
+        """``host.hook``: ``relay.<name>(**kwargs)`` calls every running implementer."""
+        return self.manager.hook
+
+    # -- the loader's three calls ----------------------------------------------------
+
+    def admit(self, record: ModuleRecord) -> str | None:
+        """Before ``load()``: why ``record``'s hook implementations are refused, or ``None``."""
+        obj = record.obj
+        if obj is None:
+            return None
+        other = self.manager.get_name(obj)
+        if other is not None and other != record.name:
+            return f"its object already implements hooks for module '{other}'"
+        name = record.name
+        try:
+            self._checker.register(obj, name=name)
+            if self.strict:
+                self._checker.check_pending()
+        except pluggy.PluginValidationError as exc:
+            return f"hook implementation refused: {exc}"
+        except (ValueError, TypeError) as exc:
+            return f"hook implementation refused: {exc}"
+        finally:
+            if self._checker.has_plugin(name):
+                self._checker.unregister(name=name)
+        return None
+
+    def transition(self, record: ModuleRecord, old: ModuleState, new: ModuleState) -> None:
+        """After every state change of ``record`` (under the loader's lock)."""
+        if new is _S.RUNNING:
+            if old is _S.LOADING:
+                self._join(record)
+            elif old is _S.UNLOADING:
+                self._rejoin(record)
+        elif new is _S.REMOVED:
+            self._forget(record)
+
+    def leave(self, record: ModuleRecord) -> None:
+        """Before ``unload()`` is called: no call enters the module from now on."""
+        if self._records.get(record.name) is not record or record.name in self._parked:
+            return
+        plugin = self.manager.get_plugin(record.name)
+        if plugin is None:
+            return
+        saved: list[tuple[Any, Any, Any]] = []
+        for caller in self.manager.get_hookcallers(plugin) or ():
+            mine = [i for i in _hookimpls(caller) if i.plugin_name == record.name]
+            caller._hookimpls[:] = [i for i in _hookimpls(caller) if i.plugin_name != record.name]
+            for impl in mine:
+                saved.append((caller, impl, impl.function))
+                _set_function(impl, _stand_in(impl))
+        self._parked[record.name] = (record, saved)
+
+    # -- membership ------------------------------------------------------------------
+
+    def _join(self, record: ModuleRecord) -> None:
+        if record.obj is None:
+            return
+        self._records[record.name] = record
+        manager = self.manager
+        manager.replaying = record.obj
+        try:
+            manager.register(record.obj, name=record.name)
+        except Exception:
+            _log.warning("%s: its hooks could not be registered", record.name, exc_info=True)
+            if manager.has_plugin(record.name):
+                manager.unregister(name=record.name)
+            self._records.pop(record.name, None)
+            return
+        finally:
+            manager.replaying = None
+        for caller in manager.get_hookcallers(record.obj) or ():
+            self._sort(caller)
+
+    def _rejoin(self, record: ModuleRecord) -> None:
+        """``unload()`` refused: the module is running again, in its old place (no replay)."""
+        parked = self._parked.pop(record.name, None)
+        if parked is None or parked[0] is not record:
+            return
+        for caller, impl, function in parked[1]:
+            _set_function(impl, function)
+            caller._hookimpls[:] = [*_hookimpls(caller), impl]
+            self._sort(caller)
+
+    def _forget(self, record: ModuleRecord) -> None:
+        if self._records.get(record.name) is not record:
+            return
+        if record.name not in self._parked:
+            self.leave(record)  # removed without unload() (``core stop now``)
+        self._parked.pop(record.name, None)
+        if self.manager.has_plugin(record.name):
+            self.manager.unregister(name=record.name)
+        del self._records[record.name]
+
+    def _sort(self, caller: pluggy.HookCaller) -> None:
+        """Order implementations so pluggy calls them in start order (then tryfirst/trylast).
+
+        pluggy calls the most recently registered first; modules are called in
+        the order they started, as Asterisk walks its module list.
+        """
+        records = self._records
+
+        def key(impl: pluggy.HookImpl) -> tuple[bool, int, int]:
+            record = records.get(impl.plugin_name)
+            seq = record.start_seq if record is not None else 0
+            wrapper = bool(impl.wrapper or impl.hookwrapper)
+            return (wrapper, _GROUP_RANK[(bool(impl.trylast), bool(impl.tryfirst))], -seq)
+
+        caller._hookimpls[:] = sorted(_hookimpls(caller), key=key)
+
+    # -- introspection ---------------------------------------------------------------
+
+    def describe(self) -> list[HookInfo]:
+        """Every hook, its options, and its implementing modules in call order."""
+        infos = []
+        for name, caller in sorted(vars(self.manager.hook).items()):
+            if not isinstance(caller, pluggy.HookCaller):
+                continue
+            spec = caller.spec
+            infos.append(
+                {
+                    "hook": name,
+                    "declared": spec is not None,
+                    "firstresult": spec is not None and bool(spec.opts.get("firstresult")),
+                    "historic": caller.is_historic(),
+                    "modules": [
+                        {
+                            "name": impl.plugin_name,
+                            "wrapper": bool(impl.wrapper or impl.hookwrapper),
+                            "tryfirst": bool(impl.tryfirst),
+                            "trylast": bool(impl.trylast),
+                        }
+                        for impl in reversed(caller.get_hookimpls())
+                    ],
+                }
+            )
+        return infos
