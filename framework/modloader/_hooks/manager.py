@@ -29,21 +29,20 @@ from typing import Any
 import pluggy
 
 from modloader._hooks.markers import PROJECT_NAME
-from modloader._registry.refs import acquire
+from modloader._registry.refs import ModuleHandle
 from modloader._registry.states import ModuleState
-from modloader.errors import ModuleNotRunningError
 
 if TYPE_CHECKING:
     from collections.abc import Generator
 
     from modloader._registry.record import ModuleRecord
-    from modloader._registry.refs import ModuleHandle
 
 __all__ = ["HookInfo", "HostHooks"]
 
 _log = logging.getLogger("modloader")
 _S = ModuleState
 _RUNNING = ModuleState.RUNNING
+_new = object.__new__
 
 #: A hook's description for ``module show hooks``: plain data, ready for JSON.
 HookInfo = dict[str, Any]
@@ -84,6 +83,40 @@ def _hookimpls(caller: pluggy.HookCaller) -> list[pluggy.HookImpl]:
     return impls
 
 
+class _HookCall(ModuleHandle):
+    """The references one hook call holds: one on each module it calls, until it returns.
+
+    It is the call's key in each module's holders (so each module counts it
+    once), labelled ``hook:<name>``.
+    """
+
+    __slots__ = ("_taken",)
+
+    _taken: list[dict[ModuleHandle, str]]
+
+    @property
+    def name(self) -> str:
+        return self.holder
+
+    @property
+    def obj(self) -> Any:
+        raise TypeError("a hook call's references have no module object")
+
+    @property
+    def held(self) -> bool:
+        return any(self in holders for holders in self._taken)
+
+    def release(self) -> None:
+        for holders in self._taken:
+            holders.pop(self, None)
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        return f"<hook call {self.holder!r} on {len(self._taken)} modules>"
+
+
 class _PluginManager(pluggy.PluginManager):
     """pluggy's manager, with each call holding references on the modules it calls."""
 
@@ -105,21 +138,26 @@ class _PluginManager(pluggy.PluginManager):
         if holder is None:
             holder = self._holder_names.setdefault(hook_name, "hook:" + hook_name)
         get = self._records.get
-        handles: list[ModuleHandle] = []
+        # The call takes one reference on each module it is about to call, as
+        # refs.acquire() does (insert, then check the state: this pairs with the
+        # unloader's set-state-then-count), inlined because this loop is the cost
+        # of a call. One handle stands for the call in every module's holders.
+        call = _new(_HookCall)
+        call.holder = holder
+        call._taken = taken = []
         keep: list[pluggy.HookImpl] | None = None
-        for index, impl in enumerate(methods):
+        for impl in methods:
             record = get(impl.plugin_name)
-            if record is None:  # a call_extra() function: not a module
-                if keep is not None:
-                    keep.append(impl)
-                continue
-            try:
-                handles.append(acquire(record, holder))
-            except ModuleNotRunningError:
-                # Leaving: its unload() is about to start, or has. The call goes on without it.
-                if keep is None:
-                    keep = list(methods[:index])
-                continue
+            if record is not None:  # None: a call_extra() function, not a module
+                holders = record.holders
+                holders[call] = holder
+                if record.state is not _RUNNING:
+                    # Leaving: its unload() is about to start, or has. The call goes on without it.
+                    holders.pop(call, None)
+                    if keep is None:
+                        keep = list(methods[: list(methods).index(impl)])
+                    continue
+                taken.append(holders)
             if keep is not None:
                 keep.append(impl)
         try:
@@ -129,8 +167,8 @@ class _PluginManager(pluggy.PluginManager):
                 hook_name, methods if keep is None else keep, kwargs, firstresult
             )
         finally:
-            for handle in handles:
-                handle.release()
+            for holders in taken:
+                holders.pop(call, None)
 
     def _replay(
         self, hook_name: str, methods: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]
