@@ -27,7 +27,9 @@ def test_a_call_reaches_every_running_module_in_start_order(
 def test_load_priority_orders_the_calls_as_it_orders_startup(
     hook_site: HookSite, app_host: HostFactory
 ) -> None:
-    hook_site.add("res_a", TAGGER_CLASS.replace("class Module:", "class Module:\n    load_priority = 200"))
+    hook_site.add(
+        "res_a", TAGGER_CLASS.replace("class Module:", "class Module:\n    load_priority = 200")
+    )
     hook_site.add("res_b")
     host = app_host()
     assert host.hook.filter_note(text="n") == ["n|res_b", "n|res_a"]
