@@ -8,7 +8,7 @@ from types import ModuleType
 import pytest
 
 #: Modules whose names users import; ``modloader`` re-exports the common ones.
-PUBLIC_MODULES = ["modloader", "modloader.errors", "modloader.module"]
+PUBLIC_MODULES = ["modloader", "modloader.demo", "modloader.errors", "modloader.module"]
 
 
 @pytest.fixture(params=PUBLIC_MODULES, ids=PUBLIC_MODULES)

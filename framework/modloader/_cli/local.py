@@ -51,10 +51,16 @@ def configure_logging(options: Options) -> None:
 def make_host(options: Options) -> object:
     from modloader._host import Host
 
+    hookspecs = None
+    if options.namespace == DEMO_NAMESPACE:  # the demo host's hooks (``demo status``)
+        from modloader.demo import DemoSpecs
+
+        hookspecs = [DemoSpecs]
     return Host(
         options.namespace,
         config_path=options.config,
         default_config_path=None if options.config else default_config_path(options.namespace),
+        hookspecs=hookspecs,
     )
 
 

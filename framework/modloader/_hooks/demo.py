@@ -1,10 +1,4 @@
-"""The demo host's hooks: what ``modloader -n modloader.demo`` declares and calls.
-
-The ``modloader`` command has no application code of its own; for its demo
-namespace it declares :class:`DemoSpecs`, and its console command
-``demo status`` calls :meth:`DemoSpecs.demo_status` on every running module
-that implements it (the demo's ``res_hello`` and ``res_store`` do).
-"""
+"""``demo status``: the console command of a host declaring :class:`~modloader.demo.DemoSpecs`."""
 
 from __future__ import annotations
 
@@ -13,20 +7,12 @@ from typing import TYPE_CHECKING
 from modloader._commands.table import Command
 from modloader._commands.table import CommandTable
 from modloader._commands.table import Reply
-from modloader._hooks.markers import hookspec
+from modloader.demo import DemoSpecs
 
 if TYPE_CHECKING:
     from modloader._hooks.manager import HostHooks
 
-__all__ = ["DemoSpecs", "install_demo_commands"]
-
-
-class DemoSpecs:
-    """Hooks of the demo host."""
-
-    @hookspec
-    def demo_status(self) -> str | None:
-        """One line saying how the module is doing (``None``: nothing to say)."""
+__all__ = ["install_demo_commands"]
 
 
 def install_demo_commands(table: CommandTable, hooks: HostHooks) -> None:
