@@ -47,6 +47,7 @@ nitpick_ignore_regex = [
     ("py:class", r"(Sequence|Callable|Mapping|Iterable|Iterator|ClassVar)"),
     ("py:class", r"(modloader\._\w+(\.\w+)*\.)?(ModuleContext|ModuleHandle|Discovery|_LoaderPort)"),
     ("py:class", r"list\[tuple\[int"),  # autodoc splits list[tuple[int, str]] at the comma
+    ("py:class", r"(types\.)?ModuleType|pluggy\.\w+"),  # pluggy documents its own classes
     # Instance attributes of the errors, set in __init__ without a ``#:`` comment
     # (autodoc documents only commented ones); drop each once it has one.
     ("py:attr", r"(output|issues|name|possibilities)"),
