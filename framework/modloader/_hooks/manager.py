@@ -137,38 +137,42 @@ class _PluginManager(pluggy.PluginManager):
         holder = self._holder_names.get(hook_name)
         if holder is None:
             holder = self._holder_names.setdefault(hook_name, "hook:" + hook_name)
-        get = self._records.get
         # The call takes one reference on each module it is about to call, as
         # refs.acquire() does (insert, then check the state: this pairs with the
         # unloader's set-state-then-count), inlined because this loop is the cost
         # of a call. One handle stands for the call in every module's holders.
         call = _new(_HookCall)
         call.holder = holder
-        call._taken = taken = []
-        keep: list[pluggy.HookImpl] | None = None
+        taken: list[dict[ModuleHandle, str]] = []
+        call._taken = taken
+        take = taken.append
+        get = self._records.get
+        running = _RUNNING
+        leaving: list[str] | None = None
         for impl in methods:
             record = get(impl.plugin_name)
             if record is not None:  # None: a call_extra() function, not a module
                 holders = record.holders
                 holders[call] = holder
-                if record.state is not _RUNNING:
-                    # Leaving: its unload() is about to start, or has. The call goes on without it.
+                if record.state is running:
+                    take(holders)
+                else:  # its unload() is about to start, or has: the call goes on without it
                     holders.pop(call, None)
-                    if keep is None:
-                        keep = list(methods[: list(methods).index(impl)])
-                    continue
-                taken.append(holders)
-            if keep is not None:
-                keep.append(impl)
+                    leaving = (
+                        [impl.plugin_name] if leaving is None else [*leaving, impl.plugin_name]
+                    )
+        if leaving is not None:
+            methods = [impl for impl in methods if impl.plugin_name not in leaving]
         try:
             if self.replaying is not None and methods and methods[0].plugin is self.replaying:
-                return self._replay(hook_name, methods if keep is None else keep, kwargs)
-            return self._inner_hookexec(
-                hook_name, methods if keep is None else keep, kwargs, firstresult
-            )
+                return self._replay(hook_name, methods, kwargs)
+            return self._inner_hookexec(hook_name, methods, kwargs, firstresult)
         finally:
-            for holders in taken:
-                holders.pop(call, None)
+            try:
+                for holders in taken:
+                    del holders[call]
+            except KeyError:  # released meanwhile through the handle itself
+                call.release()
 
     def _replay(
         self, hook_name: str, methods: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]
