@@ -19,6 +19,7 @@ it finishes there, as a stale handle's user would.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -124,8 +125,9 @@ class _PluginManager(pluggy.PluginManager):
         super().__init__(PROJECT_NAME)
         self._records = records
         self._holder_names: dict[str, str] = {}
-        #: The object whose missed historic calls are being replayed, if any.
-        self.replaying: object = None
+        #: The object whose missed historic calls are being replayed, and the
+        #: thread doing it (registration holds the loader's lock), if any.
+        self.replaying: tuple[object, int] | None = None
 
     def _hookexec(
         self,
@@ -164,7 +166,7 @@ class _PluginManager(pluggy.PluginManager):
         if leaving is not None:
             methods = [impl for impl in methods if impl.plugin_name not in leaving]
         try:
-            if self.replaying is not None and methods and methods[0].plugin is self.replaying:
+            if self.replaying is not None and self._is_replay(methods):
                 return self._replay(hook_name, methods, kwargs)
             return self._inner_hookexec(hook_name, methods, kwargs, firstresult)
         finally:
@@ -173,6 +175,16 @@ class _PluginManager(pluggy.PluginManager):
                     del holders[call]
             except KeyError:  # released meanwhile through the handle itself
                 call.release()
+
+    def _is_replay(self, methods: Sequence[pluggy.HookImpl]) -> bool:
+        # pluggy replays history to one implementation at a time, from register().
+        replaying = self.replaying
+        return (
+            replaying is not None
+            and len(methods) == 1
+            and methods[0].plugin is replaying[0]
+            and threading.get_ident() == replaying[1]
+        )
 
     def _replay(
         self, hook_name: str, methods: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]
@@ -278,7 +290,7 @@ class HostHooks:
             return
         self._records[record.name] = record
         manager = self.manager
-        manager.replaying = record.obj
+        manager.replaying = (record.obj, threading.get_ident())
         try:
             manager.register(record.obj, name=record.name)
         except Exception:
