@@ -76,3 +76,13 @@ def test_another_namespace_has_no_demo_command(demo_site: Path, tmp_path: Path) 
     )
     assert done.returncode == 1
     assert "No such command 'demo status'" in done.stdout + done.stderr
+
+
+def test_module_show_hooks_json(demo_site: Path, tmp_path: Path) -> None:
+    import json
+
+    done = run(demo_site, tmp_path, "--json", "-x", "module show hooks")
+    assert done.returncode == 0, done.stderr
+    payload = json.loads(done.stdout)
+    hooks = payload["data"]["hooks"]
+    assert [m["name"] for m in hooks[0]["modules"]] == ["res_store", "res_hello"]
