@@ -263,3 +263,58 @@ def test_a_firm_unload_of_the_module_a_call_is_in_lets_the_call_finish(
     thread.join(10)
     assert results == [["n|res_a", "n|res_b", "n|res_c"]]
     assert host.hook.filter_note(text="n") == ["n|res_b", "n|res_c"]
+
+
+def test_a_wrapper_the_call_has_not_entered_is_skipped_after_a_firm_unload(
+    hook_site: HookSite, app_host: HostFactory
+) -> None:
+    hook_site.add(
+        "res_a",
+        """
+        import threading
+
+        ENTERED = threading.Event()
+        GO = threading.Event()
+
+
+        class Module:
+            @hookimpl(wrapper=True)
+            def wrapped(self, value):
+                ENTERED.set()
+                assert GO.wait(10)
+                result = yield
+                return [*result, "outer"]
+        """,
+    )
+    for name, marker in (("res_b", "wrapper=True"), ("res_c", "hookwrapper=True")):
+        hook_site.add(
+            name,
+            f"""
+            class Module:
+                @hookimpl({marker})
+                def wrapped(self, value):
+                    CALLS.append("entered " + NAME)
+                    result = yield
+                    return result
+            """,
+        )
+    hook_site.add(
+        "res_d",
+        """
+        class Module:
+            @hookimpl
+            def wrapped(self, value):
+                return value
+        """,
+    )
+    host = app_host()
+    module = __import__("hookmod_res_a.module", fromlist=["ENTERED"])
+    results: list[object] = []
+    thread = threading.Thread(target=lambda: results.append(host.hook.wrapped(value=1)))
+    thread.start()
+    assert module.ENTERED.wait(10)
+    assert host.run("module unload -f res_b res_c").ok
+    module.GO.set()
+    thread.join(10)
+    assert results == [[1, "outer"]]
+    assert hook_site.specs.CALLS == []
