@@ -114,3 +114,9 @@ def test_a_spec_set_without_specs_is_refused_at_construction(hook_site: HookSite
 
     with pytest.raises(ValueError, match="did not find any 'modloader' hooks"):
         Host("x", hookspecs=[Nothing])
+
+
+def test_one_spec_class_instead_of_a_list_is_a_clear_error(hook_site: HookSite) -> None:
+    specs = hook_site.specs.AppSpecs
+    with pytest.raises(TypeError, match=r"hookspecs takes a list .*: hookspecs=\[AppSpecs\]"):
+        Host("x", hookspecs=specs)

@@ -215,6 +215,10 @@ class HostHooks:
     """
 
     def __init__(self, hookspecs: Iterable[type | ModuleType], *, strict: bool = False) -> None:
+        if isinstance(hookspecs, (type, ModuleType)):
+            raise TypeError(
+                f"hookspecs takes a list of classes or modules: hookspecs=[{hookspecs.__name__}]"
+            )
         self.strict = strict
         self._records: dict[str, ModuleRecord] = {}
         self.manager = _PluginManager(self._records)
