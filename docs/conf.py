@@ -50,6 +50,7 @@ nitpick_ignore_regex = [
     ("py:class", r"dict\[str"),  # and dict[str, Any] too
     ("py:class", r"(stevedore\.extension\.)?ExtensionManager"),  # stevedore's, no intersphinx
     ("py:(class|obj)", r"modloader\._registry\.refs\.T"),  # ModuleHandle's type variable
+    ("py:class", r"(types\.)?ModuleType|pluggy\.\w+"),  # pluggy documents its own classes
     # Instance attributes of the errors, set in __init__ without a ``#:`` comment
     # (autodoc documents only commented ones); drop each once it has one.
     ("py:attr", r"(output|issues|name|possibilities)"),

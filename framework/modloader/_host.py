@@ -7,7 +7,9 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
+from types import ModuleType
 from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
@@ -33,11 +35,13 @@ from modloader.errors import HostStateError
 from modloader.module import UnloadMode
 
 if TYPE_CHECKING:
+    import pluggy
     from stevedore.extension import ExtensionManager
 
     from modloader._commands.base import CommandResult
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery
+    from modloader._hooks.manager import HostHooks
     from modloader._registry.record import ModuleRecord
     from modloader._serving import ControlSocket
 
@@ -128,6 +132,9 @@ class Host:
     :param cache_dir: the folder of the discovery and configuration caches (default:
         ``$<env_prefix>CACHE_DIR``, then ``$MODLOADER_CACHE_DIR``, then ``~/.cache/modloader``).
     :raises TypeError: an argument of the wrong type (the message names it).
+    :param hookspecs: classes or modules of :data:`~modloader.hookspec` functions: the
+        hooks this host calls through :attr:`hook` (see :doc:`hooks`).
+    :param strict_hooks: refuse a module that implements a hook none of ``hookspecs`` declares.
     """
 
     def __init__(
@@ -142,6 +149,8 @@ class Host:
         discovery: Discovery | None = None,
         config: ModulesConfig | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
+        hookspecs: Iterable[type | ModuleType] | None = None,
+        strict_hooks: bool = False,
     ) -> None:
         _check_arguments(
             namespace,
@@ -182,6 +191,13 @@ class Host:
         # use()'s fast path: the spellings looked up before, until the host stops.
         self._spellings: Mapping[str, ModuleRecord] = self._modules.spellings()
         self._builtin_commands = False
+        # hooks: only a host that declares hooks imports pluggy.
+        self._hooks: HostHooks | None = None
+        if hookspecs is not None:
+            from modloader._hooks.manager import HostHooks
+
+            self._hooks = self._lifecycle.hooks = HostHooks(hookspecs, strict=strict_hooks)
+            self._lifecycle.events.subscribe(self._hooks.removed)
         self._stop_requested = threading.Event()
         self._stop_graceful = True
         self._stop_listeners: list[Callable[[bool], object]] = []
@@ -430,6 +446,19 @@ class Host:
         return self._lifecycle.events.subscribe(callback)
 
     @property
+    def hook(self) -> pluggy.HookRelay:
+        """The declared hooks: ``host.hook.<name>(**kwargs)`` calls every running module
+        implementing ``<name>``, in start order (see :doc:`hooks`).
+
+        :raises AttributeError: the host was made without ``hookspecs=``.
+        """
+        if self._hooks is None:
+            raise AttributeError(
+                f"host {self.namespace!r} declares no hooks: pass hookspecs=[...] to Host()"
+            )
+        return self._hooks.relay
+
+    @property
     def extensions(self) -> ExtensionManager[Any]:
         """The running modules, in start order, as a stevedore ``ExtensionManager``."""
         from modloader._discovery.entrypoints import extension_manager
@@ -448,8 +477,10 @@ class Host:
         # never imports them.
         if not self._builtin_commands:
             from modloader._commands.builtin import install_builtin_commands
+            from modloader._hooks.commands import install_hook_commands
 
             install_builtin_commands(self._table, self._operations, self.request_stop)
+            install_hook_commands(self._table, self._lifecycle.lock, self._hooks)
             self._builtin_commands = True
         return self._table
 

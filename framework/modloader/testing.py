@@ -64,19 +64,30 @@ def module_host(
     autoload: bool = True,
     builtins: Mapping[str, Any] | None = None,
     start: bool = True,
+    hookspecs: Iterable[Any] | None = None,
+    strict_hooks: bool = False,
 ) -> Host:
     """A host for tests.
 
     With ``modules`` (name -> class, instance or Python module), discovery is
     in memory. Without, the host reads the installed entry points of
     ``namespace`` (use ``load=[...]`` with ``autoload=False`` to pick some).
+    ``hookspecs`` (and ``strict_hooks``) declare the app's hooks, as the app's
+    own host does, so ``host.hook.<name>(...)`` calls the module under test.
     """
     dropped = {name_key(n) for n in noload}
     entries = [ModuleEntry(n) for n in load] + [ModuleEntry(n, required=True) for n in require]
     entries = [e for e in entries if name_key(e.name) not in dropped]
     config = ModulesConfig(autoload=autoload, entries=tuple(entries), noload=tuple(noload))
     discovery = StaticDiscovery(namespace, modules) if modules is not None else None
-    host = Host(namespace, discovery=discovery, config=config, builtins=builtins)
+    host = Host(
+        namespace,
+        discovery=discovery,
+        config=config,
+        builtins=builtins,
+        hookspecs=hookspecs,
+        strict_hooks=strict_hooks,
+    )
     if start:
         host.start()
     return host

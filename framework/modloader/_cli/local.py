@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
+from typing import Any
 
 from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
@@ -88,11 +89,17 @@ def make_host(options: Options) -> Host:
     else:
         default = default_config_path(options.namespace)
     factory = Host if profile.host_factory is None else profile.host_factory
+    extra: dict[str, Any] = {}
+    if factory is Host and options.namespace == DEMO_NAMESPACE:
+        from modloader.demo import DemoSpecs  # the demo host's hooks (``demo status``)
+
+        extra["hookspecs"] = [DemoSpecs]
     host = factory(
         options.namespace,
         config_path=options.config,
         default_config_path=default,
         env_prefix=profile.env_prefix,
+        **extra,
     )
     if not isinstance(host, Host):
         raise TypeError(f"host_factory must return a modloader.Host, not {type(host).__name__}")
