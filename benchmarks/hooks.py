@@ -1,26 +1,36 @@
 """A hook call over 10 implementing modules: modloader's ``host.hook`` beside bare pluggy.
 
-Run it on its own: ``python -m benchmarks.hooks [--calls N]``. The modules are
-real distributions laid in a temporary site folder and loaded by a host; the
-same ten plugin classes are registered with a bare ``pluggy.PluginManager``
-for the comparison. Prints one JSON object (``{"rows": [[label, value, unit]]}``)
-like the other benchmark scripts. The target is a ratio of 1.5 or less.
+Run by :func:`benchmarks.runtime.measure_hooks` as
+``python -m benchmarks.hooks ROUNDS NUMBER``. The modules are real
+distributions laid in a temporary site folder and started by a host declaring
+the hooks; the same ten plugin classes are registered with a bare
+``pluggy.PluginManager``. Prints ``{"samples": {...}, "errors": {...}}``,
+seconds per call, one sample of each subject per round (:data:`SUBJECTS`).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import tempfile
-import time
-import timeit
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-__all__ = ["main"]
+from benchmarks.timing import interleave
+from benchmarks.timing import per_call
+
+__all__ = ["CALLS", "MODULES", "main"]
 
 NAMESPACE = "bench.hooks"
+#: How many modules implement each hook.
 MODULES = 10
+#: Each call measured: its key (``host.hook <key>`` and ``pluggy <key>`` are the
+#: subjects) and what it is.
+CALLS = {
+    "filter_note": "`filter_note`, every module answers",
+    "pick": "`pick`, `firstresult`, no module answers",
+}
 
 _SPECS = """\
 from modloader import hookspec
@@ -51,81 +61,63 @@ class Module:
 """
 
 
-def _side_by_side(ours: object, theirs: object, calls: int, rounds: int = 9) -> tuple[float, float]:
-    """CPU seconds per call of each, alternating rounds so a busy machine slows both alike.
+def _lay_site(site: Path) -> None:
+    from modloader.testing import make_distribution
 
-    CPU time of this thread (not wall-clock time) leaves out the time other
-    processes hold the CPU; the fastest round of each is kept.
-    """
-    assert callable(ours) and callable(theirs)
-    ours()
-    theirs()
-    mine, base = [], []
-    for _ in range(rounds):
-        mine.append(timeit.Timer(ours, timer=time.thread_time).timeit(calls) / calls)
-        base.append(timeit.Timer(theirs, timer=time.thread_time).timeit(calls) / calls)
-    return min(mine), min(base)
+    make_distribution(site, "bench-hook-specs", files={"bench_hook_specs.py": _SPECS})
+    for i in range(MODULES):
+        make_distribution(
+            site,
+            f"bench-hook-{i}",
+            files={f"bench_hook_{i}.py": _PLUGIN},
+            entry_points={NAMESPACE: {f"res_hook{i}": f"bench_hook_{i}:Module"}},
+        )
 
 
-def run(calls: int) -> list[list[object]]:
+def _timed(hook: Any, kwargs: dict[str, Any], number: int) -> Callable[[], float]:
+    return lambda: per_call(lambda: hook(**kwargs), number)
+
+
+def measure(rounds: int, number: int) -> tuple[dict[str, list[float]], dict[str, str]]:
+    """Interleaved rounds of every call, through the host and through bare pluggy."""
     import pluggy
 
     from modloader import Host
     from modloader import ModulesConfig
-    from modloader.testing import make_distribution
 
     with tempfile.TemporaryDirectory() as folder:
-        site = Path(folder)
-        make_distribution(site, "bench-hook-specs", files={"bench_hook_specs.py": _SPECS})
-        for i in range(MODULES):
-            make_distribution(
-                site,
-                f"bench-hook-{i}",
-                files={f"bench_hook_{i}.py": _PLUGIN},
-                entry_points={NAMESPACE: {f"res_hook{i}": f"bench_hook_{i}:Module"}},
-            )
+        _lay_site(Path(folder))
         sys.path.insert(0, folder)
         from bench_hook_specs import Specs  # type: ignore[import-not-found]
 
         host = Host(NAMESPACE, config=ModulesConfig(), hookspecs=[Specs])
         host.start()
-        assert len(host.hook.filter_note.get_hookimpls()) == MODULES
-
-        bare = pluggy.PluginManager("modloader")
-        bare.add_hookspecs(Specs)
-        for i in range(MODULES):
-            bare.register(sys.modules[f"bench_hook_{i}"].Module(), name=f"res_hook{i}")
-
-        hook, bare_hook = host.hook, bare.hook
-        rows: list[list[object]] = []
-        for label, ours, theirs in (
-            (
-                "filter_note (10 modules, all results)",
-                lambda: hook.filter_note(text="t", author="a"),
-                lambda: bare_hook.filter_note(text="t", author="a"),
-            ),
-            (
-                "pick (10 modules, firstresult, none answers)",
-                lambda: hook.pick(key="k"),
-                lambda: bare_hook.pick(key="k"),
-            ),
-        ):
-            mine, base = _side_by_side(ours, theirs, calls)
-            rows.append([f"host.hook {label}", mine * 1e6, "us"])
-            rows.append([f"bare pluggy {label}", base * 1e6, "us"])
-            rows.append([f"ratio {label}", mine / base, "x"])
-        host.stop()
-        sys.path.remove(folder)
-    return rows
+        try:
+            if len(host.hook.filter_note.get_hookimpls()) != MODULES:
+                raise RuntimeError(f"the host did not start the {MODULES} hook modules")
+            bare = pluggy.PluginManager("modloader")
+            bare.add_hookspecs(Specs)
+            for i in range(MODULES):
+                bare.register(sys.modules[f"bench_hook_{i}"].Module(), name=f"res_hook{i}")
+            arguments: dict[str, dict[str, Any]] = {
+                "filter_note": {"text": "t", "author": "a"},
+                "pick": {"key": "k"},
+            }
+            subjects: dict[str, Callable[[], float]] = {}
+            for key, kwargs in arguments.items():
+                subjects[f"host.hook {key}"] = _timed(getattr(host.hook, key), kwargs, number)
+                subjects[f"pluggy {key}"] = _timed(getattr(bare.hook, key), kwargs, number)
+            return interleave(subjects, rounds)
+        finally:
+            host.stop()
+            sys.path.remove(folder)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=20000, help="calls per timing (default 20000)")
-    args = parser.parse_args(argv)
-    print(json.dumps({"rows": run(args.calls)}, indent=1))
+def main(argv: list[str]) -> int:
+    samples, errors = measure(int(argv[0]), int(argv[1]))
+    print(json.dumps({"samples": samples, "errors": errors}))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    sys.exit(main(sys.argv[1:]))

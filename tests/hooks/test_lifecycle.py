@@ -318,3 +318,47 @@ def test_a_wrapper_the_call_has_not_entered_is_skipped_after_a_firm_unload(
     thread.join(10)
     assert results == [[1, "outer"]]
     assert hook_site.specs.CALLS == []
+
+
+#: Counts the calls that reach it; its unload() refuses.
+STUBBORN = """
+class Module:
+    @hookimpl
+    def filter_note(self, text):
+        return text + "|" + NAME
+
+    def unload(self, ctx):
+        CALLS.append("unload " + NAME)
+        return False
+"""
+
+
+@pytest.mark.parametrize(
+    ("flag", "expected"),
+    [
+        # removed although unload() refused: the call in flight skips it
+        ("-h", ["n|res_a", "n|res_c"]),
+        # unload() refused, the module runs on: the call in flight reaches it in its place
+        ("-f", ["n|res_a", "n|res_b", "n|res_c"]),
+    ],
+)
+def test_a_refusing_module_unloaded_during_a_call(
+    hook_site: HookSite, app_host: HostFactory, flag: str, expected: list[str]
+) -> None:
+    hook_site.add("res_a", BLOCKER)
+    hook_site.add("res_b", STUBBORN)
+    hook_site.add("res_c")
+    host = app_host()
+    module = __import__("hookmod_res_a.module", fromlist=["ENTERED"])
+    results: list[object] = []
+    thread = threading.Thread(target=lambda: results.append(host.hook.filter_note(text="n")))
+    thread.start()
+    assert module.ENTERED.wait(10)
+    host.run(f"module unload {flag} res_b")
+    assert hook_site.specs.CALLS == ["unload res_b"]
+    module.GO.set()
+    thread.join(10)
+    assert results == [expected]
+    assert host.hook.filter_note(text="n") == expected
+    assert all(m["use_count"] == 0 for m in host.list_modules())
+    assert callers(host)[::-1] == [n.partition("|")[2] for n in expected]  # pluggy: reversed
