@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -214,12 +215,18 @@ def blocked(hook_site: HookSite, app_host: HostFactory) -> tuple[Host, list[obje
     hook_site.add("res_b")
     hook_site.add("res_c")
     host = app_host()
+    results, thread, module = call_blocked_in_res_a(host)
+    return host, results, (thread, module)
+
+
+def call_blocked_in_res_a(host: Host) -> tuple[list[object], threading.Thread, Any]:
+    """Start a filter_note call in a thread; return once it is inside res_a (a BLOCKER)."""
     module = __import__("hookmod_res_a.module", fromlist=["ENTERED"])
     results: list[object] = []
     thread = threading.Thread(target=lambda: results.append(host.hook.filter_note(text="n")))
     thread.start()
     assert module.ENTERED.wait(10)
-    return host, results, (thread, module)
+    return results, thread, module
 
 
 def test_a_soft_unload_during_a_call_is_refused_naming_the_call(
@@ -349,11 +356,7 @@ def test_a_refusing_module_unloaded_during_a_call(
     hook_site.add("res_b", STUBBORN)
     hook_site.add("res_c")
     host = app_host()
-    module = __import__("hookmod_res_a.module", fromlist=["ENTERED"])
-    results: list[object] = []
-    thread = threading.Thread(target=lambda: results.append(host.hook.filter_note(text="n")))
-    thread.start()
-    assert module.ENTERED.wait(10)
+    results, thread, module = call_blocked_in_res_a(host)
     host.run(f"module unload {flag} res_b")
     assert hook_site.specs.CALLS == ["unload res_b"]
     module.GO.set()
