@@ -82,11 +82,11 @@ class Lifecycle:
         self.catalogue = catalogue
         self.host = host
         self.events = EventBus()
+        #: The host's hooks, when it declares any: told at the single points below.
+        self.hooks: HostHooks | None = None
         self.lock = threading.RLock()
         self._commands = commands
         self._seq = itertools.count(1)
-        #: The host's hooks, when it declares any: told at the single points below.
-        self.hooks: HostHooks | None = None
 
     # -- what a module's context asks for ----------------------------------------------
 
