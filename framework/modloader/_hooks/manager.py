@@ -323,6 +323,7 @@ class HostHooks:
         if event.kind is EventKind.UNLOADED:
             record = self._records.get(event.name)
             if record is not None and record.state is _S.REMOVED:
+                self.leave(record)  # guarded already, unless removed without its unload()
                 self._forget(record)
 
     # -- membership ------------------------------------------------------------------
