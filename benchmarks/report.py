@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from benchmarks.hooks import CALLS
+from benchmarks.hooks import MODULES
 from benchmarks.runtime import CONSOLE_FLOOR
 from benchmarks.timing import ratios
 from benchmarks.timing import spread
@@ -82,6 +84,7 @@ def targets(results: dict[str, Any]) -> list[Target]:
     n = f"{rt.get('modules', 0):,}"
     remote = rt.get("remote", {})
     use = rt.get("use", {})
+    hooks = rt.get("hooks", {})
     rows = [
         Target(
             "warm startup / stevedore, M", 0.9, _ratio(sizes.get("M"), "modloader", "stevedore")
@@ -146,6 +149,14 @@ def targets(results: dict[str, Any]) -> list[Target]:
             "`use()` + release / `threading.Lock` acquire + release",
             2.0,
             _paired(use, "use", "lock"),
+        ),
+        *(
+            Target(
+                f"`host.hook` call over {MODULES} modules / bare pluggy, {what}",
+                1.5,
+                _paired(hooks, f"host.hook {key}", f"pluggy {key}"),
+            )
+            for key, what in CALLS.items()
         ),
     ]
     return rows
@@ -283,7 +294,26 @@ def _runtime(results: dict[str, Any]) -> list[str]:
                 f"{s['max'] * 1e9:.0f} |"
             )
         lines.append("")
-    return lines
+    return lines + _hooks(rt.get("hooks"))
+
+
+def _hooks(hooks: dict[str, Any] | None) -> list[str]:
+    if hooks is None:
+        return []
+    lines = [f"**A hook call over {MODULES} modules**", ""]
+    if "error" in hooks or hooks["errors"]:
+        return [*lines, f"Error: {hooks.get('error') or hooks['errors']}", ""]
+    lines += [
+        "| call | `host.hook`: median µs | bare pluggy: median µs | paired ratio: median |",
+        "|---|---:|---:|---:|",
+    ]
+    for key, what in CALLS.items():
+        ours, theirs = hooks["samples"][f"host.hook {key}"], hooks["samples"][f"pluggy {key}"]
+        lines.append(
+            f"| {what} | {spread(ours)['median'] * 1e6:.2f} | "
+            f"{spread(theirs)['median'] * 1e6:.2f} | {ratios(ours, theirs)['median']:.2f} |"
+        )
+    return [*lines, ""]
 
 
 def render(results: dict[str, Any], plot: str | None) -> str:

@@ -57,6 +57,9 @@ class Plan:
     remote_rounds: int
     use_rounds: int
     use_number: int
+    #: Interleaved rounds of hook calls, and calls per sample.
+    hook_rounds: int
+    hook_number: int
     settle: bool
 
 
@@ -72,6 +75,8 @@ FULL = Plan(
     remote_rounds=60,
     use_rounds=31,
     use_number=200_000,
+    hook_rounds=31,
+    hook_number=20_000,
     settle=True,
 )
 QUICK = dataclasses.replace(
@@ -86,6 +91,8 @@ QUICK = dataclasses.replace(
     remote_rounds=2,
     use_rounds=2,
     use_number=1_000,
+    hook_rounds=2,
+    hook_number=200,
     settle=False,
 )
 
@@ -185,6 +192,7 @@ def measure(python: str, plan: Plan, envs: Path, timeout: float, log: bool) -> d
         "operations": runtime.measure_operations(sandbox, plan.hosts, plan.warm_calls),
         "remote": runtime.measure_remote(sandbox, plan.remote_rounds),
         "use": runtime.measure_use(sandbox, plan.use_rounds, plan.use_number),
+        "hooks": runtime.measure_hooks(sandbox, plan.hook_rounds, plan.hook_number),
     }
     finished = datetime.datetime.now(datetime.UTC)
     results["machine"]["Load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())

@@ -5,8 +5,9 @@ first command the host receives after the connection's ``hello``) and then
 warm. The client is this process, speaking the control socket's wire format
 (versioned JSON lines) itself, so that what is timed is the host's work and
 the round trip. Then ``modloader -rx "module show"`` runs as a whole process
-against such a host, paired with the console-script floor, and ``use()`` is
-timed against a bare lock in a host of its own.
+against such a host, paired with the console-script floor, ``use()`` is
+timed against a bare lock in a host of its own, and a hook call over ten
+modules against the same call through bare pluggy.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from benchmarks.procs import modloader_command
 from benchmarks.timing import first_and_warm
 from benchmarks.timing import interleave
 
-__all__ = ["OPERATIONS", "measure_operations", "measure_remote", "measure_use"]
+__all__ = ["OPERATIONS", "measure_hooks", "measure_operations", "measure_remote", "measure_use"]
 
 #: What ``pip``'s generated console script runs before ``main``.
 CONSOLE_FLOOR = "import re, sys"
@@ -208,17 +209,20 @@ def measure_remote(sandbox: Sandbox, rounds: int) -> dict[str, Any]:
 
 def measure_use(sandbox: Sandbox, rounds: int, number: int) -> dict[str, Any]:
     """``use()`` + release against ``threading.Lock`` acquire + release, in a host of its own."""
+    conf, name = str(sandbox.env.modules_conf), leaves(sandbox.env.size)[0]
+    return _script(sandbox, "benchmarks.use_lock", conf, name, str(rounds), str(number))
+
+
+def measure_hooks(sandbox: Sandbox, rounds: int, number: int) -> dict[str, Any]:
+    """A hook call over 10 modules against the same call through bare pluggy, in a process."""
+    return _script(sandbox, "benchmarks.hooks", str(rounds), str(number))
+
+
+def _script(sandbox: Sandbox, module: str, *args: str) -> dict[str, Any]:
+    """Run ``python -m module args...`` in the sandbox; its JSON, or ``{"error": ...}``."""
     environ = sandbox.environ()
     environ["PYTHONPATH"] += os.pathsep + str(ROOT)
-    argv = [
-        sandbox.python,
-        "-m",
-        "benchmarks.use_lock",
-        str(sandbox.env.modules_conf),
-        leaves(sandbox.env.size)[0],
-        str(rounds),
-        str(number),
-    ]
+    argv = [sandbox.python, "-m", module, *args]
     proc = subprocess.run(
         argv, env=environ, cwd=sandbox.env.root, capture_output=True, text=True, check=False
     )

@@ -53,6 +53,7 @@ nitpick_ignore_regex = [
     ("py:(class|obj)", r"modloader\._registry\.refs\.T"),  # ModuleHandle's type variable
     # ControlSocket's constructor takes the private server; users get one from Host.serve().
     ("py:class", r"(modloader\._control\.unix\.)?ControlServer"),
+    ("py:class", r"(types\.)?ModuleType|pluggy\.\w+"),  # pluggy documents its own classes
     # Instance attributes of the errors, set in __init__ without a ``#:`` comment
     # (autodoc documents only commented ones); drop each once it has one.
     ("py:attr", r"(output|issues|name|possibilities)"),

@@ -36,6 +36,9 @@ def test_quick_run_measures_every_side_and_operation(tmp_path):
     assert runtime["remote"]["errors"] == {}
     assert set(runtime["remote"]["samples"]) == {"modloader -rx", "console floor", "interpreter"}
     assert runtime["use"]["errors"] == {}
+    assert runtime["hooks"]["errors"] == {}
+    assert len(runtime["hooks"]["samples"]["host.hook filter_note"]) == 2
     page = (out.parent / "benchmarks.md").read_text()
     assert "| first `module unload` of one module among 20 | ≤ 5 ms |" in page
+    assert "| `host.hook` call over 10 modules / bare pluggy, `pick`, `firstresult`" in page
     assert "error:" not in page

@@ -9,7 +9,7 @@ from types import ModuleType
 import pytest
 
 #: Modules whose names users import; ``modloader`` re-exports the common ones.
-PUBLIC_MODULES = ["modloader", "modloader.errors", "modloader.module"]
+PUBLIC_MODULES = ["modloader", "modloader.demo", "modloader.errors", "modloader.module"]
 
 
 @pytest.fixture(params=PUBLIC_MODULES, ids=PUBLIC_MODULES)
@@ -46,6 +46,8 @@ def test_all_names_no_private_name(public_module):
 
 #: The public names of ``modloader``: adding or removing one is a decision, made here.
 EXPECTED = {
+    "hookimpl",
+    "hookspec",
     "load_config",
     "main",
     "AccessDeniedError",

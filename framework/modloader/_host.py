@@ -7,7 +7,9 @@ import logging
 import os
 import threading
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
+from types import ModuleType
 from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
@@ -34,11 +36,13 @@ from modloader.errors import HostStateError
 from modloader.module import UnloadMode
 
 if TYPE_CHECKING:
+    import pluggy
     from stevedore.extension import ExtensionManager
 
     from modloader._commands.base import CommandResult
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery
+    from modloader._hooks.manager import HostHooks
     from modloader._registry.record import ModuleRecord
     from modloader._serving import ControlSocket
     from modloader._settings.check import CheckReport
@@ -133,6 +137,9 @@ class Host:
     :param config_dir: the folder of the modules' own ``<name>.conf`` files (default: the
         folder of ``config_path``, else of ``default_config_path``).
     :raises TypeError: an argument of the wrong type (the message names it).
+    :param hookspecs: classes or modules of :data:`~modloader.hookspec` functions: the
+        hooks this host calls through :attr:`hook` (see :doc:`hooks`).
+    :param strict_hooks: refuse a module that implements a hook none of ``hookspecs`` declares.
     """
 
     def __init__(
@@ -149,6 +156,8 @@ class Host:
         cache_dir: str | os.PathLike[str] | None = None,
         module_settings: Mapping[str, Mapping[str, Any]] | None = None,
         config_dir: str | os.PathLike[str] | None = None,
+        hookspecs: Iterable[type | ModuleType] | None = None,
+        strict_hooks: bool = False,
     ) -> None:
         _check_arguments(
             namespace,
@@ -191,6 +200,13 @@ class Host:
         # use()'s fast path: the spellings looked up before, until the host stops.
         self._spellings: Mapping[str, ModuleRecord] = self._modules.spellings()
         self._builtin_commands = False
+        # hooks: only a host that declares hooks imports pluggy.
+        self._hooks: HostHooks | None = None
+        if hookspecs is not None:
+            from modloader._hooks.manager import HostHooks
+
+            self._hooks = self._lifecycle.hooks = HostHooks(hookspecs, strict=strict_hooks)
+            self._lifecycle.events.subscribe(self._hooks.removed)
         self._stop_requested = threading.Event()
         self._stop_graceful = True
         self._stop_listeners: list[Callable[[bool], object]] = []
@@ -477,6 +493,19 @@ class Host:
         return self._lifecycle.events.subscribe(callback)
 
     @property
+    def hook(self) -> pluggy.HookRelay:
+        """The declared hooks: ``host.hook.<name>(**kwargs)`` calls every running module
+        implementing ``<name>``, in start order (see :doc:`hooks`).
+
+        :raises AttributeError: the host was made without ``hookspecs=``.
+        """
+        if self._hooks is None:
+            raise AttributeError(
+                f"host {self.namespace!r} declares no hooks: pass hookspecs=[...] to Host()"
+            )
+        return self._hooks.relay
+
+    @property
     def extensions(self) -> ExtensionManager[Any]:
         """The running modules, in start order, as a stevedore ``ExtensionManager``."""
         from modloader._discovery.entrypoints import extension_manager
@@ -495,11 +524,13 @@ class Host:
         # never imports them.
         if not self._builtin_commands:
             from modloader._commands.builtin import install_builtin_commands
+            from modloader._hooks.commands import install_hook_commands
 
             install_builtin_commands(self._table, self._operations, self.request_stop)
             from modloader._settings.command import install_settings_command
 
             install_settings_command(self._table, self._lifecycle)
+            install_hook_commands(self._table, self._lifecycle.lock, self._hooks)
             self._builtin_commands = True
         return self._table
 

@@ -67,6 +67,8 @@ def module_host(
     module_settings: Mapping[str, Mapping[str, Any]] | None = None,
     config_dir: str | Path | None = None,
     env_prefix: str = "MODLOADER_",
+    hookspecs: Iterable[Any] | None = None,
+    strict_hooks: bool = False,
 ) -> Host:
     """A host for tests.
 
@@ -78,6 +80,8 @@ def module_host(
     values), ``config_dir`` is the folder of the modules' ``<name>.conf``
     files (none by default: only code, the environment under ``env_prefix``
     and the defaults count).
+    ``hookspecs`` (and ``strict_hooks``) declare the app's hooks, as the app's
+    own host does, so ``host.hook.<name>(...)`` calls the module under test.
     """
     dropped = {name_key(n) for n in noload}
     entries = [ModuleEntry(n) for n in load] + [ModuleEntry(n, required=True) for n in require]
@@ -92,6 +96,8 @@ def module_host(
         module_settings=module_settings,
         config_dir=config_dir,
         env_prefix=env_prefix,
+        hookspecs=hookspecs,
+        strict_hooks=strict_hooks,
     )
     if start:
         host.start()

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from modloader import ModuleSettings
+from modloader import hookimpl
 from modloader.errors import UsageError
 from modloader.module import LoadResult
 from modloader.module import Module
@@ -66,6 +67,11 @@ class HelloModule(Module):
         self.greeting = ctx.settings.greeting
         ctx.logger.info("greeting is now %r", self.greeting)
         return ReloadResult.SUCCESS
+
+    @hookimpl
+    def demo_status(self) -> str:
+        """The demo host's hook (``demo status`` at the console calls it)."""
+        return f"res_hello: said {self.greeting!r} {self.greeted} times"
 
     def hello(self, args: Sequence[str]) -> str:
         """The ``hello`` command: ``args`` are the words typed after it."""

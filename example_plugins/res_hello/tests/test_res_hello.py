@@ -88,3 +88,12 @@ def test_the_published_entry_point_starts_it(fake_distributions, modloader_host)
     assert row["support_level"] == "core"
     assert host.run("hello Ada").ok
     assert "demo_res_hello" in check_lifecycle(host, "res_hello").dropped_modules
+
+
+def test_it_implements_the_demo_hosts_status_hook(modloader_host):
+    from modloader.demo import DemoSpecs
+
+    host = modloader_host({"res_hello": HelloModule}, hookspecs=[DemoSpecs], strict_hooks=True)
+    host.run("hello")
+    assert host.hook.demo_status() == ["res_hello: said 'Hello' 1 times"]
+    assert host.run("demo status").output == "res_hello: said 'Hello' 1 times"

@@ -12,6 +12,7 @@ import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from modloader import hookimpl
 from modloader.errors import UsageError
 from modloader.module import LoadPriority
 from modloader.module import SupportLevel
@@ -60,6 +61,13 @@ class Store:
     def keys(self) -> list[str]:
         with self._lock:
             return sorted(self._data)
+
+    # -- the demo host's hook (``demo status``) ----------------------------------
+
+    @hookimpl
+    def demo_status(self) -> str:
+        count = len(self.keys())
+        return f"res_store: {count} key{'' if count == 1 else 's'} stored"
 
     # -- console commands ----------------------------------------------------------
 

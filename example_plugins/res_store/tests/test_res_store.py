@@ -72,3 +72,13 @@ def test_the_published_entry_point_starts_it(fake_distributions, modloader_host)
     host = modloader_host(namespace="modloader.demo", load=["res_store"], autoload=False)
     assert host.get_module("res_store")["load_priority"] == LoadPriority.REALTIME_DRIVER
     assert host.run("store show").output == "0 keys"
+
+
+def test_it_implements_the_demo_hosts_status_hook(fake_distributions, modloader_host):
+    from modloader.demo import DemoSpecs
+
+    fake_distributions.add_project(PROJECT)
+    host = modloader_host(
+        namespace="modloader.demo", load=["res_store"], autoload=False, hookspecs=[DemoSpecs]
+    )
+    assert host.run("demo status").output == "res_store: 0 keys stored"

@@ -1,43 +1,44 @@
 """The application: a modloader host with a notes store and filters.
 
-What notes-app asks of its modules (all found in ``notes_app.modules``):
+notes-app declares its hooks in :class:`NotesSpecs`; its modules (found in
+``notes_app.modules``) implement them with ``@modloader.hookimpl``:
 
-* a **storage backend** is a preloaded module with ``open_store(folder)``
-  returning a :class:`NoteStore`. The core opens the store between the
-  preload and load phases and holds a reference on the backend while it is
-  open, so ``module unload`` of the backend is refused (held by notes store).
-* a **filter** is any running module with ``filter_note(text) -> str``. Each
-  new note passes through every running filter, in the order they started.
+* a **storage backend** is a preloaded module implementing ``open_store``
+  (``firstresult``: the first backend that answers opens the store). The core
+  opens the store between the preload and load phases and holds a reference
+  on the backend while it is open, so ``module unload`` of the backend is
+  refused (held by notes store).
+* a **filter** is any running module implementing ``filter_note``. Each new
+  note passes through every running filter, in the order they started.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
 
-from modloader import EventKind
 from modloader import Host
-from modloader import ModuleError
 from modloader import StartupError
 from modloader import UsageError
+from modloader import hookspec
 
 if TYPE_CHECKING:
     from modloader import ModuleContext
-    from modloader import ModuleEvent
     from modloader import ModuleHandle
 
 __all__ = [
     "ENV_PREFIX",
     "NAMESPACE",
     "SHIPPED_CONFIG",
+    "Note",
     "NoteStore",
     "NotesApp",
+    "NotesSpecs",
     "default_config_path",
     "user_config_path",
 ]
@@ -55,11 +56,38 @@ _log = logging.getLogger("notes_app")
 class NoteStore(Protocol):
     """What a storage backend's ``open_store(folder)`` returns."""
 
+    #: The name of the module that opened it (the app holds a reference on it).
+    backend: str
+
     def add(self, text: str) -> int: ...
 
     def notes(self) -> list[tuple[int, str]]: ...
 
     def close(self) -> None: ...
+
+
+class Note:
+    """A note on its way to the store: each filter may change :attr:`text`."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Note({self.text!r})"
+
+
+class NotesSpecs:
+    """The hooks notes-app calls. Modules implement them with ``@modloader.hookimpl``."""
+
+    @hookspec(firstresult=True)
+    def open_store(self, folder: Path) -> NoteStore | None:
+        """Open the notes store in ``folder``; ``None`` lets the next backend answer."""
+
+    @hookspec
+    def filter_note(self, note: Note) -> None:
+        """Change ``note.text`` before it is stored (called in start order)."""
 
 
 def _xdg(variable: str, fallback: str) -> Path:
@@ -93,8 +121,6 @@ class NotesApp:
         self.data_dir = data_dir or default_data_dir()
         self.store: NoteStore | None = None
         self._backend: ModuleHandle | None = None
-        self._filters: list[str] = []
-        self._lock = threading.Lock()
         self.host = self.make_host(
             NAMESPACE,
             config_path=config,
@@ -118,8 +144,8 @@ class NotesApp:
             env_prefix=env_prefix,
             config_dir=config_dir,
             builtins={"core_notes": NotesCommands(self)},
+            hookspecs=[NotesSpecs],
         )
-        self.host.subscribe(self._on_event)
         return self.host
 
     # -- life ------------------------------------------------------------------------
@@ -129,21 +155,17 @@ class NotesApp:
         self.host.start(core_init=self.open_store)
 
     def open_store(self, host: Host) -> None:
-        """The core init: open the store of the preloaded backend, and hold the backend."""
-        for row in host.list_modules():
-            if not row["preload"] or row["status"] != "Running":
-                continue
-            handle = host.use(row["name"], holder="notes store")
-            if callable(getattr(handle.obj, "open_store", None)):
-                self.store = handle.obj.open_store(self.data_dir)
-                self._backend = handle
-                _log.info("notes store opened by %s in %s", row["name"], self.data_dir)
-                return
-            handle.release()
-        raise StartupError(
-            "no storage backend is running; preload one in modules.conf "
-            "(preload-require = res_notes_sqlite)"
-        )
+        """The core init: the preloaded backend opens the store; the app holds the backend."""
+        # Only preloaded modules are running yet: a backend must be preloaded.
+        store: NoteStore | None = host.hook.open_store(folder=self.data_dir)
+        if store is None:
+            raise StartupError(
+                "no storage backend is running; preload one in modules.conf "
+                "(preload-require = res_notes_sqlite)"
+            )
+        self.store = store
+        self._backend = host.use(store.backend, holder="notes store")
+        _log.info("notes store opened by %s in %s", store.backend, self.data_dir)
 
     def close_store(self) -> None:
         """Close the store and let go of the backend (again: nothing happens)."""
@@ -161,40 +183,25 @@ class NotesApp:
 
     # -- filters ---------------------------------------------------------------------
 
-    def _on_event(self, event: ModuleEvent) -> None:
-        if event.kind is EventKind.LOADED:
-            try:
-                with self.host.use(event.name, holder="notes filters") as handle:
-                    is_filter = callable(getattr(handle.obj, "filter_note", None))
-            except ModuleError:
-                return
-            with self._lock:
-                if is_filter and event.name not in self._filters:
-                    self._filters.append(event.name)
-        elif event.kind is EventKind.UNLOADED:
-            with self._lock:
-                if event.name in self._filters:
-                    self._filters.remove(event.name)
-
     @property
     def filters(self) -> list[str]:
         """The running filters, in the order notes pass through them."""
-        with self._lock:
-            return list(self._filters)
+        # pluggy keeps implementations in reverse call order.
+        return [i.plugin_name for i in reversed(self.host.hook.filter_note.get_hookimpls())]
 
     # -- notes: the hot path ---------------------------------------------------------
 
     def add_note(self, text: str) -> int:
-        """Pass ``text`` through every running filter and store it; returns its number."""
+        """Pass ``text`` through every running filter and store it; returns its number.
+
+        A filter being unloaded meanwhile is simply not called; one this call
+        holds cannot be soft-unloaded until the call returns.
+        """
         if self.store is None:
             raise RuntimeError("the notes store is not open")
-        for name in self.filters:
-            try:
-                with self.host.use(name, holder="notes add") as handle:
-                    text = handle.obj.filter_note(text)
-            except ModuleError:
-                continue  # unloaded since the list was read
-        return self.store.add(text)
+        note = Note(text)
+        self.host.hook.filter_note(note=note)
+        return self.store.add(note.text)
 
     def notes(self) -> list[tuple[int, str]]:
         if self.store is None:

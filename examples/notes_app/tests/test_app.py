@@ -86,3 +86,9 @@ def test_stop_closes_the_store_and_unloads_everything(start: StartT) -> None:
     app.stop()
     assert getattr(store, "closed", False)
     assert app.host.list_modules() == []
+
+
+def test_module_show_hooks_lists_the_filters_and_the_backend(start: StartT) -> None:
+    lines = start().host.run("module show hooks").output.splitlines()
+    assert lines[1].split() == ["filter_note", "filter_upper"]
+    assert lines[2].split() == ["open_store", "firstresult", "res_notes_sqlite"]

@@ -97,6 +97,10 @@ def make_host(options: Options) -> Host:
     factory = Host if profile.host_factory is None else profile.host_factory
     # config_dir only when --config-dir is given: a factory need not know of it otherwise.
     extra: dict[str, Any] = {} if options.config_dir is None else {"config_dir": options.config_dir}
+    if factory is Host and options.namespace == DEMO_NAMESPACE:
+        from modloader.demo import DemoSpecs  # the demo host's hooks (``demo status``)
+
+        extra["hookspecs"] = [DemoSpecs]
     host = factory(
         options.namespace,
         config_path=options.config,

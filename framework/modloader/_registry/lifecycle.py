@@ -48,6 +48,7 @@ from modloader.module import ModuleDeclined
 from modloader.module import SupportLevel
 
 if TYPE_CHECKING:
+    from modloader._hooks.manager import HostHooks
     from modloader._host import Host
     from modloader._settings.service import SettingsService
 
@@ -83,6 +84,8 @@ class Lifecycle:
         self.catalogue = catalogue
         self.host = host
         self.events = EventBus()
+        #: The host's hooks, when it declares any: told at the single points below.
+        self.hooks: HostHooks | None = None
         self.lock = threading.RLock()
         self._commands = commands
         self._seq = itertools.count(1)
@@ -217,6 +220,10 @@ class Lifecycle:
         except Exception as exc:
             self.decline(record, f"could not reference a dependency: {exc}")
             return StartResult.DECLINED, record.error
+        refused = self.hooks.admit(record) if self.hooks is not None else None
+        if refused is not None:  # its hook implementations do not match their specs
+            self.decline(record, refused)
+            return StartResult.DECLINED, refused
         return self._call_load(record)
 
     def _call_load(self, record: ModuleRecord) -> tuple[StartResult, str | None]:
@@ -260,6 +267,8 @@ class Lifecycle:
         record.load_time = time.time()
         record.error = None
         self.set_state(record, _S.RUNNING)
+        if self.hooks is not None:  # it joins the hooks, missed historic calls replayed
+            self.hooks.join(record)
         if record.support_level == SupportLevel.DEPRECATED.value:
             _log.warning(
                 "Module '%s' is deprecated and may be removed in a future version.", record.name
@@ -289,6 +298,8 @@ class Lifecycle:
 
         Returns why it refused, or ``None``.
         """
+        if self.hooks is not None:  # no hook call enters the module from here on
+            self.hooks.leave(record)
         unload = getattr(record.obj, "unload", None)
         if not callable(unload):
             return None

@@ -1,7 +1,7 @@
 """res_notes_sqlite: a notes-app storage backend keeping notes in ``FOLDER/notes.sqlite3``.
 
-notes-app preloads it and calls :meth:`SqliteBackend.open_store` before its
-other modules start. ``sqlite stats`` shows the open stores.
+notes-app preloads it and calls its ``open_store`` hook before its other
+modules start. ``sqlite stats`` shows the open stores.
 """
 
 from __future__ import annotations
@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from modloader.errors import UsageError
-from modloader.module import LoadPriority
+from modloader import LoadPriority
+from modloader import UsageError
+from modloader import hookimpl
 
 if TYPE_CHECKING:
     from modloader import ModuleContext
@@ -22,8 +23,10 @@ if TYPE_CHECKING:
 class SqliteStore:
     """One SQLite file of notes; safe to use from several threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, backend: str) -> None:
         self.path = path
+        #: The module that opened it (notes-app holds a reference on it meanwhile).
+        self.backend = backend
         self._lock = threading.Lock()
         self._db: sqlite3.Connection | None = sqlite3.connect(path, check_same_thread=False)
         with self._db:
@@ -62,8 +65,10 @@ class SqliteBackend:
 
     def __init__(self) -> None:
         self._stores: list[SqliteStore] = []
+        self._name = "res_notes_sqlite"
 
     def load(self, ctx: ModuleContext) -> None:
+        self._name = ctx.name
         ctx.register_command("sqlite stats", self._stats, summary="Show the open notes files")
 
     def unload(self, ctx: ModuleContext) -> None:
@@ -71,9 +76,11 @@ class SqliteBackend:
             store.close()
         self._stores.clear()
 
+    @hookimpl
     def open_store(self, folder: Path) -> SqliteStore:
+        """The hook notes-app calls (``firstresult``): this backend always answers."""
         folder.mkdir(parents=True, exist_ok=True)
-        store = SqliteStore(folder / "notes.sqlite3")
+        store = SqliteStore(folder / "notes.sqlite3", self._name)
         self._stores.append(store)
         return store
 

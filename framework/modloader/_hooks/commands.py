@@ -1,0 +1,80 @@
+"""``module show hooks``: each hook and the modules implementing it, in call order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+from typing import Any
+
+from modloader._commands.table import Command
+from modloader._commands.table import CommandTable
+from modloader._commands.table import Reply
+from modloader.errors import UsageError
+
+if TYPE_CHECKING:
+    import threading
+
+    from modloader._hooks.manager import HostHooks
+
+__all__ = ["install_hook_commands", "render_hook_table"]
+
+_ROW = "{:<30} {:<12} {}"
+
+
+def _module_text(module: Mapping[str, Any]) -> str:
+    marks = [m for m in ("wrapper", "tryfirst", "trylast") if module[m]]
+    return str(module["name"]) + (f" ({', '.join(marks)})" if marks else "")
+
+
+def render_hook_table(hooks: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Header, one row per hook, and ``N hooks declared``."""
+    lines = [_ROW.format("Hook", "Kind", "Modules (in call order)")]
+    count = 0
+    for hook in hooks:
+        count += 1
+        kind = "firstresult" if hook["firstresult"] else "historic" if hook["historic"] else ""
+        if not hook["declared"]:
+            kind = "undeclared"
+        modules = ", ".join(_module_text(m) for m in hook["modules"]) or "-"
+        lines.append(_ROW.format(hook["hook"], kind, modules).rstrip())
+    lines.append(f"{count} hooks declared" if count != 1 else "1 hook declared")
+    return lines
+
+
+def install_hook_commands(
+    table: CommandTable, lock: threading.RLock, hooks: HostHooks | None
+) -> None:
+    """Add ``module show hooks`` (and the demo host's ``demo status``) to ``table``."""
+
+    def show_hooks(args: list[str]) -> Reply:
+        keyword = None
+        if args:
+            if len(args) != 2 or args[0].lower() != "like":
+                raise UsageError("")
+            keyword = args[1].lower()
+        if hooks is None:
+            return Reply(lines=["This host declares no hooks."], data={"hooks": [], "count": 0})
+        with lock:
+            infos = [
+                h
+                for h in hooks.describe()
+                if keyword is None
+                or keyword in h["hook"].lower()
+                or any(keyword in m["name"].lower() for m in h["modules"])
+            ]
+        return Reply(lines=render_hook_table(infos), data={"hooks": infos, "count": len(infos)})
+
+    table.add(
+        Command(
+            ("module", "show", "hooks"),
+            show_hooks,
+            "List hooks and the modules implementing them",
+            "module show hooks [like <keyword>]",
+            lambda b: ["like"] if not b else [],
+        )
+    )
+    if hooks is not None:
+        from modloader._hooks.demo import install_demo_commands
+
+        install_demo_commands(table, hooks)

@@ -1,0 +1,77 @@
+"""``module show hooks``: the hooks, their kinds, and their modules in call order."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from modloader import Host
+from tests.hooks.conftest import HookSite
+
+HostFactory = Callable[..., Host]
+
+
+def test_module_show_hooks_lists_every_declared_hook(
+    hook_site: HookSite, app_host: HostFactory
+) -> None:
+    hook_site.add("res_b")
+    hook_site.add("res_a")
+    host = app_host()
+    result = host.run("module show hooks")
+    assert result.ok
+    assert result.output.splitlines() == [
+        "Hook                           Kind         Modules (in call order)",
+        "app_ready                      historic     res_a, res_b",
+        "filter_note                                 res_a, res_b",
+        "open_store                     firstresult  -",
+        "wrapped                                     -",
+        "4 hooks declared",
+    ]
+
+
+def test_like_matches_a_hook_or_a_module(hook_site: HookSite, app_host: HostFactory) -> None:
+    hook_site.add("res_a")
+    host = app_host()
+    assert [h["hook"] for h in host.run("module show hooks like STORE").data["hooks"]] == [
+        "open_store"
+    ]
+    assert [h["hook"] for h in host.run("module show hooks like res_a").data["hooks"]] == [
+        "app_ready",
+        "filter_note",
+    ]
+    assert host.run("module show hooks like nothing").output.endswith("0 hooks declared")
+
+
+def test_the_structured_form_is_json(hook_site: HookSite, app_host: HostFactory) -> None:
+    hook_site.add("res_a")
+    host = app_host()
+    data = json.loads(json.dumps(host.run("module show hooks like filter").data))
+    assert data == {
+        "count": 1,
+        "hooks": [
+            {
+                "hook": "filter_note",
+                "declared": True,
+                "firstresult": False,
+                "historic": False,
+                "modules": [
+                    {"name": "res_a", "wrapper": False, "tryfirst": False, "trylast": False}
+                ],
+            }
+        ],
+    }
+
+
+def test_wrong_arguments_print_the_usage(hook_site: HookSite, app_host: HostFactory) -> None:
+    host = app_host()
+    for line in ("module show hooks like", "module show hooks res_a", "module show hooks a b c"):
+        result = host.run(line)
+        assert not result.ok
+        assert result.output == "Usage: module show hooks [like <keyword>]"
+
+
+def test_module_show_still_lists_modules(hook_site: HookSite, app_host: HostFactory) -> None:
+    hook_site.add("res_a")
+    host = app_host()
+    assert host.run("module show like res_a").output.endswith("1 modules loaded")
+    assert "module show hooks" in host.run("core show help").output
