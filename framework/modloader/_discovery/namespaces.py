@@ -47,7 +47,8 @@ def empty_namespace_message(namespace: str) -> str:
         message += " Did you mean " + " or ".join(f"'{n}'" for n in close) + "?"
     if rest:
         shown = ", ".join(f"'{n}'" for n in rest[:8]) + (", ..." if len(rest) > 8 else "")
-        message += f" {'Other installed' if close else 'Installed'} namespaces with modules: {shown}."
+        which = "Other installed" if close else "Installed"
+        message += f" {which} namespaces with modules: {shown}."
     if not others:
         message += " No installed distribution publishes modules in any namespace."
     return message
