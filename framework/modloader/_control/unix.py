@@ -34,7 +34,12 @@ from modloader._control.checks import check_peer
 from modloader._control.checks import check_socket_path
 from modloader._control.checks import is_listening
 from modloader._control.checks import peer_credentials
+from modloader._control.logfeed import ConsoleFilter
+from modloader._control.logfeed import LogFeed
+from modloader._control.logfeed import Subscriber
+from modloader._control.logfeed import console_command
 from modloader._control.paths import prepare_socket_folder
+from modloader._control.protocol import LOG_VERSION
 from modloader._control.protocol import MAX_REQUEST_BYTES
 from modloader._control.protocol import Request
 from modloader._control.protocol import Response
@@ -102,6 +107,8 @@ class _Connection:
         #: Clear while a request is being answered: close() lets its reply go out first.
         self.idle = threading.Event()
         self.idle.set()
+        #: Set once the client subscribed to the log (a remote console).
+        self.subscriber: Subscriber | None = None
 
     def run(self) -> None:
         try:
@@ -113,6 +120,10 @@ class _Connection:
             logger.exception("control connection failed")
         finally:
             self.server._forget(self)
+            subscriber = self.subscriber
+            if subscriber is not None:
+                self.server.log_feed.remove(subscriber)
+                subscriber.close()
             with contextlib.suppress(OSError):
                 self.sock.close()
 
@@ -146,9 +157,48 @@ class _Connection:
                 return
             self.idle.clear()
             try:
-                self._send(server._answer(request))
+                if request.op == "subscribe":
+                    self._subscribe(request)
+                else:
+                    self._send(self._console_answer(request) or server._answer(request))
             finally:
                 self.idle.set()
+
+    def _console_answer(self, request: Request) -> Response | None:
+        """A subscribed console's own commands (``core set verbose``) answered, else ``None``."""
+        if request.op != "execute" or self.subscriber is None:
+            return None
+        settings = self.subscriber.settings
+        answered = console_command(request.line, settings)
+        if answered is None:
+            return None
+        ok, text = answered
+        self.server.log_feed.update_levels()
+        return Response(
+            id=request.id, ok=ok, output=text, exit_code=0 if ok else 1, data=settings.as_dict()
+        )
+
+    def _subscribe(self, request: Request) -> None:
+        """Start (or re-set) this connection's log feed; its reply is the last one sent directly."""
+        settings = ConsoleFilter(verbose=request.verbose, debug=request.debug, mute=request.mute)
+        reply = Response(id=request.id, ok=True, data=settings.as_dict(), v=LOG_VERSION)
+        if self.subscriber is not None:
+            self.subscriber.settings = settings
+            self.server.log_feed.update_levels()
+            self._send(reply)
+            return
+        subscriber = Subscriber(self.sock, settings, self.server.console_queue)
+        # The reply goes first in the queue, then the log lines, from the writer thread.
+        done = subscriber.queue_reply(encode(reply))
+        self.subscriber = subscriber
+        subscriber.start()
+        self.server.log_feed.add(subscriber)
+        try:
+            subscriber.wait_reply(done, self.server.send_timeout)
+        except TimeoutError:
+            raise OSError(errno.ETIMEDOUT, "client did not read its reply") from None
+        if request.client:
+            logger.debug("control socket: %s subscribed to the log", request.client)
 
     def _read_line(self) -> bytes | None:
         """The next request line, or ``None`` when the client hung up between lines.
@@ -189,6 +239,15 @@ class _Connection:
             self.buffer += chunk
 
     def _send(self, response: Response) -> None:
+        if self.subscriber is not None:
+            try:
+                self.subscriber.send_reply(encode(response), self.server.send_timeout)
+            except TimeoutError:
+                raise OSError(
+                    errno.ETIMEDOUT,
+                    f"client did not read its reply within {self.server.send_timeout:g} s",
+                ) from None
+            return
         self.sock.settimeout(self.server.send_timeout)
         try:
             self.sock.sendall(encode(response))
@@ -227,6 +286,8 @@ class ControlServer:
     :param request_timeout: seconds a started request line may take to arrive.
     :param send_timeout: seconds a client may take to read a reply.
     :param server_name: what ``hello`` answers.
+    :param console_queue: log lines a subscribed console may have waiting; more are
+        dropped (and counted) rather than slow the host.
     """
 
     def __init__(
@@ -239,6 +300,7 @@ class ControlServer:
         request_timeout: float = 10.0,
         send_timeout: float = 10.0,
         server_name: str = f"modloader {__version__}",
+        console_queue: int = 2000,
     ) -> None:
         self.executor = executor
         self.path = os.fspath(path)
@@ -247,6 +309,9 @@ class ControlServer:
         self.request_timeout = request_timeout
         self.send_timeout = send_timeout
         self.server_name = server_name
+        self.console_queue = console_queue
+        #: The root logger's handler that feeds the subscribed consoles.
+        self.log_feed = LogFeed()
         self.host_uid = os.geteuid()
         self._state = ServerState.NEW
         self._lock = threading.Lock()
@@ -336,6 +401,7 @@ class ControlServer:
                 with contextlib.suppress(OSError):
                     conn.sock.shutdown(socket.SHUT_RDWR)
                 thread.join(0.5)
+        self.log_feed.close_feed()
         self._remove_socket()
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):
