@@ -22,6 +22,7 @@ import sys
 import threading
 from collections.abc import Iterable
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import TextIO
 
@@ -40,6 +41,9 @@ from prompt_toolkit.shortcuts import CompleteStyle
 
 from modloader._cli import colour as _colour
 from modloader._commands.base import Executor
+
+if TYPE_CHECKING:
+    from modloader._control.logfeed import ConsoleFilter
 
 __all__ = [
     "DEFAULT_PROMPT",
@@ -197,6 +201,9 @@ class Console:
         #: While a command typed here runs, its log lines wait for its output.
         self._busy = False
         self._held: list[tuple[str, bool]] = []
+        #: The handlers showing the log here, and this console's verbosity over them.
+        self._shown: list[logging.Handler] = []
+        self._settings: ConsoleFilter | None = None
         self.session: PromptSession[str] = PromptSession(
             history=_open_history(history_path),
             completer=_ExecutorCompleter(executor),
@@ -292,6 +299,12 @@ class Console:
                     self.write(text, escaped=escaped)
 
     def _execute(self, line: str) -> None:
+        if self._shown:  # a local console: its own verbosity, as a remote one has it
+            answered = self._set_verbosity(line)
+            if answered is not None:
+                if answered:
+                    self.write(answered)
+                return
         try:
             result = self.executor.execute(line)
         except KeyboardInterrupt:
@@ -308,6 +321,29 @@ class Console:
                 output = _colour.colour_status_column(output)
             self.write(output, escaped=True)
 
+    def _set_verbosity(self, line: str) -> str | None:
+        """``core set verbose|debug N`` and ``logger mute`` at a local console: its handlers."""
+        from modloader._control.logfeed import ConsoleFilter
+        from modloader._control.logfeed import console_command
+
+        if self._settings is None:
+            level = min(h.level or self.logger_level() for h in self._shown)
+            self._settings = ConsoleFilter(
+                verbose=int(level <= logging.INFO), debug=int(level <= logging.DEBUG)
+            )
+        answered = console_command(line, self._settings)
+        if answered is None:
+            return None
+        wanted = logging.CRITICAL + 1 if self._settings.mute else self._settings.level
+        for handler in self._shown:
+            handler.setLevel(wanted)
+        if self.logger is not None and wanted < self.logger.getEffectiveLevel():
+            self.logger.setLevel(wanted)
+        return answered[1]
+
+    def logger_level(self) -> int:
+        return self.logger.getEffectiveLevel() if self.logger is not None else logging.INFO
+
     @contextlib.contextmanager
     def _logging(self) -> Iterator[None]:
         logger = self.logger
@@ -320,6 +356,9 @@ class Console:
             added = _ConsoleHandler(self, self.log_level)
             logger.addHandler(added)
         shown: list[logging.Handler] = [h for h, _ in rerouted] + ([added] if added else [])
+        self._shown = shown
+        logger_level = logger.level
+        levels = [h.level for h in shown]
         formatters = [h.formatter for h in shown]
         if self.colour:
             for handler, formatter in zip(shown, formatters, strict=True):
@@ -328,8 +367,11 @@ class Console:
         try:
             yield
         finally:
-            for handler, formatter in zip(shown, formatters, strict=True):
+            for handler, formatter, level in zip(shown, formatters, levels, strict=True):
                 handler.setFormatter(formatter)
+                handler.setLevel(level)
+            self._shown = []
+            logger.setLevel(logger_level)
             if added is not None:
                 logger.removeHandler(added)
             for handler, old in rerouted:

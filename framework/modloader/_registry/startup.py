@@ -126,7 +126,14 @@ class _Startup:
     def run_phase(self, records: list[ModuleRecord]) -> None:
         for record in sorted(records, key=lambda r: r.position):
             if record.state is _S.PENDING:
-                self.life.import_module(record)
+                began = time.perf_counter()
+                imported = self.life.import_module(record)
+                _log.debug(
+                    "%s %s (%.1f ms)",
+                    "Imported" if imported else "Could not import",
+                    record.name,
+                    (time.perf_counter() - began) * 1000,
+                )
             if record.state is _S.DECLINED:  # its import failed, here or in the preload closure
                 self.declined(record)
         members = {r.key: r for r in records if r.state is _S.PENDING}
@@ -153,7 +160,14 @@ class _Startup:
     def start(self, record: ModuleRecord) -> None:
         if record.state is not _S.PENDING:
             return
+        began = time.perf_counter()
         result, info = self.life.start(record)
+        _log.info(
+            "%s %s (%.1f ms)",
+            "Started" if result is StartResult.RUNNING else "Did not start",
+            record.name,
+            (time.perf_counter() - began) * 1000,
+        )
         if result is StartResult.RUNNING:
             self.report.running += 1
         elif result is StartResult.DEP_DECLINED:
