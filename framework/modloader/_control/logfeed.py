@@ -21,7 +21,10 @@ import threading
 from dataclasses import dataclass
 from typing import Final
 
+from modloader._control.protocol import LOG_VERSION
 from modloader._control.protocol import Event
+from modloader._control.protocol import Request
+from modloader._control.protocol import Response
 from modloader._control.protocol import encode
 
 __all__ = [
@@ -30,6 +33,9 @@ __all__ = [
     "LogFeed",
     "Subscriber",
     "console_command",
+    "console_reply",
+    "resubscribe",
+    "subscribe",
     "threshold",
 ]
 
@@ -140,6 +146,13 @@ class Subscriber:
         self._thread = threading.Thread(
             target=self._pump, name="modloader-control-log", daemon=True
         )
+        #: Set once the reply to ``subscribe`` is written (see :func:`subscribe`).
+        self._started: threading.Event | None = None
+
+    def wait_started(self, timeout: float) -> None:
+        """Wait until the reply to ``subscribe`` is written; :class:`TimeoutError` if not."""
+        if self._started is not None:
+            self.wait_reply(self._started, timeout)
 
     def start(self) -> None:
         self._thread.start()
@@ -322,3 +335,40 @@ class LogFeed(logging.Handler):
         for subscriber in wanting:
             with contextlib.suppress(Exception):
                 subscriber.offer(record.levelno, text)
+
+
+def subscribe(sock: socket.socket, request: Request, feed: LogFeed, limit: int) -> Subscriber:
+    """Start feeding the connection ``sock`` the log, as ``request`` asks.
+
+    The reply goes first in the new queue, then the log lines: the client
+    reads its reply before any event. Call :meth:`Subscriber.wait_started`.
+    """
+    settings = ConsoleFilter(verbose=request.verbose, debug=request.debug, mute=request.mute)
+    subscriber = Subscriber(sock, settings, limit)
+    reply = Response(id=request.id, ok=True, data=settings.as_dict(), v=LOG_VERSION)
+    subscriber._started = subscriber.queue_reply(encode(reply))
+    subscriber.start()
+    feed.add(subscriber)
+    if request.client:
+        logger.debug("control socket: %s subscribed to the log", request.client)
+    return subscriber
+
+
+def resubscribe(request: Request, subscriber: Subscriber, feed: LogFeed) -> Response:
+    """A second ``subscribe`` on a connection: its settings replace the first's."""
+    subscriber.settings = ConsoleFilter(
+        verbose=request.verbose, debug=request.debug, mute=request.mute
+    )
+    feed.update_levels()
+    return Response(id=request.id, ok=True, data=subscriber.settings.as_dict(), v=LOG_VERSION)
+
+
+def console_reply(request: Request, subscriber: Subscriber, feed: LogFeed) -> Response | None:
+    """The reply to a console's own command (``core set verbose 3``), else ``None``."""
+    answered = console_command(request.line, subscriber.settings)
+    if answered is None:
+        return None
+    ok, text = answered
+    feed.update_levels()
+    data = subscriber.settings.as_dict()
+    return Response(id=request.id, ok=ok, output=text, exit_code=0 if ok else 1, data=data)

@@ -34,12 +34,12 @@ from modloader._control.checks import check_peer
 from modloader._control.checks import check_socket_path
 from modloader._control.checks import is_listening
 from modloader._control.checks import peer_credentials
-from modloader._control.logfeed import ConsoleFilter
 from modloader._control.logfeed import LogFeed
 from modloader._control.logfeed import Subscriber
-from modloader._control.logfeed import console_command
+from modloader._control.logfeed import console_reply
+from modloader._control.logfeed import resubscribe
+from modloader._control.logfeed import subscribe
 from modloader._control.paths import prepare_socket_folder
-from modloader._control.protocol import LOG_VERSION
 from modloader._control.protocol import MAX_REQUEST_BYTES
 from modloader._control.protocol import Request
 from modloader._control.protocol import Response
@@ -168,37 +168,16 @@ class _Connection:
         """A subscribed console's own commands (``core set verbose``) answered, else ``None``."""
         if request.op != "execute" or self.subscriber is None:
             return None
-        settings = self.subscriber.settings
-        answered = console_command(request.line, settings)
-        if answered is None:
-            return None
-        ok, text = answered
-        self.server.log_feed.update_levels()
-        return Response(
-            id=request.id, ok=ok, output=text, exit_code=0 if ok else 1, data=settings.as_dict()
-        )
+        return console_reply(request, self.subscriber, self.server.log_feed)
 
     def _subscribe(self, request: Request) -> None:
         """Start (or re-set) this connection's log feed; its reply is the last one sent directly."""
-        settings = ConsoleFilter(verbose=request.verbose, debug=request.debug, mute=request.mute)
-        reply = Response(id=request.id, ok=True, data=settings.as_dict(), v=LOG_VERSION)
         if self.subscriber is not None:
-            self.subscriber.settings = settings
-            self.server.log_feed.update_levels()
-            self._send(reply)
+            self._send(resubscribe(request, self.subscriber, self.server.log_feed))
             return
-        subscriber = Subscriber(self.sock, settings, self.server.console_queue)
-        # The reply goes first in the queue, then the log lines, from the writer thread.
-        done = subscriber.queue_reply(encode(reply))
-        self.subscriber = subscriber
-        subscriber.start()
-        self.server.log_feed.add(subscriber)
-        try:
-            subscriber.wait_reply(done, self.server.send_timeout)
-        except TimeoutError:
-            raise OSError(errno.ETIMEDOUT, "client did not read its reply") from None
-        if request.client:
-            logger.debug("control socket: %s subscribed to the log", request.client)
+        server = self.server
+        self.subscriber = subscribe(self.sock, request, server.log_feed, server.console_queue)
+        self.subscriber.wait_started(server.send_timeout)  # TimeoutError ends the connection
 
     def _read_line(self) -> bytes | None:
         """The next request line, or ``None`` when the client hung up between lines.
@@ -239,14 +218,8 @@ class _Connection:
             self.buffer += chunk
 
     def _send(self, response: Response) -> None:
-        if self.subscriber is not None:
-            try:
-                self.subscriber.send_reply(encode(response), self.server.send_timeout)
-            except TimeoutError:
-                raise OSError(
-                    errno.ETIMEDOUT,
-                    f"client did not read its reply within {self.server.send_timeout:g} s",
-                ) from None
+        if self.subscriber is not None:  # the console's writer sends, after its log lines
+            self.subscriber.send_reply(encode(response), self.server.send_timeout)
             return
         self.sock.settimeout(self.server.send_timeout)
         try:
