@@ -347,8 +347,8 @@ def subscribe(sock: socket.socket, request: Request, feed: LogFeed, limit: int) 
     subscriber = Subscriber(sock, settings, limit)
     reply = Response(id=request.id, ok=True, data=settings.as_dict(), v=LOG_VERSION)
     subscriber._started = subscriber.queue_reply(encode(reply))
+    feed.add(subscriber)  # before the reply can go out: no line logged after it is missed
     subscriber.start()
-    feed.add(subscriber)
     if request.client:
         logger.debug("control socket: %s subscribed to the log", request.client)
     return subscriber
