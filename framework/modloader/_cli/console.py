@@ -327,7 +327,7 @@ class Console:
         from modloader._control.logfeed import console_command
 
         if self._settings is None:
-            level = min(h.level or self.logger_level() for h in self._shown)
+            level = min(h.level or self._logger_level() for h in self._shown)
             self._settings = ConsoleFilter(
                 verbose=int(level <= logging.INFO), debug=int(level <= logging.DEBUG)
             )
@@ -341,7 +341,7 @@ class Console:
             self.logger.setLevel(wanted)
         return answered[1]
 
-    def logger_level(self) -> int:
+    def _logger_level(self) -> int:
         return self.logger.getEffectiveLevel() if self.logger is not None else logging.INFO
 
     @contextlib.contextmanager

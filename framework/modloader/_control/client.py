@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import socket
-import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING
 from typing import Final
 from typing import Self
 
@@ -37,6 +36,10 @@ from modloader.errors import AccessDeniedError
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
 from modloader.errors import ProtocolError
+
+if TYPE_CHECKING:  # imported when a console subscribes: -rx never needs them
+    import queue
+    import threading
 
 __all__ = ["CLOSED", "ControlClient", "RemoteExecutor", "execute_remote", "raise_for_error"]
 
@@ -114,8 +117,8 @@ class ControlClient:
         self._next_id = 1
         #: Set while subscribed: a thread reads every line, events and replies.
         self._reader: threading.Thread | None = None
-        self._replies: queue.Queue[Response | BaseException | None] = queue.Queue()
-        self._send_lock = threading.Lock()
+        self._replies: queue.Queue[Response | BaseException | None] | None = None
+        self._send_lock: threading.Lock | None = None
         self._closing = False
 
     def __enter__(self) -> Self:
@@ -184,6 +187,8 @@ class ControlClient:
         reader, self._reader = self._reader, None
         if sock is not None:
             if reader is not None:
+                import threading
+
                 self._closing = True
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
@@ -235,6 +240,9 @@ class ControlClient:
 
     def _request_subscribed(self, sock: socket.socket, request: Request) -> Response:
         """A request while the reader thread reads: send, and wait for the reply it hands over."""
+        import queue
+
+        assert self._send_lock is not None and self._replies is not None
         try:
             with self._send_lock:
                 sock.sendall(encode(request))
@@ -294,8 +302,12 @@ class ControlClient:
             raise ControlError(response.error.message)
         sock = self._sock
         assert sock is not None
+        import queue
+        import threading
+
         sock.settimeout(None)  # the reader waits for lines as long as the host runs
         self._replies = queue.Queue()
+        self._send_lock = threading.Lock()
         self._reader = threading.Thread(
             target=self._read_all, args=(sock, on_event), name="modloader-console-log", daemon=True
         )
@@ -315,9 +327,11 @@ class ControlClient:
                     with contextlib.suppress(Exception):  # the console's trouble, not ours
                         on_event(message)
                 else:
+                    assert self._replies is not None
                     self._replies.put(message)
         except (OSError, ProtocolError) as exc:
             end = exc
+        assert self._replies is not None
         self._replies.put(end)
         if not self._closing:
             with contextlib.suppress(Exception):
