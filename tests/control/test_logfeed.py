@@ -19,6 +19,7 @@ from modloader._control.protocol import Request
 from modloader._control.protocol import decode_request
 from modloader._control.protocol import encode
 from modloader._control.unix import ControlServer
+from modloader.errors import ControlError
 from modloader.errors import ProtocolError
 
 log = logging.getLogger("feed.test")
@@ -187,3 +188,30 @@ def test_a_console_that_never_reads_does_not_slow_the_host(served):
     assert dropped > 0
     assert lines + dropped == 20000
     sock.close()
+
+
+def test_a_host_that_speaks_only_version_1_is_said_to_send_no_log(served, monkeypatch):
+    import modloader._control.protocol as protocol
+
+    monkeypatch.setattr(protocol, "SUPPORTED_VERSIONS", (1,))  # what an older host negotiates
+    with ControlClient(served.path, timeout=5) as client:
+        with pytest.raises(ControlError, match="does not send its log to consoles"):
+            client.subscribe(lambda event: None)
+        assert client.execute("echo still works").output == "still works"
+
+
+def test_a_console_is_told_when_the_host_goes_away(executor, sock_path):
+    server = ControlServer(executor, sock_path, send_timeout=2.0)
+    server.start()
+    client, events = subscribed(server)
+    try:
+        server.close()
+        deadline = time.monotonic() + 10
+        while True:
+            event = events.get(timeout=max(0.01, deadline - time.monotonic()))
+            if event is None:
+                break
+        with pytest.raises(ControlError):
+            client.execute("echo gone")
+    finally:
+        client.close()
