@@ -104,6 +104,30 @@ def test_log_records_are_printed_to_the_console(executor, tmp_path):
     assert logger.handlers == []  # removed when the console ends
 
 
+def test_a_commands_output_comes_before_the_log_lines_it_caused(executor, tmp_path):
+    logger = logging.getLogger("fake")
+    logger.propagate = False
+    try:
+        out = drive(executor, "log one\rlog two\r\x04", tmp_path, logger=logger)
+    finally:
+        logger.propagate = True
+    lines = [line.split("]: ")[-1] for line in out.splitlines()]
+    assert lines == ["logged", "one", "logged", "two"]
+
+
+def test_a_local_console_sets_its_own_verbosity(executor, tmp_path):
+    logger = logging.getLogger("fake")
+    logger.propagate = False
+    keys = "log shown\rlogger mute\rlog hidden\rlogger mute\rlog again\r\x04"
+    try:
+        out = drive(executor, keys, tmp_path, logger=logger)
+    finally:
+        logger.propagate = True
+    assert "Console is muted." in out and "Console is not muted anymore." in out
+    assert "shown" in out and "again" in out and "hidden" not in out
+    assert executor.lines == ["log shown", "log hidden", "log again"]  # mute never reached it
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

@@ -101,14 +101,33 @@ def test_help_lists_every_command(host: Host) -> None:
 
 
 def test_help_on_one_command(host: Host) -> None:
-    assert host.run("core show help module unload").output.splitlines() == [
+    lines = host.run("core show help module unload").output.splitlines()
+    assert lines[:3] == [
         "Usage: module unload [-f|-h] <module name> [<module name> ...]",
         "       Unload a module by name",
+        "",
     ]
+    text = "\n".join(lines)
+    assert "-f  Firm: unload even if in use" in text
+    assert "-h  Hard: as -f, and remove the module even if its unload() refuses" in text
+
+
+def test_every_built_in_command_says_more_than_its_usage(host: Host) -> None:
+    commands = [c for c in host.run("help").output.splitlines()]
+    for line in commands:
+        name = line.split("  --")[0].strip()
+        lines = host.run(f"help {name}").output.splitlines()
+        assert len(lines) > 3, f"help {name} says only {lines}"
+
+
+def test_console_settings_need_a_console(host: Host) -> None:
+    result = host.run("core set verbose 3")
+    assert not result.ok
+    assert "sets the console it is typed at" in result.output
 
 
 def test_completion(host: Host) -> None:
-    assert host.complete("") == ["core", "help", "module"]
+    assert host.complete("") == ["core", "help", "logger", "module"]
     assert host.complete("mod") == ["module"]
     assert host.complete("module ") == ["load", "refresh", "reload", "settings", "show", "unload"]
     assert host.complete("module unload res_") == ["res_alpha", "res_beta"]

@@ -100,8 +100,15 @@ def test_complete_round_trip(server, line, expected):
 def test_hello_negotiates_the_version_and_names_the_host(server):
     with ControlClient(server.path, timeout=5) as client:
         hello = client.hello()
-    assert hello.version == 1 and hello.pid == os.getpid()
+    assert hello.version == 2 and hello.pid == os.getpid()
     assert hello.server.startswith("modloader ")
+
+
+def test_a_client_that_speaks_only_version_1_gets_version_1(server):
+    with raw(server.path) as sock:
+        sock.sendall(request(id=3, op="hello", versions=[1]))
+        reply = read_reply(sock)
+    assert reply["ok"] is True and reply["version"] == 1
 
 
 def test_hello_without_a_common_version_is_refused(server):

@@ -271,6 +271,24 @@ def test_import_failure_is_a_decline(make_host: HostFactory, journal: Journal) -
     assert status(host)["ok"] == "Running"
 
 
+def test_import_failure_and_load_failure_log_their_tracebacks_alike(
+    make_host: HostFactory, journal: Journal, caplog: pytest.LogCaptureFixture
+) -> None:
+    host = make_host(
+        {
+            "broken": ImportError("No module named 'missing_lib'"),
+            "raising": module(journal, raises=RuntimeError("boom")),
+        }
+    )
+    with caplog.at_level(logging.WARNING, logger="modloader"):
+        host.start()
+    failures = {r.getMessage(): r for r in caplog.records if r.exc_info is not None}
+    assert set(failures) == {"broken: import failed", "raising: load() raised"}
+    assert {r.levelno for r in failures.values()} == {logging.WARNING}
+    assert "ImportError: No module named 'missing_lib'" in caplog.text
+    assert "RuntimeError: boom" in caplog.text
+
+
 def test_failure_aborts_and_unwinds_in_reverse(make_host: HostFactory, journal: Journal) -> None:
     host = make_host(
         {

@@ -19,9 +19,6 @@ from collections.abc import Sequence
 __all__ = ["complete", "print_completion"]
 
 
-#: Entry-point groups a plugin distribution may also publish in, never a namespace.
-_TOOL_GROUPS = frozenset({"console_scripts", "gui_scripts", "pytest11"})
-
 _NAMESPACES_BASH = "_modloader_namespaces"
 _COMMAND_BASH = "_modloader_host_command"
 _PREAMBLE_BASH = r"""
@@ -92,22 +89,9 @@ def complete(topic: str, words: Sequence[str], *, namespace: str, socket: str | 
 
 
 def _namespaces() -> list[str]:
-    """Entry-point groups that look like module namespaces.
+    from modloader._discovery.namespaces import module_namespaces
 
-    A group is one when it is named ``*.modules`` (the convention) or a
-    distribution that publishes in it requires modloader (as plugins do).
-    """
-    import importlib.metadata
-    import re
-
-    found = set()
-    for dist in importlib.metadata.distributions():
-        requires = dist.requires or []
-        plugin = any(re.match(r"modloader\b(?![-_.])", req.lower()) for req in requires)
-        for ep in dist.entry_points:
-            if ep.group.endswith(".modules") or (plugin and ep.group not in _TOOL_GROUPS):
-                found.add(ep.group)
-    return sorted(found)
+    return module_namespaces()
 
 
 def _host_candidates(line: str, *, namespace: str, socket: str | None) -> list[str]:

@@ -7,6 +7,10 @@ control socket. It behaves like Asterisk's ``*CLI>``: Tab completes commands,
 subcommands and module names (asking the executor), Ctrl-C clears the line,
 Ctrl-D, ``exit`` or ``quit`` leave, and log messages appear above the prompt
 without breaking the line being typed.
+
+A command's output comes first: the log lines emitted while a command typed
+here runs (a module's "dropping 1 key" during ``module unload``) are held and
+shown right after that command's own output, in the order they happened.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ import sys
 import threading
 from collections.abc import Iterable
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
+from typing import Any
 from typing import TextIO
 
 from prompt_toolkit import PromptSession
@@ -35,6 +41,9 @@ from prompt_toolkit.shortcuts import CompleteStyle
 
 from modloader._cli import colour as _colour
 from modloader._commands.base import Executor
+
+if TYPE_CHECKING:
+    from modloader._control.logfeed import ConsoleFilter
 
 __all__ = [
     "DEFAULT_PROMPT",
@@ -122,9 +131,24 @@ class _ConsoleHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            self.console.write(self.format(record))
+            self.console.write_log(self.format(record))
         except Exception:
             self.handleError(record)
+
+
+class _LogStream:
+    """The stream a terminal log handler writes to while the console runs."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+
+    def write(self, text: str) -> int:
+        if text.strip():
+            self.console.write_log(text.rstrip("\n"), escaped=True)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
 
 
 class Console:
@@ -173,7 +197,13 @@ class Console:
         self.log_level = log_level
         self._stdout = stdout
         self._stop = threading.Event()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
+        #: While a command typed here runs, its log lines wait for its output.
+        self._busy = False
+        self._held: list[tuple[str, bool]] = []
+        #: The handlers showing the log here, and this console's verbosity over them.
+        self._shown: list[logging.Handler] = []
+        self._settings: ConsoleFilter | None = None
         self.session: PromptSession[str] = PromptSession(
             history=_open_history(history_path),
             completer=_ExecutorCompleter(executor),
@@ -198,6 +228,25 @@ class Console:
         with self._write_lock:
             stream.write(text if text.endswith("\n") else text + "\n")
             stream.flush()
+
+    def write_log(self, text: str, *, escaped: bool = False) -> None:
+        """Print a log line above the prompt, or hold it while a command typed here runs."""
+        with self._write_lock:
+            if self._busy:
+                self._held.append((text, escaped))
+                return
+            self.write(text, escaped=escaped)
+
+    def write_remote_log(self, level: int, text: str) -> None:
+        """Print a line of a remote host's log (its level word coloured, as Asterisk does)."""
+        from modloader._control.terminal import escape_controls
+
+        text = escape_controls(text)
+        colour = _colour.LEVEL_COLOURS.get(level) if self.colour else None
+        if colour is not None:
+            word = logging.getLevelName(level)
+            text = text.replace(word, f"{colour}{word}{_colour.RESET}", 1)
+        self.write_log(text, escaped=True)
 
     def stop(self) -> None:
         """Make :meth:`run` return, from any thread or a signal handler."""
@@ -238,6 +287,24 @@ class Console:
                 self._run_line(line)
 
     def _run_line(self, line: str) -> None:
+        with self._write_lock:
+            self._busy = True
+        try:
+            self._execute(line)
+        finally:
+            with self._write_lock:
+                self._busy = False
+                held, self._held = self._held, []
+                for text, escaped in held:
+                    self.write(text, escaped=escaped)
+
+    def _execute(self, line: str) -> None:
+        if self._shown:  # a local console: its own verbosity, as a remote one has it
+            answered = self._set_verbosity(line)
+            if answered is not None:
+                if answered:
+                    self.write(answered)
+                return
         try:
             result = self.executor.execute(line)
         except KeyboardInterrupt:
@@ -254,18 +321,44 @@ class Console:
                 output = _colour.colour_status_column(output)
             self.write(output, escaped=True)
 
+    def _set_verbosity(self, line: str) -> str | None:
+        """``core set verbose|debug N`` and ``logger mute`` at a local console: its handlers."""
+        from modloader._control.logfeed import ConsoleFilter
+        from modloader._control.logfeed import console_command
+
+        if self._settings is None:
+            level = min(h.level or self._logger_level() for h in self._shown)
+            self._settings = ConsoleFilter(
+                verbose=int(level <= logging.INFO), debug=int(level <= logging.DEBUG)
+            )
+        answered = console_command(line, self._settings)
+        if answered is None:
+            return None
+        wanted = logging.CRITICAL + 1 if self._settings.mute else self._settings.level
+        for handler in self._shown:
+            handler.setLevel(wanted)
+        if self.logger is not None and wanted < self.logger.getEffectiveLevel():
+            self.logger.setLevel(wanted)
+        return answered[1]
+
+    def _logger_level(self) -> int:
+        return self.logger.getEffectiveLevel() if self.logger is not None else logging.INFO
+
     @contextlib.contextmanager
     def _logging(self) -> Iterator[None]:
         logger = self.logger
         if logger is None:
             yield
             return
-        rerouted = _reroute_terminal_handlers(logger)
+        rerouted = _reroute_terminal_handlers(logger, _LogStream(self))
         added: _ConsoleHandler | None = None
         if not logger.handlers:
             added = _ConsoleHandler(self, self.log_level)
             logger.addHandler(added)
         shown: list[logging.Handler] = [h for h, _ in rerouted] + ([added] if added else [])
+        self._shown = shown
+        logger_level = logger.level
+        levels = [h.level for h in shown]
         formatters = [h.formatter for h in shown]
         if self.colour:
             for handler, formatter in zip(shown, formatters, strict=True):
@@ -274,8 +367,11 @@ class Console:
         try:
             yield
         finally:
-            for handler, formatter in zip(shown, formatters, strict=True):
+            for handler, formatter, level in zip(shown, formatters, levels, strict=True):
                 handler.setFormatter(formatter)
+                handler.setLevel(level)
+            self._shown = []
+            logger.setLevel(logger_level)
             if added is not None:
                 logger.removeHandler(added)
             for handler, old in rerouted:
@@ -283,9 +379,9 @@ class Console:
 
 
 def _reroute_terminal_handlers(
-    logger: logging.Logger,
+    logger: logging.Logger, stream: Any
 ) -> list[tuple[logging.StreamHandler[TextIO], TextIO]]:
-    """Point ``logger``'s handlers that write to the terminal at the prompt-safe stdout.
+    """Point ``logger``'s handlers that write to the terminal at the console's ``stream``.
 
     :returns: each handler moved, with the stream to give it back.
     """
@@ -293,7 +389,7 @@ def _reroute_terminal_handlers(
     rerouted: list[tuple[logging.StreamHandler[TextIO], TextIO]] = []
     for handler in logger.handlers:
         if isinstance(handler, logging.StreamHandler) and handler.stream in terminals:
-            old = handler.setStream(sys.stdout)  # the prompt-safe stream, while patched
+            old = handler.setStream(stream)  # above the prompt, held while a command runs
             if old is not None:
                 rerouted.append((handler, old))
     return rerouted

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import logging
 import os
 import sys
+from collections.abc import Callable
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import TextIO
 
 from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
@@ -230,12 +235,40 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals) -> int:
     if signals.reload_pending:
         signals.reload_pending = False
         reload_everything(host, "SIGHUP during startup", host.subscribe)
-    try:
-        result = host.run(options.execute)
-    finally:
-        signals.reloader = None
-        signals.phase = Phase.STOPPING
-        # ``-x "core stop now"`` asks for a stop without unloading; honour it.
-        host.stop(graceful=host.wait_for_stop(0) is not False)
-    print_result(result, as_json=options.json)
+    with _log_after_output() as release:
+        try:
+            result = host.run(options.execute)
+        finally:
+            signals.reloader = None
+            signals.phase = Phase.STOPPING
+            # ``-x "core stop now"`` asks for a stop without unloading; honour it.
+            host.stop(graceful=host.wait_for_stop(0) is not False)
+        print_result(result, as_json=options.json)
+        release()
     return signals.exit_status or result.exit_code
+
+
+@contextlib.contextmanager
+def _log_after_output() -> Iterator[Callable[[], None]]:
+    """Hold what the command logs to the terminal until its own output is printed.
+
+    As at the console: "Unloaded res_kv", then the module's "dropping 1 key".
+    ``release()`` writes the held lines; they are written anyway if the block fails.
+    """
+    held: list[tuple[logging.StreamHandler[TextIO], TextIO, io.StringIO]] = []
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler and handler.stream is sys.stderr:
+            buffer = io.StringIO()
+            held.append((handler, handler.setStream(buffer) or sys.stderr, buffer))
+
+    def release() -> None:
+        for handler, stream, buffer in held:
+            handler.setStream(stream)
+            stream.write(buffer.getvalue())
+            stream.flush()
+        held.clear()
+
+    try:
+        yield release
+    finally:
+        release()

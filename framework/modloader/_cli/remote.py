@@ -17,12 +17,13 @@ from modloader._commands.base import CommandResult
 from modloader._control.client import ControlClient
 from modloader._control.client import RemoteExecutor
 from modloader._control.paths import default_socket_path
+from modloader._control.protocol import Event
 from modloader._control.protocol import result_as_dict
 from modloader._control.terminal import escape_controls
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
 
-__all__ = ["print_result", "run_remote", "socket_path"]
+__all__ = ["console_levels", "print_result", "run_remote", "socket_path"]
 
 #: The exit status after Ctrl-C, as a shell reports it.
 EXIT_INTERRUPTED = 130
@@ -113,8 +114,16 @@ def _execute(client: ControlClient, line: str, *, as_json: bool) -> int:
     return result.exit_code
 
 
+def console_levels(options: Options) -> tuple[int, int]:
+    """The console's first ``(verbose, debug)``: INFO and up; ``-q`` warnings only; ``-v`` debug.
+
+    As the foreground host's own log: each ``-v`` shows one level more.
+    """
+    return (0 if options.quiet else 1), options.verbose
+
+
 def _console(client: ControlClient, options: Options) -> int:
-    from modloader._cli.console import run_console  # prompt_toolkit: only for -r
+    from modloader._cli.console import Console  # prompt_toolkit: only for -r
 
     with client:
         hello = client.hello()
@@ -122,5 +131,23 @@ def _console(client: ControlClient, options: Options) -> int:
             f"Connected to {hello.server or 'modloader'} currently running on "
             f"{socket.gethostname()} (pid = {hello.pid})"
         )
-        run_console(RemoteExecutor(client, structured=options.json), banner=banner)
+        console = Console(RemoteExecutor(client, structured=options.json), banner=banner)
+
+        def on_event(event: Event | None) -> None:
+            if event is None:
+                console.write("Disconnected from the host (it may have stopped).")
+                console.stop()
+            elif event.event == "dropped":
+                console.write_log(
+                    f"[{event.count} log lines were dropped: this console read too slowly]"
+                )
+            elif event.event == "log":
+                console.write_remote_log(event.level, event.text)
+
+        verbose, debug = console_levels(options)
+        try:
+            client.subscribe(on_event, verbose=verbose, debug=debug)
+        except ControlError as exc:  # an older host: commands only
+            console.banner = f"{banner}\n{escape_controls(str(exc))}; showing command output only"
+        console.run()
     return 0

@@ -144,8 +144,21 @@ class BuiltinCommands:
 
     # -- the table ---------------------------------------------------------------------
 
+    def console_only(self, args: list[str]) -> Reply:
+        return Reply(
+            lines=[
+                "This sets the console it is typed at (modloader -r, or -c): "
+                "there is none here, nothing was changed."
+            ],
+            ok=False,
+        )
+
     def commands(self) -> list[Command]:
         help_text = "Display help list, or specific help on a command"
+        help_detail = (
+            "Without a command: every command with its summary.",
+            "With one (or its first words): its usage and what it does.",
+        )
         return [
             Command(
                 ("module", "show"),
@@ -153,6 +166,11 @@ class BuiltinCommands:
                 "List modules and info",
                 "module show [like <keyword>]",
                 lambda before: [] if before else ["like"],
+                detail=(
+                    "Every module of the module list, running or not, sorted by name,",
+                    "with its description, use count, status and support level.",
+                    "like <keyword>: only the names that contain <keyword> (any case).",
+                ),
             ),
             Command(
                 ("module", "load"),
@@ -160,6 +178,11 @@ class BuiltinCommands:
                 "Load a module by name",
                 "module load <module name>",
                 self.loadable_names,
+                detail=(
+                    "Imports and starts an installed module that is not running, also one",
+                    "installed since startup or kept out by noload. Its dependencies must",
+                    "be running already: they are not started for it.",
+                ),
             ),
             Command(
                 ("module", "unload"),
@@ -167,6 +190,14 @@ class BuiltinCommands:
                 "Unload a module by name",
                 "module unload [-f|-h] <module name> [<module name> ...]",
                 self.listed_names,
+                detail=(
+                    "Names are unloaded left to right; the command stops at the first failure.",
+                    "Without a flag, a module in use (use count above 0) is not unloaded.",
+                    "-f  Firm: unload even if in use. The running modules that depend on it",
+                    "    are unloaded first, deepest first; references still held go stale.",
+                    "-h  Hard: as -f, and remove the module even if its unload() refuses",
+                    "    or raises (dangerous: what it holds may not be released).",
+                ),
             ),
             Command(
                 ("module", "reload"),
@@ -174,6 +205,11 @@ class BuiltinCommands:
                 "Reload configuration for a module",
                 "module reload [<module name> ...]",
                 self.listed_names,
+                detail=(
+                    "Calls reload() of each module named, or of every running module that",
+                    "has one (in start order) when none is named. The code is not re-imported:",
+                    "see 'module refresh'.",
+                ),
             ),
             Command(
                 ("module", "refresh"),
@@ -181,12 +217,18 @@ class BuiltinCommands:
                 "Completely unloads and loads a module by name",
                 "module refresh <module name> [recursively]",
                 self.refresh_complete,
+                detail=(
+                    "Unloads the module, drops its code, and loads it again fresh (an upgraded",
+                    "distribution is picked up). recursively: the running modules that depend",
+                    "on it are unloaded first and loaded back after it.",
+                ),
             ),
             Command(
                 ("core", "reload"),
                 self.reload,
                 "Global reload (every module that supports it)",
                 "core reload",
+                detail=("The same as 'module reload' without a name.",),
             ),
             Command(
                 ("core", "show", "help"),
@@ -194,14 +236,60 @@ class BuiltinCommands:
                 help_text,
                 "core show help [<command>]",
                 self.help_complete,
+                detail=help_detail,
             ),
-            Command(("help",), self.help, help_text, "help [<command>]", self.help_complete),
+            Command(
+                ("help",),
+                self.help,
+                help_text,
+                "help [<command>]",
+                self.help_complete,
+                detail=help_detail,
+            ),
             Command(
                 ("core", "stop"),
                 self.core_stop,
                 "Shut down the host (gracefully unloads every module)",
                 "core stop gracefully|now",
                 lambda before: [] if before else ["gracefully", "now"],
+                detail=(
+                    "gracefully: unload every module, in reverse start order, then stop.",
+                    "now: stop without unloading anything.",
+                ),
+            ),
+            Command(
+                ("core", "set", "verbose"),
+                self.console_only,
+                "Set the verbosity of this console's log",
+                "core set verbose {off|<level>}",
+                lambda before: [] if before else ["off", "1", "2", "3"],
+                detail=(
+                    "Per console, as Asterisk has it: other consoles and the host's own",
+                    "log are not changed. off (0): warnings and errors only; 1: INFO too;",
+                    "each level above 1 one logging level lower.",
+                ),
+            ),
+            Command(
+                ("core", "set", "debug"),
+                self.console_only,
+                "Set the debug level of this console's log",
+                "core set debug {off|<level>}",
+                lambda before: [] if before else ["off", "1", "2"],
+                detail=(
+                    "Per console: 1 shows DEBUG lines here (the host lowers its log level",
+                    "for as long as a console asks); off stops them.",
+                ),
+            ),
+            Command(
+                ("logger", "mute"),
+                self.console_only,
+                "Mute or unmute this console's log",
+                "logger mute [silent]",
+                lambda before: [] if before else ["silent"],
+                detail=(
+                    "A toggle: no log line at all on this console until typed again;",
+                    "command output still shows. silent: without saying so.",
+                ),
             ),
         ]
 

@@ -44,6 +44,8 @@ class Command:
     complete: CompleterT | None = None
     #: Who added it: ``None`` for the host's own commands, else the module's name.
     owner: str | None = None
+    #: What ``help <command>`` says after the summary: the arguments and options.
+    detail: tuple[str, ...] = ()
 
     @property
     def text(self) -> str:
@@ -175,7 +177,10 @@ class CommandTable:
                 raise CommandError(f"No such command '{' '.join(topic)}'.")
             if len(matches) == 1 or matches[0].words == lowered:
                 command = matches[0]
-                return [f"Usage: {command.usage}", f"       {command.summary}"]
+                lines = [f"Usage: {command.usage}", f"       {command.summary}"]
+                if command.detail:
+                    lines += ["", *(f"       {d}" if d else "" for d in command.detail)]
+                return lines
             commands = matches
         else:
             commands = self.all()

@@ -136,6 +136,7 @@ def _dump(config: ModulesConfig) -> dict[str, Any]:
         "autoload": config.autoload,
         "entries": [[e.name, e.required, e.preload, e.source, e.line] for e in config.entries],
         "noload": list(config.noload),
+        "noload_at": [[e.name, e.source, e.line] for e in config.noload_at],
         "warnings": [[w.source, w.line, w.kind, w.message] for w in config.warnings],
         "path": config.path,
         "files": list(config.files),
@@ -151,6 +152,9 @@ def _undump(data: Any) -> ModulesConfig | None:
                 for n, r, p, s, ln in data["entries"]
             ),
             noload=tuple(str(n) for n in data["noload"]),
+            noload_at=tuple(
+                ModuleEntry(str(n), source=str(s), line=int(ln)) for n, s, ln in data["noload_at"]
+            ),
             warnings=tuple(
                 ConfigIssue(str(s), int(ln), str(k), str(m)) for s, ln, k, m in data["warnings"]
             ),
@@ -235,6 +239,7 @@ def _validate(inputs: _Inputs) -> ModulesConfig:
         autoload=autoload,
         entries=resolution.entries,
         noload=resolution.noload,
+        noload_at=resolution.noload_at,
         warnings=tuple(conf.warnings) if conf is not None else (),
         path=inputs.path,
         files=files,

@@ -33,6 +33,8 @@ class Resolution:
     entries: tuple[ModuleEntry, ...]
     noload: tuple[str, ...]
     errors: tuple[ConfigIssue, ...]
+    #: Each ``noload`` as an entry that says where it was written.
+    noload_at: tuple[ModuleEntry, ...] = ()
 
 
 def _merge(merged: dict[str, ModuleEntry], item: Directive) -> None:
@@ -89,4 +91,5 @@ def resolve(directives: Iterable[Directive], builtins: Collection[str] = ()) -> 
         tuple(entry for key, entry in merged.items() if key not in removed),
         tuple(item.value for item in noloads),
         tuple(issue for issue in issues if issue is not None),
+        tuple(ModuleEntry(item.value, source=item.source, line=item.line) for item in noloads),
     )

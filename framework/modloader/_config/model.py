@@ -39,6 +39,8 @@ class ModulesConfig:
     entries: tuple[ModuleEntry, ...] = ()
     #: Every ``noload`` value as written, in order.
     noload: tuple[str, ...] = ()
+    #: Each ``noload`` with where it was written (for warnings about names not installed).
+    noload_at: tuple[ModuleEntry, ...] = ()
     #: Lines that were warned about and skipped.
     warnings: tuple[ConfigIssue, ...] = ()
     #: The file read, if any (``None``: defaults, environment and code only).

@@ -7,10 +7,13 @@ in pydantic, stevedore, importlib_metadata or prompt_toolkit, so that
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import time
+from collections.abc import Callable
 from types import TracebackType
+from typing import TYPE_CHECKING
 from typing import Final
 from typing import Self
 
@@ -18,10 +21,13 @@ from modloader._commands.base import CommandResult
 from modloader._control.checks import peer_credentials
 from modloader._control.paths import folder_problem
 from modloader._control.paths import peer_problem
+from modloader._control.protocol import LOG_VERSION
 from modloader._control.protocol import MAX_RESPONSE_BYTES
 from modloader._control.protocol import SUPPORTED_VERSIONS
+from modloader._control.protocol import Event
 from modloader._control.protocol import Request
 from modloader._control.protocol import Response
+from modloader._control.protocol import decode_message
 from modloader._control.protocol import decode_response
 from modloader._control.protocol import encode
 from modloader._control.protocol import result_from_response
@@ -30,6 +36,10 @@ from modloader.errors import AccessDeniedError
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
 from modloader.errors import ProtocolError
+
+if TYPE_CHECKING:  # imported when a console subscribes: -rx never needs them
+    import queue
+    import threading
 
 __all__ = ["CLOSED", "ControlClient", "RemoteExecutor", "execute_remote", "raise_for_error"]
 
@@ -112,6 +122,11 @@ class ControlClient:
         self._buffer = bytearray()
         self._scanned = 0
         self._next_id = 1
+        #: Set while subscribed: a thread reads every line, events and replies.
+        self._reader: threading.Thread | None = None
+        self._replies: queue.Queue[Response | BaseException | None] | None = None
+        self._send_lock: threading.Lock | None = None
+        self._closing = False
 
     def __enter__(self) -> Self:
         self.connect()
@@ -174,12 +189,22 @@ class ControlClient:
         self._sock = sock
 
     def close(self) -> None:
-        """Close the connection. Idempotent."""
+        """Close the connection (and end a subscription). Idempotent."""
         sock, self._sock = self._sock, None
+        reader, self._reader = self._reader, None
         if sock is not None:
+            if reader is not None:
+                import threading
+
+                self._closing = True
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                if reader is not threading.current_thread():
+                    reader.join(2.0)
             sock.close()
         self._buffer.clear()
         self._scanned = 0
+        self._closing = False
 
     def request(self, request: Request) -> Response:
         """Send one request and wait for its reply (an error reply is returned, not raised).
@@ -191,6 +216,8 @@ class ControlClient:
         self.connect()
         sock = self._sock
         assert sock is not None
+        if self._reader is not None:
+            return self._request_subscribed(sock, request)
         try:
             try:
                 sock.sendall(encode(request))
@@ -217,6 +244,105 @@ class ControlClient:
             # The host could not read the request, or is stopping: it has closed the connection.
             self.close()
         return response
+
+    def _request_subscribed(self, sock: socket.socket, request: Request) -> Response:
+        """A request while the reader thread reads: send, and wait for the reply it hands over."""
+        import queue
+
+        assert self._send_lock is not None and self._replies is not None
+        try:
+            with self._send_lock:
+                sock.sendall(encode(request))
+            reply = self._replies.get(timeout=self.timeout)
+        except queue.Empty:
+            self.close()
+            raise ControlError(f"no reply from the host within {self.timeout:g} s") from None
+        except OSError as exc:
+            reply = exc
+        if isinstance(reply, Response):
+            return reply
+        self.close()
+        if reply is None:
+            raise ControlError(f"{CLOSED} ({self.path})")
+        if isinstance(reply, ProtocolError):
+            raise reply
+        raise ControlError(f"lost the connection to {self.path}: {reply}")
+
+    def subscribe(
+        self,
+        on_event: Callable[[Event | None], object],
+        *,
+        verbose: int = 1,
+        debug: int = 0,
+        mute: bool = False,
+    ) -> Response:
+        """Ask for the host's log, as a remote console (protocol version 2).
+
+        From the reply on, a thread of this client reads the connection:
+        ``on_event`` gets each log line and each ``dropped`` count as an
+        :class:`~modloader._control.protocol.Event`, from that thread, and
+        ``None`` once if the connection is lost (not after :meth:`close`).
+        Requests go on working as before. The reply's ``data`` holds the
+        console's settings.
+
+        :raises ControlError: the host is older and does not send its log, or refused.
+        """
+        hello = self.hello()
+        if hello.version < LOG_VERSION:
+            raise ControlError(
+                f"{hello.server or 'the host'} does not send its log to consoles "
+                f"(it speaks protocol version {hello.version})"
+            )
+        response = self.request(
+            Request(
+                op="subscribe",
+                id=self._id(),
+                verbose=verbose,
+                debug=debug,
+                mute=mute,
+                client=f"modloader {__version__} (pid {os.getpid()})",
+                v=LOG_VERSION,
+            )
+        )
+        raise_for_error(response)
+        if response.error is not None:
+            raise ControlError(response.error.message)
+        sock = self._sock
+        assert sock is not None
+        import queue
+        import threading
+
+        sock.settimeout(None)  # the reader waits for lines as long as the host runs
+        self._replies = queue.Queue()
+        self._send_lock = threading.Lock()
+        self._reader = threading.Thread(
+            target=self._read_all, args=(sock, on_event), name="modloader-console-log", daemon=True
+        )
+        self._reader.start()
+        return response
+
+    def _read_all(self, sock: socket.socket, on_event: Callable[[Event | None], object]) -> None:
+        """The reader thread: events to ``on_event``, replies to the waiting request."""
+        end: BaseException | None = None
+        try:
+            while True:
+                line = self._read_line(sock)
+                if line is None:
+                    break
+                message = decode_message(line)
+                if isinstance(message, Event):
+                    with contextlib.suppress(Exception):  # the console's trouble, not ours
+                        on_event(message)
+                else:
+                    assert self._replies is not None
+                    self._replies.put(message)
+        except (OSError, ProtocolError) as exc:
+            end = exc
+        assert self._replies is not None
+        self._replies.put(end)
+        if not self._closing:
+            with contextlib.suppress(Exception):
+                on_event(None)
 
     def _read_line(self, sock: socket.socket) -> bytes | None:
         while True:

@@ -21,6 +21,21 @@ A request the host cannot carry out gets ``ok: false`` and an ``error`` whose
 A command that ran and failed is not an error of the protocol: its reply has
 ``ok: false``, ``exit_code: 1`` and the command's output, and no ``error``.
 
+Version 2 adds the remote console's log. A client whose ``hello`` agreed on
+version 2 may send ``subscribe`` (written in version 2); from its reply on,
+the host also sends that connection the lines of its log, as they happen,
+as *events*: objects with an ``event`` and no ``id``, never a reply::
+
+    -> {"v": 2, "id": 5, "op": "subscribe", "verbose": 1, "debug": 0, "mute": false}
+    <- {"v": 2, "id": 5, "ok": true, "data": {"verbose": 1, "debug": 0, "mute": false}}
+    <- {"v": 2, "event": "log", "level": 20, "text": "[Nov 27 10:00:00] INFO[modloader]: ..."}
+    <- {"v": 2, "event": "dropped", "count": 120}
+
+``dropped`` stands where lines were lost because the console read too
+slowly. On a subscribed connection, ``core set verbose N``, ``core set debug
+N`` and ``logger mute`` set that console's own filter. A version-1 request
+never gets an event: ``-rx`` is request and reply only, with any host.
+
 Plain dataclasses and :mod:`json` only: the remote client imports this module
 and must stay thin (no pydantic).
 """
@@ -38,14 +53,17 @@ from modloader.errors import ModLoaderError
 from modloader.errors import ProtocolError
 
 __all__ = [
+    "LOG_VERSION",
     "MAX_REQUEST_BYTES",
     "MAX_RESPONSE_BYTES",
     "OPS",
     "PROTOCOL_VERSION",
     "SUPPORTED_VERSIONS",
     "ErrorInfo",
+    "Event",
     "Request",
     "Response",
+    "decode_message",
     "decode_request",
     "decode_response",
     "encode",
@@ -57,16 +75,20 @@ __all__ = [
     "result_from_response",
 ]
 
-#: The version this side writes.
+#: The version this side writes (every host speaks it: ``-rx`` needs no ``hello``).
 PROTOCOL_VERSION: Final = 1
+#: The version that adds ``subscribe`` and the log events of a remote console.
+LOG_VERSION: Final = 2
 #: Every version this side understands (a host answers requests in any of them).
-SUPPORTED_VERSIONS: Final = (1,)
+SUPPORTED_VERSIONS: Final = (1, 2)
 #: The longest request line a host accepts, newline excluded.
 MAX_REQUEST_BYTES: Final = 64 * 1024
 #: The longest reply line a client accepts (``module show`` of a big host fits easily).
 MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 #: The requests a host answers.
-OPS: Final = frozenset({"hello", "ping", "execute", "complete"})
+OPS: Final = frozenset({"hello", "ping", "execute", "complete", "subscribe"})
+#: The requests that need a version at least this high.
+_OP_VERSIONS: Final = {"subscribe": LOG_VERSION}
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +107,12 @@ class Request:
     versions: tuple[int, ...] = ()
     #: ``hello``: who is asking, for the host's log.
     client: str = ""
+    #: ``subscribe``: the console's verbose level (0: warnings and errors only).
+    verbose: int = 0
+    #: ``subscribe``: the console's debug level (0: no debug lines).
+    debug: int = 0
+    #: ``subscribe``: no log lines at all until unmuted.
+    mute: bool = False
     #: The protocol version this request is written in.
     v: int = PROTOCOL_VERSION
 
@@ -93,6 +121,8 @@ class Request:
         obj: dict[str, Any] = {"v": self.v, "id": self.id, "op": self.op}
         if self.op in ("execute", "complete"):
             obj["line"] = self.line
+        if self.op == "subscribe":
+            obj.update(verbose=self.verbose, debug=self.debug, mute=self.mute)
         if self.structured:
             obj["structured"] = True
         if self.versions:
@@ -155,6 +185,29 @@ class Response:
         return obj
 
 
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A line the host sends a subscribed console unasked (version 2).
+
+    ``log``: one line of the host's log (``text``, at ``level``);
+    ``dropped``: ``count`` lines were lost here, the console read too slowly.
+    """
+
+    event: str
+    level: int = 0
+    text: str = ""
+    count: int = 0
+    v: int = LOG_VERSION
+
+    def to_json(self) -> dict[str, Any]:
+        obj: dict[str, Any] = {"v": self.v, "event": self.event}
+        if self.event == "dropped":
+            obj["count"] = self.count
+        else:
+            obj.update(level=self.level, text=self.text)
+        return obj
+
+
 _RESPONSE_DEFAULTS: Final[dict[str, Any]] = {
     "output": "",
     "data": None,
@@ -166,7 +219,7 @@ _RESPONSE_DEFAULTS: Final[dict[str, Any]] = {
 }
 
 
-def encode(message: Request | Response) -> bytes:
+def encode(message: Request | Response | Event) -> bytes:
     """One line of UTF-8 JSON, newline included.
 
     Structured data that JSON cannot represent is sent as its ``str()`` rather
@@ -246,6 +299,11 @@ def decode_request(line: bytes) -> Request:
     op = _get(obj, "op", str, "")
     if op not in OPS:
         raise ProtocolError(f"unknown request op '{op}' (expected one of {', '.join(sorted(OPS))})")
+    if v < _OP_VERSIONS.get(op, 1):
+        raise ProtocolError(f"'{op}' needs protocol version {_OP_VERSIONS[op]} (say hello first)")
+    levels = {key: _get(obj, key, int, 0) for key in ("verbose", "debug")}
+    if any(n < 0 for n in levels.values()):
+        raise ProtocolError("'verbose' and 'debug' must not be negative")
     versions = _get(obj, "versions", list, [])
     if not all(isinstance(n, int) and not isinstance(n, bool) for n in versions):
         raise ProtocolError("'versions' must be a list of integers")
@@ -268,7 +326,9 @@ def decode_request(line: bytes) -> Request:
         structured=_get(obj, "structured", bool, False),
         versions=tuple(versions),
         client=client,
+        mute=_get(obj, "mute", bool, False),
         v=v,
+        **levels,
     )
 
 
@@ -284,9 +344,26 @@ def request_id(line: bytes) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+def decode_message(line: bytes) -> Response | Event:
+    """Read one line from the host: a reply, or (version 2) an event."""
+    obj = _load(line, "reply", MAX_RESPONSE_BYTES)
+    if "event" in obj:
+        return Event(
+            event=_get(obj, "event", str, ""),
+            level=_get(obj, "level", int, 0),
+            text=_get(obj, "text", str, ""),
+            count=_get(obj, "count", int, 0),
+            v=_get(obj, "v", int, LOG_VERSION),
+        )
+    return _response(obj)
+
+
 def decode_response(line: bytes) -> Response:
     """Read one reply line (without its newline); :class:`ProtocolError` if malformed."""
-    obj = _load(line, "reply", MAX_RESPONSE_BYTES)
+    return _response(_load(line, "reply", MAX_RESPONSE_BYTES))
+
+
+def _response(obj: dict[str, Any]) -> Response:
     error = obj.get("error")
     info: ErrorInfo | None = None
     if error is not None:

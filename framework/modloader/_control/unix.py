@@ -34,6 +34,11 @@ from modloader._control.checks import check_peer
 from modloader._control.checks import check_socket_path
 from modloader._control.checks import is_listening
 from modloader._control.checks import peer_credentials
+from modloader._control.logfeed import LogFeed
+from modloader._control.logfeed import Subscriber
+from modloader._control.logfeed import console_reply
+from modloader._control.logfeed import resubscribe
+from modloader._control.logfeed import subscribe
 from modloader._control.paths import prepare_socket_folder
 from modloader._control.protocol import MAX_REQUEST_BYTES
 from modloader._control.protocol import Request
@@ -106,6 +111,8 @@ class _Connection:
         #: Clear while a request is being answered: close() lets its reply go out first.
         self.idle = threading.Event()
         self.idle.set()
+        #: Set once the client subscribed to the log (a remote console).
+        self.subscriber: Subscriber | None = None
 
     def run(self) -> None:
         try:
@@ -117,6 +124,10 @@ class _Connection:
             logger.exception("control connection failed")
         finally:
             self.server._forget(self)
+            subscriber = self.subscriber
+            if subscriber is not None:
+                self.server.log_feed.remove(subscriber)
+                subscriber.close()
             with contextlib.suppress(OSError):
                 self.sock.close()
 
@@ -150,9 +161,27 @@ class _Connection:
                 return
             self.idle.clear()
             try:
-                self._send(server._answer(request))
+                if request.op == "subscribe":
+                    self._subscribe(request)
+                else:
+                    self._send(self._console_answer(request) or server._answer(request))
             finally:
                 self.idle.set()
+
+    def _console_answer(self, request: Request) -> Response | None:
+        """A subscribed console's own commands (``core set verbose``) answered, else ``None``."""
+        if request.op != "execute" or self.subscriber is None:
+            return None
+        return console_reply(request, self.subscriber, self.server.log_feed)
+
+    def _subscribe(self, request: Request) -> None:
+        """Start (or re-set) this connection's log feed; its reply is the last one sent directly."""
+        if self.subscriber is not None:
+            self._send(resubscribe(request, self.subscriber, self.server.log_feed))
+            return
+        server = self.server
+        self.subscriber = subscribe(self.sock, request, server.log_feed, server.console_queue)
+        self.subscriber.wait_started(server.send_timeout)  # TimeoutError ends the connection
 
     def _read_line(self) -> bytes | None:
         """The next request line, or ``None`` when the client hung up between lines.
@@ -193,6 +222,9 @@ class _Connection:
             self.buffer += chunk
 
     def _send(self, response: Response) -> None:
+        if self.subscriber is not None:  # the console's writer sends, after its log lines
+            self.subscriber.send_reply(encode(response), self.server.send_timeout)
+            return
         self.sock.settimeout(self.server.send_timeout)
         try:
             self.sock.sendall(encode(response))
@@ -235,6 +267,8 @@ class ControlServer:
         processes of one application: when a live host already holds it, this
         one takes ``<namespace>@<pid>.sock`` beside it (see
         :mod:`modloader._control.workers`), and :attr:`path` says which.
+    :param console_queue: log lines a subscribed console may have waiting; more are
+        dropped (and counted) rather than slow the host.
     """
 
     def __init__(
@@ -248,6 +282,7 @@ class ControlServer:
         send_timeout: float = 10.0,
         server_name: str = f"modloader {__version__}",
         workers: bool = False,
+        console_queue: int = 2000,
     ) -> None:
         self.executor = executor
         self.path = os.fspath(path)
@@ -259,6 +294,9 @@ class ControlServer:
         self.request_timeout = request_timeout
         self.send_timeout = send_timeout
         self.server_name = server_name
+        self.console_queue = console_queue
+        #: The root logger's handler that feeds the subscribed consoles.
+        self.log_feed = LogFeed()
         self.host_uid = os.geteuid()
         self._state = ServerState.NEW
         self._lock = threading.Lock()
@@ -349,6 +387,7 @@ class ControlServer:
                 with contextlib.suppress(OSError):
                     conn.sock.shutdown(socket.SHUT_RDWR)
                 thread.join(0.5)
+        self.log_feed.close_feed()
         self._remove_socket()
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):

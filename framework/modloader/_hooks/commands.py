@@ -72,6 +72,11 @@ def install_hook_commands(
             "List hooks and the modules implementing them",
             "module show hooks [like <keyword>]",
             lambda b: ["like"] if not b else [],
+            detail=(
+                "Each hook the host declares, with the running modules implementing it",
+                "in the order a call reaches them. 'like' keeps the hooks or modules",
+                "whose name contains the keyword.",
+            ),
         )
     )
     if hooks is not None:

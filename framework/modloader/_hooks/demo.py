@@ -31,5 +31,9 @@ def install_demo_commands(table: CommandTable, hooks: HostHooks) -> None:
             "Ask every module implementing demo_status how it is doing",
             "demo status",
             None,
+            detail=(
+                "Calls the demo host's demo_status hook: every running module that",
+                "implements it answers with one line.",
+            ),
         )
     )

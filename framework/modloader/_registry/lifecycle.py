@@ -161,7 +161,8 @@ class Lifecycle:
             obj = plugin() if isinstance(plugin, type) else plugin
             read_contract(record, obj)
         except (Exception, SystemExit) as exc:
-            _log.debug("importing %s failed", record.name, exc_info=True)
+            # Logged as a failing load() is: the reason is the message, the traceback goes here.
+            _log.warning("%s: import failed", record.name, exc_info=True)
             self.decline(record, f"{type(exc).__name__}: {exc}")
             return False
         record.plugin, record.obj = plugin, obj

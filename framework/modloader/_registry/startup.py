@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
+from modloader._config.model import ModuleEntry
 from modloader._config.model import ModulesConfig
 from modloader._names import name_key
 from modloader._registry.graph import Slot
@@ -141,7 +142,14 @@ class _Startup:
         for record in sorted(records, key=lambda r: r.position):
             if record.state is _S.PENDING:
                 self.check_stop(record.name)
-                self.life.import_module(record)
+                began = time.perf_counter()
+                imported = self.life.import_module(record)
+                _log.debug(
+                    "%s %s (%.1f ms)",
+                    "Imported" if imported else "Could not import",
+                    record.name,
+                    (time.perf_counter() - began) * 1000,
+                )
             if record.state is _S.DECLINED:  # its import failed, here or in the preload closure
                 self.declined(record)
         members = {r.key: r for r in records if r.state is _S.PENDING}
@@ -169,7 +177,14 @@ class _Startup:
         if record.state is not _S.PENDING:
             return
         self.check_stop(record.name)
+        began = time.perf_counter()
         result, info = self.life.start(record)
+        _log.info(
+            "%s %s (%.1f ms)",
+            "Started" if result is StartResult.RUNNING else "Did not start",
+            record.name,
+            (time.perf_counter() - began) * 1000,
+        )
         if result is StartResult.RUNNING:
             self.report.running += 1
         elif result is StartResult.DEP_DECLINED:
@@ -246,7 +261,10 @@ def run_startup(
     builtins = builtins or {}
     with life.lock:
         life.catalogue.configure(autoload=config.autoload, noload=config.noload)
+        _say_configuration(config)
+        scanned = time.perf_counter()
         life.catalogue.rescan()
+        _say_discovered(life, config, report, time.perf_counter() - scanned)
         order = _load_order(life, config, {name_key(n) for n in builtins})
         _check_required(life, order, report)
         records = _make_records(life, order, run)
@@ -264,6 +282,53 @@ def run_startup(
         run.run_phase([r for r in records if r.state is _S.PENDING])
     _summary(life, report, time.perf_counter() - started)
     return report
+
+
+def _say_configuration(config: ModulesConfig) -> None:
+    """Where the configuration came from (``-v``)."""
+    if config.path is None:
+        _log.info("Configuration: no modules.conf; defaults, environment and code")
+    else:
+        included = [f for f in config.files if f != config.path]
+        more = f" (including {', '.join(included)})" if included else ""
+        _log.info("Configuration: %s%s", config.path, more)
+    _log.debug(
+        "autoload=%s, %d entries, noload: %s",
+        "yes" if config.autoload else "no",
+        len(config.entries),
+        ", ".join(config.noload) or "none",
+    )
+
+
+def _say_discovered(
+    life: Lifecycle, config: ModulesConfig, report: StartupReport, seconds: float
+) -> None:
+    """How many modules the namespace holds (``-v``); a warning when it holds none."""
+    catalogue = life.catalogue
+    names = catalogue.installed_names()
+    namespace = catalogue.discovery.namespace
+    _log.info("Found %d modules in '%s' (%.0f ms)", len(names), namespace, seconds * 1000)
+    _log.debug("Installed: %s", ", ".join(names) or "none")
+    if not names:
+        from modloader._discovery.namespaces import empty_namespace_message
+
+        report.say(logging.WARNING, empty_namespace_message(namespace))
+        return
+    for entry in config.noload_at:
+        if catalogue.candidate(entry.name) is None and catalogue.conflict(entry.name) is None:
+            report.say(logging.WARNING, _noload_message(entry, names, namespace))
+
+
+def _noload_message(entry: ModuleEntry, installed: list[str], namespace: str) -> str:
+    """``noload`` of a name not installed: allowed (it pre-empts a plugin), but said."""
+    from modloader._names import suggest
+
+    message = f"noload = {entry.name}: no module of that name is installed in '{namespace}'"
+    close = suggest(entry.name, installed)
+    if close:
+        message += " (did you mean " + " or ".join(f"'{n}'" for n in close) + "?)"
+    where = f"{entry.source}:{entry.line}" if entry.line else entry.source
+    return f"{where}: {message}"
 
 
 def _core_init(life: Lifecycle, core_init: Callable[[], None]) -> None:

@@ -116,5 +116,10 @@ def install_settings_command(table: CommandTable, life: Lifecycle) -> None:
             "Show a module's settings and where each value comes from",
             "module settings <module name> [--json]",
             complete,
+            detail=(
+                "Each effective value of the module's settings_model, with where it came",
+                "from: its <name>.conf (file:line), an environment variable, code or the",
+                "default. Secret values are masked. --json gives the structured form.",
+            ),
         )
     )
