@@ -61,9 +61,13 @@ class EntryPointDiscovery:
     def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
         if candidate.dist_name is None:
             return frozenset({candidate.module_name.partition(".")[0]})
-        from modloader._discovery._metadata import top_level_modules
+        from modloader._discovery import _metadata
 
-        return top_level_modules(candidate.dist_name, candidate.module_name)
+        if candidate.origin is not None:
+            found = _metadata.dist_info_top_levels(candidate.origin, candidate.module_name)
+            if found is not None:
+                return found
+        return _metadata.top_level_modules(candidate.dist_name, candidate.module_name)
 
 
 def forget_directory_listings() -> None:

@@ -203,13 +203,13 @@ class _Scan:
             plugin = record[3]
             if record[0] == self._current_sig(entry, fd, name, record[2], plugin is not None):
                 if plugin is not None:
-                    self._emit(plugin)
+                    self._emit(plugin, entry, name)
                 return record
         new = self._read_dist(os.path.join(entry, name))
         if new != record:
             self.dirty = True
         if new[3] is not None:
-            self._emit(new[3])
+            self._emit(new[3], entry, name)
         return new
 
     def _current_sig(
@@ -243,8 +243,9 @@ class _Scan:
         racy = self._racy(ep_st) or self._racy(meta_st)
         return [_sig2(ep_st, meta_st), racy, True, plugin]
 
-    def _emit(self, plugin: _Plugin) -> None:
+    def _emit(self, plugin: _Plugin, entry: str | None = None, folder: str = "") -> None:
         dist_name, version, summary, eps = plugin
+        origin = None if entry is None else os.path.join(entry, folder)
         for name, value in eps:
             self.candidates.append(
                 Candidate(
@@ -254,6 +255,7 @@ class _Scan:
                     dist_name=dist_name,
                     version=version,
                     summary=summary,
+                    origin=origin,
                 )
             )
 

@@ -346,13 +346,21 @@ class Lifecycle:
         """Drop the removed module's Python modules from ``sys.modules`` (SPEC 5.3).
 
         Only the distribution's own top-level modules, and only when no module
-        still in the list comes from code under the same names.
+        still in the list comes from code under the same names: another module
+        of the same distribution, or one whose entry point's module is under
+        one of them (only those have their distribution's files read).
         """
         tops = set(self.top_levels(record))
         if not tops:
             return []
         for other in self.modules.records():
-            if other.candidate is not None and other.obj is not None:
+            candidate = other.candidate
+            if candidate is None or other.obj is None:
+                continue
+            if (
+                candidate.dist_name == record.dist_name
+                or candidate.module_name.partition(".")[0] in tops
+            ):
                 tops -= self.top_levels(other)
         tops.discard("modloader")
         dropped = [n for n in list(sys.modules) if n.partition(".")[0] in tops]
