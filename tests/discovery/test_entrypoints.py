@@ -71,6 +71,24 @@ def test_a_distribution_installed_after_start_is_loadable(
     assert host.get_module("res_later")["version"] == "1.0"
 
 
+def test_an_entry_point_added_in_place_is_loadable(
+    fake_distributions: FakeSite, tmp_path: Path, monkeypatch: Any, modloader_host: Any
+) -> None:
+    """No folder changes: the quick check for one name finds nothing, the whole scan does."""
+    from modloader._discovery import scan
+
+    monkeypatch.setattr(scan, "_RACY_NS", 0)  # trust fresh files: no re-reading hides a miss
+    monkeypatch.setenv("KIT_TRACE_DIR", str(tmp_path))
+    add_traced(fake_distributions, "res_first")
+    host = modloader_host(namespace="trace.test")
+    assert host.run("module load res_added").ok is False
+    info = next(fake_distributions.path.glob("dist_res_first-*.dist-info"))
+    with open(info / "entry_points.txt", "a", encoding="utf-8") as fh:
+        fh.write("res_added = res_first_pkg:Mod\n")
+    result = host.run("module load res_added")
+    assert result.ok, result.output
+
+
 def test_running_modules_as_a_stevedore_extension_manager(modloader_host: Any) -> None:
     from stevedore.extension import ExtensionManager
 

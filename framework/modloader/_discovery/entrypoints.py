@@ -55,6 +55,17 @@ class EntryPointDiscovery:
         forget_directory_listings()  # let imports see distributions installed since
         return scan_group(self._namespace, path=self._path, cache=self._cache)
 
+    def scan_for(self, name: str) -> list[Candidate]:
+        """The entry points named ``name`` (as :meth:`scan` would list them), checking less.
+
+        Only what they depend on is checked: the path folders (a distribution
+        installed since is read) and the distributions that publish ``name``.
+        """
+        from modloader._discovery.scan import scan_group
+
+        forget_directory_listings()
+        return scan_group(self._namespace, path=self._path, cache=self._cache, wanted=name)
+
     def load(self, candidate: Candidate) -> Any:
         return load_entry_point(candidate.value)
 
