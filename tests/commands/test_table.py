@@ -137,3 +137,12 @@ def test_command_that_raises_is_a_failure_not_a_crash(host: Host) -> None:
     result = h.run("boom now")
     assert not result.ok
     assert result.output.splitlines() == ["RuntimeError: kaput", "Command 'boom now' failed."]
+
+
+def test_module_show_makes_its_structured_form_when_first_read(host: Host) -> None:
+    result = host.run("module show")
+    assert result.data is not None
+    assert (
+        result.data["count"] == len(result.data["modules"]) == len(result.output.splitlines()) - 2
+    )
+    assert result.data is result.data  # made once
