@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import gc
 import logging
 import os
 import threading
@@ -218,6 +219,10 @@ class Host:
         if core_init is not None and not callable(core_init):
             raise TypeError(f"start(): 'core_init' must be callable, not {core_init!r}")
         self.state = HostState.STARTING
+        # Startup makes many objects that live as long as the host and little garbage:
+        # the collector's passes over them would only cost time (re-enabled after).
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             self.config = self.read_config()
             for warning in self.config.warnings:
@@ -231,6 +236,9 @@ class Host:
         except BaseException:
             self._stopped()
             raise
+        finally:
+            if collecting:
+                gc.enable()
         self.state = HostState.RUNNING
         self._run_queued_reloads()
         return self.report

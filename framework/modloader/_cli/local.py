@@ -17,6 +17,9 @@ from modloader.errors import ModLoaderError
 from modloader.errors import StartupError
 
 if TYPE_CHECKING:
+    from typing import TextIO
+
+    from modloader._commands.base import CommandResult
     from modloader._host import Host
 
 __all__ = ["configure_logging", "default_config_path", "make_host", "run_local"]
@@ -134,16 +137,27 @@ def _report_start_error(exc: ModLoaderError, as_json: bool, prog: str = "modload
         print(escape_controls(f"{prog}: {exc}"), file=sys.stderr)
 
 
+def print_result(result: CommandResult, *, as_json: bool, stdout: TextIO | None = None) -> None:
+    """Print a command's result: its text, or with ``as_json`` its structured form."""
+    out = sys.stdout if stdout is None else stdout
+    if as_json:
+        from modloader._control.protocol import result_as_dict
+
+        out.write(json.dumps(result_as_dict(result), indent=2, default=str) + "\n")
+    elif result.output:
+        text = escape_controls(result.output)
+        out.write(text if text.endswith("\n") else text + "\n")
+    out.flush()
+
+
 def run_local(options: Options) -> int:
     """Start a host; run ``-x`` and stop, or serve it in the foreground (``-c``: with a console)."""
-    from modloader._cli.remote import print_result
-    from modloader._cli.remote import socket_path
-
     problem = configure_logging(options)
     if problem is not None:
         print(problem, file=sys.stderr)
         return 1
     if options.execute is None:
+        from modloader._cli.remote import socket_path  # the control client: serving only
         from modloader._control.checks import check_socket_path
 
         try:  # an unsafe folder or a live host: refuse before starting any module (SPEC 7)

@@ -84,6 +84,8 @@ class Lifecycle:
         self.lock = threading.RLock()
         self._commands = commands
         self._seq = itertools.count(1)
+        #: Records whose contract names modules they enhance (few): see references_wanted.
+        self._enhancers: list[ModuleRecord] = []
 
     # -- what a module's context asks for ----------------------------------------------
 
@@ -115,7 +117,7 @@ class Lifecycle:
         """Records for the host's built-in modules (already imported: they are objects)."""
         for name, obj in builtins.items():
             record = self.new_record(name, None, builtin=True, position=-1)
-            read_contract(record, obj)
+            self._read_contract(record, obj)
             record.obj = record.plugin = obj
             yield record
 
@@ -141,13 +143,19 @@ class Lifecycle:
         try:
             plugin = self.catalogue.load(record.candidate)
             obj = plugin() if isinstance(plugin, type) else plugin
-            read_contract(record, obj)
+            self._read_contract(record, obj)
         except (Exception, SystemExit) as exc:
             _log.debug("importing %s failed", record.name, exc_info=True)
             self.decline(record, f"{type(exc).__name__}: {exc}")
             return False
         record.plugin, record.obj = plugin, obj
         return True
+
+    def _read_contract(self, record: ModuleRecord, obj: Any) -> None:
+        read_contract(record, obj)
+        if record.enhances:
+            self._enhancers = [r for r in self._enhancers if r.state is not _S.REMOVED]
+            self._enhancers.append(record)
 
     # -- starting ----------------------------------------------------------------------
 
@@ -165,9 +173,14 @@ class Lifecycle:
             other = self.modules.find(name)
             if other is not None and other.state.running:
                 wanted.setdefault(other.key, other)
-        targets = {self.modules.get(n).key for n in record.requires}
-        for other in self.modules.running_in_start_order():
-            if other.state.running and any(name_key(n) in targets for n in other.enhances):
+        if record.requires:
+            targets = {self.modules.get(n).key for n in record.requires}
+            enhancers = [
+                other
+                for other in self._enhancers
+                if other.state.running and any(name_key(n) in targets for n in other.enhances)
+            ]
+            for other in sorted(enhancers, key=lambda r: r.start_seq):
                 wanted.setdefault(other.key, other)
         wanted.pop(record.key, None)
         return list(wanted.values())
