@@ -220,7 +220,9 @@ class Host:
             raise TypeError(f"start(): 'core_init' must be callable, not {core_init!r}")
         self.state = HostState.STARTING
         # Startup makes many objects that live as long as the host and little garbage:
-        # the collector's passes over them would only cost time (re-enabled after).
+        # the collector's passes over them would only cost time. After it, they are
+        # frozen (gc.freeze) so that later full collections skip them; removing a
+        # module thaws them (see Lifecycle.drop_code), so its code can be collected.
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -238,6 +240,7 @@ class Host:
             raise
         finally:
             if collecting:
+                gc.freeze()
                 gc.enable()
         self.state = HostState.RUNNING
         self._run_queued_reloads()

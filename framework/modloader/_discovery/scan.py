@@ -230,7 +230,7 @@ class _Scan:
             if trusted or record[0] == self._current_sig(
                 entry, fd, name, record[2], plugin is not None
             ):
-                if plugin is not None:
+                if plugin is not None and not trusted:
                     self._emit(plugin, entry, name)
                 return record
         new = self._read_dist(os.path.join(entry, name))
@@ -281,10 +281,12 @@ class _Scan:
 
     def _emit(self, plugin: _Plugin, entry: str | None = None, folder: str = "") -> None:
         dist_name, version, summary, eps = plugin
-        origin = None if entry is None else os.path.join(entry, folder)
+        origin = None
         for name, value in eps:
             if self.wanted is not None and name.lower() not in self.wanted:
                 continue
+            if origin is None and entry is not None:
+                origin = os.path.join(entry, folder)
             self.candidates.append(
                 Candidate(
                     name=name,

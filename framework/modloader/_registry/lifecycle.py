@@ -12,6 +12,7 @@ Two points of a module's life are single on purpose: :meth:`Lifecycle.became_run
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import sys
@@ -381,6 +382,7 @@ class Lifecycle:
             sys.modules.pop(name, None)
         if dropped:
             forget_directory_listings()
+            gc.unfreeze()  # what startup froze may now hold this code's garbage
         return dropped
 
 
