@@ -34,6 +34,8 @@ from typing import Any
 from typing import Final
 
 from modloader._commands.base import CommandResult
+from modloader._control.wire import MAX_RESPONSE_BYTES
+from modloader._control.wire import PROTOCOL_VERSION
 from modloader.errors import ModLoaderError
 from modloader.errors import ProtocolError
 
@@ -57,14 +59,10 @@ __all__ = [
     "result_from_response",
 ]
 
-#: The version this side writes.
-PROTOCOL_VERSION: Final = 1
 #: Every version this side understands (a host answers requests in any of them).
 SUPPORTED_VERSIONS: Final = (1,)
 #: The longest request line a host accepts, newline excluded.
 MAX_REQUEST_BYTES: Final = 64 * 1024
-#: The longest reply line a client accepts (``module show`` of a big host fits easily).
-MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 #: The requests a host answers.
 OPS: Final = frozenset({"hello", "ping", "execute", "complete"})
 
