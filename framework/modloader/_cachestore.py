@@ -43,6 +43,7 @@ __all__ = [
     "cache_dir",
     "clear",
     "current",
+    "digest",
     "entries",
     "is_enabled",
     "key_for",
@@ -256,6 +257,11 @@ try:  # hashlib would also load OpenSSL's bindings (a few ms of every startup) f
     from _blake2 import blake2b as _blake2b
 except ImportError:  # pragma: no cover - an interpreter without the C module
     from hashlib import blake2b as _blake2b
+
+
+def digest(data: bytes) -> str:
+    """A short stable digest of ``data`` (hex), for keys made of file contents."""
+    return _blake2b(data, digest_size=16).hexdigest()
 
 
 def key_for(*parts: str) -> str:
