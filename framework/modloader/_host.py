@@ -465,13 +465,22 @@ class Host:
         return self._table
 
     def run(self, line: str) -> CommandResult:
-        """Run one command line, as typed at the console. Failures are results, not raises."""
+        """Run one command line, as typed at the console. Failures are results, not raises.
+
+        The result's ``data`` is what the command saw, made before this returns.
+        """
+        result = self.execute(line)
+        _ = result.data  # a snapshot now, not when the caller first reads it
+        return result
+
+    def execute(self, line: str) -> CommandResult:
+        """:meth:`run`, for readers of the result at once (console, control socket, ``-x``).
+
+        Its ``data`` is made only if it is read (``--json``), when it is read.
+        """
         if not isinstance(line, str):
             raise TypeError(f"run(): 'line' must be a command line (str), not {line!r}")
         return self._commands.execute(line)
-
-    #: :meth:`run` under the name the console and control socket call (``execute``).
-    execute = run
 
     def complete(self, line: str) -> list[str]:
         """Completion candidates for the last word of ``line``."""

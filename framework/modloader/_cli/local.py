@@ -179,7 +179,9 @@ def run_local(options: Options) -> int:
         )
         return foreground.run()
     try:
-        result = host.run(options.execute)
+        result = host.execute(options.execute)
+        if options.json:
+            _ = result.data  # made while the modules still run
     finally:
         # ``-x "core stop now"`` asks for a stop without unloading; honour it.
         host.stop(graceful=host.wait_for_stop(0) is not False)
