@@ -168,8 +168,15 @@ def test_a_module_may_not_take_a_host_command() -> None:
     assert host.run("module show").output.startswith("Module")
 
 
-def test_run_and_execute_are_one_method() -> None:
-    assert Host.execute is Host.run
+def test_run_and_execute_run_the_same_command() -> None:
+    """They differ only in when a result's structured form is made (run: at once)."""
+    host = Host("ns", discovery=StaticDiscovery("ns", {"res_a": object()}), config=ModulesConfig())
+    host.start()
+    try:
+        ran, executed = host.run("module show"), host.execute("module show")
+        assert (ran.ok, ran.output, ran.data) == (executed.ok, executed.output, executed.data)
+    finally:
+        host.stop()
 
 
 # -- errors ----------------------------------------------------------------------------

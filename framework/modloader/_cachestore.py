@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import hashlib
 import json
 import os
 import stat
@@ -44,6 +43,7 @@ __all__ = [
     "cache_dir",
     "clear",
     "current",
+    "digest",
     "entries",
     "is_enabled",
     "key_for",
@@ -253,9 +253,20 @@ def is_enabled() -> bool:
     return current().is_enabled()
 
 
+try:  # hashlib would also load OpenSSL's bindings (a few ms of every startup) for nothing
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # pragma: no cover - an interpreter without the C module
+    from hashlib import blake2b as _blake2b
+
+
+def digest(data: bytes) -> str:
+    """A short stable digest of ``data`` (hex), for keys made of file contents."""
+    return _blake2b(data, digest_size=16).hexdigest()
+
+
 def key_for(*parts: str) -> str:
     """A stable key for the given inputs."""
-    digest = hashlib.blake2b(digest_size=16)
+    digest = _blake2b(digest_size=16)
     for part in parts:
         digest.update(part.encode("utf-8", "surrogateescape"))
         digest.update(b"\0")

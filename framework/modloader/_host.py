@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import gc
 import logging
 import os
 import threading
@@ -270,6 +271,12 @@ class Host:
         if core_init is not None and not callable(core_init):
             raise TypeError(f"start(): 'core_init' must be callable, not {core_init!r}")
         self.state = HostState.STARTING
+        # Startup makes many objects that live as long as the host and little garbage:
+        # the collector's passes over them would only cost time. After it, they are
+        # frozen (gc.freeze) so that later full collections skip them; removing a
+        # module thaws them (see Lifecycle.drop_code), so its code can be collected.
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             self.config = self.read_config()
             for warning in self.config.warnings:
@@ -284,6 +291,10 @@ class Host:
         except BaseException:
             self._stopped()
             raise
+        finally:
+            if collecting:
+                gc.freeze()
+                gc.enable()
         self.state = HostState.RUNNING
         self._run_queued_reloads()
         return self.report
@@ -535,13 +546,22 @@ class Host:
         return self._table
 
     def run(self, line: str) -> CommandResult:
-        """Run one command line, as typed at the console. Failures are results, not raises."""
+        """Run one command line, as typed at the console. Failures are results, not raises.
+
+        The result's ``data`` is what the command saw, made before this returns.
+        """
+        result = self.execute(line)
+        _ = result.data  # a snapshot now, not when the caller first reads it
+        return result
+
+    def execute(self, line: str) -> CommandResult:
+        """:meth:`run`, for readers of the result at once (console, control socket, ``-x``).
+
+        Its ``data`` is made only if it is read (``--json``), when it is read.
+        """
         if not isinstance(line, str):
             raise TypeError(f"run(): 'line' must be a command line (str), not {line!r}")
         return self._commands.execute(line)
-
-    #: :meth:`run` under the name the console and control socket call (``execute``).
-    execute = run
 
     def complete(self, line: str) -> list[str]:
         """Completion candidates for the last word of ``line``."""

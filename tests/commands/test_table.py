@@ -156,3 +156,22 @@ def test_command_that_raises_is_a_failure_not_a_crash(host: Host) -> None:
     result = h.run("boom now")
     assert not result.ok
     assert result.output.splitlines() == ["RuntimeError: kaput", "Command 'boom now' failed."]
+
+
+def test_run_s_structured_form_is_what_the_command_saw(host: Host) -> None:
+    shown = host.run("module show")
+    lazy = host.execute("module show")
+    assert host.run("module unload res_alpha").ok
+    assert shown.data is not None and lazy.data is not None
+    # run(): made when the command ran; execute(): when first read (after the unload).
+    assert {m["name"]: m["state"] for m in shown.data["modules"]}["res_alpha"] == "running"
+    assert {m["name"]: m["state"] for m in lazy.data["modules"]}["res_alpha"] == "removed"
+
+
+def test_module_show_makes_its_structured_form_when_first_read(host: Host) -> None:
+    result = host.run("module show")
+    assert result.data is not None
+    assert (
+        result.data["count"] == len(result.data["modules"]) == len(result.output.splitlines()) - 2
+    )
+    assert result.data is result.data  # made once

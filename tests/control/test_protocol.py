@@ -156,3 +156,16 @@ def test_result_as_dict_is_the_json_form():
         "data": ["a"],
         "notes": [],
     }
+
+
+def test_the_thin_clients_execute_request_is_the_full_clients() -> None:
+    from modloader._control import wire
+    from modloader._control.protocol import Request
+    from modloader._control.protocol import decode_request
+    from modloader._control.protocol import encode
+
+    for line in ("module show", 'say "caf\u00e9"\t\\', "x\udcff"):
+        thin = wire.execute_request(line, 7)
+        assert thin == encode(Request(op="execute", id=7, line=line))
+        if "\udcff" not in line:  # a lone surrogate is refused, not run
+            assert decode_request(thin.rstrip(b"\n")) == Request(op="execute", id=7, line=line)

@@ -71,6 +71,24 @@ def test_a_distribution_installed_after_start_is_loadable(
     assert host.get_module("res_later")["version"] == "1.0"
 
 
+def test_an_entry_point_added_in_place_is_loadable(
+    fake_distributions: FakeSite, tmp_path: Path, monkeypatch: Any, modloader_host: Any
+) -> None:
+    """No folder changes: the quick check for one name finds nothing, the whole scan does."""
+    from modloader._discovery import scan
+
+    monkeypatch.setattr(scan, "_RACY_NS", 0)  # trust fresh files: no re-reading hides a miss
+    monkeypatch.setenv("KIT_TRACE_DIR", str(tmp_path))
+    add_traced(fake_distributions, "res_first")
+    host = modloader_host(namespace="trace.test")
+    assert host.run("module load res_added").ok is False
+    info = next(fake_distributions.path.glob("dist_res_first-*.dist-info"))
+    with open(info / "entry_points.txt", "a", encoding="utf-8") as fh:
+        fh.write("res_added = res_first_pkg:Mod\n")
+    result = host.run("module load res_added")
+    assert result.ok, result.output
+
+
 def test_running_modules_as_a_stevedore_extension_manager(modloader_host: Any) -> None:
     from stevedore.extension import ExtensionManager
 
@@ -116,3 +134,31 @@ def test_startup_imports_neither_stevedore_nor_importlib_metadata(
     # The first run validates the configuration with pydantic, which imports
     # importlib.metadata; the warm run imports neither that nor stevedore.
     assert runs[1] == "1 []"
+
+
+def test_top_level_modules_are_read_from_the_dist_info_as_the_backport_reads_them(
+    fake_distributions: FakeSite,
+) -> None:
+    from modloader._discovery import _metadata
+    from modloader._discovery.entrypoints import EntryPointDiscovery
+
+    fake_distributions.add(
+        "dist-tops",
+        "1.0",
+        entry_points={"tops.test": {"res_tops": "tops_main.plugin:Mod"}},
+        files={
+            "tops_main/__init__.py": "",
+            "tops_main/plugin.py": "class Mod:\n    pass\n",
+            "tops_extra.py": "",
+        },
+    )
+    (candidate,) = EntryPointDiscovery("tops.test").scan()
+    assert candidate.origin is not None and candidate.origin.endswith(".dist-info")
+    direct = _metadata.dist_info_top_levels(candidate.origin, candidate.module_name)
+    assert direct == {"tops_main", "tops_extra"}
+    assert direct == _metadata.top_level_modules("dist-tops", candidate.module_name)
+    assert EntryPointDiscovery("tops.test").top_level_modules(candidate) == direct
+    # A path with a comma is quoted in RECORD, as the csv module writes it.
+    assert _metadata._record_path('"a,""b""/c.py",sha256=x,12\n') == 'a,"b"/c.py'
+    # Not a dist-info (an egg, a zip): the backport answers.
+    assert _metadata.dist_info_top_levels(candidate.origin[: -len(".dist-info")], "x") is None

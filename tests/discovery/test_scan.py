@@ -476,3 +476,37 @@ def test_sees_the_group_added_in_place_to_other_entry_points(site, trust_fresh_f
     # "[console_scripts]" and "[myapp.modules]\n#" have the same length.
     rewrite_same_size(folder / "entry_points.txt", "[console_scripts]", f"[{GROUP}]\n#")
     assert rows([site]) == [("tool", "tool:main", "tool", "1.0", "A module")]
+
+
+# -- one name (module load) ---------------------------------------------------------------------
+
+
+def test_one_name_is_answered_as_the_whole_scan_answers_it(site, trust_fresh_files):
+    for index in range(3):
+        plugin(site, f"mod{index}")
+    make_dist(site, "both", eps={GROUP: {"MOD1.so": "both:Module", "other": "both:Other"}})
+    whole = rows([site])
+    assert rows([site], wanted="mod1") == [r for r in whole if r[0] in ("mod1", "MOD1.so")]
+    assert rows([site], wanted="nothing") == []
+
+
+def test_one_name_reads_only_what_it_depends_on(site, reads, trust_fresh_files):
+    for index in range(5):
+        plugin(site, f"mod{index}")
+    rows([site])
+    plugin(site, "fresh")
+    for index in range(5):  # edited in place: only a whole scan looks
+        ep_file = site / f"mod{index}-1.0.dist-info" / "entry_points.txt"
+        rewrite_same_size(ep_file, f"mod{index}:Module", f"mod{index}:Modulf")
+    reads.clear()
+    assert names([site], wanted="fresh") == ["fresh"]  # a new distribution is read
+    assert rows([site], wanted="mod2")[0][1] == "mod2:Modulf"  # the one that publishes it
+    assert sorted(set(reads)) == ["fresh-1.0.dist-info", "mod2-1.0.dist-info"]
+    assert [r[1] for r in rows([site])][:2] == ["fresh:Module", "mod0:Modulf"]
+
+
+def test_one_name_sees_a_second_publisher_installed_since(site, trust_fresh_files):
+    plugin(site, "mod")
+    rows([site])
+    make_dist(site, "rival", eps={GROUP: {"mod": "rival:Module"}})
+    assert [r[2] for r in rows([site], wanted="mod")] == ["mod", "rival"]

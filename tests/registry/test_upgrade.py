@@ -92,3 +92,17 @@ def test_shared_code_is_kept_while_another_module_uses_it(
     assert "twins" in sys.modules  # res_twin_b still runs from it
     assert host.run("module unload res_twin_b").ok
     assert "twins" not in sys.modules
+
+
+def test_startup_objects_are_frozen_until_a_module_s_code_is_dropped(
+    site: FakeSite, modloader_host: Any
+) -> None:
+    import gc
+
+    gc.unfreeze()
+    host = modloader_host(namespace="upgrade.test")
+    assert gc.isenabled()
+    assert gc.get_freeze_count() > 0  # startup's objects: full collections skip them
+    assert host.run("module unload res_greeter").ok
+    assert "upgradable.module" not in sys.modules
+    assert gc.get_freeze_count() == 0  # the dropped code's garbage can be collected

@@ -24,6 +24,7 @@ from modloader.errors import StartupError
 
 if TYPE_CHECKING:
     from modloader._cli.signals import ProcessSignals
+    from modloader._commands.base import CommandResult
     from modloader._host import Host
 
 __all__ = ["configure_logging", "default_config_path", "make_host", "run_local"]
@@ -153,6 +154,19 @@ def _report_start_error(exc: ModLoaderError, as_json: bool, prog: str = "modload
         print(escape_controls(f"{prog}: {exc}"), file=sys.stderr)
 
 
+def print_result(result: CommandResult, *, as_json: bool, stdout: TextIO | None = None) -> None:
+    """Print a command's result: its text, or with ``as_json`` its structured form."""
+    out = sys.stdout if stdout is None else stdout
+    if as_json:
+        from modloader._control.protocol import result_as_dict
+
+        out.write(json.dumps(result_as_dict(result), indent=2, default=str) + "\n")
+    elif result.output:
+        text = escape_controls(result.output)
+        out.write(text if text.endswith("\n") else text + "\n")
+    out.flush()
+
+
 def run_local(options: Options) -> int:
     """Start a host; run ``-x`` and stop, or serve it in the foreground (``-c``: with a console).
 
@@ -175,7 +189,7 @@ def run_local(options: Options) -> int:
     signals.install()
     try:
         if options.execute is None:
-            from modloader._cli.remote import socket_path
+            from modloader._cli.remote import socket_path  # the control client: serving only
             from modloader._control.checks import check_socket_path
 
             try:  # an unsafe folder or a live host on -s: refuse before starting any module
@@ -225,8 +239,6 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals) -> int:
             signals=signals,
         )
         return foreground.run()
-    from modloader._cli.remote import print_result
-
     signals.reloader = lambda: reload_everything(host, "SIGHUP", host.subscribe)
     if signals.received is not None:  # stopped right after startup: CMD is not run
         signals.phase = Phase.STOPPING
@@ -237,7 +249,9 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals) -> int:
         reload_everything(host, "SIGHUP during startup", host.subscribe)
     with _log_after_output() as release:
         try:
-            result = host.run(options.execute)
+            result = host.execute(options.execute)
+            if options.json:
+                _ = result.data  # made while the modules still run
         finally:
             signals.reloader = None
             signals.phase = Phase.STOPPING

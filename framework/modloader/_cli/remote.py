@@ -10,20 +10,18 @@ from __future__ import annotations
 import json
 import socket
 import sys
-from typing import TextIO
 
 from modloader._cli.args import Options
-from modloader._commands.base import CommandResult
+from modloader._cli.local import print_result
 from modloader._control.client import ControlClient
 from modloader._control.client import RemoteExecutor
 from modloader._control.paths import default_socket_path
 from modloader._control.protocol import Event
-from modloader._control.protocol import result_as_dict
 from modloader._control.terminal import escape_controls
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
 
-__all__ = ["console_levels", "print_result", "run_remote", "socket_path"]
+__all__ = ["console_levels", "run_remote", "socket_path"]
 
 #: The exit status after Ctrl-C, as a shell reports it.
 EXIT_INTERRUPTED = 130
@@ -32,17 +30,6 @@ EXIT_INTERRUPTED = 130
 def socket_path(options: Options) -> str:
     """The socket ``-s`` names, else the default one of ``-n NAMESPACE``."""
     return options.socket or default_socket_path(options.namespace)
-
-
-def print_result(result: CommandResult, *, as_json: bool, stdout: TextIO | None = None) -> None:
-    """Print a command's result: its text, or with ``as_json`` its structured form."""
-    out = sys.stdout if stdout is None else stdout
-    if as_json:
-        out.write(json.dumps(result_as_dict(result), indent=2, default=str) + "\n")
-    elif result.output:
-        text = escape_controls(result.output)
-        out.write(text if text.endswith("\n") else text + "\n")
-    out.flush()
 
 
 def _report(exc: ControlError, *, as_json: bool) -> int:

@@ -6,9 +6,13 @@ must start in about the time Python itself takes. The full client
 ``enum``, ``selectors`` and ``collections``), :mod:`json` (``re``),
 ``argparse`` and ``dataclasses``: several times the cost of the interpreter's
 own start. This path uses the C modules underneath them, ``_socket`` and
-``_json``, speaks the same protocol (:mod:`modloader._control.protocol`,
-version 1), and hands every case it does not parse — ``--json``, ``--help``,
-unknown options — and every connection it cannot open for a reason other
+``_json``, and shares with the full client what both must agree on: the
+request's framing, the reply's limit and wording
+(:mod:`modloader._control.wire`), the folder and peer checks
+(:mod:`modloader._control.paths`) and the escaping of what is printed
+(:mod:`modloader._control.terminal`). It hands every case it does not
+parse — ``--json``, ``--help``, unknown options — and every connection it
+cannot open for a reason other
 than "nobody listens" to the full client, *before* anything is sent, so a
 command never runs twice.
 """
@@ -16,6 +20,10 @@ command never runs twice.
 from __future__ import annotations
 
 import sys
+
+from modloader._control.wire import CLOSED
+from modloader._control.wire import MAX_RESPONSE_BYTES
+from modloader._control.wire import execute_request
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: typing alone costs ~15 ms here
 if TYPE_CHECKING:
@@ -26,8 +34,8 @@ __all__ = ["fast_remote"]
 
 #: Give up waiting for the host after this many seconds (a hung host must not hang scripts).
 TIMEOUT = 60.0
-#: The longest reply read (as :data:`modloader._control.protocol.MAX_RESPONSE_BYTES`).
-MAX_REPLY = 64 * 1024 * 1024
+#: The longest reply read.
+MAX_REPLY = MAX_RESPONSE_BYTES
 
 
 class _ScanContext:
@@ -104,14 +112,9 @@ def _check_peer(sock: Any, path: str) -> None:
 
 
 def _exchange(path: str, command: str) -> bytes:
-    import _json
     import _socket
 
-    request = (
-        '{"v":1,"id":1,"op":"execute","line":'
-        + _json.encode_basestring_ascii(command)
-        + ',"structured":false}\n'
-    )
+    request = execute_request(command, 1)
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.settimeout(TIMEOUT)
@@ -122,7 +125,7 @@ def _exchange(path: str, command: str) -> bytes:
         except OSError as exc:
             raise _Unsent from exc
         _check_peer(sock, path)
-        sock.sendall(request.encode("ascii"))
+        sock.sendall(request)
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -199,10 +202,6 @@ def fast_remote(argv: Sequence[str]) -> int | None:
         _say(f"the host did not answer: {exc}")
         return 1
     return _show(raw)
-
-
-#: What the client says when the host hangs up without a reply.
-CLOSED = "the host closed the connection without a reply (it may be stopping)"
 
 
 def _show(raw: bytes) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -10,22 +11,52 @@ from typing import Protocol
 __all__ = ["CommandResult", "Executor"]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, init=False)
 class CommandResult:
-    """What one command did: its text, its structured form, and success."""
+    """What one command did: its text, its structured form, and success.
+
+    ``data`` may be given as a function that makes it: it is then made when
+    first read (a text-only caller never pays for it).
+    """
 
     #: The command line as typed.
     line: str
     #: ``True`` when the command succeeded.
-    ok: bool = True
+    ok: bool
     #: The text rendering, as the console prints it (no trailing newline needed).
-    output: str = ""
-    #: The structured form (JSON-serialisable), for ``--json`` and Python callers:
-    #: ``module show`` gives ``{"modules": [...], "count": N}``, a module operation
-    #: ``{"ok": ..., "lines": [...]}``, a failure ``{"error": code}``.
-    data: dict[str, Any] | None = None
+    output: str
+    _data: Any = field(repr=False, compare=False)
     #: Extra lines for the log (not part of the output).
-    notes: list[str] = field(default_factory=list)
+    notes: list[str]
+
+    def __init__(
+        self,
+        line: str,
+        ok: bool = True,
+        output: str = "",
+        data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
+        self.line = line
+        self.ok = ok
+        self.output = output
+        self._data = data
+        self.notes = [] if notes is None else notes
+
+    @property
+    def data(self) -> dict[str, Any] | None:
+        """The structured form (JSON-serialisable), for ``--json`` and Python callers.
+
+        ``module show`` gives ``{"modules": [...], "count": N}``, a module
+        operation ``{"ok": ..., "lines": [...]}``, a failure ``{"error": code}``.
+        """
+        if callable(self._data):
+            self._data = self._data()
+        return self._data  # type: ignore[no-any-return]
+
+    @data.setter
+    def data(self, value: dict[str, Any] | None) -> None:
+        self._data = value
 
     @property
     def exit_code(self) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from collections.abc import Iterable
+from typing import Any
 
 from modloader._commands.render import load_lines
 from modloader._commands.render import refresh_lines
@@ -72,9 +73,15 @@ class BuiltinCommands:
         keyword = args[1].lower() if args else ""
         life = self.ops.lifecycle
         with life.lock:
-            rows = [describe(r) for r in life.modules.ordered() if keyword in r.name.lower()]
-        data = {"modules": [r.to_dict() for r in rows], "count": len(rows)}
-        return Reply(lines=render_module_table(rows), data=data)
+            records = [r for r in life.modules.ordered() if keyword in r.name.lower()]
+            lines = render_module_table(records)
+
+        def data() -> dict[str, Any]:
+            with life.lock:
+                modules = [describe(r).to_dict() for r in records]
+            return {"modules": modules, "count": len(modules)}
+
+        return Reply(lines=lines, data=data)
 
     def load(self, args: list[str]) -> Reply:
         if len(args) != 1:

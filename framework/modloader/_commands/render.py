@@ -18,6 +18,7 @@ from modloader._registry.outcomes import RefreshOutcome
 from modloader._registry.outcomes import ReloadOutcome
 from modloader._registry.outcomes import ReloadStatus
 from modloader._registry.outcomes import UnloadOutcome
+from modloader._registry.record import ModuleRecord
 from modloader.errors import DependencyError
 from modloader.errors import InvalidSettingsError
 from modloader.errors import LoadDeclinedError
@@ -44,17 +45,30 @@ _ROW = "{:<30} {:<40.40} {:<10} {:<11} {:>13}"
 _LOAD_ERRORS = (ModuleNotInstalledError, NameConflictError, DependencyError, LoadDeclinedError)
 
 
-def render_module_table(rows: Iterable[ModuleInfo | Mapping[str, Any]]) -> list[str]:
+def render_module_table(rows: Iterable[ModuleRecord | ModuleInfo | Mapping[str, Any]]) -> list[str]:
     """Header, one row per module, and ``N modules loaded`` (always that plural).
 
-    A row is a :class:`ModuleInfo` or its :meth:`~ModuleInfo.to_dict` form.
+    A row is a module's record, its :class:`ModuleInfo` or the latter's
+    :meth:`~ModuleInfo.to_dict` form.
     """
     lines = [_ROW.format("Module", "Description", "Use Count", "Status", "Support Level")]
     count = 0
+    row_format = _ROW.format
     for row in rows:
         count += 1
+        if isinstance(row, ModuleRecord):
+            lines.append(
+                row_format(
+                    row.name,
+                    row.shown_description,
+                    len(row.holders),
+                    row.state.status,
+                    row.support_level,
+                )
+            )
+            continue
         lines.append(
-            _ROW.format(
+            row_format(
                 row["name"],
                 row["description"],
                 row["use_count"],

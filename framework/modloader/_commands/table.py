@@ -20,10 +20,10 @@ __all__ = ["Command", "CommandTable", "HandlerT", "Reply", "split_line"]
 
 @dataclass(slots=True)
 class Reply:
-    """What a handler returns: lines, structured data, success."""
+    """What a handler returns: lines, structured data (or what makes it), success."""
 
     lines: list[str] = field(default_factory=list)
-    data: dict[str, Any] | None = None
+    data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None
     ok: bool = True
 
 

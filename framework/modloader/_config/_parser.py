@@ -16,12 +16,12 @@ Reading is bounded: only regular files are read (a device, a FIFO or
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
 import stat
 from dataclasses import dataclass
 from dataclasses import field
 
+from modloader._cachestore import digest
 from modloader._config._directives import BY_KEY
 from modloader._config._directives import Directive
 from modloader._config._directives import unknown_option
@@ -183,7 +183,7 @@ class _Reader:
         data = self._load(path, site)
         if data is None:
             return
-        self.raw.inputs.append(f"file\0{path}\0{hashlib.blake2b(data, digest_size=16).hexdigest()}")
+        self.raw.inputs.append(f"file\0{path}\0{digest(data)}")
         if path not in self.raw.files:
             self.raw.files.append(path)
         self.stack.append(os.path.realpath(path))

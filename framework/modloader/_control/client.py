@@ -31,6 +31,7 @@ from modloader._control.protocol import decode_message
 from modloader._control.protocol import decode_response
 from modloader._control.protocol import encode
 from modloader._control.protocol import result_from_response
+from modloader._control.wire import CLOSED
 from modloader._version import __version__
 from modloader.errors import AccessDeniedError
 from modloader.errors import ConnectError
@@ -44,9 +45,6 @@ if TYPE_CHECKING:  # imported when a console subscribes: -rx never needs them
 __all__ = ["CLOSED", "ControlClient", "RemoteExecutor", "execute_remote", "raise_for_error"]
 
 _RECV_SIZE: Final = 1 << 20
-
-#: What the client says when the host hangs up without a reply.
-CLOSED: Final = "the host closed the connection without a reply (it may be stopping)"
 
 
 def _check_server(sock: socket.socket, path: str) -> int | None:

@@ -49,6 +49,8 @@ from typing import Any
 from typing import Final
 
 from modloader._commands.base import CommandResult
+from modloader._control.wire import MAX_RESPONSE_BYTES
+from modloader._control.wire import PROTOCOL_VERSION
 from modloader.errors import ModLoaderError
 from modloader.errors import ProtocolError
 
@@ -75,16 +77,12 @@ __all__ = [
     "result_from_response",
 ]
 
-#: The version this side writes (every host speaks it: ``-rx`` needs no ``hello``).
-PROTOCOL_VERSION: Final = 1
 #: The version that adds ``subscribe`` and the log events of a remote console.
 LOG_VERSION: Final = 2
 #: Every version this side understands (a host answers requests in any of them).
 SUPPORTED_VERSIONS: Final = (1, 2)
 #: The longest request line a host accepts, newline excluded.
 MAX_REQUEST_BYTES: Final = 64 * 1024
-#: The longest reply line a client accepts (``module show`` of a big host fits easily).
-MAX_RESPONSE_BYTES: Final = 64 * 1024 * 1024
 #: The requests a host answers.
 OPS: Final = frozenset({"hello", "ping", "execute", "complete", "subscribe"})
 #: The requests that need a version at least this high.

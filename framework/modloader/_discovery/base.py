@@ -25,6 +25,8 @@ class Candidate:
     dist_name: str | None = None
     version: str | None = None
     summary: str | None = None
+    #: The distribution's metadata folder (``*.dist-info``, ``*.egg-info``), when known.
+    origin: str | None = None
 
     @property
     def key(self) -> str:

@@ -55,15 +55,30 @@ class EntryPointDiscovery:
         forget_directory_listings()  # let imports see distributions installed since
         return scan_group(self._namespace, path=self._path, cache=self._cache)
 
+    def scan_for(self, name: str) -> list[Candidate]:
+        """The entry points named ``name`` (as :meth:`scan` would list them), checking less.
+
+        Only what they depend on is checked: the path folders (a distribution
+        installed since is read) and the distributions that publish ``name``.
+        """
+        from modloader._discovery.scan import scan_group
+
+        forget_directory_listings()
+        return scan_group(self._namespace, path=self._path, cache=self._cache, wanted=name)
+
     def load(self, candidate: Candidate) -> Any:
         return load_entry_point(candidate.value)
 
     def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
         if candidate.dist_name is None:
             return frozenset({candidate.module_name.partition(".")[0]})
-        from modloader._discovery._metadata import top_level_modules
+        from modloader._discovery import _metadata
 
-        return top_level_modules(candidate.dist_name, candidate.module_name)
+        if candidate.origin is not None:
+            found = _metadata.dist_info_top_levels(candidate.origin, candidate.module_name)
+            if found is not None:
+                return found
+        return _metadata.top_level_modules(candidate.dist_name, candidate.module_name)
 
 
 def forget_directory_listings() -> None:

@@ -42,10 +42,12 @@ import re
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from modloader import _cachestore
 from modloader._discovery.base import Candidate
+from modloader._names import name_key
 
 __all__ = ["scan_group"]
 
@@ -65,6 +67,10 @@ _STAT_DIR_FD = os.stat in os.supports_dir_fd and hasattr(os, "O_DIRECTORY")
 # hash() of a tuple of ints is the same in every process of one interpreter build, no more.
 _INTERPRETER = f"{sys.implementation.cache_tag}-{sys.hash_info.width}"
 _BAD_CACHE = (TypeError, ValueError, LookupError, AttributeError, RecursionError)
+# Metadata folder names' distribution keys (see _dist_key), as met.
+_DIST_KEYS: dict[str, str] = {}
+# Each (cache folder, key)'s slots as this process's last scan of it left them (``wanted``).
+_LAST: dict[tuple[Path, str], list[Any]] = {}
 
 # One distribution's answer for one group: [dist_name, version, summary, [[name, value], ...]].
 _Plugin = list[Any]
@@ -78,6 +84,7 @@ def scan_group(
     path: Sequence[str] | None = None,
     use_cache: bool = True,
     cache: _cachestore.CacheStore | None = None,
+    wanted: str | None = None,
 ) -> list[Candidate]:
     """Every entry point of ``group`` on ``path`` (default :data:`sys.path`), as metadata.
 
@@ -91,6 +98,10 @@ def scan_group(
     :param use_cache: ``False`` reads every folder afresh and leaves the cache alone.
     :param cache: the host's cache store (default: :func:`modloader._cachestore.current`).
         A damaged cache file is a miss: everything is read afresh and the file rewritten.
+    :param wanted: an entry-point name: only that name's entry points are returned, and
+        after a scan of the same group and path in this process only what they depend on
+        is checked: the path folders (a new distribution is read) and the distributions
+        that publish the name; the others are taken as that scan left them.
     """
     entries = [os.path.abspath(p) for p in (sys.path if path is None else path)]
     store = _cachestore.current() if cache is None else cache
@@ -98,30 +109,44 @@ def scan_group(
     if not cached:
         return _Scan(group, cached=False).run(entries, [])
     key = _cachestore.key_for(_FORMAT, _INTERPRETER, group, *entries)
-    old: Any = store.load(CACHE_KIND, key)
     old_slots: list[Any] = []
-    if isinstance(old, dict) and old.get("group") == group and old.get("path") == entries:
-        found = old.get("entries")
-        if isinstance(found, list) and len(found) == len(entries):
-            old_slots = found
-    scan = _Scan(group, cached=True)
+    last = _LAST.get((store.path(), key)) if wanted is not None else None
+    if last is not None:
+        old_slots = last
+    else:
+        old: Any = store.load(CACHE_KIND, key)
+        if isinstance(old, dict) and old.get("group") == group and old.get("path") == entries:
+            found = old.get("entries")
+            if isinstance(found, list) and len(found) == len(entries):
+                old_slots = found
+    scan = _Scan(group, cached=True, wanted=wanted, trust=last is not None)
     try:
         candidates = scan.run(entries, old_slots)
     except _BAD_CACHE:  # a damaged cache file: read everything afresh
-        scan = _Scan(group, cached=True)
+        scan = _Scan(group, cached=True, wanted=wanted)
         candidates = scan.run(entries, [])
-    if scan.dirty:
+    if scan.dirty and not scan.trust:  # the file keeps fully checked scans only
         value = {"group": group, "path": entries, "entries": scan.slots}
         store.store(CACHE_KIND, key, value)
+    _LAST[(store.path(), key)] = scan.slots
     return candidates
 
 
 class _Scan:
     """One call's walk over the path; collects candidates and notes whether the cache changed."""
 
-    def __init__(self, group: str, *, cached: bool) -> None:
+    def __init__(
+        self, group: str, *, cached: bool, wanted: str | None = None, trust: bool = False
+    ) -> None:
         self.group = group
         self.cached = cached
+        #: Only this name's entry points are returned: the lower-cased names it matches.
+        self.wanted = None
+        if wanted is not None:
+            key = name_key(wanted)
+            self.wanted = frozenset((key, f"{key}.so"))
+        #: Records that do not publish ``wanted`` are taken unchecked.
+        self.trust = trust and wanted is not None
         self.racy_after_ns = time.time_ns() - _RACY_NS
         self.candidates: list[Candidate] = []
         self.slots: list[list[Any]] = []
@@ -201,16 +226,27 @@ class _Scan:
         """One metadata folder: reuse its cached record if its files are unchanged."""
         if self.cached and isinstance(record, list) and len(record) == 4 and record[1] is False:
             plugin = record[3]
-            if record[0] == self._current_sig(entry, fd, name, record[2], plugin is not None):
-                if plugin is not None:
-                    self._emit(plugin)
+            trusted = self.trust and not self._publishes_wanted(plugin)
+            if trusted or record[0] == self._current_sig(
+                entry, fd, name, record[2], plugin is not None
+            ):
+                if plugin is not None and not trusted:
+                    self._emit(plugin, entry, name)
                 return record
         new = self._read_dist(os.path.join(entry, name))
         if new != record:
             self.dirty = True
         if new[3] is not None:
-            self._emit(new[3])
+            self._emit(new[3], entry, name)
         return new
+
+    def _publishes_wanted(self, plugin: _Plugin | None) -> bool:
+        if plugin is None or self.wanted is None:
+            return False
+        for ep in plugin[3]:
+            if ep[0].lower() in self.wanted:  # names are stored stripped
+                return True
+        return False
 
     def _current_sig(
         self, entry: str, fd: int | None, name: str, has_eps: bool, is_plugin: bool
@@ -243,9 +279,14 @@ class _Scan:
         racy = self._racy(ep_st) or self._racy(meta_st)
         return [_sig2(ep_st, meta_st), racy, True, plugin]
 
-    def _emit(self, plugin: _Plugin) -> None:
+    def _emit(self, plugin: _Plugin, entry: str | None = None, folder: str = "") -> None:
         dist_name, version, summary, eps = plugin
+        origin = None
         for name, value in eps:
+            if self.wanted is not None and name.lower() not in self.wanted:
+                continue
+            if origin is None and entry is not None:
+                origin = os.path.join(entry, folder)
             self.candidates.append(
                 Candidate(
                     name=name,
@@ -254,6 +295,7 @@ class _Scan:
                     dist_name=dist_name,
                     version=version,
                     summary=summary,
+                    origin=origin,
                 )
             )
 
@@ -318,10 +360,13 @@ def _dist_key(entry: str, name: str) -> str:
     if name == "EGG-INFO":
         base = os.path.basename(entry).lower()
         return base.rpartition(".")[0].partition("-")[0].replace("-", "_")
-    base = name.rpartition(".")[0].partition("-")[0].lower()
-    if "." in base or "__" in base:
-        return _NORMALIZE.sub("_", base)
-    return base
+    key = _DIST_KEYS.get(name)
+    if key is None:
+        key = name.rpartition(".")[0].partition("-")[0].lower()
+        if "." in key or "__" in key:
+            key = _NORMALIZE.sub("_", key)
+        _DIST_KEYS[name] = key
+    return key
 
 
 def _is_dir(st: os.stat_result) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
 
@@ -31,13 +32,37 @@ class Catalogue:
         self.autoload = autoload
         self._noload = frozenset(name_key(n) for n in noload)
 
-    def rescan(self) -> None:
+    def rescan(self, name: str | None = None) -> None:
         """Read the namespace again (metadata only): installs and upgrades since are seen.
+
+        With ``name``, a discovery that can (``scan_for``) reads only ``name``'s
+        entry points again, checking only what they depend on; when that finds
+        none, the whole namespace is read again.
 
         :raises DiscoveryError: the scan itself failed.
         """
+        scan_for = getattr(self.discovery, "scan_for", None) if name is not None else None
+        if name is not None and scan_for is not None:
+            found = self._scan(lambda: scan_for(name))
+            if found:
+                key = name_key(name)
+                self._candidates.pop(key, None)
+                self._conflicts.pop(key, None)
+                if len(found) == 1:
+                    self._candidates[key] = found[0]
+                else:
+                    self._conflicts[key] = found
+                return
+        found = self._scan(self.discovery.scan)
+        by_key: dict[str, list[Candidate]] = {}
+        for candidate in found:
+            by_key.setdefault(candidate.key, []).append(candidate)
+        self._candidates = {k: v[0] for k, v in by_key.items() if len(v) == 1}
+        self._conflicts = {k: v for k, v in by_key.items() if len(v) > 1}
+
+    def _scan(self, scan: Callable[[], list[Candidate]]) -> list[Candidate]:
         try:
-            found = self.discovery.scan()
+            return scan()
         except ModLoaderError:
             raise
         except Exception as exc:
@@ -45,11 +70,6 @@ class Catalogue:
                 f"the namespace '{self.discovery.namespace}' could not be read: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        by_key: dict[str, list[Candidate]] = {}
-        for candidate in found:
-            by_key.setdefault(candidate.key, []).append(candidate)
-        self._candidates = {k: v[0] for k, v in by_key.items() if len(v) == 1}
-        self._conflicts = {k: v for k, v in by_key.items() if len(v) > 1}
 
     def candidate(self, name: str) -> Candidate | None:
         """The one distribution that publishes ``name`` (``None``: none, or several)."""

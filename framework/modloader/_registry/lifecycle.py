@@ -12,6 +12,7 @@ Two points of a module's life are single on purpose: :meth:`Lifecycle.became_run
 
 from __future__ import annotations
 
+import gc
 import itertools
 import logging
 import sys
@@ -95,6 +96,8 @@ class Lifecycle:
         #: becomes: ``settle(record, hook, awaitable) -> result``. A plain host
         #: refuses it; :class:`modloader.AsyncHost` awaits it on its loop.
         self.settle: Callable[[ModuleRecord, str, Awaitable[Any]], Any] = refuse_awaitable
+        #: Records whose contract names modules they enhance (few): see references_wanted.
+        self._enhancers: list[ModuleRecord] = []
 
     def hook_result(self, record: ModuleRecord, hook: str, result: Any) -> Any:
         """``result`` of ``record``'s ``hook``, awaited through :attr:`settle` if awaitable."""
@@ -132,7 +135,7 @@ class Lifecycle:
         """Records for the host's built-in modules (already imported: they are objects)."""
         for name, obj in builtins.items():
             record = self.new_record(name, None, builtin=True, position=-1)
-            read_contract(record, obj)
+            self._read_contract(record, obj)
             record.obj = record.plugin = obj
             yield record
 
@@ -159,7 +162,7 @@ class Lifecycle:
         try:
             plugin = self.catalogue.load(record.candidate)
             obj = plugin() if isinstance(plugin, type) else plugin
-            read_contract(record, obj)
+            self._read_contract(record, obj)
         except (Exception, SystemExit) as exc:
             # Logged as a failing load() is: the reason is the message, the traceback goes here.
             _log.warning("%s: import failed", record.name, exc_info=True)
@@ -167,6 +170,12 @@ class Lifecycle:
             return False
         record.plugin, record.obj = plugin, obj
         return True
+
+    def _read_contract(self, record: ModuleRecord, obj: Any) -> None:
+        read_contract(record, obj)
+        if record.enhances:
+            self._enhancers = [r for r in self._enhancers if r.state is not _S.REMOVED]
+            self._enhancers.append(record)
 
     # -- starting ----------------------------------------------------------------------
 
@@ -184,9 +193,14 @@ class Lifecycle:
             other = self.modules.find(name)
             if other is not None and other.state.running:
                 wanted.setdefault(other.key, other)
-        targets = {self.modules.get(n).key for n in record.requires}
-        for other in self.modules.running_in_start_order():
-            if other.state.running and any(name_key(n) in targets for n in other.enhances):
+        if record.requires:
+            targets = {self.modules.get(n).key for n in record.requires}
+            enhancers = [
+                other
+                for other in self._enhancers
+                if other.state.running and any(name_key(n) in targets for n in other.enhances)
+            ]
+            for other in sorted(enhancers, key=lambda r: r.start_seq):
                 wanted.setdefault(other.key, other)
         wanted.pop(record.key, None)
         return list(wanted.values())
@@ -380,13 +394,21 @@ class Lifecycle:
         """Drop the removed module's Python modules from ``sys.modules`` (SPEC 5.3).
 
         Only the distribution's own top-level modules, and only when no module
-        still in the list comes from code under the same names.
+        still in the list comes from code under the same names: another module
+        of the same distribution, or one whose entry point's module is under
+        one of them (only those have their distribution's files read).
         """
         tops = set(self.top_levels(record))
         if not tops:
             return []
         for other in self.modules.records():
-            if other.candidate is not None and other.obj is not None:
+            candidate = other.candidate
+            if candidate is None or other.obj is None:
+                continue
+            if (
+                candidate.dist_name == record.dist_name
+                or candidate.module_name.partition(".")[0] in tops
+            ):
                 tops -= self.top_levels(other)
         tops.discard("modloader")
         dropped = [n for n in list(sys.modules) if n.partition(".")[0] in tops]
@@ -394,6 +416,7 @@ class Lifecycle:
             sys.modules.pop(name, None)
         if dropped:
             forget_directory_listings()
+            gc.unfreeze()  # what startup froze may now hold this code's garbage
         return dropped
 
 

@@ -71,7 +71,7 @@ class Operations:
 
     def _load_fresh(self, name: str) -> None:
         life = self.lifecycle
-        life.catalogue.rescan()  # distributions installed since startup are seen (SPEC 5.2)
+        life.catalogue.rescan(name)  # distributions installed since startup are seen (SPEC 5.2)
         candidate = life.catalogue.candidate(name)
         if candidate is None:
             raise life.catalogue.absent(name)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
+from types import ModuleType
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -115,24 +116,35 @@ def _names(value: Any, attr: str) -> tuple[str, ...]:
         raise TypeError(f"'{attr}' must be a list of module names, not {value!r}") from None
 
 
+def _attr(obj: Any, name: str) -> Any:
+    """``getattr(obj, name, None)``; for a Python module, without raising inside when absent."""
+    if type(obj) is ModuleType:  # a module's getattr formats an AttributeError for a miss
+        namespace = obj.__dict__
+        if name in namespace:
+            return namespace[name]
+        if "__getattr__" not in namespace:
+            return None
+    return getattr(obj, name, None)
+
+
 def read_contract(record: ModuleRecord, obj: Any) -> None:
     """Copy the optional contract attributes of ``obj`` onto ``record`` (SPEC 2).
 
     Raises :class:`TypeError`/:class:`ValueError` for a malformed attribute; the
     loader turns that into a decline naming the attribute.
     """
-    description = getattr(obj, "description", None)
+    description = _attr(obj, "description")
     record.description = str(description).splitlines()[0] if description else None
-    level = getattr(obj, "support_level", None) or SupportLevel.UNKNOWN
+    level = _attr(obj, "support_level") or SupportLevel.UNKNOWN
     record.support_level = str(level).lower()
     if record.support_level not in _LEVELS:
         raise ValueError(
             f"'support_level' must be one of core, extended, deprecated, unknown; not {level!r}"
         )
-    priority = getattr(obj, "load_priority", None)
+    priority = _attr(obj, "load_priority")
     priority = LoadPriority.DEFAULT if priority is None else priority
     if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 255:
         raise ValueError(f"'load_priority' must be an int from 0 to 255, not {priority!r}")
     record.load_priority = int(priority)
     for attr in ("requires", "optional_modules", "enhances"):
-        setattr(record, attr, _names(getattr(obj, attr, None) or (), attr))
+        setattr(record, attr, _names(_attr(obj, attr) or (), attr))

@@ -74,7 +74,7 @@ class ModuleHandle(Generic[T]):
     def __enter__(self) -> ModuleHandle[T]:
         return self
 
-    def __exit__(self, *exc_info: object) -> None:
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         self._record.holders.pop(self, None)
 
     async def __aenter__(self) -> ModuleHandle[T]:

@@ -168,6 +168,8 @@ class _Startup:
             for key in dict.fromkeys(cycle):
                 self.life.decline(members[key], f"dependency cycle: {path}")
                 self.declined(members[key])
+        if not plan.blocked:
+            return list(plan.order)
         blocked = plan_order(
             {k: slots[k] for k in plan.blocked}, {k: deps[k] for k in plan.blocked}
         ).order

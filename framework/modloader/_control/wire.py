@@ -1,0 +1,35 @@
+"""What both clients of the control socket share, importable at no cost.
+
+The full client (:mod:`modloader._control.client`, over
+:mod:`modloader._control.protocol`) and the thin ``-rx`` path
+(:mod:`modloader._cli.rx`) frame requests and read replies by what is here;
+so do the folder and peer checks of :mod:`modloader._control.paths`. Nothing
+here imports :mod:`json`, :mod:`socket` or :mod:`dataclasses`: the thin path
+must start in about the time Python itself takes.
+"""
+
+from __future__ import annotations
+
+__all__ = ["CLOSED", "MAX_RESPONSE_BYTES", "PROTOCOL_VERSION", "execute_request"]
+
+#: The version a client writes.
+PROTOCOL_VERSION = 1
+#: The longest reply line a client accepts (``module show`` of a big host fits easily).
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
+#: What a client says when the host hangs up without a reply.
+CLOSED = "the host closed the connection without a reply (it may be stopping)"
+
+
+def execute_request(line: str, request_id: int) -> bytes:
+    """The request line that runs the command ``line`` (text reply only), newline included.
+
+    ASCII, as :func:`modloader._control.protocol.encode` writes every request:
+    a lone surrogate travels as its escape and the host refuses it.
+    """
+    from _json import encode_basestring_ascii  # json's C encoder, without json's imports
+
+    text = (
+        f'{{"v":{PROTOCOL_VERSION},"id":{int(request_id)},"op":"execute",'
+        f'"line":{encode_basestring_ascii(line)}}}\n'
+    )
+    return text.encode("ascii")

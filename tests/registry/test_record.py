@@ -1,0 +1,42 @@
+"""Reading a module's contract from its object."""
+
+from __future__ import annotations
+
+import types
+
+import pytest
+
+from modloader._registry.record import ModuleRecord
+from modloader._registry.record import read_contract
+
+
+def test_a_python_module_s_contract_is_read_from_its_namespace() -> None:
+    module = types.ModuleType("res_plain")
+    module.description = "Plain\nsecond line"  # type: ignore[attr-defined]
+    module.requires = ["res_a"]  # type: ignore[attr-defined]
+    record = ModuleRecord("res_plain")
+    read_contract(record, module)
+    assert record.description == "Plain"
+    assert record.requires == ("res_a",)
+    assert (record.support_level, record.enhances) == ("unknown", ())
+
+
+def test_a_python_module_s_getattr_is_asked_for_what_it_lacks() -> None:
+    module = types.ModuleType("res_lazy")
+
+    def __getattr__(name: str) -> object:  # PEP 562
+        if name == "support_level":
+            return "core"
+        raise AttributeError(name)
+
+    module.__getattr__ = __getattr__  # type: ignore[attr-defined]
+    record = ModuleRecord("res_lazy")
+    read_contract(record, module)
+    assert record.support_level == "core"
+
+
+def test_a_malformed_attribute_of_a_python_module_is_refused() -> None:
+    module = types.ModuleType("res_bad")
+    module.load_priority = 300  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="load_priority"):
+        read_contract(ModuleRecord("res_bad"), module)
