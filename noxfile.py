@@ -43,9 +43,9 @@ LINT_PATHS = [
     "noxfile.py",
 ]
 #: The least line-and-branch coverage (percent) a whole ``tests`` run may have; it
-#: measures about 91 on each interpreter, so a change that leaves new code untested
+#: measures about 89 on each interpreter, so a change that leaves new code untested
 #: by a few hundred lines fails.
-COVERAGE_FLOOR = 88
+COVERAGE_FLOOR = 86
 #: pytest's exit status when it collected no test: not a failure of the session.
 NO_TESTS_COLLECTED = 5
 
