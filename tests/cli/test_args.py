@@ -114,6 +114,16 @@ def test_cache_show_into_a_reader_that_stops_early(tmp_path: Path) -> None:
     assert (status, error) == (0, "")
 
 
+def test_config_dir_must_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "etc" / "myapp"
+    assert parse_args(["--config-dir", str(missing), "--check"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"modloader: error: --config-dir {missing}: no such folder"
+    )
+    missing.mkdir(parents=True)
+    assert parse_args(["--config-dir", str(missing)]) == Options(config_dir=str(missing))
+
+
 def test_empty_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert parse_args(["-x", "  "]) == 1
     assert "-x needs a command" in capsys.readouterr().err
