@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -90,6 +93,35 @@ def test_cache_show_and_clear(
     monkeypatch.setenv("MODLOADER_NO_CACHE", "1")
     assert main(["--cache", "show"]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith("cache: off")
+
+
+def test_cache_show_into_a_reader_that_stops_early(tmp_path: Path) -> None:
+    # `modloader --cache show | head -1`: no traceback when the pipe closes.
+    kind = tmp_path / "cache" / "config"
+    kind.mkdir(parents=True)
+    for number in range(3000):  # far more than a pipe holds
+        (kind / f"{number:032x}.json").write_text("{}")
+    env = {**os.environ, "MODLOADER_CACHE_DIR": str(tmp_path / "cache")}
+    command = [sys.executable, "-m", "modloader", "--cache", "show"]
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    ) as process:
+        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout.readline().startswith(b"cache folder: ")
+        process.stdout.close()
+        error = process.stderr.read().decode()
+        status = process.wait(timeout=60)
+    assert (status, error) == (0, "")
+
+
+def test_config_dir_must_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = tmp_path / "etc" / "myapp"
+    assert parse_args(["--config-dir", str(missing), "--check"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == (
+        f"modloader: error: --config-dir {missing}: no such folder"
+    )
+    missing.mkdir(parents=True)
+    assert parse_args(["--config-dir", str(missing)]) == Options(config_dir=str(missing))
 
 
 def test_empty_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

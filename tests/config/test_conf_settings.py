@@ -156,6 +156,22 @@ def test_bad_environment_value_names_the_variable(write: Write) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"), [("MODLOADER_AUTOLOAD", "maybe"), ("MODLOADER_NOLOAD", "[")]
+)
+def test_the_process_environment_does_not_leak_into_checking_the_file(
+    write: Write, monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    # The file's lines are checked one field at a time: os.environ must play no part.
+    monkeypatch.setenv(variable, value)
+    path = write("modules.conf", CONF)
+    error = _error(path=path)
+    assert [i.source for i in error.issues] == [variable]
+    config = load_config(path=path, env_prefix="MYAPP_")
+    assert config.autoload is False
+    assert load_config(path=path, environ={}) == config
+
+
 def test_bad_json_list_in_the_environment(tmp_path: Path) -> None:
     error = _error(default_path=tmp_path / "x", environ={"MODLOADER_NOLOAD": '["a", 1]'})
     assert str(error) == "MODLOADER_NOLOAD: Invalid value for 'noload': 1 is not a module name"

@@ -210,7 +210,7 @@ def test_an_applications_own_command_checks_with_its_factory(
     assert app("--check", "--config-dir", str(elsewhere)) == 1
     out, err = capsys.readouterr()
     assert made[-1]["config_dir"] == str(elsewhere)
-    assert out == "check FAILED (1 errors): 3 modules would start, 2 with settings\n"
+    assert out == "check FAILED (1 error): 3 modules would start, 2 with settings\n"
     assert err == (
         f"error: {elsewhere / 'res_store.conf'}:2: res_store: 'capacity': Input should be a "
         "valid integer, unable to parse string as an integer, got 'lots'\n"

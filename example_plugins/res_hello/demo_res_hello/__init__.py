@@ -58,7 +58,7 @@ class HelloModule(Module):
         return LoadResult.SUCCESS  # returning None means the same
 
     def unload(self, ctx: ModuleContext[HelloSettings]) -> bool:
-        ctx.logger.info("said hello %d times", self.greeted)
+        ctx.logger.info("said hello %d %s", self.greeted, "time" if self.greeted == 1 else "times")
         return True  # False would refuse the unload
 
     def reload(self, ctx: ModuleContext[HelloSettings]) -> ReloadResult:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -226,6 +227,9 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         print(f"{profile.prog}: error: -x and -c cannot be combined", file=sys.stderr)
         return 1
     problem = _remote_problem(ns)
+    if problem is None and ns.config_dir is not None and not os.path.isdir(ns.config_dir):
+        # Like -C, which must exist: a misspelt folder would give every module its defaults.
+        problem = f"--config-dir {ns.config_dir}: no such folder"
     if problem is not None:
         parser.print_usage(sys.stderr)
         print(f"{profile.prog}: error: {problem}", file=sys.stderr)

@@ -128,10 +128,14 @@ def run_cache(action: str) -> int:
         print(f"removed {_cachestore.clear()} entries from {folder}")
         return 0
     state = "on" if _cachestore.is_enabled() else "off (MODLOADER_NO_CACHE or a .disable file)"
-    print(f"cache folder: {folder}")
-    print(f"cache: {state}")
+    lines = [f"cache folder: {folder}", f"cache: {state}"]
     for path in _cachestore.entries():
-        print(f"  {path.parent.name:<12} {path.stat().st_size:>9} bytes  {path.name}")
+        with contextlib.suppress(OSError):  # removed since it was listed
+            lines.append(f"  {path.parent.name:<12} {path.stat().st_size:>9} bytes  {path.name}")
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # `modloader --cache show | head`: the reader has gone
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

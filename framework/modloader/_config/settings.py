@@ -33,7 +33,9 @@ from typing import Annotated
 from typing import Any
 
 from pydantic import AfterValidator
+from pydantic import BaseModel
 from pydantic import BeforeValidator
+from pydantic import ConfigDict
 from pydantic import StringConstraints
 from pydantic import ValidationError
 from pydantic import ValidationInfo
@@ -152,6 +154,20 @@ ModulesSettings = create_model(
 )
 
 
+class _Fields(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+#: The same fields without settings sources: one value checked on its own, whatever
+#: the environment holds (a ``BaseSettings`` model would read ``MODLOADER_*`` too).
+_FieldsModel = create_model(
+    "ModulesFields",
+    __base__=_Fields,
+    __module__=__name__,
+    **{spec.field: _field(spec) for spec in SPECS},
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Validated:
     """The outcome of :func:`validate`."""
@@ -165,7 +181,7 @@ class Validated:
 def _check(field: str, value: Any) -> tuple[Any, list[ErrorDetails]]:
     """The model's value for one field, or the model's errors."""
     try:
-        return getattr(ModulesSettings.model_validate({field: value}), field), []
+        return getattr(_FieldsModel.model_validate({field: value}), field), []
     except ValidationError as exc:
         return None, exc.errors(include_url=False)
 

@@ -52,9 +52,9 @@ class CheckReport:
         """What ``modloader --check`` prints."""
         out = [f"error: {issue}" for issue in self.errors]
         out += [f"warning: {issue}" for issue in self.warnings]
-        verdict = "OK" if self.ok else f"FAILED ({len(self.errors)} errors)"
+        verdict = "OK" if self.ok else f"FAILED ({_count(len(self.errors), 'error')})"
         out.append(
-            f"check {verdict}: {len(self.modules)} modules would start, "
+            f"check {verdict}: {_count(len(self.modules), 'module')} would start, "
             f"{len(self.with_settings)} with settings"
         )
         return out
@@ -170,3 +170,8 @@ def run_check(options: Options) -> int:
         for line in report.lines():
             print(line, file=sys.stdout if line.startswith("check ") else sys.stderr)
     return report.exit_code
+
+
+def _count(number: int, noun: str) -> str:
+    """``1 error``, ``2 errors``."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -88,7 +88,7 @@ def render(data: dict[str, Any]) -> list[str]:
     ]
     lines.append(f"{'Key':<{widths[0]}}  {'Value':<{widths[1]}}  Origin")
     lines += [f"{k:<{widths[0]}}  {v:<{widths[1]}}  {o}" for k, v, o in rows]
-    lines.append(f"{len(rows)} settings")
+    lines.append(f"{len(rows)} setting" if len(rows) == 1 else f"{len(rows)} settings")
     return lines
 
 

@@ -111,8 +111,10 @@ class SettingsService:
         for warning in resolved.warnings:
             _log.warning("%s settings: %s", name, warning)
         if not resolved.ok:
+            # The decline's reason carries every issue to the operator (the startup report,
+            # `module load`'s output, LoadDeclinedError): logging them here said it twice.
             for issue in resolved.errors:
-                _log.error("%s settings: %s", name, issue)
+                _log.debug("%s settings: %s", name, issue)
             return "invalid settings: " + "; ".join(str(issue) for issue in resolved.errors)
         record.ctx._settings = resolved.settings
         self.applied[record.key] = resolved
