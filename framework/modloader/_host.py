@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from modloader._commands.table import CommandTable
+from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import Lifecycle
@@ -76,6 +77,17 @@ def _check_name(method: str, param: str, value: object) -> str:
     return value
 
 
+def _check_timeout(value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(
+            f"Host(): 'module_timeout' must be seconds (a number) or None, not {value!r}"
+        )
+    if not 0 < value < float("inf"):
+        raise ValueError(f"Host(): 'module_timeout' must be more than 0 seconds, not {value!r}")
+
+
 def _check_arguments(
     namespace: object,
     config_path: object,
@@ -124,6 +136,10 @@ class Host:
     :param builtins: modules the host registers in code (name -> object).
     :param discovery: where modules come from (default: installed distributions).
     :param config: an already validated configuration; when given, no source is read.
+    :param module_timeout: seconds a module's import, ``load()``, ``unload()`` or
+        ``reload()`` may run before the host stops waiting for it (default 30;
+        ``None``: no limit). Module code runs in a thread of its own, so the host
+        and its other modules go on meanwhile; see the lifecycle page.
     :raises TypeError: an argument of the wrong type (the message names it).
     """
 
@@ -138,7 +154,9 @@ class Host:
         builtins: Mapping[str, Any] | None = None,
         discovery: Discovery | None = None,
         config: ModulesConfig | None = None,
+        module_timeout: float | None = DEFAULT_TIMEOUT,
     ) -> None:
+        _check_timeout(module_timeout)
         _check_arguments(
             namespace,
             config_path,
@@ -171,6 +189,7 @@ class Host:
         self._lifecycle = Lifecycle(
             self._modules, Catalogue(discovery), host=self, commands=lambda: self._commands
         )
+        self._lifecycle.timeout = None if module_timeout is None else float(module_timeout)
         self._operations = Operations(self._lifecycle)
         # use()'s fast path: the spellings looked up before, until the host stops.
         self._spellings: Mapping[str, ModuleRecord] = self._modules.spellings()

@@ -1,9 +1,13 @@
 """The lifecycle: the only writer of module state (import, start, stop, remove).
 
-Every change to the module list happens under one re-entrant lock, so a
-module's own ``load()``/``unload()`` may call back into the host from the same
-thread. Taking and releasing references (:mod:`modloader._registry.refs`) does
-not take the lock.
+Every change to the module list happens under one re-entrant lock, which is
+never held while module code runs: a module's code runs through
+:meth:`Lifecycle.call_module` (the one place it is called), in a thread of its
+own with a time limit, while the lock is suspended (:mod:`modloader._registry.calls`).
+A module's own ``load()``/``unload()`` may call back into the host from there.
+A module whose code is running is *busy* (:attr:`ModuleRecord.busy`); the
+operations refuse to touch it meanwhile. Taking and releasing references
+(:mod:`modloader._registry.refs`) does not take the lock.
 
 Two points of a module's life are single on purpose: :meth:`Lifecycle.became_running`
 (its ``load()`` succeeded) and :meth:`Lifecycle.about_to_unload` (its
@@ -15,7 +19,6 @@ from __future__ import annotations
 import itertools
 import logging
 import sys
-import threading
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -27,6 +30,13 @@ from typing import Protocol
 from modloader._discovery.base import Candidate
 from modloader._discovery.entrypoints import forget_directory_listings
 from modloader._names import name_key
+from modloader._registry import reconcile
+from modloader._registry.calls import DEFAULT_TIMEOUT
+from modloader._registry.calls import CallResult
+from modloader._registry.calls import CallStatus
+from modloader._registry.calls import LateT
+from modloader._registry.calls import OpLock
+from modloader._registry.calls import run_call
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.context import CommandHandlerT
 from modloader._registry.context import ModuleContext
@@ -49,7 +59,7 @@ from modloader.module import SupportLevel
 if TYPE_CHECKING:
     from modloader._host import Host
 
-__all__ = ["BUILTIN_HOLDER", "CommandSink", "Lifecycle", "describe"]
+__all__ = ["BUILTIN_HOLDER", "CommandSink", "Lifecycle", "describe", "refusal"]
 
 _log = logging.getLogger("modloader")
 _S = ModuleState
@@ -81,7 +91,12 @@ class Lifecycle:
         self.catalogue = catalogue
         self.host = host
         self.events = EventBus()
-        self.lock = threading.RLock()
+        self.lock = OpLock()
+        #: Seconds a module call may take (``None``: no limit); ``Host(module_timeout=...)``.
+        self.timeout: float | None = DEFAULT_TIMEOUT
+        #: How a module's function is invoked in its thread (``fn(*args)``); replaceable,
+        #: e.g. to run coroutine functions on an event loop.
+        self.invoke: Callable[[Callable[..., Any], tuple[Any, ...]], Any] = _invoke
         self._commands = commands
         self._seq = itertools.count(1)
 
@@ -123,6 +138,65 @@ class Lifecycle:
         check_transition(record.name, record.state, state)
         record.state = state
 
+    # -- calling module code -------------------------------------------------------------
+
+    def call_module(
+        self,
+        record: ModuleRecord,
+        hook: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...] = (),
+        *,
+        on_late: LateT | None = None,
+    ) -> CallResult:
+        """Run ``fn(*args)``, a piece of ``record``'s code: the one place module code runs.
+
+        It runs in its own thread with the lock suspended and ``record`` busy
+        (``record.busy == hook``), for at most :attr:`timeout` seconds. A call that
+        outlives its limit leaves ``record`` busy until
+        it returns; then ``on_late(result)`` runs under the lock, in the module's
+        thread, to reconcile its state. Whatever the code raises is in the result,
+        with its traceback logged here.
+        """
+        record.busy = hook
+        invoke = self.invoke
+
+        def late(result: CallResult) -> None:
+            with self.lock:
+                record.busy = None
+                _log_raised(record, result)
+                _log.warning(
+                    "%s: %s() returned %.1f s after the host stopped waiting for it (%s)",
+                    record.name,
+                    hook,
+                    result.seconds,
+                    result.status.value,
+                )
+                if on_late is not None:
+                    on_late(result)
+
+        try:
+            result = run_call(
+                hook, invoke, (fn, args), limit=self.timeout, lock=self.lock, on_late=late
+            )
+        except BaseException:
+            # The caller was interrupted while waiting: the call goes on in its thread
+            # and ``late`` reconciles when it returns.
+            _log.warning("%s: stopped waiting for %s() (interrupted)", record.name, hook)
+            raise
+        if result.status is not CallStatus.TIMED_OUT:
+            record.busy = None
+            _log_raised(record, result)
+        else:
+            _log.warning("%s: %s", record.name, result.reason)
+        return result
+
+    def time_out(self, record: ModuleRecord, result: CallResult) -> None:
+        """``record``'s import, ``load()`` or ``unload()`` outlived its limit: say so."""
+        record.error = f"{result.reason} (it is still running)"
+        self.set_state(record, _S.TIMED_OUT)
+        self.events.emit(EventKind.TIMED_OUT, record.name, record.error)
+
     def decline(self, record: ModuleRecord, reason: str) -> None:
         """Mark ``record`` declined with ``reason``; it holds no references."""
         if record.state is _S.PENDING:
@@ -138,16 +212,27 @@ class Lifecycle:
         """Import the record's code and read its contract; a failure declines it."""
         if record.obj is not None or record.candidate is None:
             return True
-        try:
-            plugin = self.catalogue.load(record.candidate)
-            obj = plugin() if isinstance(plugin, type) else plugin
-            read_contract(record, obj)
-        except (Exception, SystemExit) as exc:
-            _log.debug("importing %s failed", record.name, exc_info=True)
-            self.decline(record, f"{type(exc).__name__}: {exc}")
+        result = self.call_module(
+            record,
+            "import",
+            self._import,
+            (record, record.candidate),
+            on_late=lambda late: reconcile.late_import(self, record, late),
+        )
+        if result.status is CallStatus.TIMED_OUT:
+            self.time_out(record, result)
             return False
-        record.plugin, record.obj = plugin, obj
+        if result.status is CallStatus.RAISED:
+            self.decline(record, result.reason)
+            return False
+        record.plugin, record.obj = result.value
         return True
+
+    def _import(self, record: ModuleRecord, candidate: Candidate) -> tuple[Any, Any]:
+        plugin = self.catalogue.load(candidate)
+        obj = plugin() if isinstance(plugin, type) else plugin
+        read_contract(record, obj)
+        return plugin, obj
 
     # -- starting ----------------------------------------------------------------------
 
@@ -185,7 +270,7 @@ class Lifecycle:
             dep_record = self.modules.find(dep)
             if dep_record is None:
                 missing.append(self.catalogue.missing_reason(dep))
-            elif dep_record.state in (_S.DECLINED, _S.FAILED):
+            elif dep_record.state in (_S.DECLINED, _S.FAILED, _S.TIMED_OUT):
                 self.decline(record, f"dependency '{dep_record.name}' declined to load")
                 return StartResult.DEP_DECLINED, dep_record.name
             elif dep_record.state is not _S.RUNNING:
@@ -206,16 +291,31 @@ class Lifecycle:
 
     def _call_load(self, record: ModuleRecord) -> tuple[StartResult, str | None]:
         load = getattr(record.obj, "load", None)
-        try:
-            result = load(record.ctx) if callable(load) else None
-        except ModuleDeclined as exc:
-            self.decline(record, exc.reason)
-            return StartResult.DECLINED, exc.reason
-        except (Exception, SystemExit) as exc:
-            _log.warning("%s: load() raised", record.name, exc_info=True)
-            reason = f"{type(exc).__name__}: {exc}"
-            self.decline(record, reason)
-            return StartResult.DECLINED, reason
+        result = None
+        if callable(load):
+            call = self.call_module(
+                record,
+                "load",
+                load,
+                (record.ctx,),
+                on_late=lambda late: reconcile.late_load(self, record, late),
+            )
+            if call.status is CallStatus.TIMED_OUT:
+                self.time_out(record, call)
+                return StartResult.DECLINED, call.reason
+            if isinstance(call.error, ModuleDeclined):
+                self.decline(record, call.error.reason)
+                return StartResult.DECLINED, call.error.reason
+            if call.status is CallStatus.RAISED:
+                # Any exception, KeyboardInterrupt and SystemExit included: raised in
+                # the module's thread, it is the module's, and a decline (SPEC 2).
+                self.decline(record, call.reason)
+                return StartResult.DECLINED, call.reason
+            result = call.value
+        return self.load_returned(record, result)
+
+    def load_returned(self, record: ModuleRecord, result: Any) -> tuple[StartResult, str | None]:
+        """``record``'s ``load()`` returned ``result``: it runs, fails or declines."""
         if result is None or result is LoadResult.SUCCESS:
             self.became_running(record)
             return StartResult.RUNNING, None
@@ -264,20 +364,31 @@ class Lifecycle:
                 )
         record.registrations.clear()
 
-    def about_to_unload(self, record: ModuleRecord) -> str | None:
+    def about_to_unload(self, record: ModuleRecord) -> CallResult | None:
         """Call ``unload(ctx)``: the one place a running module is asked to stop.
 
-        Returns why it refused, or ``None``.
+        Returns what the call did (``None``: the module has no ``unload``);
+        :func:`refusal` says whether it refused. A call that outlives its limit
+        is reconciled when it returns (:func:`reconcile.late_unload`).
         """
         unload = getattr(record.obj, "unload", None)
         if not callable(unload):
             return None
-        try:
-            result = unload(record.ctx)
-        except (Exception, SystemExit) as exc:
-            _log.warning("%s: unload() raised", record.name, exc_info=True)
-            return f"{type(exc).__name__}: {exc}"
-        return "unload() returned False" if result is False else None
+        return self.call_module(
+            record,
+            "unload",
+            unload,
+            (record.ctx,),
+            on_late=lambda late: reconcile.late_unload(self, record, late),
+        )
+
+    def run_cleanup(self, record: ModuleRecord) -> None:
+        """Remove everything ``record`` registered (e.g. after a late return)."""
+        self._run_cleanup(record)
+
+    def release_deps(self, record: ModuleRecord) -> None:
+        """Give back the references ``record`` holds on its dependencies."""
+        self._release_deps(record)
 
     def remove(self, record: ModuleRecord, *, drop_code: bool = True) -> None:
         """Take ``record`` out of the module list (its hooks already called).
@@ -295,15 +406,35 @@ class Lifecycle:
             self.drop_code(record)
 
     def unwind(self, *, call_unload: bool = True) -> list[str]:
-        """Unload every running module in reverse start order (abort and shutdown)."""
+        """Unload every running module in reverse start order (abort and shutdown).
+
+        Each ``unload()`` is waited for at most :attr:`timeout` seconds; one that
+        does not return by then is named in the log and removed anyway.
+        """
         names = []
         with self.lock:
             for record in reversed(self.modules.running_in_start_order()):
+                if record.state is not _S.RUNNING or record.busy:
+                    if record.busy:
+                        _log.warning(
+                            "%s: not unloaded at shutdown: its %s() is still running",
+                            record.name,
+                            record.busy,
+                        )
+                    continue
                 self.set_state(record, _S.UNLOADING)
                 if call_unload:
-                    refusal = self.about_to_unload(record)
-                    if refusal:
-                        _log.warning("%s refused to unload at shutdown: %s", record.name, refusal)
+                    result = self.about_to_unload(record)
+                    if result is not None and result.status is CallStatus.TIMED_OUT:
+                        _log.warning(
+                            "%s: gave up waiting for unload() after %g s; going on",
+                            record.name,
+                            result.limit,
+                        )
+                    elif refusal(result):
+                        _log.warning(
+                            "%s refused to unload at shutdown: %s", record.name, refusal(result)
+                        )
                 self.remove(record, drop_code=False)
                 names.append(record.name)
         return names
@@ -361,6 +492,31 @@ class Lifecycle:
         if dropped:
             forget_directory_listings()
         return dropped
+
+
+def _invoke(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    return fn(*args)
+
+
+def _log_raised(record: ModuleRecord, result: CallResult) -> None:
+    error = result.error
+    if error is not None and not isinstance(error, ModuleDeclined):
+        _log.warning(
+            "%s: %s() raised %s",
+            record.name,
+            result.hook,
+            type(error).__name__,
+            exc_info=(type(error), error, error.__traceback__),
+        )
+
+
+def refusal(result: CallResult | None) -> str | None:
+    """Why an ``unload()`` call refused (returned ``False``, raised, timed out), or ``None``."""
+    if result is None:
+        return None
+    if result.status is not CallStatus.RETURNED:
+        return result.reason
+    return "unload() returned False" if result.value is False else None
 
 
 def describe(record: ModuleRecord) -> ModuleInfo:

@@ -11,8 +11,12 @@ import logging
 import threading
 from collections.abc import Sequence
 
+from modloader._registry import reconcile
+from modloader._registry.calls import CallResult
+from modloader._registry.calls import CallStatus
 from modloader._registry.events import EventKind
 from modloader._registry.lifecycle import Lifecycle
+from modloader._registry.lifecycle import refusal
 from modloader._registry.outcomes import LoadOutcome
 from modloader._registry.outcomes import RefreshOutcome
 from modloader._registry.outcomes import ReloadOutcome
@@ -24,9 +28,11 @@ from modloader.errors import BuiltinModuleError
 from modloader.errors import DependencyError
 from modloader.errors import LoadDeclinedError
 from modloader.errors import ModuleAlreadyRunningError
+from modloader.errors import ModuleBusyError
 from modloader.errors import ModuleError
 from modloader.errors import ModuleInUseError
 from modloader.errors import ModuleNotRunningError
+from modloader.errors import ModuleTimeoutError
 from modloader.errors import ReloadError
 from modloader.errors import UnloadRefusedError
 from modloader.module import ReloadResult
@@ -55,6 +61,8 @@ class Operations:
         life = self.lifecycle
         with life.lock:
             record = life.modules.find(name)
+            if record is not None and record.busy:
+                raise ModuleBusyError(name, record.busy)
             if record is not None and record.state is _S.RUNNING:
                 raise ModuleAlreadyRunningError(name)
             replaced = record is not None
@@ -108,6 +116,7 @@ class Operations:
             record = life.modules.get(name)
             if record.builtin:
                 raise BuiltinModuleError(name)
+            self._check_not_busy(name, record, mode)
             if record.state is not _S.RUNNING:
                 life.remove(record)
                 return UnloadOutcome(name, mode, previously_declined=True)
@@ -117,26 +126,62 @@ class Operations:
                 life.set_state(record, _S.RUNNING)
                 raise ModuleInUseError(name, count, sorted(list(record.holders.values())))
             dependents = self._unload_dependents(name, record, mode, count) if count else ()
-            refusal = life.about_to_unload(record)
-            if refusal and mode is not UnloadMode.HARD:
-                life.set_state(record, _S.RUNNING)
-                raise UnloadRefusedError(
-                    name,
-                    name,
-                    refusal,
-                    forced_use_count=count,
-                    dependents_unloaded=dependents,
-                )
-            if refusal:
-                record.error = f"removed by hard unload although unload() refused: {refusal}"
+            call = life.about_to_unload(record)
+            why = refusal(call)
+            if why and mode is not UnloadMode.HARD:
+                self._refused(name, record, call, count, dependents)
+            if why:
+                record.error = f"removed by hard unload although unload() refused: {why}"
             life.remove(record)
             return UnloadOutcome(
                 name,
                 mode,
                 forced_use_count=count,
                 dependents_unloaded=dependents,
-                removed_despite_refusal=refusal,
+                removed_despite_refusal=why,
             )
+
+    def _check_not_busy(self, name: str, record: ModuleRecord, mode: UnloadMode) -> None:
+        """Refuse while the module's code (or a module holding it) is running.
+
+        A hard unload may take away a module whose call timed out.
+        """
+        timed_out = record.state is _S.TIMED_OUT and mode is UnloadMode.HARD
+        if record.busy and not timed_out:
+            raise ModuleBusyError(name, record.busy)
+        for other in self.lifecycle.modules.records():
+            if other.busy and any(h._record is record for h in list(other.dep_handles)):
+                if other is not record:
+                    raise ModuleBusyError(other.name, other.busy)
+
+    def _refused(
+        self,
+        name: str,
+        record: ModuleRecord,
+        call: CallResult | None,
+        count: int,
+        dependents: tuple[str, ...],
+        refused_by: ModuleRecord | None = None,
+    ) -> None:
+        """An ``unload()`` refused, raised or timed out: say so (a timeout is reconciled later)."""
+        life = self.lifecycle
+        who = refused_by or record
+        if call is not None and call.status is CallStatus.TIMED_OUT:
+            life.time_out(who, call)
+            if who is not record:
+                life.set_state(record, _S.RUNNING)
+            assert call.limit is not None
+            raise ModuleTimeoutError(name, "unload", call.limit, module=who.name)
+        if who is not record:
+            life.set_state(who, _S.RUNNING)
+        life.set_state(record, _S.RUNNING)
+        raise UnloadRefusedError(
+            name,
+            who.name,
+            refusal(call) or "",
+            forced_use_count=count,
+            dependents_unloaded=dependents,
+        )
 
     def _unload_dependents(
         self, name: str, record: ModuleRecord, mode: UnloadMode, count: int
@@ -145,18 +190,15 @@ class Operations:
         life = self.lifecycle
         done: list[str] = []
         for dependent in reversed(life.dependents_deep(record)):
-            life.set_state(dependent, _S.UNLOADING)
-            refusal = life.about_to_unload(dependent)
-            if refusal and mode is not UnloadMode.HARD:
-                life.set_state(dependent, _S.RUNNING)
+            if dependent.state is not _S.RUNNING:
+                continue  # taken down meanwhile, by another operation
+            if dependent.busy:
                 life.set_state(record, _S.RUNNING)
-                raise UnloadRefusedError(
-                    name,
-                    dependent.name,
-                    refusal,
-                    forced_use_count=count,
-                    dependents_unloaded=done,
-                )
+                raise ModuleBusyError(dependent.name, dependent.busy)
+            life.set_state(dependent, _S.UNLOADING)
+            call = life.about_to_unload(dependent)
+            if refusal(call) and mode is not UnloadMode.HARD:
+                self._refused(name, record, call, count, tuple(done), refused_by=dependent)
             life.remove(dependent)
             done.append(dependent.name)
         return tuple(done)
@@ -196,32 +238,50 @@ class Operations:
         reloaded: list[str] = []
         failed: list[str] = []
         for record in self.lifecycle.modules.running_in_start_order():
+            if record.state is not _S.RUNNING or record.busy:
+                continue  # unloaded meanwhile, or its code is running
             if callable(getattr(record.obj, "reload", None)):
-                (reloaded if self._reload_record(record) else failed).append(record.name)
+                ok = self._reload_record(record) is None
+                (reloaded if ok else failed).append(record.name)
         return ReloadOutcome(reloaded=tuple(reloaded), failed=tuple(failed))
 
     def _reload_one(self, name: str) -> None:
         record = self.lifecycle.modules.get(name)
+        if record.busy:
+            raise ModuleBusyError(name, record.busy)
         if record.state is not _S.RUNNING:
             raise ModuleNotRunningError(name, record.state.value)
         if not callable(getattr(record.obj, "reload", None)):
             raise ReloadError(name, "not-supported")
-        if not self._reload_record(record):
-            raise ReloadError(name, "failed")
+        error = self._reload_record(record)
+        if error is not None:
+            raise error
 
-    def _reload_record(self, record: ModuleRecord) -> bool:
-        events = self.lifecycle.events
-        try:
-            result = record.obj.reload(record.ctx)
-        except (Exception, SystemExit) as exc:
-            _log.warning("%s: reload() raised", record.name, exc_info=True)
-            events.emit(EventKind.RELOAD_FAILED, record.name, f"{type(exc).__name__}: {exc}")
-            return False
+    def _reload_record(self, record: ModuleRecord) -> ModuleError | None:
+        """Call ``reload(ctx)``; ``None`` when it reloaded, else the error to report."""
+        life = self.lifecycle
+        events = life.events
+        call = life.call_module(
+            record,
+            "reload",
+            record.obj.reload,
+            (record.ctx,),
+            on_late=lambda late: reconcile.late_reload(life, record, late),
+        )
+        if call.status is CallStatus.TIMED_OUT:
+            assert call.limit is not None
+            record.error = f"{call.reason} (it is still running)"
+            events.emit(EventKind.RELOAD_FAILED, record.name, record.error)
+            return ModuleTimeoutError(record.name, "reload", call.limit)
+        if call.status is CallStatus.RAISED:
+            events.emit(EventKind.RELOAD_FAILED, record.name, call.reason)
+            return ReloadError(record.name, "failed")
+        result = call.value
         if result is None or result is ReloadResult.SUCCESS or result is True:
             events.emit(EventKind.RELOADED, record.name)
-            return True
+            return None
         events.emit(EventKind.RELOAD_FAILED, record.name, f"reload() returned {result!r}")
-        return False
+        return ReloadError(record.name, "failed")
 
     def run_queued_reloads(self) -> list[tuple[tuple[str, ...], ReloadOutcome | ModuleError]]:
         """Startup has finished: run what was asked for before; returns what each did."""
@@ -246,6 +306,8 @@ class Operations:
         life = self.lifecycle
         with life.lock:
             record = life.modules.get(name)
+            if record.busy:
+                raise ModuleBusyError(name, record.busy)
             dependents = life.dependents_deep(record) if recursive else []
             if recursive:
                 self._refresh_check(record, dependents)

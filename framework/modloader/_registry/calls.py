@@ -1,0 +1,218 @@
+"""Running a module's own code: in its own thread, with a time limit, never under the lock.
+
+Module code (its import, ``load``, ``unload``, ``reload``) runs in a thread
+made for the call, so the caller can stop waiting for it: after the time
+limit the caller goes on with a :attr:`CallStatus.TIMED_OUT` result, and
+whatever the module does when it finally returns is handed to a *late*
+callback, which reconciles the module's state. Python threads cannot be
+killed, so a module that never returns keeps its thread; the host does not
+wait for it.
+
+Whatever the module raises (``KeyboardInterrupt``, ``SystemExit``,
+``GeneratorExit`` and any other ``BaseException`` included) is caught in its
+thread and handed back as :attr:`CallStatus.RAISED`: raised there, it is the
+module's own exception, not an operator's Ctrl-C (that reaches the main thread).
+
+:class:`OpLock` is the registry's lock: re-entrant, and *suspended* (fully
+released, then restored to the same depth) while module code runs, so module
+code may call back into the host from its own thread, and reads and the
+operations on other modules go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["DEFAULT_TIMEOUT", "CallResult", "CallStatus", "OpLock", "run_call"]
+
+#: Seconds a module's import, ``load()``, ``unload()`` or ``reload()`` may take
+#: before the host stops waiting for it (``Host(module_timeout=...)``).
+DEFAULT_TIMEOUT = 30.0
+
+
+class CallStatus(enum.Enum):
+    """How a call into module code ended (as far as the caller waited)."""
+
+    RETURNED = "returned"
+    RAISED = "raised"
+    TIMED_OUT = "timed-out"
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """What one call into module code did."""
+
+    #: What was called: ``import``, ``load``, ``unload``, ``reload`` ...
+    hook: str
+    status: CallStatus
+    value: Any = None
+    error: BaseException | None = None
+    #: How long the caller waited.
+    seconds: float = 0.0
+    #: The time limit the call ran under (``None``: none).
+    limit: float | None = None
+
+    @property
+    def reason(self) -> str:
+        """``"ValueError: bad"``, ``"load() did not return within 30 s"``, or ``""``."""
+        if self.status is CallStatus.RAISED:
+            return f"{type(self.error).__name__}: {self.error}"
+        if self.status is CallStatus.TIMED_OUT:
+            return f"{self.hook}() did not return within {self.limit:g} s"
+        return ""
+
+
+#: Called with the result of a call that returned after its caller stopped waiting.
+LateT = Callable[[CallResult], None]
+
+
+class _Call:
+    __slots__ = ("_done", "_guard", "_late", "args", "fn", "hook", "limit", "result", "started")
+
+    def __init__(
+        self, hook: str, fn: Callable[..., Any], args: tuple[Any, ...], limit: float | None
+    ) -> None:
+        self.hook, self.fn, self.args, self.limit = hook, fn, args, limit
+        self.result: CallResult | None = None
+        self.started = time.perf_counter()
+        self._done = threading.Event()
+        self._guard = threading.Lock()
+        self._late: LateT | None = None
+
+    def run(self) -> None:
+        try:
+            value = self.fn(*self.args)
+        except BaseException as exc:  # the module's own exception, whatever it is
+            result = self._make(CallStatus.RAISED, error=exc)
+        else:
+            result = self._make(CallStatus.RETURNED, value=value)
+        with self._guard:
+            self.result = result
+            late = self._late
+        self._done.set()
+        if late is not None:
+            late(result)
+
+    def _make(
+        self, status: CallStatus, value: Any = None, error: BaseException | None = None
+    ) -> CallResult:
+        seconds = time.perf_counter() - self.started
+        return CallResult(self.hook, status, value, error, seconds, self.limit)
+
+    def wait(self, on_late: LateT | None) -> CallResult:
+        try:
+            self._done.wait(self.limit)
+        finally:
+            with self._guard:
+                result = self.result
+                if result is None:  # still running: whoever reconciles gets it later
+                    self._late = on_late
+        if result is not None:
+            return result
+        return self._make(CallStatus.TIMED_OUT)
+
+
+def run_call(
+    hook: str,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    *,
+    limit: float | None,
+    lock: OpLock | None = None,
+    on_late: LateT | None = None,
+) -> CallResult:
+    """Call ``fn(*args)`` in its own thread; wait at most ``limit`` seconds.
+
+    ``lock`` (held by the caller) is suspended while waiting. ``on_late`` gets
+    the result of a call that returns after the caller stopped waiting; it runs
+    in the module's thread. A ``KeyboardInterrupt`` delivered to the *caller*
+    while it waits (a real Ctrl-C in the main thread) propagates after the lock
+    is restored, and the call's late result goes to ``on_late``.
+    """
+    call = _Call(hook, fn, args, limit)
+    context = contextvars.copy_context()  # the module sees the caller's context variables
+    thread = threading.Thread(
+        target=context.run, args=(call.run,), name=f"modloader-{hook}", daemon=True
+    )
+    depth = lock.suspend() if lock is not None else 0
+    try:
+        thread.start()
+        return call.wait(on_late)
+    finally:
+        if lock is not None:
+            lock.restore(depth)
+
+
+class OpLock:
+    """A re-entrant lock that its owner can suspend (release fully) and restore.
+
+    Used as ``with lock:``. :meth:`suspend` returns the depth it released (0
+    when the caller did not hold it); :meth:`restore` takes it back at that depth.
+    """
+
+    __slots__ = ("_cond", "_depth", "_owner")
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._owner: int | None = None
+        self._depth = 0
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owner == me:
+                self._depth += 1
+                return True
+            if self._owner is not None:
+                if not blocking:
+                    return False
+                wait = None if timeout < 0 else timeout
+                if not self._cond.wait_for(lambda: self._owner is None, wait):
+                    return False
+            self._owner = me
+            self._depth = 1
+            return True
+
+    def release(self) -> None:
+        with self._cond:
+            if self._owner != threading.get_ident():
+                raise RuntimeError("cannot release an OpLock this thread does not hold")
+            self._depth -= 1
+            if self._depth == 0:
+                self._owner = None
+                self._cond.notify()
+
+    def owned(self) -> bool:
+        """``True`` when the calling thread holds the lock."""
+        return self._owner == threading.get_ident()
+
+    def suspend(self) -> int:
+        """Release every level the calling thread holds; returns how many (0: none)."""
+        with self._cond:
+            if self._owner != threading.get_ident():
+                return 0
+            depth, self._depth, self._owner = self._depth, 0, None
+            self._cond.notify()
+            return depth
+
+    def restore(self, depth: int) -> None:
+        """Take the lock back at ``depth`` levels (what :meth:`suspend` returned)."""
+        if depth <= 0:
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: self._owner is None)
+            self._owner = threading.get_ident()
+            self._depth = depth
+
+    def __enter__(self) -> OpLock:
+        self.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
