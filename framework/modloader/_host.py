@@ -189,7 +189,7 @@ class Host:
         self._lifecycle = Lifecycle(
             self._modules, Catalogue(discovery), host=self, commands=lambda: self._commands
         )
-        self._lifecycle.timeout = None if module_timeout is None else float(module_timeout)
+        self.module_timeout = module_timeout
         self._operations = Operations(self._lifecycle)
         # use()'s fast path: the spellings looked up before, until the host stops.
         self._spellings: Mapping[str, ModuleRecord] = self._modules.spellings()
@@ -245,6 +245,17 @@ class Host:
         self.state = HostState.RUNNING
         self._run_queued_reloads()
         return self.report
+
+    @property
+    def module_timeout(self) -> float | None:
+        """Seconds a module's import, ``load()``, ``unload()`` or ``reload()`` may run
+        before the host stops waiting for it (``None``: no limit). Settable."""
+        return self._lifecycle.timeout
+
+    @module_timeout.setter
+    def module_timeout(self, value: float | None) -> None:
+        _check_timeout(value)
+        self._lifecycle.timeout = None if value is None else float(value)
 
     def _run_queued_reloads(self) -> None:
         done = self._operations.run_queued_reloads()

@@ -53,6 +53,8 @@ class Options:
     verbose: int = 0
     quiet: bool = False
     cache: str | None = None
+    #: ``--module-timeout``: seconds a module call may take (0: no limit); ``None``: the default.
+    module_timeout: float | None = None
     profile: Profile = field(default_factory=Profile)
 
 
@@ -100,6 +102,13 @@ def _parser(profile: Profile) -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
     parser.add_argument(
+        "--module-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how long a module's load(), unload() or reload() may run before the host "
+        "stops waiting for it (default 30; 0: no limit)",
+    )
+    parser.add_argument(
         "--cache",
         choices=["show", "clear"],
         help="show or clear modloader's cache (discovery and validated configuration), then exit",
@@ -109,6 +118,16 @@ def _parser(profile: Profile) -> argparse.ArgumentParser:
         version = f"{profile.prog} (modloader {__version__})"
     parser.add_argument("-V", "--version", action="version", version=version)
     return parser
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more seconds: {text!r}")
+    return value
 
 
 def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options | int:
@@ -138,5 +157,6 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         verbose=ns.verbose,
         quiet=ns.quiet,
         cache=ns.cache,
+        module_timeout=ns.module_timeout,
         profile=profile,
     )

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Sequence
 
+from modloader._names import name_key
 from modloader._registry import reconcile
 from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
@@ -84,6 +85,10 @@ class Operations:
         record = life.new_record(candidate.name, candidate)
         if not life.import_module(record):
             raise LoadDeclinedError(name, record.error, importing=True)
+        if record.key in {name_key(d) for d in record.dependencies}:
+            cycle = f"dependency cycle: {record.name} -> {record.name}"
+            life.decline(record, cycle)
+            raise LoadDeclinedError(name, cycle)
         missing = self._missing_dependencies(record)
         if missing:
             error = DependencyError(record.name, missing)

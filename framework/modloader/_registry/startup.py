@@ -81,14 +81,18 @@ def _load_order(life: Lifecycle, config: ModulesConfig, builtin_keys: set[str]) 
 def _dependency_keys(
     record: ModuleRecord, members: Mapping[str, ModuleRecord], enhancers: Mapping[str, set[str]]
 ) -> set[str]:
-    """Keys ``record`` must start after (SPEC 4.2), among ``members``."""
+    """Keys ``record`` must start after (SPEC 4.2), among ``members``.
+
+    A module that requires (or enhances) itself keeps its own key: that is a
+    cycle, ``a -> a``.
+    """
     keys = {name_key(n) for n in record.dependencies}
-    keys.update(name_key(n) for n in record.optional_modules if name_key(n) in members)
+    implied = {name_key(n) for n in record.optional_modules if name_key(n) in members}
     # The enhancers of what it requires start before it too.
     for target in record.requires:
-        keys.update(enhancers.get(name_key(target), ()))
-    keys.discard(record.key)
-    return keys
+        implied.update(enhancers.get(name_key(target), ()))
+    implied.discard(record.key)
+    return keys | implied
 
 
 def _enhancers(members: Mapping[str, ModuleRecord]) -> dict[str, set[str]]:
