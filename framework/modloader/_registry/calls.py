@@ -23,13 +23,27 @@ from __future__ import annotations
 
 import contextvars
 import enum
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["DEFAULT_TIMEOUT", "CallResult", "CallStatus", "OpLock", "run_call"]
+from modloader.module import ModuleDeclined
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "CallResult",
+    "CallStatus",
+    "OpLock",
+    "invoke",
+    "log_raised",
+    "refusal",
+    "run_call",
+]
+
+_log = logging.getLogger("modloader")
 
 #: Seconds a module's import, ``load()``, ``unload()`` or ``reload()`` may take
 #: before the host stops waiting for it (``Host(module_timeout=...)``).
@@ -216,3 +230,29 @@ class OpLock:
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+
+def invoke(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """How module code is called in its thread, by default: ``fn(*args)``."""
+    return fn(*args)
+
+
+def log_raised(name: str, result: CallResult) -> None:
+    error = result.error
+    if error is not None and not isinstance(error, ModuleDeclined):
+        _log.warning(
+            "%s: %s() raised %s",
+            name,
+            result.hook,
+            type(error).__name__,
+            exc_info=(type(error), error, error.__traceback__),
+        )
+
+
+def refusal(result: CallResult | None) -> str | None:
+    """Why an ``unload()`` call refused (returned ``False``, raised, timed out), or ``None``."""
+    if result is None:
+        return None
+    if result.status is not CallStatus.RETURNED:
+        return result.reason
+    return "unload() returned False" if result.value is False else None

@@ -36,15 +36,19 @@ from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
 from modloader._registry.calls import LateT
 from modloader._registry.calls import OpLock
+from modloader._registry.calls import invoke
+from modloader._registry.calls import log_raised
+from modloader._registry.calls import refusal
 from modloader._registry.calls import run_call
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.context import CommandHandlerT
 from modloader._registry.context import ModuleContext
+from modloader._registry.context import guard_command
 from modloader._registry.events import EventBus
 from modloader._registry.events import EventKind
 from modloader._registry.modlist import ModuleList
-from modloader._registry.outcomes import ModuleInfo
 from modloader._registry.outcomes import StartResult
+from modloader._registry.outcomes import describe
 from modloader._registry.record import ModuleRecord
 from modloader._registry.record import Registration
 from modloader._registry.record import read_contract
@@ -96,7 +100,7 @@ class Lifecycle:
         self.timeout: float | None = DEFAULT_TIMEOUT
         #: How a module's function is invoked in its thread (``fn(*args)``); replaceable,
         #: e.g. to run coroutine functions on an event loop.
-        self.invoke: Callable[[Callable[..., Any], tuple[Any, ...]], Any] = _invoke
+        self.invoke: Callable[[Callable[..., Any], tuple[Any, ...]], Any] = invoke
         self._commands = commands
         self._seq = itertools.count(1)
 
@@ -114,7 +118,8 @@ class Lifecycle:
     ) -> Callable[[], None]:
         with self.lock:
             owner = self.modules.get(owner).name
-            return self._commands().add_module_command(owner, words, handler, summary, usage)
+            guarded = guard_command(owner, words, handler)
+            return self._commands().add_module_command(owner, words, guarded, summary, usage)
 
     # -- records -----------------------------------------------------------------------
 
@@ -164,7 +169,7 @@ class Lifecycle:
         def late(result: CallResult) -> None:
             with self.lock:
                 record.busy = None
-                _log_raised(record, result)
+                log_raised(record.name, result)
                 _log.warning(
                     "%s: %s() returned %.1f s after the host stopped waiting for it (%s)",
                     record.name,
@@ -186,7 +191,7 @@ class Lifecycle:
             raise
         if result.status is not CallStatus.TIMED_OUT:
             record.busy = None
-            _log_raised(record, result)
+            log_raised(record.name, result)
         else:
             _log.warning("%s: %s", record.name, result.reason)
         return result
@@ -492,52 +497,3 @@ class Lifecycle:
         if dropped:
             forget_directory_listings()
         return dropped
-
-
-def _invoke(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
-    return fn(*args)
-
-
-def _log_raised(record: ModuleRecord, result: CallResult) -> None:
-    error = result.error
-    if error is not None and not isinstance(error, ModuleDeclined):
-        _log.warning(
-            "%s: %s() raised %s",
-            record.name,
-            result.hook,
-            type(error).__name__,
-            exc_info=(type(error), error, error.__traceback__),
-        )
-
-
-def refusal(result: CallResult | None) -> str | None:
-    """Why an ``unload()`` call refused (returned ``False``, raised, timed out), or ``None``."""
-    if result is None:
-        return None
-    if result.status is not CallStatus.RETURNED:
-        return result.reason
-    return "unload() returned False" if result.value is False else None
-
-
-def describe(record: ModuleRecord) -> ModuleInfo:
-    """A snapshot of one record, as :class:`ModuleInfo`."""
-    return ModuleInfo(
-        name=record.name,
-        status=record.state.status,
-        state=record.state.value,
-        use_count=record.use_count,
-        holders=tuple(sorted(list(record.holders.values()))),
-        description=record.shown_description,
-        support_level=record.support_level,
-        version=record.version,
-        distribution=record.dist_name,
-        builtin=record.builtin,
-        required=record.required,
-        preload=record.preload,
-        requires=record.requires,
-        optional_modules=record.optional_modules,
-        enhances=record.enhances,
-        load_priority=record.load_priority,
-        load_time=record.load_time,
-        last_error=record.error,
-    )
