@@ -12,8 +12,8 @@ import pytest
 from modloader import Host
 from modloader import LoadDeclinedError
 from modloader import ModuleBusyError
-from modloader import ModuleTimeoutError
 from modloader import ModulesConfig
+from modloader import ModuleTimeoutError
 from modloader import ReloadError
 from modloader import StaticDiscovery
 from modloader import UnloadMode
@@ -109,7 +109,9 @@ def test_a_call_that_outlives_its_limit_is_handed_over_late() -> None:
     release = threading.Event()
     late: list[Any] = []
     started = time.perf_counter()
-    result = run_call("load", lambda: release.wait(30) and "done", (), limit=0.2, on_late=late.append)
+    result = run_call(
+        "load", lambda: release.wait(30) and "done", (), limit=0.2, on_late=late.append
+    )
     assert result.status is CallStatus.TIMED_OUT
     assert result.reason == "load() did not return within 0.2 s"
     assert time.perf_counter() - started < 5

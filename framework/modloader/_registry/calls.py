@@ -238,15 +238,17 @@ def invoke(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
 
 
 def log_raised(name: str, result: CallResult) -> None:
+    """Log what module code raised: one line at WARNING, its traceback at DEBUG (``-v``)."""
     error = result.error
-    if error is not None and not isinstance(error, ModuleDeclined):
-        _log.warning(
-            "%s: %s() raised %s",
-            name,
-            result.hook,
-            type(error).__name__,
-            exc_info=(type(error), error, error.__traceback__),
-        )
+    if error is None or isinstance(error, ModuleDeclined):
+        return
+    _log.warning("%s: %s() raised %s", name, result.hook, result.reason)
+    _log.debug(
+        "%s: the traceback of %s()",
+        name,
+        result.hook,
+        exc_info=(type(error), error, error.__traceback__),
+    )
 
 
 def refusal(result: CallResult | None) -> str | None:

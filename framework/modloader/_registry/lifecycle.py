@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import sys
 import time
 from collections.abc import Callable
 from collections.abc import Iterator
@@ -28,7 +27,6 @@ from typing import Any
 from typing import Protocol
 
 from modloader._discovery.base import Candidate
-from modloader._discovery.entrypoints import forget_directory_listings
 from modloader._names import name_key
 from modloader._registry import reconcile
 from modloader._registry.calls import DEFAULT_TIMEOUT
@@ -41,6 +39,7 @@ from modloader._registry.calls import log_raised
 from modloader._registry.calls import refusal
 from modloader._registry.calls import run_call
 from modloader._registry.catalogue import Catalogue
+from modloader._registry.code import drop_code
 from modloader._registry.context import CommandHandlerT
 from modloader._registry.context import ModuleContext
 from modloader._registry.context import guard_command
@@ -419,13 +418,15 @@ class Lifecycle:
         names = []
         with self.lock:
             for record in reversed(self.modules.running_in_start_order()):
-                if record.state is not _S.RUNNING or record.busy:
-                    if record.busy:
-                        _log.warning(
-                            "%s: not unloaded at shutdown: its %s() is still running",
-                            record.name,
-                            record.busy,
-                        )
+                if record.busy and not self._wait_idle(record):
+                    _log.warning(
+                        "%s: not unloaded at shutdown: gave up waiting for its %s() after %g s",
+                        record.name,
+                        record.busy,
+                        self.timeout,
+                    )
+                    continue
+                if record.state is not _S.RUNNING:
                     continue
                 self.set_state(record, _S.UNLOADING)
                 if call_unload:
@@ -443,6 +444,17 @@ class Lifecycle:
                 self.remove(record, drop_code=False)
                 names.append(record.name)
         return names
+
+    def _wait_idle(self, record: ModuleRecord) -> bool:
+        """Wait (lock suspended, at most :attr:`timeout`) for ``record``'s running call."""
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        depth = self.lock.suspend()
+        try:
+            while record.busy and (deadline is None or time.monotonic() < deadline):
+                time.sleep(0.01)
+        finally:
+            self.lock.restore(depth)
+        return not record.busy
 
     def dependents(self, record: ModuleRecord) -> list[ModuleRecord]:
         """Running modules that hold a dependency reference on ``record``."""
@@ -479,21 +491,5 @@ class Lifecycle:
         return record.top_levels
 
     def drop_code(self, record: ModuleRecord) -> list[str]:
-        """Drop the removed module's Python modules from ``sys.modules`` (SPEC 5.3).
-
-        Only the distribution's own top-level modules, and only when no module
-        still in the list comes from code under the same names.
-        """
-        tops = set(self.top_levels(record))
-        if not tops:
-            return []
-        for other in self.modules.records():
-            if other.candidate is not None and other.obj is not None:
-                tops -= self.top_levels(other)
-        tops.discard("modloader")
-        dropped = [n for n in list(sys.modules) if n.partition(".")[0] in tops]
-        for name in dropped:
-            sys.modules.pop(name, None)
-        if dropped:
-            forget_directory_listings()
-        return dropped
+        """Drop the removed module's Python modules from ``sys.modules`` (SPEC 5.3)."""
+        return drop_code(self, record)
