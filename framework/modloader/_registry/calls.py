@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextvars
 import enum
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -95,7 +96,10 @@ class _Call:
         self.hook, self.fn, self.args, self.limit = hook, fn, args, limit
         self.result: CallResult | None = None
         self.started = time.perf_counter()
-        self._done = threading.Event()
+        # Released by the module's thread when the call returns (a bare lock is the
+        # cheapest hand-off there is; an Event adds a Condition and a waiter lock).
+        self._done = threading.Lock()
+        self._done.acquire()
         self._guard = threading.Lock()
         self._late: LateT | None = None
 
@@ -109,7 +113,7 @@ class _Call:
         with self._guard:
             self.result = result
             late = self._late
-        self._done.set()
+        self._done.release()
         if late is not None:
             late(result)
 
@@ -121,7 +125,7 @@ class _Call:
 
     def wait(self, on_late: LateT | None) -> CallResult:
         try:
-            self._done.wait(self.limit)
+            self._done.acquire(timeout=-1 if self.limit is None else self.limit)
         finally:
             with self._guard:
                 result = self.result
@@ -141,7 +145,7 @@ def run_call(
     lock: OpLock | None = None,
     on_late: LateT | None = None,
 ) -> CallResult:
-    """Call ``fn(*args)`` in its own thread; wait at most ``limit`` seconds.
+    """Call ``fn(*args)`` in a thread of its own; wait at most ``limit`` seconds.
 
     ``lock`` (held by the caller) is suspended while waiting. ``on_late`` gets
     the result of a call that returns after the caller stopped waiting; it runs
@@ -151,16 +155,68 @@ def run_call(
     """
     call = _Call(hook, fn, args, limit)
     context = contextvars.copy_context()  # the module sees the caller's context variables
-    thread = threading.Thread(
-        target=context.run, args=(call.run,), name=f"modloader-{hook}", daemon=True
-    )
     depth = lock.suspend() if lock is not None else 0
     try:
-        thread.start()
+        _WORKERS.submit(lambda: context.run(call.run))
         return call.wait(on_late)
     finally:
         if lock is not None:
             lock.restore(depth)
+
+
+class _Worker:
+    """A thread that runs module calls one after another; it ends after a minute idle."""
+
+    __slots__ = ("jobs", "pool")
+
+    def __init__(self, pool: _Workers) -> None:
+        self.pool = pool
+        self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+
+    def run(self) -> None:
+        while True:
+            try:
+                job = self.jobs.get(timeout=_IDLE_SECONDS)
+            except queue.Empty:
+                if self.pool.retire(self):
+                    return
+                continue  # handed a job just now
+            job()
+            del job
+            self.pool.idle(self)
+
+
+class _Workers:
+    """Threads for module calls, reused: starting a thread per call costs hand-offs of
+    the interpreter lock, which are slow while application threads keep it busy."""
+
+    def __init__(self) -> None:
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            worker = _Worker(self)
+            threading.Thread(target=worker.run, name="modloader-module-call", daemon=True).start()
+        worker.jobs.put(job)
+
+    def idle(self, worker: _Worker) -> None:
+        with self._lock:
+            self._idle.append(worker)
+
+    def retire(self, worker: _Worker) -> bool:
+        """``True``: ``worker`` was idle and is gone; ``False``: it was just given a job."""
+        with self._lock:
+            if worker in self._idle:
+                self._idle.remove(worker)
+                return True
+            return False
+
+
+_IDLE_SECONDS = 60.0
+_WORKERS = _Workers()
 
 
 class OpLock:

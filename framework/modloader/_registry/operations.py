@@ -57,9 +57,13 @@ class Operations:
 
     # -- load ------------------------------------------------------------------------
 
-    def load(self, name: str) -> LoadOutcome:
+    def load(self, name: str, *, rescan: bool = True) -> LoadOutcome:
         """Load ``name`` from the installed distributions (SPEC 5.2)."""
         life = self.lifecycle
+        if rescan:
+            # Distributions installed since startup are seen (SPEC 5.2). The scan reads
+            # the disk, so it runs before the lock is taken: nobody waits for it.
+            life.catalogue.rescan()
         with life.lock:
             record = life.modules.find(name)
             if record is not None and record.busy:
@@ -78,7 +82,6 @@ class Operations:
 
     def _load_fresh(self, name: str) -> None:
         life = self.lifecycle
-        life.catalogue.rescan()  # distributions installed since startup are seen (SPEC 5.2)
         candidate = life.catalogue.candidate(name)
         if candidate is None:
             raise life.catalogue.absent(name)
@@ -309,6 +312,7 @@ class Operations:
         the unloads already done.
         """
         life = self.lifecycle
+        life.catalogue.rescan()  # before the lock, as for load
         with life.lock:
             record = life.modules.get(name)
             if record.busy:
@@ -321,14 +325,14 @@ class Operations:
                 for dependent in reversed(dependents):
                     progress.append(self.unload(dependent.name))
                 progress.append(self.unload(record.name))
-                self.load(name)
+                self.load(name, rescan=False)
             except ModuleError as exc:
                 exc.progress = tuple(progress)
                 raise
             back: list[LoadOutcome | ModuleError] = []
             for dependent in dependents:
                 try:
-                    back.append(self.load(dependent.name))
+                    back.append(self.load(dependent.name, rescan=False))
                 except ModuleError as exc:
                     back.append(exc)
             return RefreshOutcome(name, recursive, tuple(progress[:-1]), tuple(back))
