@@ -60,7 +60,8 @@ _HOST = textwrap.dedent(
     namespace, conf, path, spinners, names = (
         sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5].split(",")
     )
-    host = Host(namespace, config_path=conf)
+    extra = {"switch_interval": float(sys.argv[6])} if len(sys.argv) > 6 else {}
+    host = Host(namespace, config_path=conf, **extra)
     host.start()
     stop = threading.Event()
 
@@ -157,7 +158,12 @@ def _one_at_a_time(path: str, line: str, count: int) -> list[float]:
 
 
 def run(
-    clients: int, duration: float, spinners: int, modules: int, framework: Path = ROOT / "framework"
+    clients: int,
+    duration: float,
+    spinners: int,
+    modules: int,
+    framework: Path = ROOT / "framework",
+    switch_interval: float | None = None,
 ) -> dict[str, object]:
     folder = Path(tempfile.mkdtemp(prefix="mlload-"))
     try:
@@ -170,7 +176,17 @@ def run(
         env["PYTHONPATH"] = os.pathsep.join([str(framework), str(site)])
         env["MODLOADER_CACHE_DIR"] = str(folder / "cache")
         host = subprocess.Popen(
-            [sys.executable, "-c", _HOST, NAMESPACE, str(conf), path, str(spinners), ",".join(names)],
+            [
+                sys.executable,
+                "-c",
+                _HOST,
+                NAMESPACE,
+                str(conf),
+                path,
+                str(spinners),
+                ",".join(names),
+                *([] if switch_interval is None else [str(switch_interval)]),
+            ],
             env=env,
             stdout=subprocess.PIPE,
             text=True,
@@ -243,6 +259,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="8 clients for 5 s")
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
+        "--switch-interval",
+        type=float,
+        default=None,
+        help="Host(switch_interval=...) in the host (default: the Host's default)",
+    )
+    parser.add_argument(
         "--framework",
         type=Path,
         default=ROOT / "framework",
@@ -251,7 +273,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.quick:
         args.clients, args.duration = min(args.clients, 8), min(args.duration, 5.0)
-    figures = run(args.clients, args.duration, args.spinners, args.modules, args.framework)
+    figures = run(
+        args.clients,
+        args.duration,
+        args.spinners,
+        args.modules,
+        args.framework,
+        args.switch_interval,
+    )
     if args.json:
         print(json.dumps(figures, indent=2))
     else:

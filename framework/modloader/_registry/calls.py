@@ -222,70 +222,44 @@ _WORKERS = _Workers()
 class OpLock:
     """A re-entrant lock that its owner can suspend (release fully) and restore.
 
-    Used as ``with lock:``. :meth:`suspend` returns the depth it released (0
-    when the caller did not hold it); :meth:`restore` takes it back at that depth.
+    Used as ``with lock:``. :meth:`suspend` returns what it released (0 when
+    the caller did not hold it); :meth:`restore` takes the lock back as it was.
+    It is the interpreter's own re-entrant lock (in C): handing it to a waiting
+    thread costs one wake-up, where a lock made of a ``Condition`` costs several.
     """
 
-    __slots__ = ("_cond", "_depth", "_owner")
+    __slots__ = ("_lock",)
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._owner: int | None = None
-        self._depth = 0
+        self._lock: Any = threading.RLock()
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        me = threading.get_ident()
-        with self._cond:
-            if self._owner == me:
-                self._depth += 1
-                return True
-            if self._owner is not None:
-                if not blocking:
-                    return False
-                wait = None if timeout < 0 else timeout
-                if not self._cond.wait_for(lambda: self._owner is None, wait):
-                    return False
-            self._owner = me
-            self._depth = 1
-            return True
+        return bool(self._lock.acquire(blocking, timeout))
 
     def release(self) -> None:
-        with self._cond:
-            if self._owner != threading.get_ident():
-                raise RuntimeError("cannot release an OpLock this thread does not hold")
-            self._depth -= 1
-            if self._depth == 0:
-                self._owner = None
-                self._cond.notify()
+        self._lock.release()
 
     def owned(self) -> bool:
         """``True`` when the calling thread holds the lock."""
-        return self._owner == threading.get_ident()
+        return bool(self._lock._is_owned())
 
-    def suspend(self) -> int:
-        """Release every level the calling thread holds; returns how many (0: none)."""
-        with self._cond:
-            if self._owner != threading.get_ident():
-                return 0
-            depth, self._depth, self._owner = self._depth, 0, None
-            self._cond.notify()
-            return depth
+    def suspend(self) -> Any:
+        """Release every level the calling thread holds; returns what to restore (0: none)."""
+        if not self._lock._is_owned():
+            return 0
+        return self._lock._release_save()
 
-    def restore(self, depth: int) -> None:
-        """Take the lock back at ``depth`` levels (what :meth:`suspend` returned)."""
-        if depth <= 0:
-            return
-        with self._cond:
-            self._cond.wait_for(lambda: self._owner is None)
-            self._owner = threading.get_ident()
-            self._depth = depth
+    def restore(self, state: Any) -> None:
+        """Take the lock back as :meth:`suspend` released it."""
+        if state:
+            self._lock._acquire_restore(state)
 
     def __enter__(self) -> OpLock:
-        self.acquire()
+        self._lock.acquire()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
-        self.release()
+        self._lock.release()
 
 
 def invoke(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:

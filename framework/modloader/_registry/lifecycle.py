@@ -236,6 +236,9 @@ class Lifecycle:
         plugin = self.catalogue.load(candidate)
         obj = plugin() if isinstance(plugin, type) else plugin
         read_contract(record, obj)
+        # Read now, outside the lock: dropping its code at removal needs it, and it
+        # reads the distribution's metadata from disk.
+        self.top_levels(record)
         return plugin, obj
 
     # -- starting ----------------------------------------------------------------------

@@ -227,40 +227,49 @@ class Operations:
         if not self._reload_guard.acquire(blocking=False):
             raise ReloadError(", ".join(names), "busy")
         try:
-            with self.lifecycle.lock:
-                if not names:
-                    return self._reload_all()
-                done: list[str] = []
-                refused: list[ModuleError] = []
-                for name in names:
-                    try:
-                        self._reload_one(name)
-                        done.append(name)
-                    except ModuleError as exc:
-                        refused.append(exc)
-                return ReloadOutcome(reloaded=tuple(done), refused=tuple(refused))
+            if not names:
+                return self._reload_all()
+            done: list[str] = []
+            refused: list[ModuleError] = []
+            for name in names:
+                try:
+                    self._reload_one(name)
+                    done.append(name)
+                except ModuleError as exc:
+                    refused.append(exc)
+            return ReloadOutcome(reloaded=tuple(done), refused=tuple(refused))
         finally:
             self._reload_guard.release()
+
+    # A reload changes no state: the lock is taken only to claim the module (make it
+    # busy), so that nothing else touches it while its reload() runs, without the lock.
+
+    def _claim(self, record: ModuleRecord) -> bool:
+        with self.lifecycle.lock:
+            if record.state is not _S.RUNNING or record.busy:
+                return False  # unloaded meanwhile, or its code is running
+            record.busy = "reload"
+            return True
 
     def _reload_all(self) -> ReloadOutcome:
         reloaded: list[str] = []
         failed: list[str] = []
         for record in self.lifecycle.modules.running_in_start_order():
-            if record.state is not _S.RUNNING or record.busy:
-                continue  # unloaded meanwhile, or its code is running
-            if callable(getattr(record.obj, "reload", None)):
+            if callable(getattr(record.obj, "reload", None)) and self._claim(record):
                 ok = self._reload_record(record) is None
                 (reloaded if ok else failed).append(record.name)
         return ReloadOutcome(reloaded=tuple(reloaded), failed=tuple(failed))
 
     def _reload_one(self, name: str) -> None:
-        record = self.lifecycle.modules.get(name)
-        if record.busy:
-            raise ModuleBusyError(name, record.busy)
-        if record.state is not _S.RUNNING:
-            raise ModuleNotRunningError(name, record.state.value)
-        if not callable(getattr(record.obj, "reload", None)):
-            raise ReloadError(name, "not-supported")
+        with self.lifecycle.lock:
+            record = self.lifecycle.modules.get(name)
+            if record.busy:
+                raise ModuleBusyError(name, record.busy)
+            if record.state is not _S.RUNNING:
+                raise ModuleNotRunningError(name, record.state.value)
+            if not callable(getattr(record.obj, "reload", None)):
+                raise ReloadError(name, "not-supported")
+            record.busy = "reload"
         error = self._reload_record(record)
         if error is not None:
             raise error
