@@ -366,3 +366,36 @@ def test_a_firm_unload_whose_dependent_hangs_names_the_dependent() -> None:
 def test_module_timeout_is_checked(bad: Any) -> None:
     with pytest.raises((TypeError, ValueError), match="module_timeout"):
         Host("test.calls", discovery=StaticDiscovery("test.calls", {}), module_timeout=bad)
+
+
+def test_an_import_that_hangs_times_out_and_ends_declined() -> None:
+    gate = threading.Event()
+
+    class Slow:
+        def __init__(self) -> None:  # instantiating the entry point is part of the import
+            gate.wait(30)
+
+    discovery = StaticDiscovery("test.calls", {"slow": Slow, "ok": Scripted()})
+    host = Host(
+        "test.calls", discovery=discovery, config=ModulesConfig(autoload=True), module_timeout=0.3
+    )
+    report = host.start()
+    assert "slow: its import did not finish within 0.3 s (it is still running)" in report.lines
+    assert state(host, "slow") == "timed-out"
+    assert state(host, "ok") == "running"
+    gate.set()
+    wait_until(lambda: state(host, "slow") == "declined")
+    last_error = host.get_module("slow").last_error
+    assert last_error is not None
+    assert last_error.startswith("its import did not finish within 0.3 s")
+    assert host.load("slow").name == "slow"
+
+
+def test_a_module_that_requires_itself_is_a_cycle() -> None:
+    class Selfish(Scripted):
+        requires = ("selfish",)
+
+    host = make({"selfish": Selfish()})
+    assert host.get_module("selfish").last_error == "dependency cycle: selfish -> selfish"
+    result = host.run("module load selfish")
+    assert "selfish: dependency cycle: selfish -> selfish" in result.output.splitlines()

@@ -78,6 +78,8 @@ class CallResult:
         """``"ValueError: bad"``, ``"load() did not return within 30 s"``, or ``""``."""
         if self.status is CallStatus.RAISED:
             return f"{type(self.error).__name__}: {self.error}"
+        if self.status is CallStatus.TIMED_OUT and self.hook == "import":
+            return f"its import did not finish within {self.limit:g} s"
         if self.status is CallStatus.TIMED_OUT:
             return f"{self.hook}() did not return within {self.limit:g} s"
         return ""
