@@ -399,3 +399,23 @@ def test_a_module_that_requires_itself_is_a_cycle() -> None:
     assert host.get_module("selfish").last_error == "dependency cycle: selfish -> selfish"
     result = host.run("module load selfish")
     assert "selfish: dependency cycle: selfish -> selfish" in result.output.splitlines()
+
+
+def test_an_interrupted_wait_leaves_the_module_timed_out_then_reconciled() -> None:
+    import os
+    import signal
+
+    mod = Scripted()
+    host = make({"x": mod}, timeout=30)
+    host.unload("x")
+    gate = threading.Event()
+    mod.script["load"] = gate
+    # A Ctrl-C reaching the waiting (main) thread while load() runs.
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        host.load("x")
+    assert state(host, "x") == "timed-out"
+    gate.set()
+    wait_until(lambda: state(host, "x") == "declined")
+    mod.script.clear()
+    assert host.load("x").name == "x"

@@ -157,10 +157,9 @@ class Lifecycle:
 
         It runs in its own thread with the lock suspended and ``record`` busy
         (``record.busy == hook``), for at most :attr:`timeout` seconds. A call that
-        outlives its limit leaves ``record`` busy until
-        it returns; then ``on_late(result)`` runs under the lock, in the module's
-        thread, to reconcile its state. Whatever the code raises is in the result,
-        with its traceback logged here.
+        outlives it leaves ``record`` busy until it returns; then ``on_late(result)``
+        runs under the lock, in the module's thread, to reconcile its state.
+        Whatever the code raises is in the result (and logged here).
         """
         record.busy = hook
         invoke = self.invoke
@@ -184,9 +183,12 @@ class Lifecycle:
                 hook, invoke, (fn, args), limit=self.timeout, lock=self.lock, on_late=late
             )
         except BaseException:
-            # The caller was interrupted while waiting: the call goes on in its thread
-            # and ``late`` reconciles when it returns.
+            # The caller was interrupted while waiting (a Ctrl-C in the main thread): the
+            # call goes on in its thread, shown as timed out, and ``late`` reconciles.
             _log.warning("%s: stopped waiting for %s() (interrupted)", record.name, hook)
+            if record.state in (_S.PENDING, _S.LOADING, _S.UNLOADING):
+                record.error = f"the host stopped waiting for {hook}() (interrupted)"
+                self.set_state(record, _S.TIMED_OUT)
             raise
         if result.status is not CallStatus.TIMED_OUT:
             record.busy = None
