@@ -61,6 +61,7 @@ class Operations:
         """Load ``name`` from the installed distributions (SPEC 5.2)."""
         life = self.lifecycle
         if rescan:
+            self._check_loadable(name)  # answered without scanning when it is refused
             # Distributions installed since startup are seen (SPEC 5.2). The scan reads
             # the disk, so it runs before the lock is taken: nobody waits for it.
             life.catalogue.rescan()
@@ -79,6 +80,13 @@ class Operations:
                 exc.replaced_declined = replaced
                 raise
             return LoadOutcome(name, replaced_declined=replaced)
+
+    def _check_loadable(self, name: str) -> None:
+        record = self.lifecycle.modules.find(name)
+        if record is not None and record.busy:
+            raise ModuleBusyError(name, record.busy)
+        if record is not None and record.state is _S.RUNNING:
+            raise ModuleAlreadyRunningError(name)
 
     def _load_fresh(self, name: str) -> None:
         life = self.lifecycle
@@ -321,6 +329,9 @@ class Operations:
         the unloads already done.
         """
         life = self.lifecycle
+        record = life.modules.get(name)  # refused without scanning when it is not there
+        if record.busy:
+            raise ModuleBusyError(name, record.busy)
         life.catalogue.rescan()  # before the lock, as for load
         with life.lock:
             record = life.modules.get(name)
