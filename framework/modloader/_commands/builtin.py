@@ -70,9 +70,10 @@ class BuiltinCommands:
         if args and (len(args) != 2 or args[0].lower() != "like"):
             raise UsageError("")
         keyword = args[1].lower() if args else ""
-        life = self.ops.lifecycle
-        with life.lock:
-            rows = [describe(r) for r in life.modules.ordered() if keyword in r.name.lower()]
+        # No lock: a snapshot of the list, so it answers while an operation runs.
+        rows = [
+            describe(r) for r in self.ops.lifecycle.modules.ordered() if keyword in r.name.lower()
+        ]
         data = {"modules": [r.to_dict() for r in rows], "count": len(rows)}
         return Reply(lines=render_module_table(rows), data=data)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -26,6 +28,10 @@ class Catalogue:
         self._conflicts: dict[str, list[Candidate]] = {}
         self._noload: frozenset[str] = frozenset()
         self.autoload = True
+        # Scans asked for at the same time share one (see rescan).
+        self._scan_lock = threading.Lock()
+        self._tickets = itertools.count()
+        self._last_scan_started = -1
 
     def configure(self, *, autoload: bool, noload: Iterable[str]) -> None:
         self.autoload = autoload
@@ -34,8 +40,21 @@ class Catalogue:
     def rescan(self) -> None:
         """Read the namespace again (metadata only): installs and upgrades since are seen.
 
+        Callers that ask while a scan runs wait for the next scan that starts
+        after they asked (it sees everything installed before) and share it:
+        under load, one scan serves every command that asked meanwhile.
+
         :raises DiscoveryError: the scan itself failed.
         """
+        asked = next(self._tickets)
+        with self._scan_lock:
+            if self._last_scan_started > asked:
+                return  # a scan that started after we asked has just finished
+            started = next(self._tickets)
+            self._scan()
+            self._last_scan_started = started
+
+    def _scan(self) -> None:
         try:
             found = self.discovery.scan()
         except ModLoaderError:

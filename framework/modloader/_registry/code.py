@@ -1,0 +1,35 @@
+"""Dropping a removed module's Python code from ``sys.modules``."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+from modloader._discovery.entrypoints import forget_directory_listings
+
+if TYPE_CHECKING:
+    from modloader._registry.lifecycle import Lifecycle
+    from modloader._registry.record import ModuleRecord
+
+__all__ = ["drop_code"]
+
+
+def drop_code(life: Lifecycle, record: ModuleRecord) -> list[str]:
+    """Drop the removed module's Python modules from ``sys.modules`` (SPEC 5.3).
+
+    Only the distribution's own top-level modules, and only when no module
+    still in the list comes from code under the same names.
+    """
+    tops = set(life.top_levels(record))
+    if not tops:
+        return []
+    for other in life.modules.records():
+        if other.candidate is not None and other.obj is not None:
+            tops -= life.top_levels(other)
+    tops.discard("modloader")
+    dropped = [n for n in list(sys.modules) if n.partition(".")[0] in tops]
+    for name in dropped:
+        sys.modules.pop(name, None)
+    if dropped:
+        forget_directory_listings()
+    return dropped
