@@ -28,11 +28,16 @@ import os
 import queue
 import threading
 import time
+from collections.abc import Awaitable
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 
 from modloader.module import ModuleDeclined
+
+if TYPE_CHECKING:
+    from modloader._registry.record import ModuleRecord
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -44,6 +49,7 @@ __all__ = [
     "invoke",
     "log_raised",
     "refusal",
+    "refuse_awaitable",
     "run_call",
     "waiting_threads",
 ]
@@ -380,3 +386,14 @@ def refusal(result: CallResult | None) -> str | None:
     if result.status is not CallStatus.RETURNED:
         return result.reason
     return "unload() returned False" if result.value is False else None
+
+
+def refuse_awaitable(record: ModuleRecord, hook: str, awaitable: Awaitable[Any]) -> Any:
+    """A plain :class:`~modloader.Host` cannot await a module's hook: say so, clearly."""
+    close = getattr(awaitable, "close", None)
+    if callable(close):
+        close()  # a coroutine never awaited would warn at garbage collection
+    raise TypeError(
+        f"{hook}() of module '{record.name}' is a coroutine function; "
+        f"async modules need modloader.AsyncHost"
+    )

@@ -38,6 +38,7 @@ from modloader._registry.calls import OpLock
 from modloader._registry.calls import invoke
 from modloader._registry.calls import log_raised
 from modloader._registry.calls import refusal
+from modloader._registry.calls import refuse_awaitable
 from modloader._registry.calls import run_call
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.code import drop_code
@@ -550,14 +551,3 @@ class Lifecycle:
     def drop_code(self, record: ModuleRecord) -> list[str]:
         """Drop the removed module's Python modules from ``sys.modules`` (SPEC 5.3)."""
         return drop_code(self, record)
-
-
-def refuse_awaitable(record: ModuleRecord, hook: str, awaitable: Awaitable[Any]) -> Any:
-    """A plain :class:`~modloader.Host` cannot await a module's hook: say so, clearly."""
-    close = getattr(awaitable, "close", None)
-    if callable(close):
-        close()  # a coroutine never awaited would warn at garbage collection
-    raise TypeError(
-        f"{hook}() of module '{record.name}' is a coroutine function; "
-        f"async modules need modloader.AsyncHost"
-    )
