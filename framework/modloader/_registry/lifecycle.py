@@ -1,7 +1,8 @@
 """The lifecycle: the only writer of module state (import, start, stop, remove).
 
 Every change to the module list happens under one re-entrant lock, which is
-never held while module code runs: a module's code runs through
+never held while module code runs (except historic hook calls replayed to a
+module as it joins the hooks, see :meth:`became_running`): a module's code runs through
 :meth:`Lifecycle.call_module` (the one place it is called), in a thread of its
 own with a time limit, while the lock is suspended (:mod:`modloader._registry.calls`).
 A module's own ``load()``/``unload()`` may call back into the host from there.
@@ -420,6 +421,8 @@ class Lifecycle:
         record.error = None
         self.set_state(record, _S.RUNNING)
         if self.hooks is not None:  # it joins the hooks, missed historic calls replayed
+            # The replay is module code run here, under the lock and without the time
+            # limit: pluggy replays inside its registration, which must not race another.
             self.hooks.join(record)
         if record.support_level == SupportLevel.DEPRECATED.value:
             _log.warning(
