@@ -66,10 +66,12 @@ if TYPE_CHECKING:
     from modloader.errors import LoadDeclinedError as LoadDeclinedError
     from modloader.errors import ModLoaderError as ModLoaderError
     from modloader.errors import ModuleAlreadyRunningError as ModuleAlreadyRunningError
+    from modloader.errors import ModuleBusyError as ModuleBusyError
     from modloader.errors import ModuleError as ModuleError
     from modloader.errors import ModuleInUseError as ModuleInUseError
     from modloader.errors import ModuleNotInstalledError as ModuleNotInstalledError
     from modloader.errors import ModuleNotRunningError as ModuleNotRunningError
+    from modloader.errors import ModuleTimeoutError as ModuleTimeoutError
     from modloader.errors import NameConflictError as NameConflictError
     from modloader.errors import NoSuchCommandError as NoSuchCommandError
     from modloader.errors import NoSuchModuleError as NoSuchModuleError
@@ -145,10 +147,12 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "LoadDeclinedError",
         "ModLoaderError",
         "ModuleAlreadyRunningError",
+        "ModuleBusyError",
         "ModuleError",
         "ModuleInUseError",
         "ModuleNotInstalledError",
         "ModuleNotRunningError",
+        "ModuleTimeoutError",
         "NameConflictError",
         "NoSuchCommandError",
         "NoSuchModuleError",

@@ -6,6 +6,7 @@ import enum
 import gc
 import logging
 import os
+import sys
 import threading
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -18,6 +19,7 @@ from typing import Any
 from modloader import _cachestore
 from modloader._commands.table import CommandTable
 from modloader._forking import track_host
+from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import Lifecycle
@@ -84,6 +86,19 @@ def _check_name(method: str, param: str, value: object) -> str:
     return value
 
 
+#: What :meth:`Host.start` lowers the interpreter's switch interval to (seconds).
+SWITCH_INTERVAL = 0.0005
+
+
+def _check_timeout(value: object, param: str = "module_timeout") -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"Host(): '{param}' must be seconds (a number) or None, not {value!r}")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"Host(): '{param}' must be more than 0 seconds, not {value!r}")
+
+
 def _check_arguments(
     namespace: object,
     config_path: object,
@@ -137,10 +152,21 @@ class Host:
     :param module_settings: module name -> settings values from code; the strongest source.
     :param config_dir: the folder of the modules' own ``<name>.conf`` files (default: the
         folder of ``config_path``, else of ``default_config_path``).
-    :raises TypeError: an argument of the wrong type (the message names it).
+    :param module_timeout: seconds a module's import, ``load()``, ``unload()`` or
+        ``reload()`` may run before the host stops waiting for it (default 30;
+        ``None``: no limit). Module code runs in a thread of its own, so the host
+        and its other modules go on meanwhile; see the lifecycle page.
+    :param switch_interval: at :meth:`start`, the interpreter's switch interval
+        (:func:`sys.setswitchinterval`) is lowered to this many seconds (default
+        0.0005; it is never raised; ``None``: left alone). Every command waits for
+        the interpreter lock each time it reads or writes its socket or hands work
+        to a module's thread; with application threads busy in Python code, each
+        such wait lasts up to the switch interval (5 ms by default, several times
+        over), which made commands tens to hundreds of milliseconds slower.
     :param hookspecs: classes or modules of :data:`~modloader.hookspec` functions: the
         hooks this host calls through :attr:`hook` (see :doc:`hooks`).
     :param strict_hooks: refuse a module that implements a hook none of ``hookspecs`` declares.
+    :raises TypeError: an argument of the wrong type (the message names it).
     """
 
     def __init__(
@@ -159,7 +185,11 @@ class Host:
         config_dir: str | os.PathLike[str] | None = None,
         hookspecs: Iterable[type | ModuleType] | None = None,
         strict_hooks: bool = False,
+        module_timeout: float | None = DEFAULT_TIMEOUT,
+        switch_interval: float | None = SWITCH_INTERVAL,
     ) -> None:
+        _check_timeout(module_timeout)
+        _check_timeout(switch_interval, "switch_interval")
         _check_arguments(
             namespace,
             config_path,
@@ -197,6 +227,8 @@ class Host:
         self._lifecycle = Lifecycle(
             self._modules, Catalogue(discovery), host=self, commands=lambda: self._commands
         )
+        self.module_timeout = module_timeout
+        self.switch_interval = switch_interval
         self._operations = Operations(self._lifecycle)
         # use()'s fast path: the spellings looked up before, until the host stops.
         self._spellings: Mapping[str, ModuleRecord] = self._modules.spellings()
@@ -271,10 +303,12 @@ class Host:
         if core_init is not None and not callable(core_init):
             raise TypeError(f"start(): 'core_init' must be callable, not {core_init!r}")
         self.state = HostState.STARTING
+        if self.switch_interval is not None and sys.getswitchinterval() > self.switch_interval:
+            sys.setswitchinterval(self.switch_interval)
         # Startup makes many objects that live as long as the host and little garbage:
         # the collector's passes over them would only cost time. After it, they are
         # frozen (gc.freeze) so that later full collections skip them; removing a
-        # module thaws them (see Lifecycle.drop_code), so its code can be collected.
+        # module thaws them (see drop_code), so its code can be collected.
         collecting = gc.isenabled()
         gc.disable()
         try:
@@ -298,6 +332,17 @@ class Host:
         self.state = HostState.RUNNING
         self._run_queued_reloads()
         return self.report
+
+    @property
+    def module_timeout(self) -> float | None:
+        """Seconds a module's import, ``load()``, ``unload()`` or ``reload()`` may run
+        before the host stops waiting for it (``None``: no limit). Settable."""
+        return self._lifecycle.timeout
+
+    @module_timeout.setter
+    def module_timeout(self, value: float | None) -> None:
+        _check_timeout(value)
+        self._lifecycle.timeout = None if value is None else float(value)
 
     def _run_queued_reloads(self) -> None:
         done = self._operations.run_queued_reloads()
@@ -484,13 +529,11 @@ class Host:
         :raises ~modloader.errors.NoSuchModuleError: not in the module list.
         """
         _check_name("get_module", "name", name)
-        with self._lifecycle.lock:
-            return describe(self._modules.get(name))
+        return describe(self._modules.get(name))  # no lock: reads answer during operations
 
     def list_modules(self) -> list[ModuleInfo]:
         """Every module in the module list, sorted case-insensitively by name."""
-        with self._lifecycle.lock:
-            return [describe(r) for r in self._modules.ordered()]
+        return [describe(r) for r in self._modules.ordered()]
 
     def is_running(self, name: str) -> bool:
         """Whether the module ``name`` is running (``False`` for a name not in the list)."""

@@ -401,6 +401,39 @@ class InvalidSettingsError(ReloadError):
         super().__init__(name, "invalid-settings", settings=ReloadStatus.INVALID)
 
 
+class ModuleBusyError(ModuleError):
+    """The module's own code is running (``busy`` names the call: ``load``, ``unload``,
+    ``reload`` or ``import``), perhaps past its time limit; try again when it returns."""
+
+    code = "busy"
+
+    def __init__(self, name: str, busy: str) -> None:
+        self.busy = busy
+        super().__init__(name, f"Module '{name}' is busy: its {busy}() has not returned yet")
+
+
+class ModuleTimeoutError(ModuleError):
+    """A module's ``unload()`` or ``reload()`` did not return within the time limit.
+
+    ``module`` is the module whose call timed out (``name`` itself, or a
+    dependent a firm unload was taking down first), ``hook`` the call and
+    ``seconds`` the limit. The call goes on in its own thread; the module is
+    reconciled when it returns (see the lifecycle page).
+    """
+
+    code = "timeout"
+
+    def __init__(self, name: str, hook: str, seconds: float, *, module: str | None = None) -> None:
+        self.hook = hook
+        self.seconds = seconds
+        self.module = module or name
+        super().__init__(
+            name,
+            f"Module '{self.module}': {hook}() did not return within {seconds:g} s "
+            f"(it goes on in the background)",
+        )
+
+
 class StaleHandleError(ModuleError):
     """A handle was used after its module was forcibly removed."""
 

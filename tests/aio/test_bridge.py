@@ -1,71 +1,97 @@
-"""The lock an AsyncHost's registry runs under: re-entrant, and lent to the loop's thread."""
+"""The bridge to the loop: no lock held while a coroutine runs, one time limit, cancellation."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
-import time
+from typing import Any
 
 import pytest
 
-from modloader._aio.bridge import LendableLock
+from modloader import AsyncHost
+from modloader import LoadDeclinedError
+from modloader import ModuleContext
+from modloader import ModulesConfig
+from modloader import StaticDiscovery
 
 
-def test_it_is_re_entrant_and_exclusive() -> None:
-    lock = LendableLock()
-    with lock, lock:
-        other = threading.Thread(target=lambda: got.append(lock.acquire(timeout=0.05)))
-        got: list[bool] = []
-        other.start()
-        other.join()
-        assert got == [False]
-        assert lock.acquire(blocking=False)  # its own: re-entrant
-        lock.release()
-    assert lock.acquire(blocking=False)
-    lock.release()
-    with pytest.raises(RuntimeError, match="does not hold"):
-        lock.release()
+def make(modules: dict[str, Any], **kwargs: Any) -> AsyncHost:
+    return AsyncHost(
+        "test.bridge",
+        discovery=StaticDiscovery("test.bridge", modules),
+        config=ModulesConfig(autoload=False),
+        **kwargs,
+    )
 
 
-def test_a_thread_already_waiting_gets_in_when_the_lock_is_lent_to_it() -> None:
-    lock = LendableLock()
-    entered = threading.Event()
-    leave = threading.Event()
+def test_other_operations_go_on_while_an_async_load_runs() -> None:
+    release = asyncio.Event()
+    entered = asyncio.Event()
 
-    def borrower() -> None:
-        with lock:  # waits: the owner holds it
+    class Slow:
+        async def load(self, ctx: ModuleContext) -> None:
             entered.set()
-            leave.wait(10)
+            await release.wait()
+            ctx.register_command("slow hello", lambda args: "hello")
 
-    lock.acquire()
-    thread = threading.Thread(target=borrower)
-    thread.start()
-    time.sleep(0.05)
-    assert not entered.is_set()
-    lock.lend(thread.ident or 0)
-    assert entered.wait(10)
-    taken_back = threading.Event()
+    class Quick:
+        def load(self, ctx: ModuleContext) -> None:
+            ctx.register_command("quick hello", lambda args: "quick")
 
-    def take_back() -> None:
-        lock.take_back()
-        taken_back.set()
+    async def main() -> tuple[list[str], str]:
+        host = make({"slow": Slow, "quick": Quick})
+        await host.start()
+        slow = asyncio.create_task(host.load("slow"))
+        await entered.wait()
+        # slow's load() is awaited on this loop; the registry is not locked meanwhile.
+        await asyncio.wait_for(host.load("quick"), 30)
+        shown = [m.name for m in host.list_modules() if m.status == "Running"]
+        release.set()
+        await slow
+        reply = (await host.run("slow hello")).output
+        await host.stop()
+        return shown, reply
 
-    threading.Thread(target=take_back).start()
-    time.sleep(0.05)
-    assert not taken_back.is_set()  # the borrower is still inside its block
-    leave.set()
-    assert taken_back.wait(10)
-    thread.join(10)
-    lock.release()
+    shown, reply = asyncio.run(main())
+    assert shown == ["quick"]
+    assert reply.strip() == "hello"
 
 
-def test_after_the_loan_the_borrower_waits_again() -> None:
-    lock = LendableLock()
-    lock.acquire()
-    got: list[bool] = []
-    thread = threading.Thread(target=lambda: got.append(lock.acquire(timeout=0.05)))
-    lock.lend(-1)  # lent to no thread that asks
-    lock.take_back()
-    thread.start()
-    thread.join()
-    assert got == [False]
-    lock.release()
+def test_time_limit_is_the_host_module_timeout() -> None:
+    assert make({}).time_limit == make({}).host.module_timeout == 30.0
+    assert make({}, time_limit=0.5).host.module_timeout == 0.5
+    assert make({}, module_timeout=0.25).time_limit == 0.25
+    assert make({}, time_limit=None).host.module_timeout is None
+    assert make({}, time_limit=2, module_timeout=2).time_limit == 2
+
+
+def test_time_limit_and_a_different_module_timeout_are_refused() -> None:
+    with pytest.raises(TypeError, match="'time_limit' and 'module_timeout' are the same limit"):
+        make({}, time_limit=1, module_timeout=2)
+
+
+def test_a_changed_module_timeout_cancels_the_next_async_hook() -> None:
+    ended = threading.Event()
+
+    class Waits:
+        async def load(self, ctx: ModuleContext) -> None:
+            try:
+                await asyncio.Event().wait()  # never set
+            finally:
+                ended.set()
+
+    async def main() -> str:
+        host = make({"hangs": Waits})
+        await host.start()
+        host.host.module_timeout = 0.2
+        with pytest.raises(LoadDeclinedError) as caught:
+            await host.load("hangs")
+        state = host.get_module("hangs").state
+        await host.stop()
+        return f"{caught.value.reason} / {state}"
+
+    said = asyncio.run(main())
+    assert ended.is_set()
+    # Cancelled at the limit: a decline with the cancellation, not a time-out.
+    assert "HookTimeoutError: load() of module 'hangs' did not finish within 0.2 s" in said
+    assert said.endswith("/ declined")

@@ -50,7 +50,7 @@ class AsyncMod:
     async def load(self, ctx: ModuleContext) -> None:
         await asyncio.sleep(0.01)
         Where.note("async load")
-        # Calls back into the registry (which the operation's thread holds) from the loop.
+        # Calls back into the registry from the loop (no lock is held while it runs).
         ctx.register_command("aio hello", lambda args: "hello from the loop")
 
     async def unload(self, ctx: ModuleContext) -> None:

@@ -256,10 +256,39 @@ def test_exception_in_load_is_a_decline(
     assert type(raises).__name__ in host.get_module("bad")["last_error"]
 
 
-def test_keyboard_interrupt_is_not_caught(make_host: HostFactory, journal: Journal) -> None:
-    host = make_host({"bad": module(journal, raises=KeyboardInterrupt())})
-    with pytest.raises(KeyboardInterrupt):
+@pytest.mark.parametrize(
+    "raised",
+    [KeyboardInterrupt(), SystemExit(3), GeneratorExit(), type("Custom", (BaseException,), {})()],
+    ids=["KeyboardInterrupt", "SystemExit", "GeneratorExit", "custom"],
+)
+def test_a_base_exception_from_load_is_a_decline(
+    make_host: HostFactory, journal: Journal, raised: BaseException
+) -> None:
+    # Module code runs in its own thread: what it raises there is the module's, not a Ctrl-C.
+    host = make_host({"bad": module(journal, raises=raised), "ok": module(journal)})
+    host.start()
+    info = host.get_module("bad")
+    assert info.state == "declined"
+    assert info.last_error is not None
+    assert info.last_error.startswith(type(raised).__name__)
+    assert status(host)["ok"] == "Running"
+
+
+def test_a_required_module_raising_keyboard_interrupt_aborts_and_unwinds(
+    make_host: HostFactory, journal: Journal
+) -> None:
+    host = make_host(
+        {
+            "a": module(journal, priority=1),
+            "b": module(journal, priority=2),
+            "c": module(journal, priority=3, raises=KeyboardInterrupt()),
+        },
+        load=("a", "b", "c!"),
+    )
+    with pytest.raises(StartupError) as info:
         host.start()
+    assert info.value.exit_code == 2
+    assert journal == ["load a", "load b", "load c", "unload b", "unload a"]
 
 
 def test_import_failure_is_a_decline(make_host: HostFactory, journal: Journal) -> None:
@@ -280,11 +309,19 @@ def test_import_failure_and_load_failure_log_their_tracebacks_alike(
             "raising": module(journal, raises=RuntimeError("boom")),
         }
     )
-    with caplog.at_level(logging.WARNING, logger="modloader"):
+    with caplog.at_level(logging.DEBUG, logger="modloader"):
         host.start()
-    failures = {r.getMessage(): r for r in caplog.records if r.exc_info is not None}
-    assert set(failures) == {"broken: import failed", "raising: load() raised"}
-    assert {r.levelno for r in failures.values()} == {logging.WARNING}
+    # One WARNING line with the reason each; the traceback at DEBUG (-v), for both.
+    warnings = {r.getMessage() for r in caplog.records if r.levelno == logging.WARNING}
+    assert "broken: import() raised ImportError: No module named 'missing_lib'" in warnings
+    assert "raising: load() raised RuntimeError: boom" in warnings
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.exc_info]
+    tracebacks = {r.getMessage(): r for r in caplog.records if r.exc_info is not None}
+    assert set(tracebacks) == {
+        "broken: the traceback of import()",
+        "raising: the traceback of load()",
+    }
+    assert {r.levelno for r in tracebacks.values()} == {logging.DEBUG}
     assert "ImportError: No module named 'missing_lib'" in caplog.text
     assert "RuntimeError: boom" in caplog.text
 

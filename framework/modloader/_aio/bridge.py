@@ -2,14 +2,12 @@
 
 :class:`~modloader.AsyncHost` runs every registry operation off the loop, in a
 worker thread (``asyncio.to_thread``), so a plain ``load()`` that imports code
-or sleeps never blocks the loop. A module whose hook is ``async def`` returns a
-coroutine there; :meth:`LoopBridge.settle` hands it back to the loop
-(``run_coroutine_threadsafe``), under the time limit, and waits for it.
-
-While the worker waits, it holds the registry's lock, and the coroutine on the
-loop may call back into the registry (``ctx.register_command`` takes the lock).
-:class:`LendableLock` lends the lock to the loop's thread for that time: the
-owner is blocked, so the registry still changes in one place at a time.
+or sleeps never blocks the loop. A module's code runs in a thread of its own
+(``Lifecycle.call_module``), with the registry's lock released; a hook that is
+``async def`` returns a coroutine there, and :meth:`LoopBridge.settle` hands it
+to the loop (``run_coroutine_threadsafe``) and waits for it. The coroutine is
+cancelled when the module call's time limit (``module_timeout``) runs out. As
+no lock is held meanwhile, the coroutine may call back into the registry.
 """
 
 from __future__ import annotations
@@ -18,107 +16,34 @@ import asyncio
 import threading
 from collections.abc import Awaitable
 from collections.abc import Coroutine
-from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
+
+from modloader._registry.calls import current_limit
+from modloader._registry.calls import extend_wait
+from modloader._registry.calls import waiting_threads
 
 if TYPE_CHECKING:
     from modloader._registry.record import ModuleRecord
 
-__all__ = ["HookTimeoutError", "LendableLock", "LoopBridge"]
+__all__ = ["CANCEL_GRACE", "HookTimeoutError", "LoopBridge", "awaited"]
+
+#: Seconds a cancelled coroutine has to wind down before the host stops waiting.
+CANCEL_GRACE = 5.0
 
 
 class HookTimeoutError(TimeoutError):
     """A module's async hook did not finish within the time limit; it was cancelled."""
 
 
-class LendableLock:
-    """A re-entrant lock whose owner can let one other thread in while it waits for it.
-
-    Used as the registry's lock under :class:`~modloader.AsyncHost`: the worker
-    thread that runs an operation lends it to the loop's thread while a module's
-    coroutine runs there, and takes it back (after any block the loop's thread
-    entered has ended) before it goes on. A thread already waiting for the lock
-    when the loan starts is let in too: the loop's thread may be waiting for it
-    (a read) when the worker reaches a module's coroutine.
-    """
-
-    __slots__ = ("_borrowed", "_borrower", "_cond", "_count", "_owner")
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
-        self._owner: int | None = None
-        self._count = 0
-        self._borrower: int | None = None
-        self._borrowed = 0
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        me = threading.get_ident()
-        with self._cond:
-            if self._owner == me:
-                self._count += 1
-                return True
-            if not blocking and self._owner is not None and self._borrower != me:
-                return False
-            free = self._cond.wait_for(
-                lambda: self._owner is None or self._borrower == me,
-                None if timeout < 0 else timeout,
-            )
-            if not free:
-                return False
-            if self._borrower == me:
-                self._borrowed += 1
-            else:
-                self._owner, self._count = me, 1
-            return True
-
-    def release(self) -> None:
-        me = threading.get_ident()
-        with self._cond:
-            if self._borrower == me and self._borrowed:
-                self._borrowed -= 1
-            elif self._owner == me:
-                self._count -= 1
-                if self._count == 0:
-                    self._owner = None
-            else:
-                raise RuntimeError("cannot release a lock this thread does not hold")
-            self._cond.notify_all()
-
-    def __enter__(self) -> bool:
-        return self.acquire()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.release()
-
-    def lend(self, thread_id: int) -> None:
-        """Let ``thread_id`` in while the calling thread (which holds the lock) waits."""
-        with self._cond:
-            self._borrower = thread_id
-            self._cond.notify_all()
-
-    def take_back(self) -> None:
-        """End the loan, once the borrower has left every block it entered."""
-        with self._cond:
-            self._cond.wait_for(lambda: self._borrowed == 0)
-            self._borrower = None
-
-
 class LoopBridge:
     """Runs modules' coroutines on one event loop, for callers in other threads.
 
-    :param time_limit: seconds a module's ``async`` hook may run before it is
-        cancelled (``None``: no limit).
+    A module's ``async`` hook is cancelled when the time limit of the module
+    call it runs in (``module_timeout``) runs out.
     """
 
-    def __init__(self, lock: LendableLock, time_limit: float | None) -> None:
-        self.lock = lock
-        self.time_limit = time_limit
+    def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
 
@@ -140,13 +65,18 @@ class LoopBridge:
             if callable(close):
                 close()  # never started: no "never awaited" warning later
             raise
-        return self.wait(_limited(awaitable, self.time_limit, what), what)
+        limit = current_limit()
+        if limit is None:
+            return self.wait(awaited(awaitable), what)
+        extend_wait(CANCEL_GRACE)  # the coroutine is cancelled at the limit: see it end
+        seconds, left = limit
+        return self.wait(_limited(awaitable, max(left, 0.0), seconds, what), what)
 
     def _check(self, what: str) -> None:
         loop = self.loop
         if loop is None or loop.is_closed() or not loop.is_running():
             raise RuntimeError(f"{what} is a coroutine, and the host's event loop is not running")
-        if self.on_loop_thread():
+        if self.on_loop_thread() or self._loop_thread in waiting_threads():
             raise RuntimeError(
                 f"{what} is a coroutine, and it was reached from a blocking call on the "
                 f"event loop's own thread; await the AsyncHost's method instead"
@@ -163,28 +93,23 @@ class LoopBridge:
         except RuntimeError:
             coro.close()
             raise
-        assert self.loop is not None and self._loop_thread is not None
-        # Lent before the coroutine is scheduled: it may take the lock at once.
-        self.lock.lend(self._loop_thread)
-        try:
-            future = asyncio.run_coroutine_threadsafe(coro, self.loop)
-        except BaseException:
-            self.lock.take_back()
-            raise
+        assert self.loop is not None
+        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
         try:
             return future.result()
         except BaseException:
             future.cancel()
             raise
-        finally:
-            self.lock.take_back()
 
 
-async def _limited(awaitable: Awaitable[Any], seconds: float | None, what: str) -> Any:
-    """Await ``awaitable`` for at most ``seconds``; past it, it is cancelled."""
-    if seconds is None:
-        return await awaitable
-    scope = asyncio.timeout(seconds)
+async def awaited(awaitable: Awaitable[Any]) -> Any:
+    return await awaitable
+
+
+async def _limited(awaitable: Awaitable[Any], left: float, seconds: float, what: str) -> Any:
+    """Await ``awaitable`` for at most ``left`` seconds (of a limit of ``seconds``);
+    past it, it is cancelled."""
+    scope = asyncio.timeout(left)
     try:
         async with scope:
             return await awaitable

@@ -18,11 +18,12 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
 
-from modloader._aio.bridge import LendableLock
 from modloader._aio.bridge import LoopBridge
+from modloader._aio.bridge import awaited
 from modloader._aio.serving import AsyncControlSocket
 from modloader._host import Host
 from modloader._host import HostState
+from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import describe
 from modloader.errors import HostStateError
@@ -44,8 +45,11 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_TIME_LIMIT", "AsyncHost"]
 
-#: Seconds a module's ``async`` hook may run before it is cancelled, by default.
-DEFAULT_TIME_LIMIT = 30.0
+#: Seconds a module's ``async`` hook may run before it is cancelled, by default:
+#: the host-wide ``module_timeout``'s default.
+DEFAULT_TIME_LIMIT = DEFAULT_TIMEOUT
+
+_UNSET: Any = object()
 
 
 def _check_time_limit(value: object) -> float | None:
@@ -58,16 +62,13 @@ def _check_time_limit(value: object) -> float | None:
     return float(value)
 
 
-async def _awaited(awaitable: Awaitable[Any]) -> Any:
-    return await awaitable
-
-
 class AsyncHost:
     """A module loader over one namespace, for an application that runs an asyncio loop.
 
     Takes :class:`~modloader.Host`'s arguments (any not named here go to
-    ``Host`` as they are), plus ``time_limit``: the seconds a module's ``async
-    def`` hook may take before it is cancelled (``None``: no limit).
+    ``Host`` as they are). ``time_limit`` is ``Host``'s ``module_timeout`` under
+    another name (give one or the other): the seconds a module's code may run,
+    after which a module's ``async def`` hook is cancelled (``None``: no limit).
 
     Module operations are awaited; they run off the loop, and a module's
     ``async def load/unload/reload`` is awaited on the loop that started the
@@ -85,10 +86,17 @@ class AsyncHost:
         builtins: Mapping[str, Any] | None = None,
         discovery: Discovery | None = None,
         config: ModulesConfig | None = None,
-        time_limit: float | None = DEFAULT_TIME_LIMIT,
+        time_limit: float | None = _UNSET,
         **options: Any,
     ) -> None:
-        limit = _check_time_limit(time_limit)
+        if time_limit is not _UNSET:
+            limit = _check_time_limit(time_limit)
+            if "module_timeout" in options and options["module_timeout"] != limit:
+                raise TypeError(
+                    "AsyncHost(): 'time_limit' and 'module_timeout' are the same limit; "
+                    "give one of them"
+                )
+            options["module_timeout"] = limit
         #: The :class:`~modloader.Host` underneath: the same registry, for
         #: code outside the loop (and what modules see as ``ctx.host``).
         self.host = Host(
@@ -102,11 +110,8 @@ class AsyncHost:
             config=config,
             **options,
         )
-        lifecycle = self.host._lifecycle
-        lock = LendableLock()
-        lifecycle.lock = lock  # type: ignore[assignment]
-        self._bridge = LoopBridge(lock, limit)
-        lifecycle.settle = self._bridge.settle
+        self._bridge = LoopBridge()
+        self.host._lifecycle.settle = self._bridge.settle
         self._stop_event = asyncio.Event()
         self._graceful = True
         self._sockets: list[AsyncControlSocket] = []
@@ -126,8 +131,11 @@ class AsyncHost:
 
     @property
     def time_limit(self) -> float | None:
-        """Seconds an ``async`` hook may run before it is cancelled (``None``: no limit)."""
-        return self._bridge.time_limit
+        """Seconds an ``async`` hook may run before it is cancelled (``None``: no limit).
+
+        The host's :attr:`~modloader.Host.module_timeout`.
+        """
+        return self.host.module_timeout
 
     @property
     def config(self) -> ModulesConfig | None:
@@ -168,7 +176,13 @@ class AsyncHost:
             assert core_init is not None
             result = core_init(self)
             if result is not None:
-                self._bridge.wait(_awaited(result), "core_init()")
+                # Startup holds the registry's lock; the coroutine may need it on the loop.
+                lock = self.host._lifecycle.lock
+                held = lock.suspend()
+                try:
+                    self._bridge.wait(awaited(result), "core_init()")
+                finally:
+                    lock.restore(held)
 
         return await asyncio.to_thread(self.host.start, init if core_init else None)
 

@@ -70,6 +70,8 @@ class Options:
     cache: str | None = None
     #: Seconds to wait, after the host stopped, for threads that modules left running.
     exit_timeout: float = DEFAULT_EXIT_TIMEOUT
+    #: ``--module-timeout``: seconds a module call may take (0: no limit); ``None``: the default.
+    module_timeout: float | None = None
     profile: Profile = field(default_factory=Profile)
     log_file: str | None = None
     check: bool = False
@@ -147,6 +149,13 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="after the host stopped, wait at most this long for threads that modules left "
         f"running, then exit anyway, naming them (default {DEFAULT_EXIT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--module-timeout",
+        type=_seconds,
+        metavar="SECONDS",
+        help="how long a module's load(), unload() or reload() may run before the host "
+        "stops waiting for it (default 30; 0: no limit)",
     )
     parser.add_argument(
         "--cache",
@@ -246,6 +255,7 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         quiet=ns.quiet,
         cache=ns.cache,
         exit_timeout=ns.exit_timeout,
+        module_timeout=ns.module_timeout,
         profile=profile,
         log_file=ns.log_file,
         check=ns.check,

@@ -116,6 +116,8 @@ def make_host(options: Options) -> Host:
     )
     if not isinstance(host, Host):
         raise TypeError(f"host_factory must return a modloader.Host, not {type(host).__name__}")
+    if options.module_timeout is not None:
+        host.module_timeout = options.module_timeout or None  # 0: no limit
     return host
 
 

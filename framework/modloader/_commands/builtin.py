@@ -71,14 +71,12 @@ class BuiltinCommands:
         if args and (len(args) != 2 or args[0].lower() != "like"):
             raise UsageError("")
         keyword = args[1].lower() if args else ""
-        life = self.ops.lifecycle
-        with life.lock:
-            records = [r for r in life.modules.ordered() if keyword in r.name.lower()]
-            lines = render_module_table(records)
+        # No lock: a snapshot of the list, so it answers while an operation runs.
+        records = [r for r in self.ops.lifecycle.modules.ordered() if keyword in r.name.lower()]
+        lines = render_module_table(records)
 
         def data() -> dict[str, Any]:
-            with life.lock:
-                modules = [describe(r).to_dict() for r in records]
+            modules = [describe(r).to_dict() for r in records]
             return {"modules": modules, "count": len(modules)}
 
         return Reply(lines=lines, data=data)

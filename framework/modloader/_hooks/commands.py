@@ -13,9 +13,8 @@ from modloader._commands.table import Reply
 from modloader.errors import UsageError
 
 if TYPE_CHECKING:
-    import threading
-
     from modloader._hooks.manager import HostHooks
+    from modloader._registry.calls import OpLock
 
 __all__ = ["install_hook_commands", "render_hook_table"]
 
@@ -42,9 +41,7 @@ def render_hook_table(hooks: Iterable[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
-def install_hook_commands(
-    table: CommandTable, lock: threading.RLock, hooks: HostHooks | None
-) -> None:
+def install_hook_commands(table: CommandTable, lock: OpLock, hooks: HostHooks | None) -> None:
     """Add ``module show hooks`` (and the demo host's ``demo status``) to ``table``."""
 
     def show_hooks(args: list[str]) -> Reply:

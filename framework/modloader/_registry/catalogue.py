@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
@@ -27,6 +29,10 @@ class Catalogue:
         self._conflicts: dict[str, list[Candidate]] = {}
         self._noload: frozenset[str] = frozenset()
         self.autoload = True
+        # Scans asked for at the same time share one (see rescan).
+        self._scan_lock = threading.Lock()
+        self._tickets = itertools.count()
+        self._last_scan_started = -1
 
     def configure(self, *, autoload: bool, noload: Iterable[str]) -> None:
         self.autoload = autoload
@@ -39,26 +45,37 @@ class Catalogue:
         entry points again, checking only what they depend on; when that finds
         none, the whole namespace is read again.
 
+        Callers that ask for a whole scan while one runs wait for the next scan
+        that starts after they asked (it sees everything installed before) and
+        share it: under load, one scan serves every command that asked meanwhile.
+
         :raises DiscoveryError: the scan itself failed.
         """
         scan_for = getattr(self.discovery, "scan_for", None) if name is not None else None
         if name is not None and scan_for is not None:
-            found = self._scan(lambda: scan_for(name))
-            if found:
-                key = name_key(name)
-                self._candidates.pop(key, None)
-                self._conflicts.pop(key, None)
-                if len(found) == 1:
-                    self._candidates[key] = found[0]
-                else:
-                    self._conflicts[key] = found
-                return
-        found = self._scan(self.discovery.scan)
-        by_key: dict[str, list[Candidate]] = {}
-        for candidate in found:
-            by_key.setdefault(candidate.key, []).append(candidate)
-        self._candidates = {k: v[0] for k, v in by_key.items() if len(v) == 1}
-        self._conflicts = {k: v for k, v in by_key.items() if len(v) > 1}
+            with self._scan_lock:
+                found = self._scan(lambda: scan_for(name))
+                if found:
+                    key = name_key(name)
+                    self._candidates.pop(key, None)
+                    self._conflicts.pop(key, None)
+                    if len(found) == 1:
+                        self._candidates[key] = found[0]
+                    else:
+                        self._conflicts[key] = found
+                    return
+        asked = next(self._tickets)
+        with self._scan_lock:
+            if self._last_scan_started > asked:
+                return  # a scan that started after we asked has just finished
+            started = next(self._tickets)
+            found = self._scan(self.discovery.scan)
+            by_key: dict[str, list[Candidate]] = {}
+            for candidate in found:
+                by_key.setdefault(candidate.key, []).append(candidate)
+            self._candidates = {k: v[0] for k, v in by_key.items() if len(v) == 1}
+            self._conflicts = {k: v for k, v in by_key.items() if len(v) > 1}
+            self._last_scan_started = started
 
     def _scan(self, scan: Callable[[], list[Candidate]]) -> list[Candidate]:
         try:

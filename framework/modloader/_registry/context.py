@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -15,7 +16,11 @@ if TYPE_CHECKING:
     from modloader._host import Host
     from modloader._registry.refs import ModuleHandle
 
-__all__ = ["CommandHandlerT", "ModuleContext"]
+from modloader.errors import CommandError
+
+__all__ = ["CommandHandlerT", "ModuleContext", "guard_command"]
+
+_log = logging.getLogger("modloader")
 
 #: A console command contributed by a module: called with the words after the
 #: command's own words; returns the text to print (or ``None``). Raise
@@ -115,3 +120,30 @@ class ModuleContext(Generic[SettingsT]):
 
     def __repr__(self) -> str:
         return f"<ModuleContext {self.name!r}>"
+
+
+def guard_command(owner: str, words: str, handler: CommandHandlerT) -> CommandHandlerT:
+    """A module's command whose ``BaseException`` (not ``Exception``) becomes a failed command.
+
+    ``KeyboardInterrupt``, ``GeneratorExit`` or any other ``BaseException`` a
+    module's command raises is reported as ``internal error while running
+    'CMD': ...`` (its traceback goes to the log). A ``KeyboardInterrupt`` in the
+    main thread is a Ctrl-C at the console and is left alone.
+    """
+
+    def run(args: Sequence[str]) -> str | None:
+        try:
+            return handler(args)
+        except (Exception, SystemExit):
+            raise  # the command table reports these
+        except BaseException as exc:
+            main = threading.current_thread() is threading.main_thread()
+            if main and isinstance(exc, KeyboardInterrupt):
+                raise
+            _log.warning("%s: command '%s' raised", owner, words, exc_info=True)
+            line = " ".join([*words.split(), *args])
+            raise CommandError(
+                f"internal error while running '{line}': {type(exc).__name__}: {exc}"
+            ) from exc
+
+    return run

@@ -24,6 +24,8 @@ class EventKind(enum.Enum):
     FAILED = "failed"
     #: It was removed from the module list.
     UNLOADED = "unloaded"
+    #: Its import, ``load()`` or ``unload()`` did not return within the time limit.
+    TIMED_OUT = "timed-out"
     #: ``reload()`` succeeded.
     RELOADED = "reloaded"
     #: ``reload()`` reported a failure or raised.

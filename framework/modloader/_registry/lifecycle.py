@@ -1,9 +1,14 @@
 """The lifecycle: the only writer of module state (import, start, stop, remove).
 
-Every change to the module list happens under one re-entrant lock, so a
-module's own ``load()``/``unload()`` may call back into the host from the same
-thread. Taking and releasing references (:mod:`modloader._registry.refs`) does
-not take the lock.
+Every change to the module list happens under one re-entrant lock, which is
+never held while module code runs (except historic hook calls replayed to a
+module as it joins the hooks, see :meth:`became_running`): a module's code runs through
+:meth:`Lifecycle.call_module` (the one place it is called), in a thread of its
+own with a time limit, while the lock is suspended (:mod:`modloader._registry.calls`).
+A module's own ``load()``/``unload()`` may call back into the host from there.
+A module whose code is running is *busy* (:attr:`ModuleRecord.busy`); the
+operations refuse to touch it meanwhile. Taking and releasing references
+(:mod:`modloader._registry.refs`) does not take the lock.
 
 Two points of a module's life are single on purpose: :meth:`Lifecycle.became_running`
 (its ``load()`` succeeded) and :meth:`Lifecycle.about_to_unload` (its
@@ -12,11 +17,8 @@ Two points of a module's life are single on purpose: :meth:`Lifecycle.became_run
 
 from __future__ import annotations
 
-import gc
 import itertools
 import logging
-import sys
-import threading
 import time
 from collections.abc import Awaitable
 from collections.abc import Callable
@@ -27,16 +29,28 @@ from typing import Any
 from typing import Protocol
 
 from modloader._discovery.base import Candidate
-from modloader._discovery.entrypoints import forget_directory_listings
 from modloader._names import name_key
+from modloader._registry import reconcile
+from modloader._registry.calls import DEFAULT_TIMEOUT
+from modloader._registry.calls import CallResult
+from modloader._registry.calls import CallStatus
+from modloader._registry.calls import LateT
+from modloader._registry.calls import OpLock
+from modloader._registry.calls import invoke
+from modloader._registry.calls import log_raised
+from modloader._registry.calls import refusal
+from modloader._registry.calls import refuse_awaitable
+from modloader._registry.calls import run_call
 from modloader._registry.catalogue import Catalogue
+from modloader._registry.code import drop_code
 from modloader._registry.context import CommandHandlerT
 from modloader._registry.context import ModuleContext
+from modloader._registry.context import guard_command
 from modloader._registry.events import EventBus
 from modloader._registry.events import EventKind
 from modloader._registry.modlist import ModuleList
-from modloader._registry.outcomes import ModuleInfo
 from modloader._registry.outcomes import StartResult
+from modloader._registry.outcomes import describe
 from modloader._registry.record import ModuleRecord
 from modloader._registry.record import Registration
 from modloader._registry.record import read_contract
@@ -53,7 +67,7 @@ if TYPE_CHECKING:
     from modloader._host import Host
     from modloader._settings.service import SettingsService
 
-__all__ = ["BUILTIN_HOLDER", "CommandSink", "Lifecycle", "describe"]
+__all__ = ["BUILTIN_HOLDER", "CommandSink", "Lifecycle", "describe", "refusal"]
 
 _log = logging.getLogger("modloader")
 _S = ModuleState
@@ -87,7 +101,12 @@ class Lifecycle:
         self.events = EventBus()
         #: The host's hooks, when it declares any: told at the single points below.
         self.hooks: HostHooks | None = None
-        self.lock = threading.RLock()
+        self.lock = OpLock()
+        #: Seconds a module call may take (``None``: no limit); ``Host(module_timeout=...)``.
+        self.timeout: float | None = DEFAULT_TIMEOUT
+        #: How a module's function is invoked in its thread (``fn(*args)``); replaceable,
+        #: e.g. to run coroutine functions on an event loop.
+        self.invoke: Callable[[Callable[..., Any], tuple[Any, ...]], Any] = invoke
         self._commands = commands
         self._seq = itertools.count(1)
         #: Module settings, validated before each ``load()`` (set by the host).
@@ -119,7 +138,8 @@ class Lifecycle:
     ) -> Callable[[], None]:
         with self.lock:
             owner = self.modules.get(owner).name
-            return self._commands().add_module_command(owner, words, handler, summary, usage)
+            guarded = guard_command(owner, words, handler)
+            return self._commands().add_module_command(owner, words, guarded, summary, usage)
 
     # -- records -----------------------------------------------------------------------
 
@@ -135,13 +155,91 @@ class Lifecycle:
         """Records for the host's built-in modules (already imported: they are objects)."""
         for name, obj in builtins.items():
             record = self.new_record(name, None, builtin=True, position=-1)
-            self._read_contract(record, obj)
+            read_contract(record, obj)
+            self.index_enhancer(record)
             record.obj = record.plugin = obj
             yield record
 
     def set_state(self, record: ModuleRecord, state: ModuleState) -> None:
         check_transition(record.name, record.state, state)
         record.state = state
+
+    # -- calling module code -------------------------------------------------------------
+
+    def call_module(
+        self,
+        record: ModuleRecord,
+        hook: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...] = (),
+        *,
+        on_late: LateT | None = None,
+    ) -> CallResult:
+        """Run ``fn(*args)``, a piece of ``record``'s code: the one place module code runs.
+
+        It runs in its own thread with the lock suspended and ``record`` busy
+        (``record.busy == hook``), for at most :attr:`timeout` seconds. A call that
+        outlives it leaves ``record`` busy until it returns; then ``on_late(result)``
+        runs under the lock, in the module's thread, to reconcile its state.
+        Whatever the code raises is in the result (and logged here).
+        """
+        record.busy = hook
+        invoke = self.invoke
+
+        def late(result: CallResult) -> None:
+            with self.lock:
+                record.busy = None
+                log_raised(record.name, result)
+                _log.warning(
+                    "%s: %s() returned %.1f s after the host stopped waiting for it (%s)",
+                    record.name,
+                    hook,
+                    result.seconds,
+                    result.status.value,
+                )
+                if on_late is not None:
+                    on_late(result)
+
+        try:
+            result = run_call(
+                hook,
+                self._settled,
+                (record, hook, invoke, fn, args),
+                limit=self.timeout,
+                lock=self.lock,
+                on_late=late,
+            )
+        except BaseException:
+            # The caller was interrupted while waiting (a Ctrl-C in the main thread): the
+            # call goes on in its thread, shown as timed out, and ``late`` reconciles.
+            _log.warning("%s: stopped waiting for %s() (interrupted)", record.name, hook)
+            if record.state in (_S.PENDING, _S.LOADING, _S.UNLOADING):
+                record.error = f"the host stopped waiting for {hook}() (interrupted)"
+                self.set_state(record, _S.TIMED_OUT)
+            raise
+        if result.status is not CallStatus.TIMED_OUT:
+            record.busy = None
+            log_raised(record.name, result)
+        else:
+            _log.warning("%s: %s", record.name, result.reason)
+        return result
+
+    def _settled(
+        self,
+        record: ModuleRecord,
+        hook: str,
+        invoke: Callable[[Callable[..., Any], tuple[Any, ...]], Any],
+        fn: Callable[..., Any],
+        args: tuple[Any, ...],
+    ) -> Any:
+        """In the module's thread: call ``fn``, and settle an awaitable it returns."""
+        return self.hook_result(record, hook, invoke(fn, args))
+
+    def time_out(self, record: ModuleRecord, result: CallResult) -> None:
+        """``record``'s import, ``load()`` or ``unload()`` outlived its limit: say so."""
+        record.error = f"{result.reason} (it is still running)"
+        self.set_state(record, _S.TIMED_OUT)
+        self.events.emit(EventKind.TIMED_OUT, record.name, record.error)
 
     def decline(self, record: ModuleRecord, reason: str) -> None:
         """Mark ``record`` declined with ``reason``; it holds no references or registrations."""
@@ -159,20 +257,31 @@ class Lifecycle:
         """Import the record's code and read its contract; a failure declines it."""
         if record.obj is not None or record.candidate is None:
             return True
-        try:
-            plugin = self.catalogue.load(record.candidate)
-            obj = plugin() if isinstance(plugin, type) else plugin
-            self._read_contract(record, obj)
-        except (Exception, SystemExit) as exc:
-            # Logged as a failing load() is: the reason is the message, the traceback goes here.
-            _log.warning("%s: import failed", record.name, exc_info=True)
-            self.decline(record, f"{type(exc).__name__}: {exc}")
+        result = self.call_module(
+            record,
+            "import",
+            self._import,
+            (record, record.candidate),
+            on_late=lambda late: reconcile.late_import(self, record, late),
+        )
+        if result.status is CallStatus.TIMED_OUT:
+            self.time_out(record, result)
             return False
-        record.plugin, record.obj = plugin, obj
+        if result.status is CallStatus.RAISED:
+            self.decline(record, result.reason)
+            return False
+        record.plugin, record.obj = result.value
+        self.index_enhancer(record)
         return True
 
-    def _read_contract(self, record: ModuleRecord, obj: Any) -> None:
+    def _import(self, record: ModuleRecord, candidate: Candidate) -> tuple[Any, Any]:
+        plugin = self.catalogue.load(candidate)
+        obj = plugin() if isinstance(plugin, type) else plugin
         read_contract(record, obj)
+        return plugin, obj
+
+    def index_enhancer(self, record: ModuleRecord) -> None:
+        """Keep ``record`` in the enhancers index if it enhances (under the lock)."""
         if record.enhances:
             self._enhancers = [r for r in self._enhancers if r.state is not _S.REMOVED]
             self._enhancers.append(record)
@@ -218,7 +327,7 @@ class Lifecycle:
             dep_record = self.modules.find(dep)
             if dep_record is None:
                 missing.append(self.catalogue.missing_reason(dep))
-            elif dep_record.state in (_S.DECLINED, _S.FAILED):
+            elif dep_record.state in (_S.DECLINED, _S.FAILED, _S.TIMED_OUT):
                 self.decline(record, f"dependency '{dep_record.name}' declined to load")
                 return StartResult.DEP_DECLINED, dep_record.name
             elif dep_record.state is not _S.RUNNING:
@@ -242,22 +351,51 @@ class Lifecycle:
         return self._call_load(record)
 
     def _call_load(self, record: ModuleRecord) -> tuple[StartResult, str | None]:
-        if self.settings is not None:  # invalid settings decline the module before load()
-            problem = self.settings.prepare(record)
-            if problem is not None:
-                self.decline(record, problem)
-                return StartResult.DECLINED, problem
+        load = self._loader(record)
+        result = None
+        if load is not None:
+            call = self.call_module(
+                record,
+                "load",
+                load,
+                (record.ctx,),
+                on_late=lambda late: reconcile.late_load(self, record, late),
+            )
+            if call.status is CallStatus.TIMED_OUT:
+                self.time_out(record, call)
+                return StartResult.DECLINED, call.reason
+            if isinstance(call.error, ModuleDeclined):
+                self.decline(record, call.error.reason)
+                return StartResult.DECLINED, call.error.reason
+            if call.status is CallStatus.RAISED:
+                # Any exception, KeyboardInterrupt and SystemExit included: raised in
+                # the module's thread, it is the module's, and a decline (SPEC 2).
+                self.decline(record, call.reason)
+                return StartResult.DECLINED, call.reason
+            result = call.value
+        return self.load_returned(record, result)
+
+    def _loader(self, record: ModuleRecord) -> Callable[[ModuleContext], Any] | None:
+        """What runs as ``record``'s ``load()`` call: its settings validated, then ``load()``.
+
+        Validating runs the module's own settings model (its validators are module
+        code), so it runs in the module's call too; invalid settings decline it.
+        """
         load = getattr(record.obj, "load", None)
-        try:
-            result = self.hook_result(record, "load", load(record.ctx)) if callable(load) else None
-        except ModuleDeclined as exc:
-            self.decline(record, exc.reason)
-            return StartResult.DECLINED, exc.reason
-        except (Exception, SystemExit) as exc:
-            _log.warning("%s: load() raised", record.name, exc_info=True)
-            reason = f"{type(exc).__name__}: {exc}"
-            self.decline(record, reason)
-            return StartResult.DECLINED, reason
+        settings = self.settings
+        if settings is None or getattr(record.obj, "settings_model", None) is None:
+            return load if callable(load) else None
+
+        def validated_load(ctx: ModuleContext) -> Any:
+            problem = settings.prepare(record)
+            if problem is not None:
+                raise ModuleDeclined(problem)
+            return load(ctx) if callable(load) else None
+
+        return validated_load
+
+    def load_returned(self, record: ModuleRecord, result: Any) -> tuple[StartResult, str | None]:
+        """``record``'s ``load()`` returned ``result``: it runs, fails or declines."""
         if result is None or result is LoadResult.SUCCESS:
             self.became_running(record)
             return StartResult.RUNNING, None
@@ -283,6 +421,8 @@ class Lifecycle:
         record.error = None
         self.set_state(record, _S.RUNNING)
         if self.hooks is not None:  # it joins the hooks, missed historic calls replayed
+            # The replay is module code run here, under the lock and without the time
+            # limit: pluggy replays inside its registration, which must not race another.
             self.hooks.join(record)
         if record.support_level == SupportLevel.DEPRECATED.value:
             _log.warning(
@@ -308,22 +448,33 @@ class Lifecycle:
                 )
         record.registrations.clear()
 
-    def about_to_unload(self, record: ModuleRecord) -> str | None:
+    def about_to_unload(self, record: ModuleRecord) -> CallResult | None:
         """Call ``unload(ctx)``: the one place a running module is asked to stop.
 
-        Returns why it refused, or ``None``.
+        Returns what the call did (``None``: the module has no ``unload``);
+        :func:`refusal` says whether it refused. A call that outlives its limit
+        is reconciled when it returns (:func:`reconcile.late_unload`).
         """
         if self.hooks is not None:  # no hook call enters the module from here on
             self.hooks.leave(record)
         unload = getattr(record.obj, "unload", None)
         if not callable(unload):
             return None
-        try:
-            result = self.hook_result(record, "unload", unload(record.ctx))
-        except (Exception, SystemExit) as exc:
-            _log.warning("%s: unload() raised", record.name, exc_info=True)
-            return f"{type(exc).__name__}: {exc}"
-        return "unload() returned False" if result is False else None
+        return self.call_module(
+            record,
+            "unload",
+            unload,
+            (record.ctx,),
+            on_late=lambda late: reconcile.late_unload(self, record, late),
+        )
+
+    def run_cleanup(self, record: ModuleRecord) -> None:
+        """Remove everything ``record`` registered (e.g. after a late return)."""
+        self._run_cleanup(record)
+
+    def release_deps(self, record: ModuleRecord) -> None:
+        """Give back the references ``record`` holds on its dependencies."""
+        self._release_deps(record)
 
     def remove(self, record: ModuleRecord, *, drop_code: bool = True) -> None:
         """Take ``record`` out of the module list (its hooks already called).
@@ -343,18 +494,51 @@ class Lifecycle:
             self.drop_code(record)
 
     def unwind(self, *, call_unload: bool = True) -> list[str]:
-        """Unload every running module in reverse start order (abort and shutdown)."""
+        """Unload every running module in reverse start order (abort and shutdown).
+
+        Each ``unload()`` is waited for at most :attr:`timeout` seconds; one that
+        does not return by then is named in the log and removed anyway.
+        """
         names = []
         with self.lock:
             for record in reversed(self.modules.running_in_start_order()):
+                if record.busy and not self._wait_idle(record):
+                    _log.warning(
+                        "%s: not unloaded at shutdown: gave up waiting for its %s() after %g s",
+                        record.name,
+                        record.busy,
+                        self.timeout,
+                    )
+                    continue
+                if record.state is not _S.RUNNING:
+                    continue
                 self.set_state(record, _S.UNLOADING)
                 if call_unload:
-                    refusal = self.about_to_unload(record)
-                    if refusal:
-                        _log.warning("%s refused to unload at shutdown: %s", record.name, refusal)
+                    result = self.about_to_unload(record)
+                    if result is not None and result.status is CallStatus.TIMED_OUT:
+                        _log.warning(
+                            "%s: gave up waiting for unload() after %g s; going on",
+                            record.name,
+                            result.limit,
+                        )
+                    elif refusal(result):
+                        _log.warning(
+                            "%s refused to unload at shutdown: %s", record.name, refusal(result)
+                        )
                 self.remove(record, drop_code=False)
                 names.append(record.name)
         return names
+
+    def _wait_idle(self, record: ModuleRecord) -> bool:
+        """Wait (lock suspended, at most :attr:`timeout`) for ``record``'s running call."""
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        depth = self.lock.suspend()
+        try:
+            while record.busy and (deadline is None or time.monotonic() < deadline):
+                time.sleep(0.01)
+        finally:
+            self.lock.restore(depth)
+        return not record.busy
 
     def dependents(self, record: ModuleRecord) -> list[ModuleRecord]:
         """Running modules that hold a dependency reference on ``record``."""
@@ -391,65 +575,5 @@ class Lifecycle:
         return record.top_levels
 
     def drop_code(self, record: ModuleRecord) -> list[str]:
-        """Drop the removed module's Python modules from ``sys.modules`` (SPEC 5.3).
-
-        Only the distribution's own top-level modules, and only when no module
-        still in the list comes from code under the same names: another module
-        of the same distribution, or one whose entry point's module is under
-        one of them (only those have their distribution's files read).
-        """
-        tops = set(self.top_levels(record))
-        if not tops:
-            return []
-        for other in self.modules.records():
-            candidate = other.candidate
-            if candidate is None or other.obj is None:
-                continue
-            if (
-                candidate.dist_name == record.dist_name
-                or candidate.module_name.partition(".")[0] in tops
-            ):
-                tops -= self.top_levels(other)
-        tops.discard("modloader")
-        dropped = [n for n in list(sys.modules) if n.partition(".")[0] in tops]
-        for name in dropped:
-            sys.modules.pop(name, None)
-        if dropped:
-            forget_directory_listings()
-            gc.unfreeze()  # what startup froze may now hold this code's garbage
-        return dropped
-
-
-def refuse_awaitable(record: ModuleRecord, hook: str, awaitable: Awaitable[Any]) -> Any:
-    """A plain :class:`~modloader.Host` cannot await a module's hook: say so, clearly."""
-    close = getattr(awaitable, "close", None)
-    if callable(close):
-        close()  # a coroutine never awaited would warn at garbage collection
-    raise TypeError(
-        f"{hook}() of module '{record.name}' is a coroutine function; "
-        f"async modules need modloader.AsyncHost"
-    )
-
-
-def describe(record: ModuleRecord) -> ModuleInfo:
-    """A snapshot of one record, as :class:`ModuleInfo`."""
-    return ModuleInfo(
-        name=record.name,
-        status=record.state.status,
-        state=record.state.value,
-        use_count=record.use_count,
-        holders=tuple(sorted(list(record.holders.values()))),
-        description=record.shown_description,
-        support_level=record.support_level,
-        version=record.version,
-        distribution=record.dist_name,
-        builtin=record.builtin,
-        required=record.required,
-        preload=record.preload,
-        requires=record.requires,
-        optional_modules=record.optional_modules,
-        enhances=record.enhances,
-        load_priority=record.load_priority,
-        load_time=record.load_time,
-        last_error=record.error,
-    )
+        """Drop the removed module's Python modules from ``sys.modules`` (SPEC 5.3)."""
+        return drop_code(self, record)

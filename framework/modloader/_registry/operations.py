@@ -11,8 +11,13 @@ import logging
 import threading
 from collections.abc import Sequence
 
+from modloader._names import name_key
+from modloader._registry import reconcile
+from modloader._registry.calls import CallResult
+from modloader._registry.calls import CallStatus
 from modloader._registry.events import EventKind
 from modloader._registry.lifecycle import Lifecycle
+from modloader._registry.lifecycle import refusal
 from modloader._registry.outcomes import LoadOutcome
 from modloader._registry.outcomes import RefreshOutcome
 from modloader._registry.outcomes import ReloadOutcome
@@ -26,9 +31,11 @@ from modloader.errors import BuiltinModuleError
 from modloader.errors import DependencyError
 from modloader.errors import LoadDeclinedError
 from modloader.errors import ModuleAlreadyRunningError
+from modloader.errors import ModuleBusyError
 from modloader.errors import ModuleError
 from modloader.errors import ModuleInUseError
 from modloader.errors import ModuleNotRunningError
+from modloader.errors import ModuleTimeoutError
 from modloader.errors import ReloadError
 from modloader.errors import UnloadRefusedError
 from modloader.module import ReloadResult
@@ -52,11 +59,20 @@ class Operations:
 
     # -- load ------------------------------------------------------------------------
 
-    def load(self, name: str) -> LoadOutcome:
+    def load(self, name: str, *, rescan: bool = True) -> LoadOutcome:
         """Load ``name`` from the installed distributions (SPEC 5.2)."""
         life = self.lifecycle
+        if rescan:
+            self._check_loadable(name)  # answered without scanning when it is refused
+            # Distributions installed since startup are seen (SPEC 5.2): only the
+            # name's entry points when discovery can (the whole namespace when that
+            # finds none). The scan reads the disk, so it runs before the lock is
+            # taken: nobody waits for it.
+            life.catalogue.rescan(name)
         with life.lock:
             record = life.modules.find(name)
+            if record is not None and record.busy:
+                raise ModuleBusyError(name, record.busy)
             if record is not None and record.state is _S.RUNNING:
                 raise ModuleAlreadyRunningError(name)
             replaced = record is not None
@@ -69,15 +85,25 @@ class Operations:
                 raise
             return LoadOutcome(name, replaced_declined=replaced)
 
+    def _check_loadable(self, name: str) -> None:
+        record = self.lifecycle.modules.find(name)
+        if record is not None and record.busy:
+            raise ModuleBusyError(name, record.busy)
+        if record is not None and record.state is _S.RUNNING:
+            raise ModuleAlreadyRunningError(name)
+
     def _load_fresh(self, name: str) -> None:
         life = self.lifecycle
-        life.catalogue.rescan(name)  # distributions installed since startup are seen (SPEC 5.2)
         candidate = life.catalogue.candidate(name)
         if candidate is None:
             raise life.catalogue.absent(name)
         record = life.new_record(candidate.name, candidate)
         if not life.import_module(record):
             raise LoadDeclinedError(name, record.error, importing=True)
+        if record.key in {name_key(d) for d in record.dependencies}:
+            cycle = f"dependency cycle: {record.name} -> {record.name}"
+            life.decline(record, cycle)
+            raise LoadDeclinedError(name, cycle)
         missing = self._missing_dependencies(record)
         if missing:
             error = DependencyError(record.name, missing)
@@ -110,6 +136,7 @@ class Operations:
             record = life.modules.get(name)
             if record.builtin:
                 raise BuiltinModuleError(name)
+            self._check_not_busy(name, record, mode)
             if record.state is not _S.RUNNING:
                 life.remove(record)
                 return UnloadOutcome(name, mode, previously_declined=True)
@@ -119,26 +146,62 @@ class Operations:
                 life.set_state(record, _S.RUNNING)
                 raise ModuleInUseError(name, count, sorted(list(record.holders.values())))
             dependents = self._unload_dependents(name, record, mode, count) if count else ()
-            refusal = life.about_to_unload(record)
-            if refusal and mode is not UnloadMode.HARD:
-                life.set_state(record, _S.RUNNING)
-                raise UnloadRefusedError(
-                    name,
-                    name,
-                    refusal,
-                    forced_use_count=count,
-                    dependents_unloaded=dependents,
-                )
-            if refusal:
-                record.error = f"removed by hard unload although unload() refused: {refusal}"
+            call = life.about_to_unload(record)
+            why = refusal(call)
+            if why and mode is not UnloadMode.HARD:
+                self._refused(name, record, call, count, dependents)
+            if why:
+                record.error = f"removed by hard unload although unload() refused: {why}"
             life.remove(record)
             return UnloadOutcome(
                 name,
                 mode,
                 forced_use_count=count,
                 dependents_unloaded=dependents,
-                removed_despite_refusal=refusal,
+                removed_despite_refusal=why,
             )
+
+    def _check_not_busy(self, name: str, record: ModuleRecord, mode: UnloadMode) -> None:
+        """Refuse while the module's code (or a module holding it) is running.
+
+        A hard unload may take away a module whose call timed out.
+        """
+        timed_out = record.state is _S.TIMED_OUT and mode is UnloadMode.HARD
+        if record.busy and not timed_out:
+            raise ModuleBusyError(name, record.busy)
+        for other in self.lifecycle.modules.records():
+            if other.busy and any(h._record is record for h in list(other.dep_handles)):
+                if other is not record:
+                    raise ModuleBusyError(other.name, other.busy)
+
+    def _refused(
+        self,
+        name: str,
+        record: ModuleRecord,
+        call: CallResult | None,
+        count: int,
+        dependents: tuple[str, ...],
+        refused_by: ModuleRecord | None = None,
+    ) -> None:
+        """An ``unload()`` refused, raised or timed out: say so (a timeout is reconciled later)."""
+        life = self.lifecycle
+        who = refused_by or record
+        if call is not None and call.status is CallStatus.TIMED_OUT:
+            life.time_out(who, call)
+            if who is not record:
+                life.set_state(record, _S.RUNNING)
+            assert call.limit is not None
+            raise ModuleTimeoutError(name, "unload", call.limit, module=who.name)
+        if who is not record:
+            life.set_state(who, _S.RUNNING)
+        life.set_state(record, _S.RUNNING)
+        raise UnloadRefusedError(
+            name,
+            who.name,
+            refusal(call) or "",
+            forced_use_count=count,
+            dependents_unloaded=dependents,
+        )
 
     def _unload_dependents(
         self, name: str, record: ModuleRecord, mode: UnloadMode, count: int
@@ -147,18 +210,15 @@ class Operations:
         life = self.lifecycle
         done: list[str] = []
         for dependent in reversed(life.dependents_deep(record)):
-            life.set_state(dependent, _S.UNLOADING)
-            refusal = life.about_to_unload(dependent)
-            if refusal and mode is not UnloadMode.HARD:
-                life.set_state(dependent, _S.RUNNING)
+            if dependent.state is not _S.RUNNING:
+                continue  # taken down meanwhile, by another operation
+            if dependent.busy:
                 life.set_state(record, _S.RUNNING)
-                raise UnloadRefusedError(
-                    name,
-                    dependent.name,
-                    refusal,
-                    forced_use_count=count,
-                    dependents_unloaded=done,
-                )
+                raise ModuleBusyError(dependent.name, dependent.busy)
+            life.set_state(dependent, _S.UNLOADING)
+            call = life.about_to_unload(dependent)
+            if refusal(call) and mode is not UnloadMode.HARD:
+                self._refused(name, record, call, count, tuple(done), refused_by=dependent)
             life.remove(dependent)
             done.append(dependent.name)
         return tuple(done)
@@ -179,8 +239,9 @@ class Operations:
         if not self._reload_guard.acquire(blocking=False):
             raise ReloadError(", ".join(names), "busy")
         try:
-            with self.lifecycle.lock:
-                return self._reload_named(names) if names else self._reload_all()
+            if not names:
+                return self._reload_all()
+            return self._reload_named(names)
         finally:
             self._reload_guard.release()
 
@@ -201,21 +262,42 @@ class Operations:
             settings=tuple(settings),
         )
 
+    # A reload changes no state: the lock is taken only to claim the module (make it
+    # busy), so that nothing else touches it while its reload() runs, without the lock.
+
+    def _claim(self, record: ModuleRecord) -> bool:
+        with self.lifecycle.lock:
+            if record.state is not _S.RUNNING or record.busy:
+                return False  # unloaded meanwhile, or its code is running
+            record.busy = "reload"
+            return True
+
+    def _has_settings(self, record: ModuleRecord) -> bool:
+        return (
+            self.lifecycle.settings is not None
+            and getattr(record.obj, "settings_model", None) is not None
+        )
+
     def _reload_all(self) -> ReloadOutcome:
         reloaded: list[str] = []
         failed: list[str] = []
         unchanged: list[str] = []
         settings: list[SettingsReload] = []
         for record in self.lifecycle.modules.running_in_start_order():
-            swap = self._reload_settings(record)
-            if swap is not None:
-                settings.append(swap)
-                if swap.status is ReloadStatus.UNCHANGED:
-                    unchanged.append(record.name)
-                else:
-                    (reloaded if swap.ok else failed).append(record.name)
-            elif callable(getattr(record.obj, "reload", None)):
-                (reloaded if self._reload_record(record) else failed).append(record.name)
+            has_settings = self._has_settings(record)
+            if not has_settings and not callable(getattr(record.obj, "reload", None)):
+                continue
+            if not self._claim(record):
+                continue
+            if not has_settings:
+                (reloaded if self._reload_record(record) is None else failed).append(record.name)
+                continue
+            swap = self._reload_settings(record, [])
+            settings.append(swap)
+            if swap.status is ReloadStatus.UNCHANGED:
+                unchanged.append(record.name)
+            else:
+                (reloaded if swap.ok else failed).append(record.name)
         return ReloadOutcome(
             reloaded=tuple(reloaded),
             failed=tuple(failed),
@@ -225,42 +307,79 @@ class Operations:
 
     def _reload_one(self, name: str, settings: list[SettingsReload]) -> bool:
         """Reload ``name``: ``True`` when reloaded, ``False`` when its settings had not changed."""
-        record = self.lifecycle.modules.get(name)
-        if record.state is not _S.RUNNING:
-            raise ModuleNotRunningError(name, record.state.value)
-        swap = self._reload_settings(record)
-        if swap is not None:
-            settings.append(swap)
-            error = swap.error(name)
+        with self.lifecycle.lock:
+            record = self.lifecycle.modules.get(name)
+            if record.busy:
+                raise ModuleBusyError(name, record.busy)
+            if record.state is not _S.RUNNING:
+                raise ModuleNotRunningError(name, record.state.value)
+            has_settings = self._has_settings(record)
+            if not has_settings and not callable(getattr(record.obj, "reload", None)):
+                raise ReloadError(name, "not-supported")
+            record.busy = "reload"
+        if not has_settings:
+            error = self._reload_record(record)
             if error is not None:
                 raise error
-            return swap.status is ReloadStatus.APPLIED
-        if not callable(getattr(record.obj, "reload", None)):
-            raise ReloadError(name, "not-supported")
-        if not self._reload_record(record):
-            raise ReloadError(name, "failed")
-        return True
+            return True
+        errors: list[ModuleError] = []
+        swap = self._reload_settings(record, errors)
+        settings.append(swap)
+        error = swap.error(name)
+        if error is not None:
+            timed_out = [e for e in errors if isinstance(e, ModuleTimeoutError)]
+            raise timed_out[0] if timed_out else error
+        return swap.status is ReloadStatus.APPLIED
 
-    def _reload_settings(self, record: ModuleRecord) -> SettingsReload | None:
-        """For a module that declares settings: re-read them and swap them in atomically."""
+    def _reload_settings(self, record: ModuleRecord, errors: list[ModuleError]) -> SettingsReload:
+        """For a claimed module that declares settings: re-read them, swap them in atomically.
+
+        ``reload()`` is called only when they changed; what it reports goes to ``errors``.
+        """
         service = self.lifecycle.settings
-        if service is None or getattr(record.obj, "settings_model", None) is None:
-            return None
-        return service.reload(record, lambda: self._reload_record(record))
+        assert service is not None
+        called = False
 
-    def _reload_record(self, record: ModuleRecord) -> bool:
-        events = self.lifecycle.events
+        def call_reload() -> bool:
+            nonlocal called
+            called = True
+            error = self._reload_record(record)
+            if error is not None:
+                errors.append(error)
+            return error is None
+
         try:
-            result = self.lifecycle.hook_result(record, "reload", record.obj.reload(record.ctx))
-        except (Exception, SystemExit) as exc:
-            _log.warning("%s: reload() raised", record.name, exc_info=True)
-            events.emit(EventKind.RELOAD_FAILED, record.name, f"{type(exc).__name__}: {exc}")
-            return False
+            return service.reload(record, call_reload)
+        finally:
+            if not called:  # no module call released the claim
+                with self.lifecycle.lock:
+                    record.busy = None
+
+    def _reload_record(self, record: ModuleRecord) -> ModuleError | None:
+        """Call ``reload(ctx)`` (``record`` claimed); ``None`` when it reloaded, else the error."""
+        life = self.lifecycle
+        events = life.events
+        call = life.call_module(
+            record,
+            "reload",
+            record.obj.reload,
+            (record.ctx,),
+            on_late=lambda late: reconcile.late_reload(life, record, late),
+        )
+        if call.status is CallStatus.TIMED_OUT:
+            assert call.limit is not None
+            record.error = f"{call.reason} (it is still running)"
+            events.emit(EventKind.RELOAD_FAILED, record.name, record.error)
+            return ModuleTimeoutError(record.name, "reload", call.limit)
+        if call.status is CallStatus.RAISED:
+            events.emit(EventKind.RELOAD_FAILED, record.name, call.reason)
+            return ReloadError(record.name, "failed")
+        result = call.value
         if result is None or result is ReloadResult.SUCCESS or result is True:
             events.emit(EventKind.RELOADED, record.name)
-            return True
+            return None
         events.emit(EventKind.RELOAD_FAILED, record.name, f"reload() returned {result!r}")
-        return False
+        return ReloadError(record.name, "failed")
 
     def run_queued_reloads(self) -> list[tuple[tuple[str, ...], ReloadOutcome | ModuleError]]:
         """Startup has finished: run what was asked for before; returns what each did."""
@@ -283,8 +402,14 @@ class Operations:
         the unloads already done.
         """
         life = self.lifecycle
+        record = life.modules.get(name)  # refused without scanning when it is not there
+        if record.busy:
+            raise ModuleBusyError(name, record.busy)
+        life.catalogue.rescan()  # before the lock, as for load
         with life.lock:
             record = life.modules.get(name)
+            if record.busy:
+                raise ModuleBusyError(name, record.busy)
             dependents = life.dependents_deep(record) if recursive else []
             if recursive:
                 self._refresh_check(record, dependents)
@@ -293,14 +418,14 @@ class Operations:
                 for dependent in reversed(dependents):
                     progress.append(self.unload(dependent.name))
                 progress.append(self.unload(record.name))
-                self.load(name)
+                self.load(name, rescan=False)
             except ModuleError as exc:
                 exc.progress = tuple(progress)
                 raise
             back: list[LoadOutcome | ModuleError] = []
             for dependent in dependents:
                 try:
-                    back.append(self.load(dependent.name))
+                    back.append(self.load(dependent.name, rescan=False))
                 except ModuleError as exc:
                     back.append(exc)
             return RefreshOutcome(name, recursive, tuple(progress[:-1]), tuple(back))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from typing import Any
 
 from modloader.errors import ConfigIssue
@@ -16,6 +17,9 @@ from modloader.errors import InvalidSettingsError
 from modloader.errors import ModuleError
 from modloader.errors import ReloadError
 from modloader.module import UnloadMode
+
+if TYPE_CHECKING:
+    from modloader._registry.record import ModuleRecord
 
 __all__ = [
     "LoadOutcome",
@@ -26,6 +30,7 @@ __all__ = [
     "SettingsReload",
     "StartResult",
     "UnloadOutcome",
+    "describe",
 ]
 
 
@@ -207,3 +212,27 @@ class ModuleInfo:
 
 
 _KEYS = frozenset(ModuleInfo.__dataclass_fields__)
+
+
+def describe(record: ModuleRecord) -> ModuleInfo:
+    """A snapshot of one record, as :class:`ModuleInfo`."""
+    return ModuleInfo(
+        name=record.name,
+        status=record.state.status,
+        state=record.state.value,
+        use_count=record.use_count,
+        holders=tuple(sorted(list(record.holders.values()))),
+        description=record.shown_description,
+        support_level=record.support_level,
+        version=record.version,
+        distribution=record.dist_name,
+        builtin=record.builtin,
+        required=record.required,
+        preload=record.preload,
+        requires=record.requires,
+        optional_modules=record.optional_modules,
+        enhances=record.enhances,
+        load_priority=record.load_priority,
+        load_time=record.load_time,
+        last_error=record.error,
+    )

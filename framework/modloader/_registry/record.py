@@ -69,6 +69,9 @@ class ModuleRecord:
     start_seq: int = 0
     #: The top-level Python modules of its distribution, once asked for.
     top_levels: frozenset[str] | None = None
+    #: The hook of the module's code running now (``import``, ``load``, ``unload``,
+    #: ``reload``), or ``None``; operations on a busy module are refused.
+    busy: str | None = None
     #: The spellings ``use()`` has looked it up by (the loader's fast-path keys).
     spellings: list[str] = field(default_factory=list)
     #: The name as matched (:func:`~modloader._names.name_key`); set from ``name``.

@@ -22,6 +22,7 @@ from modloader._registry.outcomes import StartResult
 from modloader._registry.record import ModuleRecord
 from modloader._registry.refs import acquire
 from modloader._registry.states import ModuleState
+from modloader.errors import ModLoaderError
 from modloader.errors import NameConflictError
 from modloader.errors import StartupError
 
@@ -81,14 +82,18 @@ def _load_order(life: Lifecycle, config: ModulesConfig, builtin_keys: set[str]) 
 def _dependency_keys(
     record: ModuleRecord, members: Mapping[str, ModuleRecord], enhancers: Mapping[str, set[str]]
 ) -> set[str]:
-    """Keys ``record`` must start after (SPEC 4.2), among ``members``."""
+    """Keys ``record`` must start after (SPEC 4.2), among ``members``.
+
+    A module that requires (or enhances) itself keeps its own key: that is a
+    cycle, ``a -> a``.
+    """
     keys = {name_key(n) for n in record.dependencies}
-    keys.update(name_key(n) for n in record.optional_modules if name_key(n) in members)
+    implied = {name_key(n) for n in record.optional_modules if name_key(n) in members}
     # The enhancers of what it requires start before it too.
     for target in record.requires:
-        keys.update(enhancers.get(name_key(target), ()))
-    keys.discard(record.key)
-    return keys
+        implied.update(enhancers.get(name_key(target), ()))
+    implied.discard(record.key)
+    return keys | implied
 
 
 def _enhancers(members: Mapping[str, ModuleRecord]) -> dict[str, set[str]]:
@@ -150,7 +155,7 @@ class _Startup:
                     record.name,
                     (time.perf_counter() - began) * 1000,
                 )
-            if record.state is _S.DECLINED:  # its import failed, here or in the preload closure
+            if record.state in (_S.DECLINED, _S.TIMED_OUT):  # its import failed (or hung)
                 self.declined(record)
         members = {r.key: r for r in records if r.state is _S.PENDING}
         for key in self.plan(members):
@@ -262,28 +267,52 @@ def run_startup(
     run = _Startup(life, report, stop_requested)
     builtins = builtins or {}
     with life.lock:
-        life.catalogue.configure(autoload=config.autoload, noload=config.noload)
-        _say_configuration(config)
-        scanned = time.perf_counter()
-        life.catalogue.rescan()
-        _say_discovered(life, config, report, time.perf_counter() - scanned)
-        order = _load_order(life, config, {name_key(n) for n in builtins})
-        _check_required(life, order, report)
-        records = _make_records(life, order, run)
-        preload = _preload_closure(life, [r for r in records if r.state is _S.PENDING])
-        if preload:
-            run.run_phase(preload)
-        if core_init is not None:
-            run.check_stop("the core init")
-            _core_init(life, core_init)
-        run.check_stop("the load phase")
-        for record in list(life.builtin_records(builtins)):
-            if not _start_builtin(life, record):
-                raise run.abort(f"*** Failed to load required module {record.name}", record.name)
-            report.running += 1
-        run.run_phase([r for r in records if r.state is _S.PENDING])
+        try:
+            _run(life, config, run, builtins, core_init)
+        except StartupError:
+            raise
+        except BaseException as exc:
+            # Whatever stops startup (an interrupt while a module's code runs, a
+            # failure of the host's own): what started is unloaded, newest first.
+            _log.error(
+                "startup stopped (%s); unloading the modules already started",
+                type(exc).__name__,
+                exc_info=not isinstance(exc, (KeyboardInterrupt, ModLoaderError)),
+            )
+            life.unwind()
+            raise
     _summary(life, report, time.perf_counter() - started)
     return report
+
+
+def _run(
+    life: Lifecycle,
+    config: ModulesConfig,
+    run: _Startup,
+    builtins: Mapping[str, Any],
+    core_init: Callable[[], None] | None,
+) -> None:
+    report = run.report
+    life.catalogue.configure(autoload=config.autoload, noload=config.noload)
+    _say_configuration(config)
+    scanned = time.perf_counter()
+    life.catalogue.rescan()
+    _say_discovered(life, config, report, time.perf_counter() - scanned)
+    order = _load_order(life, config, {name_key(n) for n in builtins})
+    _check_required(life, order, report)
+    records = _make_records(life, order, run)
+    preload = _preload_closure(life, [r for r in records if r.state is _S.PENDING])
+    if preload:
+        run.run_phase(preload)
+    if core_init is not None:
+        run.check_stop("the core init")
+        _core_init(life, core_init)
+    run.check_stop("the load phase")
+    for record in list(life.builtin_records(builtins)):
+        if not _start_builtin(life, record):
+            raise run.abort(f"*** Failed to load required module {record.name}", record.name)
+        report.running += 1
+    run.run_phase([r for r in records if r.state is _S.PENDING])
 
 
 def _say_configuration(config: ModulesConfig) -> None:

@@ -24,6 +24,9 @@ class ModuleState(enum.Enum):
     FAILED = "failed"
     #: ``unload()`` is running (or a soft unload is checking the use count).
     UNLOADING = "unloading"
+    #: Its import, ``load()`` or ``unload()`` did not return within the time limit; it
+    #: is reconciled when the call returns (``last_error`` says which call).
+    TIMED_OUT = "timed-out"
     #: Gone from the module list; handles still held on it are stale.
     REMOVED = "removed"
 
@@ -41,11 +44,14 @@ _S = ModuleState
 
 #: Every allowed move. Anything else is a bug in the loader, reported loudly.
 TRANSITIONS: dict[ModuleState, frozenset[ModuleState]] = {
-    _S.PENDING: frozenset({_S.LOADING, _S.DECLINED, _S.REMOVED}),
-    _S.LOADING: frozenset({_S.RUNNING, _S.DECLINED, _S.FAILED}),
+    _S.PENDING: frozenset({_S.LOADING, _S.DECLINED, _S.REMOVED, _S.TIMED_OUT}),
+    _S.LOADING: frozenset({_S.RUNNING, _S.DECLINED, _S.FAILED, _S.TIMED_OUT}),
     _S.RUNNING: frozenset({_S.UNLOADING}),
     # A refused unload goes back to RUNNING; a completed one removes the module.
-    _S.UNLOADING: frozenset({_S.RUNNING, _S.REMOVED}),
+    _S.UNLOADING: frozenset({_S.RUNNING, _S.REMOVED, _S.TIMED_OUT}),
+    # When the late call returns: an unload() that refused leaves it running; a
+    # load() is undone (declined); a hard unload or a completed unload() removes it.
+    _S.TIMED_OUT: frozenset({_S.RUNNING, _S.DECLINED, _S.REMOVED}),
     _S.DECLINED: frozenset({_S.REMOVED}),
     _S.FAILED: frozenset({_S.REMOVED}),
     _S.REMOVED: frozenset(),

@@ -1,0 +1,399 @@
+"""Running a module's own code: in its own thread, with a time limit, never under the lock.
+
+Module code (its import, ``load``, ``unload``, ``reload``) runs in a thread
+made for the call, so the caller can stop waiting for it: after the time
+limit the caller goes on with a :attr:`CallStatus.TIMED_OUT` result, and
+whatever the module does when it finally returns is handed to a *late*
+callback, which reconciles the module's state. Python threads cannot be
+killed, so a module that never returns keeps its thread; the host does not
+wait for it.
+
+Whatever the module raises (``KeyboardInterrupt``, ``SystemExit``,
+``GeneratorExit`` and any other ``BaseException`` included) is caught in its
+thread and handed back as :attr:`CallStatus.RAISED`: raised there, it is the
+module's own exception, not an operator's Ctrl-C (that reaches the main thread).
+
+:class:`OpLock` is the registry's lock: re-entrant, and *suspended* (fully
+released, then restored to the same depth) while module code runs, so module
+code may call back into the host from its own thread, and reads and the
+operations on other modules go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import enum
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Awaitable
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from typing import Any
+
+from modloader.module import ModuleDeclined
+
+if TYPE_CHECKING:
+    from modloader._registry.record import ModuleRecord
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "CallResult",
+    "CallStatus",
+    "OpLock",
+    "current_limit",
+    "extend_wait",
+    "invoke",
+    "log_raised",
+    "refusal",
+    "refuse_awaitable",
+    "run_call",
+    "waiting_threads",
+]
+
+_log = logging.getLogger("modloader")
+
+#: Seconds a module's import, ``load()``, ``unload()`` or ``reload()`` may take
+#: before the host stops waiting for it (``Host(module_timeout=...)``).
+DEFAULT_TIMEOUT = 30.0
+
+
+class CallStatus(enum.Enum):
+    """How a call into module code ended (as far as the caller waited)."""
+
+    RETURNED = "returned"
+    RAISED = "raised"
+    TIMED_OUT = "timed-out"
+
+
+@dataclass(frozen=True, slots=True)
+class CallResult:
+    """What one call into module code did."""
+
+    #: What was called: ``import``, ``load``, ``unload``, ``reload`` ...
+    hook: str
+    status: CallStatus
+    value: Any = None
+    error: BaseException | None = None
+    #: How long the caller waited.
+    seconds: float = 0.0
+    #: The time limit the call ran under (``None``: none).
+    limit: float | None = None
+
+    @property
+    def reason(self) -> str:
+        """``"ValueError: bad"``, ``"load() did not return within 30 s"``, or ``""``."""
+        if self.status is CallStatus.RAISED:
+            return f"{type(self.error).__name__}: {self.error}"
+        if self.status is CallStatus.TIMED_OUT and self.hook == "import":
+            return f"its import did not finish within {self.limit:g} s"
+        if self.status is CallStatus.TIMED_OUT:
+            return f"{self.hook}() did not return within {self.limit:g} s"
+        return ""
+
+
+#: Called with the result of a call that returned after its caller stopped waiting.
+LateT = Callable[[CallResult], None]
+
+#: The threads waiting, one for the next, for the module call running in this context.
+_WAITERS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
+    "modloader_waiters", default=frozenset()
+)
+_running = threading.local()
+
+
+class _Call:
+    __slots__ = (
+        "_done",
+        "_guard",
+        "_late",
+        "args",
+        "fn",
+        "grace",
+        "hook",
+        "limit",
+        "result",
+        "started",
+    )
+
+    def __init__(
+        self, hook: str, fn: Callable[..., Any], args: tuple[Any, ...], limit: float | None
+    ) -> None:
+        self.hook, self.fn, self.args, self.limit = hook, fn, args, limit
+        self.result: CallResult | None = None
+        self.started = time.perf_counter()
+        # Released by the module's thread when the call returns (a bare lock is the
+        # cheapest hand-off there is; an Event adds a Condition and a waiter lock).
+        self._done = threading.Lock()
+        self._done.acquire()
+        self._guard = threading.Lock()
+        self._late: LateT | None = None
+        #: Seconds the caller waits past ``limit`` (see :func:`extend_wait`).
+        self.grace = 0.0
+
+    def run(self) -> None:
+        _running.call = self
+        try:
+            value = self.fn(*self.args)
+        except BaseException as exc:  # the module's own exception, whatever it is
+            result = self._make(CallStatus.RAISED, error=exc)
+        else:
+            result = self._make(CallStatus.RETURNED, value=value)
+        finally:
+            _running.call = None
+        with self._guard:
+            self.result = result
+            late = self._late
+        self._done.release()
+        if late is not None:
+            late(result)
+
+    def _make(
+        self, status: CallStatus, value: Any = None, error: BaseException | None = None
+    ) -> CallResult:
+        seconds = time.perf_counter() - self.started
+        return CallResult(self.hook, status, value, error, seconds, self.limit)
+
+    def wait(self, on_late: LateT | None) -> CallResult:
+        try:
+            done = self._done.acquire(timeout=-1 if self.limit is None else self.limit)
+            if not done and self.grace > 0:
+                self._done.acquire(timeout=self.grace)
+        finally:
+            with self._guard:
+                result = self.result
+                if result is None:  # still running: whoever reconciles gets it later
+                    self._late = on_late
+        if result is not None:
+            return result
+        return self._make(CallStatus.TIMED_OUT)
+
+
+def run_call(
+    hook: str,
+    fn: Callable[..., Any],
+    args: tuple[Any, ...],
+    *,
+    limit: float | None,
+    lock: OpLock | None = None,
+    on_late: LateT | None = None,
+) -> CallResult:
+    """Call ``fn(*args)`` in a thread of its own; wait at most ``limit`` seconds.
+
+    ``lock`` (held by the caller) is suspended while waiting. ``on_late`` gets
+    the result of a call that returns after the caller stopped waiting; it runs
+    in the module's thread. A ``KeyboardInterrupt`` delivered to the *caller*
+    while it waits (a real Ctrl-C in the main thread) propagates after the lock
+    is restored, and the call's late result goes to ``on_late``.
+    """
+    call = _Call(hook, fn, args, limit)
+    context = contextvars.copy_context()  # the module sees the caller's context variables
+    context.run(_WAITERS.set, _WAITERS.get() | {threading.get_ident()})
+    depth = lock.suspend() if lock is not None else 0
+    try:
+        _WORKERS.submit(lambda: context.run(call.run))
+        return call.wait(on_late)
+    finally:
+        if lock is not None:
+            lock.restore(depth)
+
+
+def current_limit() -> tuple[float, float] | None:
+    """For the module call running in this thread: its limit and the seconds left of
+    it; ``None`` when no call runs here or it has no limit."""
+    call: _Call | None = getattr(_running, "call", None)
+    if call is None or call.limit is None:
+        return None
+    return call.limit, call.limit - (time.perf_counter() - call.started)
+
+
+def waiting_threads() -> frozenset[int]:
+    """The threads waiting for the module call running in this context."""
+    return _WAITERS.get()
+
+
+def extend_wait(seconds: float) -> None:
+    """The module call running in this thread stops its code itself at its limit (a
+    coroutine cancelled): its caller waits ``seconds`` more for it to wind down."""
+    call: _Call | None = getattr(_running, "call", None)
+    if call is not None:
+        call.grace = max(call.grace, seconds)
+
+
+class _CallThread(threading.Thread):
+    """A daemon thread (idle, or running a call past its limit, it never holds the
+    process at exit) that says it is not one while it runs module code: a thread the
+    module starts then is not a daemon, as it would not be from the main thread, so
+    the application still waits for it at exit (the ``modloader`` command for at most
+    ``--exit-timeout``)."""
+
+    calling = False
+
+    @property
+    def daemon(self) -> bool:
+        return False if self.calling else bool(self._daemonic)  # type: ignore[attr-defined]
+
+    @daemon.setter
+    def daemon(self, daemonic: bool) -> None:
+        threading.Thread.daemon.fset(self, daemonic)  # type: ignore[attr-defined]
+
+
+class _Worker:
+    """A thread that runs module calls one after another; it ends after a minute idle."""
+
+    __slots__ = ("jobs", "pool")
+
+    def __init__(self, pool: _Workers) -> None:
+        self.pool = pool
+        self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+
+    def run(self) -> None:
+        while True:
+            try:
+                job = self.jobs.get(timeout=_IDLE_SECONDS)
+            except queue.Empty:
+                if self.pool.retire(self):
+                    return
+                continue  # handed a job just now
+            thread = threading.current_thread()
+            if isinstance(thread, _CallThread):
+                thread.calling = True
+            try:
+                job()
+            finally:
+                if isinstance(thread, _CallThread):
+                    thread.calling = False
+            del job
+            self.pool.idle(self)
+
+
+class _Workers:
+    """Threads for module calls, reused: starting a thread per call costs hand-offs of
+    the interpreter lock, which are slow while application threads keep it busy."""
+
+    def __init__(self) -> None:
+        self._idle: list[_Worker] = []
+        self._lock = threading.Lock()
+
+    def submit(self, job: Callable[[], None]) -> None:
+        with self._lock:
+            worker = self._idle.pop() if self._idle else None
+        if worker is None:
+            worker = _Worker(self)
+            _CallThread(target=worker.run, name="modloader-module-call", daemon=True).start()
+        worker.jobs.put(job)
+
+    def idle(self, worker: _Worker) -> None:
+        with self._lock:
+            self._idle.append(worker)
+
+    def retire(self, worker: _Worker) -> bool:
+        """``True``: ``worker`` was idle and is gone; ``False``: it was just given a job."""
+        with self._lock:
+            if worker in self._idle:
+                self._idle.remove(worker)
+                return True
+            return False
+
+
+_IDLE_SECONDS = 60.0
+_WORKERS = _Workers()
+
+
+def _forget_workers() -> None:
+    """In a forked child: the parent's idle threads do not exist there."""
+    global _WORKERS
+    _WORKERS = _Workers()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_workers)
+
+
+class OpLock:
+    """A re-entrant lock that its owner can suspend (release fully) and restore.
+
+    Used as ``with lock:``. :meth:`suspend` returns what it released (0 when
+    the caller did not hold it); :meth:`restore` takes the lock back as it was.
+    It is the interpreter's own re-entrant lock (in C): handing it to a waiting
+    thread costs one wake-up, where a lock made of a ``Condition`` costs several.
+    """
+
+    __slots__ = ("_lock",)
+
+    def __init__(self) -> None:
+        self._lock: Any = threading.RLock()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        return bool(self._lock.acquire(blocking, timeout))
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def owned(self) -> bool:
+        """``True`` when the calling thread holds the lock."""
+        return bool(self._lock._is_owned())
+
+    def suspend(self) -> Any:
+        """Release every level the calling thread holds; returns what to restore (0: none)."""
+        if not self._lock._is_owned():
+            return 0
+        return self._lock._release_save()
+
+    def restore(self, state: Any) -> None:
+        """Take the lock back as :meth:`suspend` released it."""
+        if state:
+            self._lock._acquire_restore(state)
+
+    def _at_fork_reinit(self) -> None:
+        """In a forked child: free, whoever held it in the parent."""
+        self._lock._at_fork_reinit()
+
+    def __enter__(self) -> OpLock:
+        self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
+def invoke(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
+    """How module code is called in its thread, by default: ``fn(*args)``."""
+    return fn(*args)
+
+
+def log_raised(name: str, result: CallResult) -> None:
+    """Log what module code raised: one line at WARNING, its traceback at DEBUG (``-v``)."""
+    error = result.error
+    if error is None or isinstance(error, ModuleDeclined):
+        return
+    _log.warning("%s: %s() raised %s", name, result.hook, result.reason)
+    _log.debug(
+        "%s: the traceback of %s()",
+        name,
+        result.hook,
+        exc_info=(type(error), error, error.__traceback__),
+    )
+
+
+def refusal(result: CallResult | None) -> str | None:
+    """Why an ``unload()`` call refused (returned ``False``, raised, timed out), or ``None``."""
+    if result is None:
+        return None
+    if result.status is not CallStatus.RETURNED:
+        return result.reason
+    return "unload() returned False" if result.value is False else None
+
+
+def refuse_awaitable(record: ModuleRecord, hook: str, awaitable: Awaitable[Any]) -> Any:
+    """A plain :class:`~modloader.Host` cannot await a module's hook: say so, clearly."""
+    close = getattr(awaitable, "close", None)
+    if callable(close):
+        close()  # a coroutine never awaited would warn at garbage collection
+    raise TypeError(
+        f"{hook}() of module '{record.name}' is a coroutine function; "
+        f"async modules need modloader.AsyncHost"
+    )

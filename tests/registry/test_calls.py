@@ -1,0 +1,518 @@
+"""Module code runs in its own thread, with a time limit, never under the registry's lock."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import pytest
+
+from modloader import Host
+from modloader import LoadDeclinedError
+from modloader import ModuleBusyError
+from modloader import ModulesConfig
+from modloader import ModuleTimeoutError
+from modloader import ReloadError
+from modloader import StaticDiscovery
+from modloader import UnloadMode
+from modloader._registry.calls import CallStatus
+from modloader._registry.calls import OpLock
+from modloader._registry.calls import current_limit
+from modloader._registry.calls import extend_wait
+from modloader._registry.calls import run_call
+
+
+class Custom(BaseException):
+    pass
+
+
+RAISED = [KeyboardInterrupt, SystemExit, GeneratorExit, Custom]
+IDS = ["KeyboardInterrupt", "SystemExit", "GeneratorExit", "custom"]
+
+
+class Scripted:
+    """A module whose hooks do what ``script[hook]`` says: ``None`` (return), an
+    exception (raise it), an Event (wait for it, then return ``result[hook]``)."""
+
+    def __init__(self) -> None:
+        self.script: dict[str, Any] = {}
+        self.result: dict[str, Any] = {}
+        self.calls: list[str] = []
+        self.entered: dict[str, threading.Event] = {
+            h: threading.Event() for h in ("load", "unload", "reload")
+        }
+
+    def _run(self, hook: str) -> Any:
+        self.calls.append(hook)
+        self.entered[hook].set()
+        action = self.script.get(hook)
+        if isinstance(action, BaseException):
+            raise action
+        if isinstance(action, threading.Event):
+            action.wait(30)
+        return self.result.get(hook)
+
+    def load(self, ctx: Any) -> Any:
+        return self._run("load")
+
+    def unload(self, ctx: Any) -> Any:
+        return self._run("unload")
+
+    def reload(self, ctx: Any) -> Any:
+        return self._run("reload")
+
+
+def make(modules: dict[str, Any], timeout: float | None = 30.0) -> Host:
+    discovery = StaticDiscovery("test.calls", modules)
+    host = Host(
+        "test.calls",
+        discovery=discovery,
+        config=ModulesConfig(autoload=True),
+        module_timeout=timeout,
+    )
+    host.start()
+    return host
+
+
+def state(host: Host, name: str) -> str:
+    return host.get_module(name).state
+
+
+def wait_until(predicate: Any, seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        time.sleep(0.01)
+
+
+# -- the lock and the call ------------------------------------------------------------------
+
+
+def test_oplock_is_reentrant_and_suspends_every_level() -> None:
+    lock = OpLock()
+    with lock, lock:
+        assert lock.owned()
+        depth = lock.suspend()
+        assert depth
+        assert not lock.owned()
+        other = threading.Thread(target=lambda: lock.acquire() and lock.release())
+        other.start()
+        other.join(5)
+        assert not other.is_alive()
+        lock.restore(depth)
+        assert lock.owned()
+    assert not lock.owned()
+    assert lock.suspend() == 0
+
+
+def test_a_call_that_outlives_its_limit_is_handed_over_late() -> None:
+    release = threading.Event()
+    late: list[Any] = []
+    started = time.perf_counter()
+    result = run_call(
+        "load", lambda: release.wait(30) and "done", (), limit=0.2, on_late=late.append
+    )
+    assert result.status is CallStatus.TIMED_OUT
+    assert result.reason == "load() did not return within 0.2 s"
+    assert time.perf_counter() - started < 5
+    release.set()
+    wait_until(lambda: late)
+    assert late[0].status is CallStatus.RETURNED
+    assert late[0].value == "done"
+
+
+@pytest.mark.parametrize("kind", RAISED, ids=IDS)
+def test_whatever_module_code_raises_is_in_the_result(kind: type[BaseException]) -> None:
+    raised = kind("boom")
+
+    def boom() -> None:
+        raise raised
+
+    result = run_call("load", boom, (), limit=5)
+    assert result.status is CallStatus.RAISED
+    assert result.error is raised
+
+
+# -- run time: a BaseException from load(), unload() or reload() -----------------------------
+
+
+@pytest.mark.parametrize("kind", RAISED, ids=IDS)
+def test_a_base_exception_from_load_at_run_time_is_a_decline(kind: type[BaseException]) -> None:
+    raised = kind("boom")
+    mod = Scripted()
+    host = make({"x": mod})
+    host.unload("x")
+    mod.script["load"] = raised
+    with pytest.raises(LoadDeclinedError) as info:
+        host.load("x")
+    assert info.value.reason is not None
+    assert info.value.reason.startswith(type(raised).__name__)
+    assert state(host, "x") == "declined"
+    # Nothing is stuck: every operation works on it again.
+    mod.script.clear()
+    assert host.run("module load x").ok
+    assert host.run("module unload -h x").ok
+    assert host.run("module load x").ok
+    assert host.run("module refresh x").ok
+    assert state(host, "x") == "running"
+
+
+@pytest.mark.parametrize("kind", RAISED, ids=IDS)
+def test_a_base_exception_from_unload_is_a_refusal(kind: type[BaseException]) -> None:
+    raised = kind("boom")
+    mod = Scripted()
+    host = make({"x": mod})
+    mod.script["unload"] = raised
+    result = host.run("module unload x")
+    assert not result.ok
+    assert result.output.splitlines()[-2] == "Unable to unload resource x"
+    assert state(host, "x") == "running"
+    assert host.run("module unload -h x").ok
+    mod.script.clear()
+    assert host.run("module load x").ok
+
+
+@pytest.mark.parametrize("kind", RAISED, ids=IDS)
+def test_a_base_exception_from_reload_is_a_failed_reload(kind: type[BaseException]) -> None:
+    raised = kind("boom")
+    mod = Scripted()
+    host = make({"x": mod})
+    mod.script["reload"] = raised
+    with pytest.raises(ReloadError):
+        host.reload("x")
+    assert state(host, "x") == "running"
+    mod.script.clear()
+    assert host.reload("x").reloaded == ("x",)
+
+
+# -- hung modules ----------------------------------------------------------------------------
+
+
+def test_reads_and_other_modules_go_on_while_a_load_hangs() -> None:
+    hung, other = Scripted(), Scripted()
+    host = make({"hung": hung, "other": other}, timeout=30)
+    host.unload("hung")
+    host.unload("other")
+    gate = threading.Event()
+    hung.script["load"] = gate
+    hung.entered["load"].clear()
+    outcome: list[Any] = []
+    worker = threading.Thread(target=lambda: outcome.append(host.run("module load hung")))
+    worker.start()
+    try:
+        assert hung.entered["load"].wait(10)
+        started = time.perf_counter()
+        shown = host.run("module show")
+        assert time.perf_counter() - started < 1.0
+        assert "hung" in shown.output
+        assert state(host, "hung") == "loading"
+        started = time.perf_counter()
+        assert host.run("module load other").ok  # does not wait for the hung one
+        assert time.perf_counter() - started < 5.0
+        busy = host.run("module unload hung")
+        assert not busy.ok
+        assert "is busy: its load() has not returned yet" in busy.output
+    finally:
+        gate.set()
+        worker.join(10)
+    assert outcome[0].ok
+    assert state(host, "hung") == "running"
+
+
+def test_a_load_that_times_out_is_shown_and_undone_when_it_returns(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    mod = Scripted()
+    host = make({"x": mod}, timeout=0.3)
+    host.unload("x")
+    gate = threading.Event()
+    mod.script["load"] = gate
+    started = time.perf_counter()
+    with pytest.raises(LoadDeclinedError) as info:
+        host.load("x")
+    assert time.perf_counter() - started < 5
+    assert info.value.reason == "load() did not return within 0.3 s"
+    assert state(host, "x") == "timed-out"
+    assert host.get_module("x").status == "Not Running"
+    with pytest.raises(ModuleBusyError):
+        host.load("x")
+    with caplog.at_level(logging.WARNING, logger="modloader"):
+        gate.set()
+        wait_until(lambda: state(host, "x") == "declined")
+    # Reported as not loaded, so it was unloaded again when load() returned.
+    assert mod.calls[-2:] == ["load", "unload"]
+    last_error = host.get_module("x").last_error
+    assert last_error is not None
+    assert "unloaded again" in last_error
+    assert "after the host stopped waiting" in caplog.text
+    mod.script.clear()
+    assert host.load("x").name == "x"
+
+
+def test_a_timed_out_load_can_be_hard_unloaded_and_loaded_again() -> None:
+    mod = Scripted()
+    host = make({"x": mod}, timeout=0.3)
+    host.unload("x")
+    gate = threading.Event()
+    mod.script["load"] = gate
+    with pytest.raises(LoadDeclinedError):
+        host.load("x")
+    assert host.run("module unload -h x").ok
+    gate.set()
+    wait_until(lambda: mod.calls[-1] == "unload")
+    mod.script.clear()
+    assert host.load("x").name == "x"
+
+
+def test_an_unload_that_times_out_is_finished_when_it_returns() -> None:
+    mod = Scripted()
+    host = make({"x": mod}, timeout=0.3)
+    gate = threading.Event()
+    mod.script["unload"] = gate
+    with pytest.raises(ModuleTimeoutError) as info:
+        host.unload("x")
+    assert info.value.hook == "unload"
+    assert "is busy: its unload() has not returned yet" in host.run("module unload x").output
+    assert state(host, "x") == "timed-out"
+    gate.set()
+    wait_until(lambda: "x" not in [m.name for m in host.list_modules()])
+
+
+def test_an_unload_that_times_out_and_refuses_stays_running() -> None:
+    mod = Scripted()
+    host = make({"x": mod}, timeout=0.3)
+    gate = threading.Event()
+    mod.script["unload"] = gate
+    mod.result["unload"] = False
+    result = host.run("module unload x")
+    assert result.output.splitlines() == [
+        "Module 'x': unload() did not return within 0.3 s (it goes on in the background)",
+        "Unable to unload resource x",
+        "Command 'module unload x' failed.",
+    ]
+    gate.set()
+    wait_until(lambda: state(host, "x") == "running")
+    with host.use("x"):
+        pass
+
+
+def test_a_reload_that_times_out_leaves_the_module_running() -> None:
+    mod = Scripted()
+    host = make({"x": mod}, timeout=0.3)
+    gate = threading.Event()
+    mod.script["reload"] = gate
+    with pytest.raises(ModuleTimeoutError):
+        host.reload("x")
+    assert state(host, "x") == "running"
+    with host.use("x"):
+        pass
+    with pytest.raises(ModuleBusyError):
+        host.reload("x")
+    gate.set()
+    wait_until(lambda: host.get_module("x").last_error is None)
+    mod.script.clear()
+    assert host.reload("x").reloaded == ("x",)
+
+
+def test_a_graceful_stop_gives_up_on_a_hung_unload_and_names_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    first, hung, last = Scripted(), Scripted(), Scripted()
+    host = make({"a_first": first, "b_hung": hung, "c_last": last}, timeout=0.3)
+    gate = threading.Event()
+    hung.script["unload"] = gate
+    started = time.perf_counter()
+    with caplog.at_level(logging.WARNING, logger="modloader"):
+        stopped = host.stop()
+    assert time.perf_counter() - started < 10
+    assert stopped == ["c_last", "b_hung", "a_first"]
+    assert first.calls[-1] == "unload"
+    assert "b_hung: gave up waiting for unload() after 0.3 s" in caplog.text
+    gate.set()
+
+
+def test_no_limit_waits_for_the_module() -> None:
+    mod = Scripted()
+    host = make({"x": mod}, timeout=None)
+    assert host.module_timeout is None
+    host.unload("x")
+    gate = threading.Event()
+    mod.script["load"] = gate
+    threading.Timer(0.5, gate.set).start()
+    assert host.load("x").name == "x"
+
+
+def test_a_firm_unload_whose_dependent_hangs_names_the_dependent() -> None:
+    base, user = Scripted(), Scripted()
+
+    class User(Scripted):
+        requires = ("base",)
+
+    user = User()
+    host = make({"base": base, "user": user}, timeout=0.3)
+    gate = threading.Event()
+    user.script["unload"] = gate
+    with pytest.raises(ModuleTimeoutError) as info:
+        host.unload("base", UnloadMode.FIRM)
+    assert info.value.module == "user"
+    assert state(host, "base") == "running"
+    assert state(host, "user") == "timed-out"
+    gate.set()
+    wait_until(lambda: "user" not in [m.name for m in host.list_modules()])
+    assert host.unload("base").name == "base"
+
+
+@pytest.mark.parametrize("bad", [0, -1, float("inf"), "30", True])
+def test_module_timeout_is_checked(bad: Any) -> None:
+    with pytest.raises((TypeError, ValueError), match="module_timeout"):
+        Host("test.calls", discovery=StaticDiscovery("test.calls", {}), module_timeout=bad)
+
+
+def test_an_import_that_hangs_times_out_and_ends_declined() -> None:
+    gate = threading.Event()
+
+    class Slow:
+        def __init__(self) -> None:  # instantiating the entry point is part of the import
+            gate.wait(30)
+
+    discovery = StaticDiscovery("test.calls", {"slow": Slow, "ok": Scripted()})
+    host = Host(
+        "test.calls", discovery=discovery, config=ModulesConfig(autoload=True), module_timeout=0.3
+    )
+    report = host.start()
+    assert "slow: its import did not finish within 0.3 s (it is still running)" in report.lines
+    assert state(host, "slow") == "timed-out"
+    assert state(host, "ok") == "running"
+    gate.set()
+    wait_until(lambda: state(host, "slow") == "declined")
+    last_error = host.get_module("slow").last_error
+    assert last_error is not None
+    assert last_error.startswith("its import did not finish within 0.3 s")
+    assert host.load("slow").name == "slow"
+
+
+def test_a_module_that_requires_itself_is_a_cycle() -> None:
+    class Selfish(Scripted):
+        requires = ("selfish",)
+
+    host = make({"selfish": Selfish()})
+    assert host.get_module("selfish").last_error == "dependency cycle: selfish -> selfish"
+    result = host.run("module load selfish")
+    assert "selfish: dependency cycle: selfish -> selfish" in result.output.splitlines()
+
+
+def test_an_interrupted_wait_leaves_the_module_timed_out_then_reconciled() -> None:
+    import os
+    import signal
+
+    mod = Scripted()
+    host = make({"x": mod}, timeout=30)
+    host.unload("x")
+    gate = threading.Event()
+    mod.script["load"] = gate
+    # A Ctrl-C reaching the waiting (main) thread while load() runs.
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        host.load("x")
+    assert state(host, "x") == "timed-out"
+    gate.set()
+    wait_until(lambda: state(host, "x") == "declined")
+    mod.script.clear()
+    assert host.load("x").name == "x"
+
+
+def test_a_thread_that_load_starts_is_not_a_daemon_but_the_call_thread_is() -> None:
+    seen: dict[str, bool] = {}
+    stop = threading.Event()
+
+    class Starts:
+        def load(self, ctx: Any) -> None:
+            seen["call thread while calling"] = threading.current_thread().daemon
+            worker = threading.Thread(target=stop.wait, args=(30,))
+            seen["started thread"] = worker.daemon
+            worker.start()
+
+    host = make({"starts": Starts})
+    try:
+        assert seen == {"call thread while calling": False, "started thread": False}
+        idle = [t for t in threading.enumerate() if t.name == "modloader-module-call"]
+        assert idle and all(t.daemon for t in idle)  # an idle call thread never holds exit
+    finally:
+        stop.set()
+        host.stop()
+
+
+def test_extend_wait_lets_a_call_that_ends_itself_at_its_limit_report_so() -> None:
+    def ends_late() -> str:
+        extend_wait(5.0)
+        limit = current_limit()
+        assert limit is not None and limit[0] == 0.2
+        time.sleep(0.4)  # past its limit, within the grace
+        return "ended"
+
+    result = run_call("load", ends_late, (), limit=0.2)
+    assert result.status is CallStatus.RETURNED
+    assert result.value == "ended"
+    assert current_limit() is None  # no call runs in this thread
+
+
+def _settings_host(check: Any, timeout: float) -> Host:
+    from pydantic import field_validator
+
+    from modloader import ModuleSettings
+
+    class Settings(ModuleSettings):
+        size: int = 1
+
+        @field_validator("size")
+        @classmethod
+        def _check(cls, value: int) -> int:
+            check()
+            return value
+
+    class Configured:
+        settings_model = Settings
+
+        def load(self, ctx: Any) -> None:
+            pass
+
+    host = Host(
+        "test.calls",
+        discovery=StaticDiscovery("test.calls", {"configured": Configured}),
+        config=ModulesConfig(autoload=True),
+        module_settings={"configured": {"size": 2}},
+        module_timeout=timeout,
+    )
+    host.start()
+    return host
+
+
+def test_a_settings_validator_that_raises_declines_its_module() -> None:
+    def explode() -> None:
+        raise KeyboardInterrupt("from a validator")
+
+    host = _settings_host(explode, 30.0)
+    try:
+        info = host.get_module("configured")
+        assert info.state == "declined"
+        assert "KeyboardInterrupt: from a validator" in (info.last_error or "")
+    finally:
+        host.stop()
+
+
+def test_a_settings_validator_that_hangs_times_out_like_load() -> None:
+    release = threading.Event()
+    host = _settings_host(lambda: release.wait(30), 0.2)
+    try:
+        assert state(host, "configured") == "timed-out"
+        assert "load() did not return within 0.2 s" in (
+            host.get_module("configured").last_error or ""
+        )
+        release.set()
+        wait_until(lambda: state(host, "configured") != "timed-out")
+        assert state(host, "configured") == "declined"  # a late load is undone
+    finally:
+        release.set()
+        host.stop()
