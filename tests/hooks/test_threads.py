@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable
 
 from modloader import Host
@@ -14,7 +13,12 @@ HostFactory = Callable[..., Host]
 
 SOFT = ["res_a", "res_b", "res_c"]
 FIRM = ["res_f1", "res_f2"]
-SECONDS = 1.5
+#: Commands each of the two commanders runs, while three threads call hooks.
+COMMANDS_EACH = 40
+#: Hook calls made at the least (the callers go on until the commanders are done).
+MIN_CALLS = 50
+#: How long any thread may take before the test calls it a deadlock.
+TIMEOUT = 90
 
 #: Records a call that reaches it after its unload() started: the invariant under test.
 GUARDED = """
@@ -67,12 +71,13 @@ def test_hook_calls_race_with_commands_without_breaking_invariants(
     hook_site.add("app_dep", DEPENDENT)
     host = app_host()
     host.hook.app_ready.call_historic(kwargs={"app": "stress"})
-    stop = time.monotonic() + SECONDS
+    # A fixed amount of work, not a fixed time: a loaded machine only makes it slower.
+    commanders_done = threading.Event()
     problems: list[str] = []
     counts = {"calls": 0, "commands": 0}
 
     def caller() -> None:
-        while time.monotonic() < stop:
+        while not commanders_done.is_set() or counts["calls"] < MIN_CALLS:
             try:
                 results = host.hook.filter_note(text="n")
             except Exception as exc:
@@ -95,22 +100,26 @@ def test_hook_calls_race_with_commands_without_breaking_invariants(
             "module refresh res_a recursively",
             "module load app_dep",
         ]
-        while time.monotonic() < stop:
+        for _ in range(COMMANDS_EACH):
             result = host.run(rng.choice(lines))
             if "Traceback" in result.output or "Error:" in result.output.split(" ")[0]:
                 problems.append(result.output)
             counts["commands"] += 1
 
-    threads = [threading.Thread(target=caller) for _ in range(3)]
-    threads += [threading.Thread(target=commander, args=(i,)) for i in range(2)]
+    callers = [threading.Thread(target=caller) for _ in range(3)]
+    commanders = [threading.Thread(target=commander, args=(i,)) for i in range(2)]
+    threads = callers + commanders
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join(timeout=SECONDS + 30)
+    for thread in commanders:
+        thread.join(timeout=TIMEOUT)
+    commanders_done.set()
+    for thread in callers:
+        thread.join(timeout=TIMEOUT)
     assert not any(t.is_alive() for t in threads), "deadlock: a thread never finished"
     assert problems == []
     assert [c for c in hook_site.specs.CALLS if "after unload" in str(c)] == []
-    assert counts["calls"] > 50 and counts["commands"] > 20, counts
+    assert counts["calls"] >= MIN_CALLS and counts["commands"] == 2 * COMMANDS_EACH, counts
 
     # Every call gave its references back: what is left is the dependency references.
     rows = {m["name"]: m for m in host.list_modules()}
