@@ -48,6 +48,8 @@ nitpick_ignore_regex = [
     ("py:class", r"(modloader\._\w+(\.\w+)*\.)?(ModuleContext|ModuleHandle|Discovery|_LoaderPort)"),
     ("py:class", r"list\[tuple\[int"),  # autodoc splits list[tuple[int, str]] at the comma
     ("py:class", r"dict\[str"),  # and dict[str, Any] too
+    ("py:class", r"Mapping\[str"),  # and Mapping[str, Mapping[str, Any]]
+    ("py:func", r"sys\.\w+"),  # the standard library, without intersphinx
     ("py:class", r"(stevedore\.extension\.)?ExtensionManager"),  # stevedore's, no intersphinx
     ("py:class", r"modloader\._control\.unix\.ControlServer"),  # ControlSocket's private server
     ("py:(class|obj)", r"modloader\._registry\.refs\.T"),  # ModuleHandle's type variable
