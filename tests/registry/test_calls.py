@@ -370,6 +370,30 @@ def test_module_timeout_is_checked(bad: Any) -> None:
         Host("test.calls", discovery=StaticDiscovery("test.calls", {}), module_timeout=bad)
 
 
+def test_a_load_that_hangs_at_startup_is_given_up_and_the_next_modules_start() -> None:
+    first, hung, last = Scripted(), Scripted(), Scripted()
+    gate = threading.Event()
+    hung.script["load"] = gate
+    discovery = StaticDiscovery("test.calls", {"a_first": first, "b_hung": hung, "c_last": last})
+    host = Host(
+        "test.calls", discovery=discovery, config=ModulesConfig(autoload=True), module_timeout=0.3
+    )
+    started = time.perf_counter()
+    report = host.start()
+    assert time.perf_counter() - started < 10
+    assert "b_hung: load() did not return within 0.3 s (it is still running)" in report.lines
+    assert [state(host, n) for n in ("a_first", "b_hung", "c_last")] == [
+        "running",
+        "timed-out",
+        "running",
+    ]
+    gate.set()
+    wait_until(lambda: state(host, "b_hung") == "declined")
+    assert hung.calls == ["load", "unload"]  # reported as not loaded: undone when it returned
+    assert host.stop() == ["c_last", "a_first"]
+    assert first.calls == last.calls == ["load", "unload"]
+
+
 def test_an_import_that_hangs_times_out_and_ends_declined() -> None:
     gate = threading.Event()
 

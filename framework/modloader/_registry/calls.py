@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "Call",
     "CallResult",
     "CallStatus",
     "OpLock",
@@ -51,6 +52,7 @@ __all__ = [
     "refusal",
     "refuse_awaitable",
     "run_call",
+    "submit",
     "waiting_threads",
 ]
 
@@ -105,11 +107,15 @@ _WAITERS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
 _running = threading.local()
 
 
-class _Call:
+class Call:
+    """One call into module code: run by :meth:`run` in the thread that runs it,
+    waited for (:meth:`wait`) or given up (:meth:`abandon`) by its caller."""
+
     __slots__ = (
         "_done",
         "_guard",
         "_late",
+        "abandoned",
         "args",
         "fn",
         "grace",
@@ -131,6 +137,8 @@ class _Call:
         self._done.acquire()
         self._guard = threading.Lock()
         self._late: LateT | None = None
+        #: The caller stopped waiting: the result went to the late callback.
+        self.abandoned = False
         #: Seconds the caller waits past ``limit`` (see :func:`extend_wait`).
         self.grace = 0.0
 
@@ -163,13 +171,24 @@ class _Call:
             if not done and self.grace > 0:
                 self._done.acquire(timeout=self.grace)
         finally:
-            with self._guard:
-                result = self.result
-                if result is None:  # still running: whoever reconciles gets it later
-                    self._late = on_late
-        if result is not None:
-            return result
+            timed_out = self.abandon(on_late)
+        return self.result if timed_out is None else timed_out  # type: ignore[return-value]
+
+    def abandon(self, on_late: LateT | None) -> CallResult | None:
+        """Stop waiting: a :attr:`CallStatus.TIMED_OUT` result, and ``on_late`` gets the
+        real one when the call returns; ``None`` when it has returned already."""
+        with self._guard:
+            if self.result is not None:
+                return None
+            self._late = on_late
+            self.abandoned = True
         return self._make(CallStatus.TIMED_OUT)
+
+    def deadline(self) -> float | None:
+        """When the caller stops waiting (``time.perf_counter()``), or ``None``: never."""
+        if self.limit is None:
+            return None
+        return self.started + self.limit + self.grace
 
 
 def run_call(
@@ -189,22 +208,29 @@ def run_call(
     while it waits (a real Ctrl-C in the main thread) propagates after the lock
     is restored, and the call's late result goes to ``on_late``.
     """
-    call = _Call(hook, fn, args, limit)
-    context = contextvars.copy_context()  # the module sees the caller's context variables
-    context.run(_WAITERS.set, _WAITERS.get() | {threading.get_ident()})
+    call = Call(hook, fn, args, limit)
     depth = lock.suspend() if lock is not None else 0
     try:
-        _WORKERS.submit(lambda: context.run(call.run))
+        # The module sees the caller's context variables.
+        submit(call.run, threading.get_ident())
         return call.wait(on_late)
     finally:
         if lock is not None:
             lock.restore(depth)
 
 
+def submit(job: Callable[[], None], waiter: int) -> None:
+    """Run ``job`` in a call thread, in a copy of this context where ``waiter`` (a
+    thread's ident) is one of the :func:`waiting_threads`."""
+    context = contextvars.copy_context()
+    context.run(_WAITERS.set, _WAITERS.get() | {waiter})
+    _WORKERS.submit(lambda: context.run(job))
+
+
 def current_limit() -> tuple[float, float] | None:
     """For the module call running in this thread: its limit and the seconds left of
     it; ``None`` when no call runs here or it has no limit."""
-    call: _Call | None = getattr(_running, "call", None)
+    call: Call | None = getattr(_running, "call", None)
     if call is None or call.limit is None:
         return None
     return call.limit, call.limit - (time.perf_counter() - call.started)
@@ -218,7 +244,7 @@ def waiting_threads() -> frozenset[int]:
 def extend_wait(seconds: float) -> None:
     """The module call running in this thread stops its code itself at its limit (a
     coroutine cancelled): its caller waits ``seconds`` more for it to wind down."""
-    call: _Call | None = getattr(_running, "call", None)
+    call: Call | None = getattr(_running, "call", None)
     if call is not None:
         call.grace = max(call.grace, seconds)
 

@@ -3,8 +3,12 @@
 Every change to the module list happens under one re-entrant lock, which is
 never held while module code runs (except historic hook calls replayed to a
 module as it joins the hooks, see :meth:`became_running`): a module's code runs through
-:meth:`Lifecycle.call_module` (the one place it is called), in a thread of its
-own with a time limit, while the lock is suspended (:mod:`modloader._registry.calls`).
+:meth:`Lifecycle.module_call` (the one place it is called), in a call thread
+with a time limit, while the lock is suspended (:mod:`modloader._registry.calls`).
+The operations that call module code are generators of steps
+(:mod:`modloader._registry.steps`): their sync forms (:meth:`Lifecycle.start`,
+:meth:`Lifecycle.import_module`, ...) hand each call to a call thread; startup
+and :meth:`Lifecycle.unwind` run many of them on one thread.
 A module's own ``load()``/``unload()`` may call back into the host from there.
 A module whose code is running is *busy* (:attr:`ModuleRecord.busy`); the
 operations refuse to touch it meanwhile. Taking and releasing references
@@ -40,7 +44,6 @@ from modloader._registry.calls import invoke
 from modloader._registry.calls import log_raised
 from modloader._registry.calls import refusal
 from modloader._registry.calls import refuse_awaitable
-from modloader._registry.calls import run_call
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.code import drop_code
 from modloader._registry.context import CommandHandlerT
@@ -58,6 +61,10 @@ from modloader._registry.refs import ModuleHandle
 from modloader._registry.refs import acquire
 from modloader._registry.states import ModuleState
 from modloader._registry.states import check_transition
+from modloader._registry.steps import ModuleCall
+from modloader._registry.steps import Steps
+from modloader._registry.steps import drive
+from modloader._registry.steps import run_steps
 from modloader.module import LoadResult
 from modloader.module import ModuleDeclined
 from modloader.module import SupportLevel
@@ -175,13 +182,26 @@ class Lifecycle:
         *,
         on_late: LateT | None = None,
     ) -> CallResult:
+        """:meth:`module_call` in a call thread of its own, waited for here."""
+        return drive(self.module_call(record, hook, fn, args, on_late=on_late), self.lock)
+
+    def module_call(
+        self,
+        record: ModuleRecord,
+        hook: str,
+        fn: Callable[..., Any],
+        args: tuple[Any, ...] = (),
+        *,
+        on_late: LateT | None = None,
+    ) -> Steps[CallResult]:
         """Run ``fn(*args)``, a piece of ``record``'s code: the one place module code runs.
 
-        It runs in its own thread with the lock suspended and ``record`` busy
-        (``record.busy == hook``), for at most :attr:`timeout` seconds. A call that
-        outlives it leaves ``record`` busy until it returns; then ``on_late(result)``
-        runs under the lock, in the module's thread, to reconcile its state.
-        Whatever the code raises is in the result (and logged here).
+        It runs in a call thread with the lock suspended and ``record`` busy
+        (``record.busy == hook``), for at most :attr:`timeout` seconds
+        (:mod:`modloader._registry.steps`). A call that outlives it leaves
+        ``record`` busy until it returns; then ``on_late(result)`` runs under the
+        lock, in the module's thread, to reconcile its state. Whatever the code
+        raises is in the result (and logged here).
         """
         record.busy = hook
         invoke = self.invoke
@@ -201,13 +221,8 @@ class Lifecycle:
                     on_late(result)
 
         try:
-            result = run_call(
-                hook,
-                self._settled,
-                (record, hook, invoke, fn, args),
-                limit=self.timeout,
-                lock=self.lock,
-                on_late=late,
+            result = yield ModuleCall(
+                hook, self._settled, (record, hook, invoke, fn, args), self.timeout, late
             )
         except BaseException:
             # The caller was interrupted while waiting (a Ctrl-C in the main thread): the
@@ -254,10 +269,14 @@ class Lifecycle:
     # -- importing ---------------------------------------------------------------------
 
     def import_module(self, record: ModuleRecord) -> bool:
+        """:meth:`importing`, its module call in a call thread of its own."""
+        return drive(self.importing(record), self.lock)
+
+    def importing(self, record: ModuleRecord) -> Steps[bool]:
         """Import the record's code and read its contract; a failure declines it."""
         if record.obj is not None or record.candidate is None:
             return True
-        result = self.call_module(
+        result = yield from self.module_call(
             record,
             "import",
             self._import,
@@ -315,12 +334,16 @@ class Lifecycle:
         return list(wanted.values())
 
     def start(self, record: ModuleRecord) -> tuple[StartResult, str | None]:
+        """:meth:`starting`, its module calls each in a call thread of its own."""
+        return drive(self.starting(record), self.lock)
+
+    def starting(self, record: ModuleRecord) -> Steps[tuple[StartResult, str | None]]:
         """Start one imported module whose dependencies were placed before it.
 
         Returns the result and the reason (for :attr:`StartResult.DEP_DECLINED`,
         the declined dependency's name).
         """
-        if not self.import_module(record):
+        if not (yield from self.importing(record)):
             return StartResult.DECLINED, record.error
         missing: list[str] = []
         for dep in record.dependencies:
@@ -348,13 +371,13 @@ class Lifecycle:
         if refused is not None:  # its hook implementations do not match their specs
             self.decline(record, refused)
             return StartResult.DECLINED, refused
-        return self._call_load(record)
+        return (yield from self._loading(record))
 
-    def _call_load(self, record: ModuleRecord) -> tuple[StartResult, str | None]:
+    def _loading(self, record: ModuleRecord) -> Steps[tuple[StartResult, str | None]]:
         load = self._loader(record)
         result = None
         if load is not None:
-            call = self.call_module(
+            call = yield from self.module_call(
                 record,
                 "load",
                 load,
@@ -449,6 +472,10 @@ class Lifecycle:
         record.registrations.clear()
 
     def about_to_unload(self, record: ModuleRecord) -> CallResult | None:
+        """:meth:`unloading`, its module call in a call thread of its own."""
+        return drive(self.unloading(record), self.lock)
+
+    def unloading(self, record: ModuleRecord) -> Steps[CallResult | None]:
         """Call ``unload(ctx)``: the one place a running module is asked to stop.
 
         Returns what the call did (``None``: the module has no ``unload``);
@@ -460,12 +487,14 @@ class Lifecycle:
         unload = getattr(record.obj, "unload", None)
         if not callable(unload):
             return None
-        return self.call_module(
-            record,
-            "unload",
-            unload,
-            (record.ctx,),
-            on_late=lambda late: reconcile.late_unload(self, record, late),
+        return (
+            yield from self.module_call(
+                record,
+                "unload",
+                unload,
+                (record.ctx,),
+                on_late=lambda late: reconcile.late_unload(self, record, late),
+            )
         )
 
     def run_cleanup(self, record: ModuleRecord) -> None:
@@ -499,34 +528,38 @@ class Lifecycle:
         Each ``unload()`` is waited for at most :attr:`timeout` seconds; one that
         does not return by then is named in the log and removed anyway.
         """
-        names = []
-        with self.lock:
-            for record in reversed(self.modules.running_in_start_order()):
-                if record.busy and not self._wait_idle(record):
+        names: list[str] = []
+
+        def unwind_one(record: ModuleRecord) -> Steps[None]:
+            if record.busy and not self._wait_idle(record):
+                _log.warning(
+                    "%s: not unloaded at shutdown: gave up waiting for its %s() after %g s",
+                    record.name,
+                    record.busy,
+                    self.timeout,
+                )
+                return
+            if record.state is not _S.RUNNING:
+                return
+            self.set_state(record, _S.UNLOADING)
+            if call_unload:
+                result = yield from self.unloading(record)
+                if result is not None and result.status is CallStatus.TIMED_OUT:
                     _log.warning(
-                        "%s: not unloaded at shutdown: gave up waiting for its %s() after %g s",
+                        "%s: gave up waiting for unload() after %g s; going on",
                         record.name,
-                        record.busy,
-                        self.timeout,
+                        result.limit,
                     )
-                    continue
-                if record.state is not _S.RUNNING:
-                    continue
-                self.set_state(record, _S.UNLOADING)
-                if call_unload:
-                    result = self.about_to_unload(record)
-                    if result is not None and result.status is CallStatus.TIMED_OUT:
-                        _log.warning(
-                            "%s: gave up waiting for unload() after %g s; going on",
-                            record.name,
-                            result.limit,
-                        )
-                    elif refusal(result):
-                        _log.warning(
-                            "%s refused to unload at shutdown: %s", record.name, refusal(result)
-                        )
-                self.remove(record, drop_code=False)
-                names.append(record.name)
+                elif refusal(result):
+                    _log.warning(
+                        "%s refused to unload at shutdown: %s", record.name, refusal(result)
+                    )
+            self.remove(record, drop_code=False)
+            names.append(record.name)
+
+        with self.lock:
+            running = reversed(self.modules.running_in_start_order())
+            run_steps(running, unwind_one, lock=self.lock, limit=self.timeout)
         return names
 
     def _wait_idle(self, record: ModuleRecord) -> bool:

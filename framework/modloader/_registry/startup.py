@@ -22,6 +22,8 @@ from modloader._registry.outcomes import StartResult
 from modloader._registry.record import ModuleRecord
 from modloader._registry.refs import acquire
 from modloader._registry.states import ModuleState
+from modloader._registry.steps import Steps
+from modloader._registry.steps import run_steps
 from modloader.errors import ModLoaderError
 from modloader.errors import NameConflictError
 from modloader.errors import StartupError
@@ -144,23 +146,28 @@ class _Startup:
             raise self.abort(f"*** Failed to load required module {record.name}", record.name)
 
     def run_phase(self, records: list[ModuleRecord]) -> None:
-        for record in sorted(records, key=lambda r: r.position):
-            if record.state is _S.PENDING:
-                self.check_stop(record.name)
-                began = time.perf_counter()
-                imported = self.life.import_module(record)
-                _log.debug(
-                    "%s %s (%.1f ms)",
-                    "Imported" if imported else "Could not import",
-                    record.name,
-                    (time.perf_counter() - began) * 1000,
-                )
-            if record.state in (_S.DECLINED, _S.TIMED_OUT):  # its import failed (or hung)
-                self.declined(record)
+        """Import ``records``, then start them in order: each a run of steps (one thread)."""
+        life = self.life
+        ordered = sorted(records, key=lambda r: r.position)
+        run_steps(ordered, self.importing, lock=life.lock, limit=life.timeout)
         members = {r.key: r for r in records if r.state is _S.PENDING}
-        for key in self.plan(members):
-            self.start(members[key])
+        order = [members[key] for key in self.plan(members)]
+        run_steps(order, self.starting, lock=life.lock, limit=life.timeout)
         self.flush_dependents()
+
+    def importing(self, record: ModuleRecord) -> Steps[None]:
+        if record.state is _S.PENDING:
+            self.check_stop(record.name)
+            began = time.perf_counter()
+            imported = yield from self.life.importing(record)
+            _log.debug(
+                "%s %s (%.1f ms)",
+                "Imported" if imported else "Could not import",
+                record.name,
+                (time.perf_counter() - began) * 1000,
+            )
+        if record.state in (_S.DECLINED, _S.TIMED_OUT):  # its import failed (or hung)
+            self.declined(record)
 
     def plan(self, members: dict[str, ModuleRecord]) -> list[str]:
         """The start order of ``members``; the modules on a cycle are declined here."""
@@ -180,12 +187,12 @@ class _Startup:
         ).order
         return [*plan.order, *blocked]
 
-    def start(self, record: ModuleRecord) -> None:
+    def starting(self, record: ModuleRecord) -> Steps[None]:
         if record.state is not _S.PENDING:
             return
         self.check_stop(record.name)
         began = time.perf_counter()
-        result, info = self.life.start(record)
+        result, info = yield from self.life.starting(record)
         _log.info(
             "%s %s (%.1f ms)",
             "Started" if result is StartResult.RUNNING else "Did not start",
