@@ -405,7 +405,9 @@ class Operations:
         record = life.modules.get(name)  # refused without scanning when it is not there
         if record.busy:
             raise ModuleBusyError(name, record.busy)
-        life.catalogue.rescan()  # before the lock, as for load
+        # Before the lock, as for load: only what publishes the name is read again
+        # (the whole namespace when that finds nothing).
+        life.catalogue.rescan(name)
         with life.lock:
             record = life.modules.get(name)
             if record.busy:
@@ -425,6 +427,7 @@ class Operations:
             back: list[LoadOutcome | ModuleError] = []
             for dependent in dependents:
                 try:
+                    life.catalogue.rescan(dependent.name)
                     back.append(self.load(dependent.name, rescan=False))
                 except ModuleError as exc:
                     back.append(exc)
