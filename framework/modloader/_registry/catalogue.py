@@ -31,6 +31,8 @@ class Catalogue:
         self.autoload = True
         # Scans asked for at the same time share one (see rescan).
         self._scan_lock = threading.Lock()
+        #: Held while the scan's results are stored (a whole scan's, or one name's).
+        self._update_lock = threading.Lock()
         self._tickets = itertools.count()
         self._last_scan_started = -1
 
@@ -53,17 +55,19 @@ class Catalogue:
         """
         scan_for = getattr(self.discovery, "scan_for", None) if name is not None else None
         if name is not None and scan_for is not None:
-            with self._scan_lock:
-                found = self._scan(lambda: scan_for(name))
-                if found:
-                    key = name_key(name)
+            # Not under the scan lock: a name's scan is short, and commands on
+            # different names must not queue behind each other's.
+            found = self._scan(lambda: scan_for(name))
+            if found:
+                key = name_key(name)
+                with self._update_lock:
                     self._candidates.pop(key, None)
                     self._conflicts.pop(key, None)
                     if len(found) == 1:
                         self._candidates[key] = found[0]
                     else:
                         self._conflicts[key] = found
-                    return
+                return
         asked = next(self._tickets)
         with self._scan_lock:
             if self._last_scan_started > asked:
@@ -73,8 +77,9 @@ class Catalogue:
             by_key: dict[str, list[Candidate]] = {}
             for candidate in found:
                 by_key.setdefault(candidate.key, []).append(candidate)
-            self._candidates = {k: v[0] for k, v in by_key.items() if len(v) == 1}
-            self._conflicts = {k: v for k, v in by_key.items() if len(v) > 1}
+            with self._update_lock:
+                self._candidates = {k: v[0] for k, v in by_key.items() if len(v) == 1}
+                self._conflicts = {k: v for k, v in by_key.items() if len(v) > 1}
             self._last_scan_started = started
 
     def _scan(self, scan: Callable[[], list[Candidate]]) -> list[Candidate]:

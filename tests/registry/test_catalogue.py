@@ -1,0 +1,92 @@
+"""The catalogue: scans of the namespace, whole or for one name, and who waits for whom."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from modloader._discovery.base import Candidate
+from modloader._registry.catalogue import Catalogue
+
+GROUP = "test.catalogue"
+
+
+def _candidate(name: str, version: str = "1.0") -> Candidate:
+    return Candidate(name, f"pkg_{name}:Plugin", GROUP, f"dist-{name}", version)
+
+
+class SlowDiscovery:
+    """A whole scan waits for ``release``; a name's scan answers at once."""
+
+    namespace = GROUP
+
+    def __init__(self) -> None:
+        self.installed = {"a": _candidate("a"), "b": _candidate("b")}
+        self.release = threading.Event()
+        self.whole_scans = 0
+
+    def scan(self) -> list[Candidate]:
+        self.whole_scans += 1
+        self.release.wait(10)
+        return list(self.installed.values())
+
+    def scan_for(self, name: str) -> list[Candidate]:
+        found = self.installed.get(name)
+        return [] if found is None else [found]
+
+    def load(self, candidate: Candidate) -> Any:
+        raise AssertionError("not imported here")
+
+    def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
+        return frozenset()
+
+
+def test_a_names_scan_does_not_wait_for_a_whole_scan_in_progress() -> None:
+    discovery = SlowDiscovery()
+    catalogue = Catalogue(discovery)
+    whole = threading.Thread(target=catalogue.rescan)
+    whole.start()
+    try:
+        time.sleep(0.1)  # the whole scan is in progress
+        discovery.installed["a"] = _candidate("a", "2.0")
+        started = time.perf_counter()
+        catalogue.rescan("a")
+        assert time.perf_counter() - started < 2
+        found = catalogue.candidate("a")
+        assert found is not None and found.version == "2.0"
+    finally:
+        discovery.release.set()
+        whole.join(10)
+    assert catalogue.candidate("b") is not None
+
+
+def test_a_name_not_found_by_its_scan_falls_back_to_a_whole_scan() -> None:
+    discovery = SlowDiscovery()
+    discovery.release.set()
+    catalogue = Catalogue(discovery)
+    catalogue.rescan()
+    discovery.installed["c"] = _candidate("c")
+    catalogue.rescan("c")
+    assert discovery.whole_scans == 1  # found by the name's scan alone
+    del discovery.installed["b"]
+    catalogue.rescan("b")  # gone: only a whole scan can say so
+    assert discovery.whole_scans == 2
+    assert catalogue.candidate("b") is None
+    assert catalogue.installed_names() == ["a", "c"]
+
+
+def test_whole_scans_asked_for_meanwhile_share_the_next_one() -> None:
+    discovery = SlowDiscovery()
+    catalogue = Catalogue(discovery)
+    first = threading.Thread(target=catalogue.rescan)
+    first.start()
+    time.sleep(0.1)
+    waiting = [threading.Thread(target=catalogue.rescan) for _ in range(5)]
+    for thread in waiting:
+        thread.start()
+    time.sleep(0.1)
+    discovery.release.set()
+    for thread in [first, *waiting]:
+        thread.join(10)
+    assert discovery.whole_scans == 2  # the first, and one for the five that asked during it
