@@ -88,6 +88,8 @@ def _check_name(method: str, param: str, value: object) -> str:
 
 #: What :meth:`Host.start` lowers the interpreter's switch interval to (seconds).
 SWITCH_INTERVAL = 0.0005
+#: What it is lowered to while a module operation runs (seconds).
+OPERATION_SWITCH_INTERVAL = 0.0001
 
 
 def _check_timeout(value: object, param: str = "module_timeout") -> None:
@@ -163,6 +165,12 @@ class Host:
         to a module's thread; with application threads busy in Python code, each
         such wait lasts up to the switch interval (5 ms by default, several times
         over), which made commands tens to hundreds of milliseconds slower.
+    :param operation_switch_interval: while a module operation (load, unload,
+        reload, refresh) runs, the switch interval is at most this many seconds
+        (default 0.0001; ``None``: left alone), then back as it was. An operation
+        waits for the interpreter lock after each of its many short system calls
+        (importing a module makes dozens); under busy application threads these
+        waits made ``module load`` take up to a second.
     :param hookspecs: classes or modules of :data:`~modloader.hookspec` functions: the
         hooks this host calls through :attr:`hook` (see :doc:`hooks`).
     :param strict_hooks: refuse a module that implements a hook none of ``hookspecs`` declares.
@@ -187,9 +195,11 @@ class Host:
         strict_hooks: bool = False,
         module_timeout: float | None = DEFAULT_TIMEOUT,
         switch_interval: float | None = SWITCH_INTERVAL,
+        operation_switch_interval: float | None = OPERATION_SWITCH_INTERVAL,
     ) -> None:
         _check_timeout(module_timeout)
         _check_timeout(switch_interval, "switch_interval")
+        _check_timeout(operation_switch_interval, "operation_switch_interval")
         _check_arguments(
             namespace,
             config_path,
@@ -229,6 +239,7 @@ class Host:
         )
         self.module_timeout = module_timeout
         self.switch_interval = switch_interval
+        self._lifecycle.switch_interval = operation_switch_interval
         self._operations = Operations(self._lifecycle)
         # use()'s fast path: the spellings looked up before, until the host stops.
         self._spellings: Mapping[str, ModuleRecord] = self._modules.spellings()

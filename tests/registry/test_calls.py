@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,11 +19,14 @@ from modloader import ModuleTimeoutError
 from modloader import ReloadError
 from modloader import StaticDiscovery
 from modloader import UnloadMode
+from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
 from modloader._registry.calls import OpLock
 from modloader._registry.calls import current_limit
 from modloader._registry.calls import extend_wait
-from modloader._registry.calls import run_call
+from modloader._registry.steps import ModuleCall
+from modloader._registry.steps import Steps
+from modloader._registry.steps import run_one
 
 
 class Custom(BaseException):
@@ -62,6 +67,22 @@ class Scripted:
 
     def reload(self, ctx: Any) -> Any:
         return self._run("reload")
+
+
+def run_call(
+    hook: str,
+    fn: Any,
+    args: tuple[Any, ...],
+    *,
+    limit: float | None,
+    on_late: Any = None,
+) -> CallResult:
+    """One module call, as an operation of one step."""
+
+    def steps() -> Steps[CallResult]:
+        return (yield ModuleCall(hook, fn, args, limit, on_late))
+
+    return run_one(steps(), lock=OpLock(), limit=limit)
 
 
 def make(modules: dict[str, Any], timeout: float | None = 30.0) -> Host:
@@ -540,3 +561,93 @@ def test_a_settings_validator_that_hangs_times_out_like_load() -> None:
     finally:
         release.set()
         host.stop()
+
+
+# -- the switch interval while an operation runs -----------------------------------------
+
+
+class SeesInterval:
+    def __init__(self) -> None:
+        self.seen: list[float] = []
+        self.gate: threading.Event | None = None
+
+    def load(self, ctx: Any) -> None:
+        self.seen.append(sys.getswitchinterval())
+        if self.gate is not None:
+            self.gate.wait(30)
+
+
+def _interval_host(module: Any, interval: float | None = 0.0001) -> Host:
+    discovery = StaticDiscovery("test.calls", {"x": module})
+    host = Host(
+        "test.calls",
+        discovery=discovery,
+        config=ModulesConfig(autoload=False),
+        operation_switch_interval=interval,
+        switch_interval=None,  # what start() lowers it to for good: not this test's
+    )
+    host.start()
+    return host
+
+
+@pytest.fixture
+def interval() -> Iterator[float]:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(0.005)
+    yield 0.005
+    sys.setswitchinterval(before)
+
+
+def test_an_operation_runs_with_a_short_switch_interval_then_puts_it_back(interval: float) -> None:
+    module = SeesInterval()
+    host = _interval_host(module)
+    host.load("x")
+    assert module.seen == [pytest.approx(0.0001)]
+    assert sys.getswitchinterval() == pytest.approx(interval)
+
+
+def test_overlapping_operations_put_the_interval_back_once_the_last_ends(interval: float) -> None:
+    first, second = SeesInterval(), SeesInterval()
+    first.gate = threading.Event()
+    discovery = StaticDiscovery("test.calls", {"a": first, "b": second})
+    host = Host(
+        "test.calls",
+        discovery=discovery,
+        config=ModulesConfig(autoload=False),
+        operation_switch_interval=0.0001,
+        switch_interval=None,
+    )
+    host.start()
+    loading = threading.Thread(target=host.load, args=("a",))
+    loading.start()
+    wait_until(lambda: first.seen)
+    host.load("b")  # starts and ends while "a" still loads
+    assert sys.getswitchinterval() == pytest.approx(0.0001)
+    first.gate.set()
+    loading.join(10)
+    assert sys.getswitchinterval() == pytest.approx(interval)
+
+
+def test_none_and_a_lower_interval_are_left_alone(interval: float) -> None:
+    module = SeesInterval()
+    host = _interval_host(module, None)
+    host.load("x")
+    assert module.seen == [pytest.approx(interval)]
+    sys.setswitchinterval(0.00005)  # the application's own, lower already
+    other = SeesInterval()
+    _interval_host(other).load("x")
+    assert other.seen == [pytest.approx(0.00005)]
+    assert sys.getswitchinterval() == pytest.approx(0.00005)
+
+
+def test_an_interval_the_application_sets_meanwhile_is_kept(interval: float) -> None:
+    module = SeesInterval()
+    module.gate = threading.Event()
+    host = _interval_host(module)
+    loading = threading.Thread(target=host.load, args=("x",))
+    loading.start()
+    wait_until(lambda: module.seen)
+    sys.setswitchinterval(0.002)  # the application changes its mind meanwhile
+    module.gate.set()
+    loading.join(10)
+    assert sys.getswitchinterval() == pytest.approx(0.002)

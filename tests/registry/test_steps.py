@@ -17,7 +17,7 @@ from modloader._registry.calls import OpLock
 from modloader._registry.calls import extend_wait
 from modloader._registry.steps import ModuleCall
 from modloader._registry.steps import Steps
-from modloader._registry.steps import drive
+from modloader._registry.steps import run_one
 from modloader._registry.steps import run_steps
 
 
@@ -214,17 +214,89 @@ def test_a_ctrl_c_between_calls_finishes_the_item_in_hand_and_starts_no_other() 
     assert done in ([], ["a"])
 
 
-def test_drive_runs_each_call_in_a_call_thread_and_returns_the_steps_value() -> None:
+def test_run_one_starts_here_and_moves_to_a_call_thread_at_its_first_call() -> None:
     lock = OpLock()
     threads: list[int] = []
 
+    def record(value: int) -> int:
+        threads.append(threading.get_ident())
+        return value
+
     def steps() -> Steps[int]:
-        first = yield ModuleCall(
-            "load", lambda: threads.append(threading.get_ident()) or 1, (), 1.0
-        )
-        second = yield ModuleCall("load", lambda: 2, (), 1.0)
-        return first.value + second.value
+        threads.append(threading.get_ident())  # the registry's own logic, before any call
+        with lock:  # held across the calls: the levels go with the steps
+            first = yield ModuleCall("load", record, (1,), 1.0)
+            assert lock.owned()
+            threads.append(threading.get_ident())
+            second = yield ModuleCall("load", record, (2,), 1.0)
+        return int(first.value) + int(second.value)
 
     with lock:
-        assert drive(steps(), lock) == 3
-    assert threads and threads[0] != threading.get_ident()
+        assert run_one(steps(), lock=lock, limit=1.0) == 3
+        assert lock.depth() == 1
+    assert lock.depth() == 0
+    here = threading.get_ident()
+    assert threads[0] == here
+    assert len(set(threads[1:])) == 1 and threads[1] != here  # one call thread for the rest
+
+
+def test_run_one_without_a_module_call_never_leaves_this_thread() -> None:
+    lock = OpLock()
+    threads: list[int] = []
+
+    def refused() -> Steps[None]:
+        threads.append(threading.get_ident())
+        with lock:
+            raise ValueError("refused before any module code ran")
+        yield ModuleCall("load", lambda: None, (), 1.0)  # never reached
+
+    with pytest.raises(ValueError, match="refused"):
+        run_one(refused(), lock=lock, limit=1.0)
+    assert threads == [threading.get_ident()]
+    assert lock.depth() == 0
+
+
+def test_run_one_gives_up_a_hung_call_and_the_steps_go_on_with_their_lock_levels() -> None:
+    lock = OpLock()
+    gate = threading.Event()
+    late: list[CallResult] = []
+    seen: list[Any] = []
+
+    def steps() -> Steps[str]:
+        with lock, lock:
+            result = yield ModuleCall("unload", gate.wait, (), 0.3, late.append)
+            seen.append((result.status, lock.depth()))
+        return "went on"
+
+    assert run_one(steps(), lock=lock, limit=0.3) == "went on"
+    assert seen == [(CallStatus.TIMED_OUT, 2)]
+    assert lock.depth() == 0
+    gate.set()
+    deadline = time.monotonic() + 10
+    while not late and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert late[0].status is CallStatus.RETURNED
+    assert lock.acquire(timeout=5)  # nobody kept a level of it
+    lock.release()
+
+
+@pytest.mark.skipif(threading.current_thread() is not threading.main_thread(), reason="signals")
+def test_a_ctrl_c_while_run_one_waits_is_thrown_into_the_steps_holding_their_levels() -> None:
+    lock = OpLock()
+    gate = threading.Event()
+    seen: list[int] = []
+
+    def steps() -> Steps[None]:
+        with lock:
+            try:
+                yield ModuleCall("load", gate.wait, (), 30.0)
+            except KeyboardInterrupt:
+                seen.append(lock.depth())
+                raise
+
+    _interrupt_after(0.3)
+    with pytest.raises(KeyboardInterrupt):
+        run_one(steps(), lock=lock, limit=30.0)
+    assert seen == [1]
+    assert lock.depth() == 0
+    gate.set()

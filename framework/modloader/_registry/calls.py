@@ -1,12 +1,13 @@
-"""Running a module's own code: in its own thread, with a time limit, never under the lock.
+"""Running a module's own code: in a call thread, with a time limit, never under the lock.
 
-Module code (its import, ``load``, ``unload``, ``reload``) runs in a thread
-made for the call, so the caller can stop waiting for it: after the time
-limit the caller goes on with a :attr:`CallStatus.TIMED_OUT` result, and
-whatever the module does when it finally returns is handed to a *late*
-callback, which reconciles the module's state. Python threads cannot be
-killed, so a module that never returns keeps its thread; the host does not
-wait for it.
+Module code (its import, ``load``, ``unload``, ``reload``) runs in a call
+thread (reused, :func:`submit`), never in the thread that asked for it, so
+that thread can stop waiting for it: after the time limit it goes on with a
+:attr:`CallStatus.TIMED_OUT` result (:meth:`Call.abandon`), and whatever the
+module does when it finally returns is handed to a *late* callback, which
+reconciles the module's state. Python threads cannot be killed, so a module
+that never returns keeps its thread; the host does not wait for it. Who runs
+what, and who watches the limit: :mod:`modloader._registry.steps`.
 
 Whatever the module raises (``KeyboardInterrupt``, ``SystemExit``,
 ``GeneratorExit`` and any other ``BaseException`` included) is caught in its
@@ -26,6 +27,7 @@ import enum
 import logging
 import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Awaitable
@@ -45,13 +47,13 @@ __all__ = [
     "CallResult",
     "CallStatus",
     "OpLock",
+    "QuickSwitching",
     "current_limit",
     "extend_wait",
     "invoke",
     "log_raised",
     "refusal",
     "refuse_awaitable",
-    "run_call",
     "submit",
     "waiting_threads",
 ]
@@ -108,11 +110,10 @@ _running = threading.local()
 
 
 class Call:
-    """One call into module code: run by :meth:`run` in the thread that runs it,
-    waited for (:meth:`wait`) or given up (:meth:`abandon`) by its caller."""
+    """One call into module code: run by :meth:`run` in a call thread, and given up
+    (:meth:`abandon`) by the thread watching it once past its :meth:`deadline`."""
 
     __slots__ = (
-        "_done",
         "_guard",
         "_late",
         "abandoned",
@@ -131,10 +132,6 @@ class Call:
         self.hook, self.fn, self.args, self.limit = hook, fn, args, limit
         self.result: CallResult | None = None
         self.started = time.perf_counter()
-        # Released by the module's thread when the call returns (a bare lock is the
-        # cheapest hand-off there is; an Event adds a Condition and a waiter lock).
-        self._done = threading.Lock()
-        self._done.acquire()
         self._guard = threading.Lock()
         self._late: LateT | None = None
         #: The caller stopped waiting: the result went to the late callback.
@@ -155,7 +152,6 @@ class Call:
         with self._guard:
             self.result = result
             late = self._late
-        self._done.release()
         if late is not None:
             late(result)
 
@@ -164,15 +160,6 @@ class Call:
     ) -> CallResult:
         seconds = time.perf_counter() - self.started
         return CallResult(self.hook, status, value, error, seconds, self.limit)
-
-    def wait(self, on_late: LateT | None) -> CallResult:
-        try:
-            done = self._done.acquire(timeout=-1 if self.limit is None else self.limit)
-            if not done and self.grace > 0:
-                self._done.acquire(timeout=self.grace)
-        finally:
-            timed_out = self.abandon(on_late)
-        return self.result if timed_out is None else timed_out  # type: ignore[return-value]
 
     def abandon(self, on_late: LateT | None) -> CallResult | None:
         """Stop waiting: a :attr:`CallStatus.TIMED_OUT` result, and ``on_late`` gets the
@@ -189,34 +176,6 @@ class Call:
         if self.limit is None:
             return None
         return self.started + self.limit + self.grace
-
-
-def run_call(
-    hook: str,
-    fn: Callable[..., Any],
-    args: tuple[Any, ...],
-    *,
-    limit: float | None,
-    lock: OpLock | None = None,
-    on_late: LateT | None = None,
-) -> CallResult:
-    """Call ``fn(*args)`` in a thread of its own; wait at most ``limit`` seconds.
-
-    ``lock`` (held by the caller) is suspended while waiting. ``on_late`` gets
-    the result of a call that returns after the caller stopped waiting; it runs
-    in the module's thread. A ``KeyboardInterrupt`` delivered to the *caller*
-    while it waits (a real Ctrl-C in the main thread) propagates after the lock
-    is restored, and the call's late result goes to ``on_late``.
-    """
-    call = Call(hook, fn, args, limit)
-    depth = lock.suspend() if lock is not None else 0
-    try:
-        # The module sees the caller's context variables.
-        submit(call.run, threading.get_ident())
-        return call.wait(on_late)
-    finally:
-        if lock is not None:
-            lock.restore(depth)
 
 
 def submit(job: Callable[[], None], waiter: int) -> None:
@@ -374,6 +333,20 @@ class OpLock:
         if state:
             self._lock._acquire_restore(state)
 
+    def depth(self) -> int:
+        """How many levels the calling thread holds."""
+        if not self._lock._is_owned():
+            return 0
+        state = self._lock._release_save()
+        self._lock._acquire_restore(state)
+        return int(state[0])
+
+    def adopt(self, state: Any) -> None:
+        """Take, for the calling thread, the levels another thread's :meth:`suspend`
+        released (on top of any it holds)."""
+        for _ in range(state[0] if state else 0):
+            self._lock.acquire()
+
     def _at_fork_reinit(self) -> None:
         """In a forked child: free, whoever held it in the parent."""
         self._lock._at_fork_reinit()
@@ -384,6 +357,50 @@ class OpLock:
 
     def __exit__(self, *exc_info: object) -> None:
         self._lock.release()
+
+
+class QuickSwitching:
+    """``with QuickSwitching(interval):`` the interpreter's switch interval is at most
+    ``interval`` seconds while any such block runs in the process, then back as it was.
+
+    A module operation waits for the interpreter lock after each of its many
+    short system calls (an import makes dozens); with application threads busy
+    in Python code each wait lasts up to the switch interval, and the waits add
+    up to hundreds of milliseconds. ``None``: left alone.
+    """
+
+    __slots__ = ("interval",)
+    _lock = threading.Lock()
+    _running = 0
+    _before: float | None = None
+    _set: float | None = None
+
+    def __init__(self, interval: float | None) -> None:
+        self.interval = interval
+
+    def __enter__(self) -> None:
+        if self.interval is None:
+            return
+        cls = QuickSwitching
+        with cls._lock:
+            cls._running += 1
+            current = sys.getswitchinterval()
+            if current > self.interval:
+                if cls._before is None:
+                    cls._before = current
+                sys.setswitchinterval(self.interval)
+                cls._set = sys.getswitchinterval()
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self.interval is None:
+            return
+        cls = QuickSwitching
+        with cls._lock:
+            cls._running -= 1
+            if cls._running == 0 and cls._before is not None:
+                if sys.getswitchinterval() == cls._set:  # nobody else changed it meanwhile
+                    sys.setswitchinterval(cls._before)
+                cls._before = cls._set = None
 
 
 def invoke(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:

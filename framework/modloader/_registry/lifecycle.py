@@ -6,9 +6,9 @@ module as it joins the hooks, see :meth:`became_running`): a module's code runs 
 :meth:`Lifecycle.module_call` (the one place it is called), in a call thread
 with a time limit, while the lock is suspended (:mod:`modloader._registry.calls`).
 The operations that call module code are generators of steps
-(:mod:`modloader._registry.steps`): their sync forms (:meth:`Lifecycle.start`,
-:meth:`Lifecycle.import_module`, ...) hand each call to a call thread; startup
-and :meth:`Lifecycle.unwind` run many of them on one thread.
+(:mod:`modloader._registry.steps`), run by :meth:`Lifecycle.run` (one
+operation: here until its first module call, then on a call thread) or, at
+startup and in :meth:`Lifecycle.unwind`, many of them on one call thread.
 A module's own ``load()``/``unload()`` may call back into the host from there.
 A module whose code is running is *busy* (:attr:`ModuleRecord.busy`); the
 operations refuse to touch it meanwhile. Taking and releasing references
@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import Protocol
+from typing import TypeVar
 
 from modloader._discovery.base import Candidate
 from modloader._names import name_key
@@ -40,6 +41,7 @@ from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
 from modloader._registry.calls import LateT
 from modloader._registry.calls import OpLock
+from modloader._registry.calls import QuickSwitching
 from modloader._registry.calls import invoke
 from modloader._registry.calls import log_raised
 from modloader._registry.calls import refusal
@@ -63,7 +65,7 @@ from modloader._registry.states import ModuleState
 from modloader._registry.states import check_transition
 from modloader._registry.steps import ModuleCall
 from modloader._registry.steps import Steps
-from modloader._registry.steps import drive
+from modloader._registry.steps import run_one
 from modloader._registry.steps import run_steps
 from modloader.module import LoadResult
 from modloader.module import ModuleDeclined
@@ -78,6 +80,7 @@ __all__ = ["BUILTIN_HOLDER", "CommandSink", "Lifecycle", "describe", "refusal"]
 
 _log = logging.getLogger("modloader")
 _S = ModuleState
+T = TypeVar("T")
 
 #: The holder label of a built-in's permanent reference.
 BUILTIN_HOLDER = "built-in"
@@ -111,6 +114,8 @@ class Lifecycle:
         self.lock = OpLock()
         #: Seconds a module call may take (``None``: no limit); ``Host(module_timeout=...)``.
         self.timeout: float | None = DEFAULT_TIMEOUT
+        #: The switch interval while an operation runs; ``Host(operation_switch_interval=...)``.
+        self.switch_interval: float | None = None
         #: How a module's function is invoked in its thread (``fn(*args)``); replaceable,
         #: e.g. to run coroutine functions on an event loop.
         self.invoke: Callable[[Callable[..., Any], tuple[Any, ...]], Any] = invoke
@@ -173,6 +178,12 @@ class Lifecycle:
 
     # -- calling module code -------------------------------------------------------------
 
+    def run(self, steps: Steps[T]) -> T:
+        """Run one operation's steps, here until its first module call, then on a
+        call thread (:func:`~modloader._registry.steps.run_one`)."""
+        with QuickSwitching(self.switch_interval):
+            return run_one(steps, lock=self.lock, limit=self.timeout)
+
     def call_module(
         self,
         record: ModuleRecord,
@@ -182,8 +193,8 @@ class Lifecycle:
         *,
         on_late: LateT | None = None,
     ) -> CallResult:
-        """:meth:`module_call` in a call thread of its own, waited for here."""
-        return drive(self.module_call(record, hook, fn, args, on_late=on_late), self.lock)
+        """:meth:`module_call`, run (:meth:`run`)."""
+        return self.run(self.module_call(record, hook, fn, args, on_late=on_late))
 
     def module_call(
         self,
@@ -269,8 +280,8 @@ class Lifecycle:
     # -- importing ---------------------------------------------------------------------
 
     def import_module(self, record: ModuleRecord) -> bool:
-        """:meth:`importing`, its module call in a call thread of its own."""
-        return drive(self.importing(record), self.lock)
+        """:meth:`importing`, run (:meth:`run`)."""
+        return self.run(self.importing(record))
 
     def importing(self, record: ModuleRecord) -> Steps[bool]:
         """Import the record's code and read its contract; a failure declines it."""
@@ -334,8 +345,8 @@ class Lifecycle:
         return list(wanted.values())
 
     def start(self, record: ModuleRecord) -> tuple[StartResult, str | None]:
-        """:meth:`starting`, its module calls each in a call thread of its own."""
-        return drive(self.starting(record), self.lock)
+        """:meth:`starting`, run (:meth:`run`)."""
+        return self.run(self.starting(record))
 
     def starting(self, record: ModuleRecord) -> Steps[tuple[StartResult, str | None]]:
         """Start one imported module whose dependencies were placed before it.
@@ -472,8 +483,8 @@ class Lifecycle:
         record.registrations.clear()
 
     def about_to_unload(self, record: ModuleRecord) -> CallResult | None:
-        """:meth:`unloading`, its module call in a call thread of its own."""
-        return drive(self.unloading(record), self.lock)
+        """:meth:`unloading`, run (:meth:`run`)."""
+        return self.run(self.unloading(record))
 
     def unloading(self, record: ModuleRecord) -> Steps[CallResult | None]:
         """Call ``unload(ctx)``: the one place a running module is asked to stop.

@@ -27,6 +27,7 @@ from modloader._registry.outcomes import StartResult
 from modloader._registry.outcomes import UnloadOutcome
 from modloader._registry.record import ModuleRecord
 from modloader._registry.states import ModuleState
+from modloader._registry.steps import Steps
 from modloader.errors import BuiltinModuleError
 from modloader.errors import DependencyError
 from modloader.errors import LoadDeclinedError
@@ -59,8 +60,12 @@ class Operations:
 
     # -- load ------------------------------------------------------------------------
 
-    def load(self, name: str, *, rescan: bool = True) -> LoadOutcome:
+    def load(self, name: str) -> LoadOutcome:
         """Load ``name`` from the installed distributions (SPEC 5.2)."""
+        return self.lifecycle.run(self.load_steps(name))
+
+    def load_steps(self, name: str, *, rescan: bool = True) -> Steps[LoadOutcome]:
+        """:meth:`load` as steps (:mod:`modloader._registry.steps`)."""
         life = self.lifecycle
         if rescan:
             self._check_loadable(name)  # answered without scanning when it is refused
@@ -79,7 +84,7 @@ class Operations:
             if record is not None:
                 life.remove(record)
             try:
-                self._load_fresh(name)
+                yield from self._load_fresh(name)
             except ModuleError as exc:
                 exc.replaced_declined = replaced
                 raise
@@ -92,13 +97,13 @@ class Operations:
         if record is not None and record.state is _S.RUNNING:
             raise ModuleAlreadyRunningError(name)
 
-    def _load_fresh(self, name: str) -> None:
+    def _load_fresh(self, name: str) -> Steps[None]:
         life = self.lifecycle
         candidate = life.catalogue.candidate(name)
         if candidate is None:
             raise life.catalogue.absent(name)
         record = life.new_record(candidate.name, candidate)
-        if not life.import_module(record):
+        if not (yield from life.importing(record)):
             raise LoadDeclinedError(name, record.error, importing=True)
         if record.key in {name_key(d) for d in record.dependencies}:
             cycle = f"dependency cycle: {record.name} -> {record.name}"
@@ -109,7 +114,7 @@ class Operations:
             error = DependencyError(record.name, missing)
             life.decline(record, error.message)
             raise error
-        result, reason = life.start(record)
+        result, reason = yield from life.starting(record)
         if result is not StartResult.RUNNING:
             raise LoadDeclinedError(name, reason)
 
@@ -131,6 +136,10 @@ class Operations:
 
     def unload(self, name: str, mode: UnloadMode = UnloadMode.SOFT) -> UnloadOutcome:
         """Unload ``name`` (SPEC 5.3); a refused unload changes nothing."""
+        return self.lifecycle.run(self.unload_steps(name, mode))
+
+    def unload_steps(self, name: str, mode: UnloadMode = UnloadMode.SOFT) -> Steps[UnloadOutcome]:
+        """:meth:`unload` as steps."""
         life = self.lifecycle
         with life.lock:
             record = life.modules.get(name)
@@ -145,8 +154,10 @@ class Operations:
             if count and mode is UnloadMode.SOFT:
                 life.set_state(record, _S.RUNNING)
                 raise ModuleInUseError(name, count, sorted(list(record.holders.values())))
-            dependents = self._unload_dependents(name, record, mode, count) if count else ()
-            call = life.about_to_unload(record)
+            dependents = (
+                (yield from self._unload_dependents(name, record, mode, count)) if count else ()
+            )
+            call = yield from life.unloading(record)
             why = refusal(call)
             if why and mode is not UnloadMode.HARD:
                 self._refused(name, record, call, count, dependents)
@@ -205,7 +216,7 @@ class Operations:
 
     def _unload_dependents(
         self, name: str, record: ModuleRecord, mode: UnloadMode, count: int
-    ) -> tuple[str, ...]:
+    ) -> Steps[tuple[str, ...]]:
         """Firm and hard: take the running dependents down first, deepest first."""
         life = self.lifecycle
         done: list[str] = []
@@ -216,7 +227,7 @@ class Operations:
                 life.set_state(record, _S.RUNNING)
                 raise ModuleBusyError(dependent.name, dependent.busy)
             life.set_state(dependent, _S.UNLOADING)
-            call = life.about_to_unload(dependent)
+            call = yield from life.unloading(dependent)
             if refusal(call) and mode is not UnloadMode.HARD:
                 self._refused(name, record, call, count, tuple(done), refused_by=dependent)
             life.remove(dependent)
@@ -401,6 +412,10 @@ class Operations:
         A refusal raises the step's error; :attr:`ModuleError.progress` holds
         the unloads already done.
         """
+        return self.lifecycle.run(self.refresh_steps(name, recursive))
+
+    def refresh_steps(self, name: str, recursive: bool = False) -> Steps[RefreshOutcome]:
+        """:meth:`refresh` as steps."""
         life = self.lifecycle
         record = life.modules.get(name)  # refused without scanning when it is not there
         if record.busy:
@@ -418,9 +433,9 @@ class Operations:
             progress: list[UnloadOutcome] = []
             try:
                 for dependent in reversed(dependents):
-                    progress.append(self.unload(dependent.name))
-                progress.append(self.unload(record.name))
-                self.load(name, rescan=False)
+                    progress.append((yield from self.unload_steps(dependent.name)))
+                progress.append((yield from self.unload_steps(record.name)))
+                yield from self.load_steps(name, rescan=False)
             except ModuleError as exc:
                 exc.progress = tuple(progress)
                 raise
@@ -428,7 +443,7 @@ class Operations:
             for dependent in dependents:
                 try:
                     life.catalogue.rescan(dependent.name)
-                    back.append(self.load(dependent.name, rescan=False))
+                    back.append((yield from self.load_steps(dependent.name, rescan=False)))
                 except ModuleError as exc:
                     back.append(exc)
             return RefreshOutcome(name, recursive, tuple(progress[:-1]), tuple(back))

@@ -7,22 +7,28 @@ its caller is interrupted while waiting, the exception, thrown in there).
 Between steps it runs the registry's own logic, under the lock. Two drivers
 run the steps:
 
-* :func:`drive` runs one operation in the calling thread and each module call
-  in a call thread of its own (:func:`~modloader._registry.calls.run_call`):
-  ``module load`` and the other run-time operations;
+* :func:`run_one` runs one operation (``module load``, ``unload``,
+  ``refresh``; a single import or ``unload()``): in the calling thread until
+  its first module call, then, module calls included, on a call thread while
+  the calling thread watches the time limit. An operation refused before any
+  module code runs never leaves the calling thread;
 * :func:`run_steps` runs many operations, one per item (startup's imports and
   loads, the unloads at shutdown), one after another on *one* call thread,
-  module calls included, while the calling thread watches the time limit. A
-  module call that outlives it is given up: its timed-out result is sent into
-  the operation, as :func:`drive` would, and a fresh call thread goes on from
-  there (the operation is suspended at its ``yield``, so any thread may resume
-  it). The thread given up, when the module's code returns at last, hands the
-  result to the call's late callback and ends.
+  module calls included, while the calling thread watches the time limit.
 
-Why two: handing a call to a thread and back costs two thread wake-ups (some
-50 µs on a virtual machine of two cores). For the import, ``load()`` and
-``unload()`` of 1,000 modules that is 0.15 s, as long as stevedore takes to
-start them all; a run of steps costs one hand-off for the lot.
+A module call that outlives its limit is given up: its timed-out result is
+sent into the operation and a fresh call thread goes on from there (the
+operation is suspended at its ``yield``, so any thread may resume it; the
+levels of the lock it held go with it, :meth:`OpLock.adopt`). The thread given
+up, when the module's code returns at last, hands the result to the call's
+late callback and ends.
+
+Why: handing a call to a thread and back costs two thread wake-ups (some
+50 µs on a virtual machine of two cores, far more while application threads
+keep the interpreter lock busy). For the import, ``load()`` and ``unload()``
+of 1,000 modules that was 0.15 s, as long as stevedore takes to start them
+all; a run costs one hand-off for the lot, and an operation one for all its
+module calls.
 """
 
 from __future__ import annotations
@@ -41,10 +47,9 @@ from modloader._registry.calls import Call
 from modloader._registry.calls import CallResult
 from modloader._registry.calls import LateT
 from modloader._registry.calls import OpLock
-from modloader._registry.calls import run_call
 from modloader._registry.calls import submit
 
-__all__ = ["ModuleCall", "Steps", "drive", "run_steps"]
+__all__ = ["ModuleCall", "Steps", "run_one", "run_steps"]
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
@@ -65,30 +70,30 @@ class ModuleCall(NamedTuple):
 Steps = Generator[ModuleCall, CallResult, T]
 
 
-def drive(steps: Steps[T], lock: OpLock | None) -> T:
-    """Run ``steps`` here, each module call in a call thread (``lock`` suspended meanwhile).
-
-    An exception raised in this thread while it waits (a Ctrl-C in the main
-    thread) is thrown into the steps at their ``yield``.
+def run_one(steps: Steps[T], *, lock: OpLock, limit: float | None) -> T:
+    """Run one operation's ``steps``; its value. They start here: one that calls no
+    module code (a refusal, say) ends here; at its first module call the rest of it
+    moves to a call thread, module calls included, and this thread watches it as
+    :func:`run_steps` does. One hand-off to a thread and back, however many module
+    calls it makes. The steps take ``lock`` themselves where they need it.
     """
+    outside = lock.depth()
     try:
-        request = next(steps)
-        while True:
-            try:
-                result = run_call(
-                    request.hook,
-                    request.fn,
-                    request.args,
-                    limit=request.limit,
-                    lock=lock,
-                    on_late=request.on_late,
-                )
-            except BaseException as exc:
-                request = steps.throw(exc)
-            else:
-                request = steps.send(result)
+        first = steps.send(None)  # type: ignore[arg-type]
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
+    # The levels the steps took are theirs: they go with them to the call thread.
+    taken = lock.depth() - outside
+    for _ in range(taken):
+        lock.release()
+    run = _Run(iter(()), _none, lock, limit, hold=False)
+    run.steps, run.pending, run.adopt = steps, first, (taken, None)
+    _watch(run)
+    return run.value  # type: ignore[no-any-return]
+
+
+def _none(item: Any) -> Steps[Any]:
+    raise AssertionError("a run of one has no further item")
 
 
 def run_steps(
@@ -107,7 +112,11 @@ def run_steps(
     here while waiting (a Ctrl-C) starts no further item: the module call
     running then is given up and the exception thrown into its step.
     """
-    run = _Run(iter(items), step, lock, limit)
+    _watch(_Run(iter(items), step, lock, limit, hold=True))
+
+
+def _watch(run: _Run) -> None:
+    lock = run.lock
     depth = lock.suspend()
     try:
         run.begin()
@@ -115,13 +124,17 @@ def run_steps(
     finally:
         lock.restore(depth)
     if interrupted is not None:
-        exc, steps = interrupted
-        if steps is not None:
-            with lock:
-                try:
-                    steps.throw(exc)
-                except StopIteration:
-                    pass
+        exc, taken = interrupted
+        if taken is not None:  # the steps are this thread's now, and the levels they held
+            steps, held = taken
+            lock.adopt(held)
+            try:
+                steps.throw(exc)
+            except StopIteration:
+                pass
+            finally:
+                if run.hold:
+                    lock.release()
         raise exc
     if run.error is not None:
         raise run.error
@@ -140,13 +153,26 @@ class _Run:
         step: Callable[[Any], Steps[Any]],
         lock: OpLock,
         limit: float | None,
+        *,
+        hold: bool,
     ) -> None:
         self.items, self.step, self.lock, self.limit = items, step, lock, limit
+        #: The call thread holds ``lock`` between module calls (else the steps take it).
+        self.hold = hold
+        #: What the last item's steps returned.
+        self.value: Any = None
         #: The steps of the item in hand, and what to send into them next.
         self.steps: Steps[Any] | None = None
         self.send: CallResult | None = None
         #: The module call running now, and the step that asked for it.
         self.current: tuple[Call, ModuleCall] | None = None
+        #: The lock levels the thread running the steps released for the call running:
+        #: whoever goes on with the steps after it is given up takes them back.
+        self.held: Any = 0
+        #: Those levels, for the next thread that goes on with the steps.
+        self.adopt: Any = 0
+        #: A module call asked for before the run began (:func:`run_one`).
+        self.pending: ModuleCall | None = None
         self.guard = threading.Lock()
         self.finished = threading.Lock()
         self.finished.acquire()
@@ -161,24 +187,33 @@ class _Run:
 
     def drive(self) -> None:
         """Run the steps, item after item, and their module calls, until the end."""
-        self.lock.acquire()
+        if self.adopt:  # going on after a call given up: its levels are this thread's
+            self.lock.adopt(self.adopt)
+            self.adopt = 0
+        elif self.hold:
+            self.lock.acquire()
         try:
-            while (request := self.next_request()) is not None:
+            request, self.pending = self.pending, None
+            if request is None:
+                request = self.next_request()
+            while request is not None:
                 call = Call(request.hook, request.fn, request.args, request.limit)
+                held = self.lock.suspend()
                 with self.guard:
-                    self.current = (call, request)
-                depth = self.lock.suspend()
+                    self.current, self.held = (call, request), held
                 call.run()  # given up meanwhile, it hands its result to request.on_late
                 with self.guard:
                     if call.abandoned:
                         return  # the run goes on in another thread; this one holds nothing
                     self.current = None
-                self.lock.restore(depth)
+                self.lock.restore(held)
                 self.send = call.result
+                request = self.next_request()
         except BaseException as exc:  # a step's own error: the run ends with it
             self.error = exc
         self.steps = None
-        self.lock.release()
+        if self.hold:
+            self.lock.release()
         self.finished.release()
 
     def next_request(self) -> ModuleCall | None:
@@ -190,15 +225,16 @@ class _Run:
                 self.steps, self.send = self.step(item), None
             try:
                 return self.steps.send(self.send)  # type: ignore[arg-type]
-            except StopIteration:
-                self.steps = None
+            except StopIteration as stop:
+                self.steps, self.value = None, stop.value
 
     # -- in the watching thread ------------------------------------------------------
 
-    def watch(self) -> tuple[BaseException, Steps[Any] | None] | None:
+    def watch(self) -> tuple[BaseException, tuple[Steps[Any], Any] | None] | None:
         """Wait for the end of the run, giving up calls that outlive their limit.
 
-        Returns the exception that interrupted the wait and the steps to throw it into.
+        Returns the exception that interrupted the wait, and the steps to throw it
+        into with the lock levels they held (see :meth:`_stop`).
         """
         try:
             while not self._wait_a_while():
@@ -228,18 +264,20 @@ class _Run:
             timed_out = call.abandon(request.on_late)
             if timed_out is None:
                 return  # it returned just now
-            self.current, self.send = None, timed_out
+            self.current, self.send, self.adopt = None, timed_out, self.held
         self.begin()
 
-    def _stop(self) -> Steps[Any] | None:
+    def _stop(self) -> tuple[Steps[Any], Any] | None:
         """Start no further item; give up the module call running (waiting for one to
-        start or for the run to end); returns its steps, which are this thread's now."""
+        start or for the run to end). Returns its steps, which are this thread's now,
+        and the lock levels they held."""
         self.stopping = True
         while True:
             with self.guard:
                 current = self.current
                 if current is not None and current[0].abandon(current[1].on_late) is not None:
                     self.current = None
-                    return self.steps
+                    assert self.steps is not None
+                    return self.steps, self.held
             if self.finished.acquire(timeout=0.01):
                 return None
