@@ -77,7 +77,7 @@ def test_an_entry_point_added_in_place_is_loadable(
     """No folder changes: the quick check for one name finds nothing, the whole scan does."""
     from modloader._discovery import scan
 
-    monkeypatch.setattr(scan, "_RACY_NS", 0)  # trust fresh files: no re-reading hides a miss
+    monkeypatch.setattr(scan, "RACY_NS", 0)  # trust fresh files: no re-reading hides a miss
     monkeypatch.setenv("KIT_TRACE_DIR", str(tmp_path))
     add_traced(fake_distributions, "res_first")
     host = modloader_host(namespace="trace.test")
@@ -162,3 +162,60 @@ def test_top_level_modules_are_read_from_the_dist_info_as_the_backport_reads_the
     assert _metadata._record_path('"a,""b""/c.py",sha256=x,12\n') == 'a,"b"/c.py'
     # Not a dist-info (an egg, a zip): the backport answers.
     assert _metadata.dist_info_top_levels(candidate.origin[: -len(".dist-info")], "x") is None
+
+
+class CountingFinder:
+    """Stands in for a path entry's finder: counts how often its listing is forgotten."""
+
+    def __init__(self) -> None:
+        self.forgotten = 0
+
+    def invalidate_caches(self) -> None:
+        self.forgotten += 1
+
+
+def _finders(tmp_path: Path, monkeypatch: Any) -> tuple[Path, CountingFinder, CountingFinder]:
+    folder = tmp_path / "on_path"
+    folder.mkdir()
+    package = tmp_path / "a_package_folder"
+    package.mkdir()
+    on_path, off_path = CountingFinder(), CountingFinder()
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setitem(sys.path_importer_cache, str(folder), on_path)
+    monkeypatch.setitem(sys.path_importer_cache, str(package), off_path)
+    return folder, on_path, off_path
+
+
+def test_a_folder_settled_at_its_mtime_is_not_forgotten_again(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    from modloader._discovery import entrypoints
+
+    folder, on_path, off_path = _finders(tmp_path, monkeypatch)
+    old = 1_000_000_000 * 1_000_000  # long before the racy window
+    os.utime(folder, ns=(old, old))
+    entrypoints.forget_directory_listings()
+    entrypoints.forget_directory_listings()
+    assert on_path.forgotten == 1  # read again once, at this mtime: final since
+    assert off_path.forgotten == 2  # not on sys.path: forgotten each time, for free
+    (folder / "new_dist-1.0.dist-info").mkdir()  # an install: the folder's mtime moves
+    entrypoints.forget_directory_listings()
+    entrypoints.forget_directory_listings()
+    # Changed just now (racy): forgotten every time until its mtime is old enough.
+    assert on_path.forgotten == 3
+    os.utime(folder, ns=(old + 1, old + 1))
+    entrypoints.forget_directory_listings()
+    entrypoints.forget_directory_listings()
+    assert on_path.forgotten == 4
+
+
+def test_a_folder_that_cannot_be_read_is_always_forgotten(tmp_path: Path, monkeypatch: Any) -> None:
+    from modloader._discovery import entrypoints
+
+    gone = str(tmp_path / "gone")
+    finder = CountingFinder()
+    monkeypatch.syspath_prepend(gone)
+    monkeypatch.setitem(sys.path_importer_cache, gone, finder)
+    entrypoints.forget_directory_listings()
+    entrypoints.forget_directory_listings()
+    assert finder.forgotten == 2

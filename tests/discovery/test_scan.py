@@ -37,9 +37,9 @@ def trust_fresh_files(monkeypatch):
     """Trust signatures at once, so that a test sees the signature check and nothing else.
 
     By default a file changed in the last few seconds is read again on every call
-    (see ``_RACY_NS``), which would hide a broken signature.
+    (see ``RACY_NS``), which would hide a broken signature.
     """
-    monkeypatch.setattr(scan_mod, "_RACY_NS", 0)
+    monkeypatch.setattr(scan_mod, "RACY_NS", 0)
 
 
 @pytest.fixture

@@ -651,3 +651,30 @@ def test_an_interval_the_application_sets_meanwhile_is_kept(interval: float) -> 
     module.gate.set()
     loading.join(10)
     assert sys.getswitchinterval() == pytest.approx(0.002)
+
+
+def test_a_name_not_in_the_list_is_refused_without_waiting_for_the_lock() -> None:
+    from modloader import NoSuchModuleError
+
+    host = make({"x": Scripted()})
+    life = host._lifecycle  # the registry's lock, held by another operation meanwhile
+    taken, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with life.lock:
+            taken.set()
+            done.wait(30)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        taken.wait(10)
+        started = time.perf_counter()
+        for call in (host.unload, host.reload, host.refresh):
+            with pytest.raises(NoSuchModuleError, match="No such module 'xy'") as info:
+                call("xy")  # type: ignore[operator]
+            assert info.value.suggestion == "x"
+        assert time.perf_counter() - started < 5
+    finally:
+        done.set()
+        holder.join(10)

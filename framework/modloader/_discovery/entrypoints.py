@@ -15,7 +15,9 @@ invisible to ``module load``.
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import time
 from collections.abc import Iterable
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -82,16 +84,47 @@ class EntryPointDiscovery:
 
 
 def forget_directory_listings() -> None:
-    """Make the import system re-read the folders on ``sys.path`` at the next import.
+    """Make the import system re-read the folders on ``sys.path`` that may have changed.
 
     What ``importlib.invalidate_caches()`` does for path entries, without its
-    other finders: on Python 3.13 it also imports ``importlib.metadata``
-    (about 30 ms), which a warm startup never needs.
+    other finders (on Python 3.13 it also imports ``importlib.metadata``, about
+    30 ms, which a warm startup never needs), and only where it is needed. A
+    path finder re-reads its folder by itself when the folder's mtime changes;
+    it can miss a change only while that mtime is recent, within the clock's
+    tick of its last read (the scan's "racy" window). So a folder is forgotten
+    unless it was forgotten before at its current mtime, already old enough
+    then: whatever was read since is final. Re-reading every folder at every
+    ``module load`` made each import list its folders again, holding the
+    interpreter's import lock, which every other import waits for. Only the
+    folders on :data:`sys.path` are checked (a package's own folder is simply
+    forgotten: it is read again only when something is imported from it).
     """
-    for finder in list(sys.path_importer_cache.values()):
+    from modloader._discovery.scan import RACY_NS
+
+    settled_before = time.time_ns() - RACY_NS
+    on_path = set(sys.path)
+    for path, finder in list(sys.path_importer_cache.items()):
         invalidate = getattr(finder, "invalidate_caches", None)
-        if invalidate is not None:
+        if invalidate is None:
+            continue
+        if path not in on_path:  # a package's folder: forgetting costs nothing until used
             invalidate()
+            continue
+        try:
+            mtime = os.stat(path or ".").st_mtime_ns
+        except (OSError, ValueError):
+            mtime = None
+        if mtime is not None and _SETTLED.get(path) == mtime:
+            continue
+        invalidate()
+        if mtime is not None and mtime < settled_before:
+            _SETTLED[path] = mtime
+        else:
+            _SETTLED.pop(path, None)
+
+
+#: Path entry -> the mtime its finder was last forgotten at, old enough then to be final.
+_SETTLED: dict[str, int] = {}
 
 
 def load_entry_point(value: str) -> Any:

@@ -25,7 +25,7 @@ at full nanosecond precision, stored as its 64-bit ``hash()`` to keep the file s
   for eggs), whose Name, Version and Summary the candidates carry.
 
 Time stamps are only as fine as the file system's clock tick, so a file that
-changed within :data:`_RACY_NS` of the scan could change again with an equal
+changed within :data:`RACY_NS` of the scan could change again with an equal
 signature. Such an answer is stored as *racy* and read afresh on every call
 until it is old enough to trust (git calls this the "racily clean" problem).
 
@@ -56,7 +56,7 @@ CACHE_KIND = "entrypoints"
 #: Bump when the layout of a cache file changes; old files are then simply not found.
 _FORMAT = "scan-1"
 #: Files changed less than this long before a scan are not trusted by their signature.
-_RACY_NS = 3_000_000_000
+RACY_NS = 3_000_000_000
 
 _ABSENT = (-1, -1, -1, -1)
 _META_SUFFIXES = (".dist-info", ".egg-info")
@@ -147,7 +147,7 @@ class _Scan:
             self.wanted = frozenset((key, f"{key}.so"))
         #: Records that do not publish ``wanted`` are taken unchecked.
         self.trust = trust and wanted is not None
-        self.racy_after_ns = time.time_ns() - _RACY_NS
+        self.racy_after_ns = time.time_ns() - RACY_NS
         self.candidates: list[Candidate] = []
         self.slots: list[list[Any]] = []
         self.seen: set[str] = set()

@@ -6,8 +6,6 @@ import gc
 import sys
 from typing import TYPE_CHECKING
 
-from modloader._discovery.entrypoints import forget_directory_listings
-
 if TYPE_CHECKING:
     from modloader._registry.lifecycle import Lifecycle
     from modloader._registry.record import ModuleRecord
@@ -40,6 +38,6 @@ def drop_code(life: Lifecycle, record: ModuleRecord) -> list[str]:
     for name in dropped:
         sys.modules.pop(name, None)
     if dropped:
-        forget_directory_listings()
+        # The folders are read again (if changed) by the scan before the next load.
         gc.unfreeze()  # what startup froze may now hold this code's garbage
     return dropped

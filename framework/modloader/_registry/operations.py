@@ -141,6 +141,9 @@ class Operations:
     def unload_steps(self, name: str, mode: UnloadMode = UnloadMode.SOFT) -> Steps[UnloadOutcome]:
         """:meth:`unload` as steps."""
         life = self.lifecycle
+        # Before the lock (reads take none): a name not in the list is refused with its
+        # suggestions, and the files that say which Python modules to drop are read.
+        life.top_levels(life.modules.get(name))
         with life.lock:
             record = life.modules.get(name)
             if record.builtin:
@@ -318,6 +321,7 @@ class Operations:
 
     def _reload_one(self, name: str, settings: list[SettingsReload]) -> bool:
         """Reload ``name``: ``True`` when reloaded, ``False`` when its settings had not changed."""
+        self.lifecycle.modules.get(name)  # not in the list: refused before the lock
         with self.lifecycle.lock:
             record = self.lifecycle.modules.get(name)
             if record.busy:
@@ -420,6 +424,7 @@ class Operations:
         record = life.modules.get(name)  # refused without scanning when it is not there
         if record.busy:
             raise ModuleBusyError(name, record.busy)
+        life.top_levels(record)  # read before the lock, as unload does
         # Before the lock, as for load: only what publishes the name is read again
         # (the whole namespace when that finds nothing).
         life.catalogue.rescan(name)
