@@ -33,6 +33,7 @@ from modloader._registry.outcomes import ReloadOutcome
 from modloader._registry.outcomes import UnloadOutcome
 from modloader._registry.refs import ModuleHandle
 from modloader._registry.refs import acquire as _acquire
+from modloader._registry.shutdown import unwind
 from modloader._registry.startup import StartupReport
 from modloader._registry.startup import run_startup
 from modloader.errors import HostStateError
@@ -376,7 +377,7 @@ class Host:
         self._stop_requested.set()
         if not graceful:
             return []
-        return self._lifecycle.unwind()
+        return unwind(self._lifecycle)
 
     def request_stop(self, graceful: bool = True) -> None:
         """Ask whoever runs the host (``modloader``'s foreground loop) to stop it.

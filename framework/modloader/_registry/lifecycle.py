@@ -8,7 +8,8 @@ with a time limit, while the lock is suspended (:mod:`modloader._registry.calls`
 The operations that call module code are generators of steps
 (:mod:`modloader._registry.steps`), run by :meth:`Lifecycle.run` (one
 operation: here until its first module call, then on a call thread) or, at
-startup and in :meth:`Lifecycle.unwind`, many of them on one call thread.
+startup and in :func:`~modloader._registry.shutdown.unwind`, many of them on one
+call thread.
 A module's own ``load()``/``unload()`` may call back into the host from there.
 A module whose code is running is *busy* (:attr:`ModuleRecord.busy`); the
 operations refuse to touch it meanwhile. Taking and releasing references
@@ -34,7 +35,6 @@ from typing import Protocol
 from typing import TypeVar
 
 from modloader._discovery.base import Candidate
-from modloader._names import name_key
 from modloader._registry import reconcile
 from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.calls import CallResult
@@ -51,6 +51,7 @@ from modloader._registry.code import drop_code
 from modloader._registry.context import CommandHandlerT
 from modloader._registry.context import ModuleContext
 from modloader._registry.context import guard_command
+from modloader._registry.deps import references_wanted
 from modloader._registry.events import EventBus
 from modloader._registry.events import EventKind
 from modloader._registry.modlist import ModuleList
@@ -66,7 +67,6 @@ from modloader._registry.states import check_transition
 from modloader._registry.steps import ModuleCall
 from modloader._registry.steps import Steps
 from modloader._registry.steps import run_one
-from modloader._registry.steps import run_steps
 from modloader.module import LoadResult
 from modloader.module import ModuleDeclined
 from modloader.module import SupportLevel
@@ -127,8 +127,8 @@ class Lifecycle:
         #: becomes: ``settle(record, hook, awaitable) -> result``. A plain host
         #: refuses it; :class:`modloader.AsyncHost` awaits it on its loop.
         self.settle: Callable[[ModuleRecord, str, Awaitable[Any]], Any] = refuse_awaitable
-        #: Records whose contract names modules they enhance (few): see references_wanted.
-        self._enhancers: list[ModuleRecord] = []
+        #: Records whose contract names modules they enhance (few): see deps.references_wanted.
+        self.enhancers: list[ModuleRecord] = []
 
     def hook_result(self, record: ModuleRecord, hook: str, result: Any) -> Any:
         """``result`` of ``record``'s ``hook``, awaited through :attr:`settle` if awaitable."""
@@ -271,8 +271,8 @@ class Lifecycle:
         """Mark ``record`` declined with ``reason``; it holds no references or registrations."""
         if record.state is _S.PENDING:
             self.set_state(record, _S.LOADING)
-        self._run_cleanup(record)  # what a load() registered before it raised
-        self._release_deps(record)
+        self.run_cleanup(record)  # what a load() registered before it raised
+        self.release_deps(record)
         record.error = reason
         self.set_state(record, _S.DECLINED)
         self.events.emit(EventKind.DECLINED, record.name, reason)
@@ -313,36 +313,10 @@ class Lifecycle:
     def index_enhancer(self, record: ModuleRecord) -> None:
         """Keep ``record`` in the enhancers index if it enhances (under the lock)."""
         if record.enhances:
-            self._enhancers = [r for r in self._enhancers if r.state is not _S.REMOVED]
-            self._enhancers.append(record)
+            self.enhancers = [r for r in self.enhancers if r.state is not _S.REMOVED]
+            self.enhancers.append(record)
 
     # -- starting ----------------------------------------------------------------------
-
-    def references_wanted(self, record: ModuleRecord) -> list[ModuleRecord]:
-        """What ``record`` holds a reference on while running (SPEC 4.2, 6).
-
-        Its dependencies, its running optional modules, and the running
-        enhancers of every module it requires.
-        """
-        wanted: dict[str, ModuleRecord] = {}
-        for name in record.dependencies:
-            dep = self.modules.get(name)
-            wanted.setdefault(dep.key, dep)
-        for name in record.optional_modules:
-            other = self.modules.find(name)
-            if other is not None and other.state.running:
-                wanted.setdefault(other.key, other)
-        if record.requires:
-            targets = {self.modules.get(n).key for n in record.requires}
-            enhancers = [
-                other
-                for other in self._enhancers
-                if other.state.running and any(name_key(n) in targets for n in other.enhances)
-            ]
-            for other in sorted(enhancers, key=lambda r: r.start_seq):
-                wanted.setdefault(other.key, other)
-        wanted.pop(record.key, None)
-        return list(wanted.values())
 
     def start(self, record: ModuleRecord) -> tuple[StartResult, str | None]:
         """:meth:`starting`, run (:meth:`run`)."""
@@ -373,7 +347,7 @@ class Lifecycle:
         self.set_state(record, _S.LOADING)
         # References on every dependency at once, or none (SPEC 4.3).
         try:
-            for other in self.references_wanted(record):
+            for other in references_wanted(self.modules, self.enhancers, record):
                 record.dep_handles.append(acquire(other, record.name))
         except Exception as exc:
             self.decline(record, f"could not reference a dependency: {exc}")
@@ -433,9 +407,9 @@ class Lifecycle:
         if result is None or result is LoadResult.SUCCESS:
             self.became_running(record)
             return StartResult.RUNNING, None
-        self._run_cleanup(record)
+        self.run_cleanup(record)
         if result is LoadResult.FAILURE:
-            self._release_deps(record)
+            self.release_deps(record)
             record.error = "load() returned FAILURE"
             self.set_state(record, _S.FAILED)
             self.events.emit(EventKind.FAILED, record.name, record.error)
@@ -466,13 +440,14 @@ class Lifecycle:
 
     # -- stopping ----------------------------------------------------------------------
 
-    def _release_deps(self, record: ModuleRecord) -> None:
+    def release_deps(self, record: ModuleRecord) -> None:
+        """Give back the references ``record`` holds on its dependencies."""
         for handle in record.dep_handles:
             handle.release()
         record.dep_handles.clear()
 
-    def _run_cleanup(self, record: ModuleRecord) -> None:
-        """Remove everything the module registered (a failure is logged, not raised)."""
+    def run_cleanup(self, record: ModuleRecord) -> None:
+        """Remove everything ``record`` registered (a failure is logged, not raised)."""
         for registration in reversed(record.registrations):
             try:
                 registration.remove()
@@ -508,22 +483,14 @@ class Lifecycle:
             )
         )
 
-    def run_cleanup(self, record: ModuleRecord) -> None:
-        """Remove everything ``record`` registered (e.g. after a late return)."""
-        self._run_cleanup(record)
-
-    def release_deps(self, record: ModuleRecord) -> None:
-        """Give back the references ``record`` holds on its dependencies."""
-        self._release_deps(record)
-
     def remove(self, record: ModuleRecord, *, drop_code: bool = True) -> None:
         """Take ``record`` out of the module list (its hooks already called).
 
         ``drop_code=False`` keeps its Python modules imported (at shutdown,
         where nothing will load them again, dropping them is wasted work).
         """
-        self._run_cleanup(record)
-        self._release_deps(record)
+        self.run_cleanup(record)
+        self.release_deps(record)
         if self.settings is not None:
             self.settings.forget(record)
         if record.state is not _S.REMOVED:
@@ -532,81 +499,6 @@ class Lifecycle:
         self.events.emit(EventKind.UNLOADED, record.name, record.error)
         if drop_code:
             self.drop_code(record)
-
-    def unwind(self, *, call_unload: bool = True) -> list[str]:
-        """Unload every running module in reverse start order (abort and shutdown).
-
-        Each ``unload()`` is waited for at most :attr:`timeout` seconds; one that
-        does not return by then is named in the log and removed anyway.
-        """
-        names: list[str] = []
-
-        def unwind_one(record: ModuleRecord) -> Steps[None]:
-            if record.busy and not self._wait_idle(record):
-                _log.warning(
-                    "%s: not unloaded at shutdown: gave up waiting for its %s() after %g s",
-                    record.name,
-                    record.busy,
-                    self.timeout,
-                )
-                return
-            if record.state is not _S.RUNNING:
-                return
-            self.set_state(record, _S.UNLOADING)
-            if call_unload:
-                result = yield from self.unloading(record)
-                if result is not None and result.status is CallStatus.TIMED_OUT:
-                    _log.warning(
-                        "%s: gave up waiting for unload() after %g s; going on",
-                        record.name,
-                        result.limit,
-                    )
-                elif refusal(result):
-                    _log.warning(
-                        "%s refused to unload at shutdown: %s", record.name, refusal(result)
-                    )
-            self.remove(record, drop_code=False)
-            names.append(record.name)
-
-        with self.lock:
-            running = reversed(self.modules.running_in_start_order())
-            run_steps(running, unwind_one, lock=self.lock, limit=self.timeout)
-        return names
-
-    def _wait_idle(self, record: ModuleRecord) -> bool:
-        """Wait (lock suspended, at most :attr:`timeout`) for ``record``'s running call."""
-        deadline = None if self.timeout is None else time.monotonic() + self.timeout
-        depth = self.lock.suspend()
-        try:
-            while record.busy and (deadline is None or time.monotonic() < deadline):
-                time.sleep(0.01)
-        finally:
-            self.lock.restore(depth)
-        return not record.busy
-
-    def dependents(self, record: ModuleRecord) -> list[ModuleRecord]:
-        """Running modules that hold a dependency reference on ``record``."""
-        holders = {h.holder for h in list(record.holders)}
-        return [
-            r
-            for r in self.modules.running_in_start_order()
-            if r is not record
-            and r.name in holders
-            and any(h._record is record for h in r.dep_handles)
-        ]
-
-    def dependents_deep(self, record: ModuleRecord) -> list[ModuleRecord]:
-        """Running dependents of ``record``, transitively, in start order."""
-        found: dict[str, ModuleRecord] = {}
-
-        def visit(target: ModuleRecord) -> None:
-            for dependent in self.dependents(target):
-                if dependent.key not in found:
-                    visit(dependent)
-                    found[dependent.key] = dependent
-
-        visit(record)
-        return sorted(found.values(), key=lambda r: r.start_seq)
 
     def top_levels(self, record: ModuleRecord) -> frozenset[str]:
         """The top-level Python modules of ``record``'s distribution (read once per record)."""

@@ -15,6 +15,7 @@ from modloader._names import name_key
 from modloader._registry import reconcile
 from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
+from modloader._registry.deps import dependents_deep
 from modloader._registry.events import EventKind
 from modloader._registry.lifecycle import Lifecycle
 from modloader._registry.lifecycle import refusal
@@ -223,7 +224,7 @@ class Operations:
         """Firm and hard: take the running dependents down first, deepest first."""
         life = self.lifecycle
         done: list[str] = []
-        for dependent in reversed(life.dependents_deep(record)):
+        for dependent in reversed(dependents_deep(life.modules, record)):
             if dependent.state is not _S.RUNNING:
                 continue  # taken down meanwhile, by another operation
             if dependent.busy:
@@ -432,7 +433,7 @@ class Operations:
             record = life.modules.get(name)
             if record.busy:
                 raise ModuleBusyError(name, record.busy)
-            dependents = life.dependents_deep(record) if recursive else []
+            dependents = dependents_deep(life.modules, record) if recursive else []
             if recursive:
                 self._refresh_check(record, dependents)
             progress: list[UnloadOutcome] = []

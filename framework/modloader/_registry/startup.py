@@ -21,6 +21,7 @@ from modloader._registry.lifecycle import Lifecycle
 from modloader._registry.outcomes import StartResult
 from modloader._registry.record import ModuleRecord
 from modloader._registry.refs import acquire
+from modloader._registry.shutdown import unwind
 from modloader._registry.states import ModuleState
 from modloader._registry.steps import Steps
 from modloader._registry.steps import run_steps
@@ -123,7 +124,7 @@ class _Startup:
 
     def abort(self, message: str, module: str | None) -> StartupError:
         self.report.say(logging.ERROR, message)
-        self.life.unwind()
+        unwind(self.life)
         return StartupError(message, module)
 
     def check_stop(self, before: str) -> None:
@@ -132,7 +133,7 @@ class _Startup:
             return
         message = f"Startup stopped before {before}: a stop was requested"
         self.report.say(logging.WARNING, message)
-        self.life.unwind()
+        unwind(self.life)
         raise StartupError(message, None)
 
     def declined(self, record: ModuleRecord) -> None:
@@ -286,7 +287,7 @@ def run_startup(
                 type(exc).__name__,
                 exc_info=not isinstance(exc, (KeyboardInterrupt, ModLoaderError)),
             )
-            life.unwind()
+            unwind(life)
             raise
     _summary(life, report, time.perf_counter() - started)
     return report
@@ -373,7 +374,7 @@ def _core_init(life: Lifecycle, core_init: Callable[[], None]) -> None:
     try:
         core_init()
     except BaseException:
-        life.unwind()  # the preloaded modules release what they hold
+        unwind(life)  # the preloaded modules release what they hold
         raise
 
 

@@ -1,0 +1,68 @@
+"""Who holds whom: the references a starting module takes, and the running dependents
+of a module (SPEC 4.2, 6). Queries only: nothing here changes a record."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from modloader._names import name_key
+
+if TYPE_CHECKING:
+    from modloader._registry.modlist import ModuleList
+    from modloader._registry.record import ModuleRecord
+
+__all__ = ["dependents", "dependents_deep", "references_wanted"]
+
+
+def references_wanted(
+    modules: ModuleList, enhancers: Sequence[ModuleRecord], record: ModuleRecord
+) -> list[ModuleRecord]:
+    """What ``record`` holds a reference on while running.
+
+    Its dependencies, its running optional modules, and the running
+    ``enhancers`` of every module it requires.
+    """
+    wanted: dict[str, ModuleRecord] = {}
+    for name in record.dependencies:
+        dep = modules.get(name)
+        wanted.setdefault(dep.key, dep)
+    for name in record.optional_modules:
+        other = modules.find(name)
+        if other is not None and other.state.running:
+            wanted.setdefault(other.key, other)
+    if record.requires:
+        targets = {modules.get(n).key for n in record.requires}
+        running = [
+            other
+            for other in enhancers
+            if other.state.running and any(name_key(n) in targets for n in other.enhances)
+        ]
+        for other in sorted(running, key=lambda r: r.start_seq):
+            wanted.setdefault(other.key, other)
+    wanted.pop(record.key, None)
+    return list(wanted.values())
+
+
+def dependents(modules: ModuleList, record: ModuleRecord) -> list[ModuleRecord]:
+    """Running modules that hold a dependency reference on ``record``."""
+    holders = {h.holder for h in list(record.holders)}
+    return [
+        r
+        for r in modules.running_in_start_order()
+        if r is not record and r.name in holders and any(h._record is record for h in r.dep_handles)
+    ]
+
+
+def dependents_deep(modules: ModuleList, record: ModuleRecord) -> list[ModuleRecord]:
+    """Running dependents of ``record``, transitively, in start order."""
+    found: dict[str, ModuleRecord] = {}
+
+    def visit(target: ModuleRecord) -> None:
+        for dependent in dependents(modules, target):
+            if dependent.key not in found:
+                visit(dependent)
+                found[dependent.key] = dependent
+
+    visit(record)
+    return sorted(found.values(), key=lambda r: r.start_seq)
