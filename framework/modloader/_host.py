@@ -421,6 +421,7 @@ class Host:
         """
         from modloader._serving import serve_host
 
+        self._commands  # noqa: B018 -- a served host runs commands: its table is made now
         return serve_host(self, path)
 
     def __enter__(self) -> Host:
