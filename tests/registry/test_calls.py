@@ -113,18 +113,31 @@ def wait_until(predicate: Any, seconds: float = 10.0) -> None:
 
 def test_oplock_is_reentrant_and_suspends_every_level() -> None:
     lock = OpLock()
+    seen: list[int] = []
     with lock, lock:
         assert lock.owned()
+        assert lock.depth() == 2
         depth = lock.suspend()
         assert depth
         assert not lock.owned()
-        other = threading.Thread(target=lambda: lock.acquire() and lock.release())
+        assert lock.depth() == 0
+
+        def other_thread() -> None:
+            lock.acquire()
+            seen.append(lock.depth())
+            lock.release()
+
+        other = threading.Thread(target=other_thread)
         other.start()
         other.join(5)
         assert not other.is_alive()
         lock.restore(depth)
         assert lock.owned()
+        assert lock.depth() == 2
+        seen.append(lock.depth())
+    assert seen == [1, 2]
     assert not lock.owned()
+    assert lock.depth() == 0
     assert lock.suspend() == 0
 
 

@@ -307,15 +307,21 @@ class OpLock:
     thread costs one wake-up, where a lock made of a ``Condition`` costs several.
     """
 
-    __slots__ = ("_lock",)
+    __slots__ = ("_count", "_lock")
 
     def __init__(self) -> None:
         self._lock: Any = threading.RLock()
+        #: The levels its owner holds (written only by the owner, while it holds it).
+        self._count = 0
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        return bool(self._lock.acquire(blocking, timeout))
+        if not self._lock.acquire(blocking, timeout):
+            return False
+        self._count += 1
+        return True
 
     def release(self) -> None:
+        self._count -= 1
         self._lock.release()
 
     def owned(self) -> bool:
@@ -326,36 +332,37 @@ class OpLock:
         """Release every level the calling thread holds; returns what to restore (0: none)."""
         if not self._lock._is_owned():
             return 0
+        self._count = 0
         return self._lock._release_save()
 
     def restore(self, state: Any) -> None:
         """Take the lock back as :meth:`suspend` released it."""
         if state:
             self._lock._acquire_restore(state)
+            self._count = state[0]
 
     def depth(self) -> int:
         """How many levels the calling thread holds."""
-        if not self._lock._is_owned():
-            return 0
-        state = self._lock._release_save()
-        self._lock._acquire_restore(state)
-        return int(state[0])
+        return self._count if self._lock._is_owned() else 0
 
     def adopt(self, state: Any) -> None:
         """Take, for the calling thread, the levels another thread's :meth:`suspend`
         released (on top of any it holds)."""
         for _ in range(state[0] if state else 0):
-            self._lock.acquire()
+            self.acquire()
 
     def _at_fork_reinit(self) -> None:
         """In a forked child: free, whoever held it in the parent."""
         self._lock._at_fork_reinit()
+        self._count = 0
 
     def __enter__(self) -> OpLock:
         self._lock.acquire()
+        self._count += 1
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        self._count -= 1
         self._lock.release()
 
 
