@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -42,3 +44,21 @@ def test_quick_run_measures_every_side_and_operation(tmp_path):
     assert "| first `module unload` of one module among 20 | ≤ 5 ms |" in page
     assert "| `host.hook` call over 10 modules / bare pluggy, `pick`, `firstresult`" in page
     assert "error:" not in page
+
+
+@pytest.mark.slow
+def test_the_load_run_serves_every_kind_of_command() -> None:
+    """``benchmarks/load.py --quick``: clients against a host whose threads spin on use()."""
+    proc = subprocess.run(
+        [sys.executable, "benchmarks/load.py", "--quick", "--duration", "3", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=110,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    figures = json.loads(proc.stdout)
+    assert figures["commands"] > 0 and figures["per_second"] > 0
+    assert set(figures["by_command_p50_p99_ms"]) == {"load", "refresh", "reload", "show", "unload"}
+    assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
