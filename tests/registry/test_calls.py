@@ -691,3 +691,37 @@ def test_a_name_not_in_the_list_is_refused_without_waiting_for_the_lock() -> Non
     finally:
         done.set()
         holder.join(10)
+
+
+def test_a_load_at_startup_may_load_another_module_from_its_call_thread() -> None:
+    from modloader import ModuleEntry
+
+    seen: list[str] = []
+
+    class Second:
+        def load(self, ctx: Any) -> None:
+            seen.append(f"second in {threading.current_thread().name}")
+
+    class First:
+        def load(self, ctx: Any) -> None:
+            seen.append(f"first in {threading.current_thread().name}")
+            seen.append(f"loaded {ctx.host.load('second').name}")
+
+    host = Host(
+        "test.calls",
+        discovery=StaticDiscovery("test.calls", {"first": First, "second": Second}),
+        config=ModulesConfig(autoload=False, entries=(ModuleEntry("first"),)),
+        module_timeout=5,
+    )
+    host.start()
+    assert seen == [
+        "first in modloader-module-call",
+        "second in modloader-module-call",
+        "loaded second",
+    ]
+    assert [(m.name, m.state) for m in host.list_modules()] == [
+        ("first", "running"),
+        ("second", "running"),
+    ]
+    # "second" was running before "first" (its load() returned first): unloaded after it.
+    assert host.stop() == ["first", "second"]
