@@ -725,3 +725,59 @@ def test_a_load_at_startup_may_load_another_module_from_its_call_thread() -> Non
     ]
     # "second" was running before "first" (its load() returned first): unloaded after it.
     assert host.stop() == ["first", "second"]
+
+
+FORK_DURING_AN_OPERATION = """
+import os, sys, threading, time
+from modloader import Host, ModulesConfig, StaticDiscovery
+
+sys.setswitchinterval(0.005)
+gate, entered = threading.Event(), threading.Event()
+
+class Slow:
+    def load(self, ctx):
+        entered.set()
+        gate.wait(30)
+
+class Quick:
+    def load(self, ctx):
+        pass
+
+host = Host("fork.test", discovery=StaticDiscovery("fork.test", {"slow": Slow, "quick": Quick}),
+            config=ModulesConfig(autoload=False), switch_interval=None,
+            operation_switch_interval=0.0001)
+host.start()
+loading = threading.Thread(target=host.load, args=("slow",))
+loading.start()
+entered.wait(10)
+assert round(sys.getswitchinterval(), 6) == 0.0001
+pid = os.fork()
+if pid == 0:  # the child: no operation runs here
+    before = round(sys.getswitchinterval(), 6)
+    host.load("quick")  # an operation of its own, on a fresh call thread
+    after = round(sys.getswitchinterval(), 6)
+    print(f"child {before} {after} {host.is_running('quick')}", flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+gate.set()
+loading.join(10)
+print(f"parent {round(sys.getswitchinterval(), 6)}", flush=True)
+"""
+
+
+def test_a_fork_during_an_operation_leaves_the_child_its_own_switch_interval(
+    tmp_path: Any,
+) -> None:
+    import subprocess
+
+    script = tmp_path / "fork.py"
+    script.write_text(FORK_DURING_AN_OPERATION, encoding="utf-8")
+    proc = subprocess.run(
+        [sys.executable, "-W", "ignore::DeprecationWarning", str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["child 0.005 0.005 True", "parent 0.005"]

@@ -288,14 +288,16 @@ _IDLE_SECONDS = 60.0
 _WORKERS = _Workers()
 
 
-def _forget_workers() -> None:
-    """In a forked child: the parent's idle threads do not exist there."""
+def _after_fork() -> None:
+    """In a forked child: the parent's idle threads do not exist there, nor do the
+    operations that were running in its other threads (their switch interval goes)."""
     global _WORKERS
     _WORKERS = _Workers()
+    QuickSwitching.forget()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_workers)
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 class OpLock:
@@ -397,6 +399,14 @@ class QuickSwitching:
                     cls._before = current
                 sys.setswitchinterval(self.interval)
                 cls._set = sys.getswitchinterval()
+
+    @classmethod
+    def forget(cls) -> None:
+        """In a forked child: no operation runs there; the interval is put back."""
+        cls._lock = threading.Lock()
+        if cls._before is not None and sys.getswitchinterval() == cls._set:
+            sys.setswitchinterval(cls._before)
+        cls._running, cls._before, cls._set = 0, None, None
 
     def __exit__(self, *exc_info: object) -> None:
         if self.interval is None:
