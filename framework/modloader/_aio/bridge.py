@@ -3,7 +3,7 @@
 :class:`~modloader.AsyncHost` runs every registry operation off the loop, in a
 worker thread (``asyncio.to_thread``), so a plain ``load()`` that imports code
 or sleeps never blocks the loop. A module's code runs in a thread of its own
-(``Lifecycle.call_module``), with the registry's lock released; a hook that is
+(``Lifecycle.module_call``), with the registry's lock released; a hook that is
 ``async def`` returns a coroutine there, and :meth:`LoopBridge.settle` hands it
 to the loop (``run_coroutine_threadsafe``) and waits for it. The coroutine is
 cancelled when the module call's time limit (``module_timeout``) runs out. As

@@ -184,18 +184,6 @@ class Lifecycle:
         with QuickSwitching(self.switch_interval):
             return run_one(steps, lock=self.lock, limit=self.timeout)
 
-    def call_module(
-        self,
-        record: ModuleRecord,
-        hook: str,
-        fn: Callable[..., Any],
-        args: tuple[Any, ...] = (),
-        *,
-        on_late: LateT | None = None,
-    ) -> CallResult:
-        """:meth:`module_call`, run (:meth:`run`)."""
-        return self.run(self.module_call(record, hook, fn, args, on_late=on_late))
-
     def module_call(
         self,
         record: ModuleRecord,

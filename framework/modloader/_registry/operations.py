@@ -375,12 +375,14 @@ class Operations:
         """Call ``reload(ctx)`` (``record`` claimed); ``None`` when it reloaded, else the error."""
         life = self.lifecycle
         events = life.events
-        call = life.call_module(
-            record,
-            "reload",
-            record.obj.reload,
-            (record.ctx,),
-            on_late=lambda late: reconcile.late_reload(life, record, late),
+        call = life.run(
+            life.module_call(
+                record,
+                "reload",
+                record.obj.reload,
+                (record.ctx,),
+                on_late=lambda late: reconcile.late_reload(life, record, late),
+            )
         )
         if call.status is CallStatus.TIMED_OUT:
             assert call.limit is not None

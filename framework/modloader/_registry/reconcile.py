@@ -1,7 +1,7 @@
 """What the loader does when a module call returns after the host stopped waiting for it.
 
 Each function runs under the lifecycle's lock, in the module's own thread,
-once the late call has returned (:meth:`Lifecycle.call_module`). The rules:
+once the late call has returned (:meth:`Lifecycle.module_call`). The rules:
 
 * a late **import** is not used: the module stays declined (load it again);
 * a late ``load()`` that succeeded is **undone**: the operator was told it did
