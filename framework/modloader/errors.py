@@ -46,9 +46,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import ClassVar
+from typing import NamedTuple
 
 if TYPE_CHECKING:
     from modloader._registry.outcomes import ReloadStatus
@@ -103,8 +103,7 @@ class ModLoaderError(Exception):
         return self.message
 
 
-@dataclass(frozen=True, slots=True)
-class ConfigIssue:
+class ConfigIssue(NamedTuple):
     """One problem found in the configuration, with where it came from.
 
     ``source`` is a file path, an environment variable name, or ``"<code>"``.

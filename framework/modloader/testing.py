@@ -27,8 +27,6 @@ import sys
 import tomllib
 from collections.abc import Iterable
 from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -117,14 +115,22 @@ def module_object(host: Host, name: str) -> Any:
     return record.obj
 
 
-@dataclass(slots=True)
 class LifecycleReport:
     """What :func:`check_lifecycle` saw; ``problems`` is empty when all was clean."""
 
-    name: str
-    reloaded: bool | None = None
-    dropped_modules: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    __slots__ = ("dropped_modules", "name", "problems", "reloaded")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        #: ``True``: ``module reload`` ran; ``None``: the module has no ``reload``.
+        self.reloaded: bool | None = None
+        #: The module's Python modules that were dropped from ``sys.modules``.
+        self.dropped_modules: list[str] = []
+        #: What was wrong; empty when all was clean.
+        self.problems: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"LifecycleReport({self.name!r}, problems={self.problems!r})"
 
     def __bool__(self) -> bool:
         return not self.problems

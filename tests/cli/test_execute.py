@@ -470,3 +470,22 @@ def test_two_distributions_publishing_one_name(modloader: Any) -> None:
     assert error.startswith(prefix)
     assert sorted(error.removeprefix(prefix).split(", ")) == ["dup-one 1.0", "dup-two 2.0"]
     assert f"res_dup: {error}" in run.messages
+
+
+def test_a_warm_run_imports_nothing_it_does_not_use(modloader: Any, tmp_path: Path) -> None:
+    """The startup path stays light: no stevedore, importlib.metadata or pydantic (the scan
+    and the configuration have caches), no dataclasses (which brings inspect and ast)."""
+    heavy = {"dataclasses", "inspect", "ast", "stevedore", "importlib.metadata", "pydantic"}
+    conf = str(p.write_conf(tmp_path / "modules.conf", p.ORDER_CONF))
+    trace = {"PYTHONPROFILEIMPORTTIME": "1"}
+    runs = [
+        modloader("itest.order", None, "-C", conf, "-x", "module show", env=trace) for _ in range(2)
+    ]
+    assert all(run.code == 0 for run in runs), runs[-1].err
+    imported = {
+        line.rpartition("|")[2].strip()
+        for line in runs[-1].err.splitlines()
+        if line.startswith("import time:")
+    }
+    assert "modloader._host" in imported  # the trace is there
+    assert imported.isdisjoint(heavy), sorted(imported & heavy)

@@ -65,8 +65,8 @@ def _tokens(text: str) -> list[object]:
     [
         ("[modules]", Section(1, "modules")),
         ("[modules]   ", Section(1, "modules")),
-        ("[modules](!)", Section(1, "modules")),
-        ("[modules] (tpl1,tpl2)", Section(1, "modules")),
+        ("[modules](!)", Section(1, "modules", "!")),
+        ("[modules] (tpl1,tpl2)", Section(1, "modules", "tpl1,tpl2")),
         ("load => a.so", Assign(1, "load", "a.so")),
         ("load=>a.so", Assign(1, "load", "a.so")),
         ("load=a.so", Assign(1, "load", "a.so")),

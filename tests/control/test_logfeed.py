@@ -89,7 +89,7 @@ def test_console_commands_set_only_the_settings_given():
     )
     assert console_command("logger mute", settings) == (True, "Console is muted.")
     assert console_command("logger mute silent", settings) == (True, "")
-    assert settings == ConsoleFilter(verbose=3, debug=0, mute=False)
+    assert settings.as_dict() == {"verbose": 3, "debug": 0, "mute": False}
     assert console_command("module show", settings) is None
 
 

@@ -39,8 +39,8 @@ def test_request_round_trip(request_):
     "response",
     [
         Response(id=1, ok=True, version=1, server="modloader 0.1.0", pid=42),
-        Response(id=2, ok=False, exit_code=1, output="a\nb", data={"rows": [1, 2]}, notes=["n"]),
-        Response(id=3, ok=True, completions=["load", "loaded"]),
+        Response(id=2, ok=False, exit_code=1, output="a\nb", data={"rows": [1, 2]}, notes=("n",)),
+        Response(id=3, ok=True, completions=("load", "loaded")),
         Response(id=0, ok=False, exit_code=1, error=ErrorInfo("protocol", "bad")),
     ],
     ids=["hello", "failed-command", "completions", "error"],

@@ -7,9 +7,8 @@ import os
 import sys
 from collections.abc import Callable
 from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
+from typing import NamedTuple
 
 from modloader._version import __version__
 
@@ -34,8 +33,7 @@ DEFAULT_EXIT_TIMEOUT = 10.0
 DEMO_NAMESPACE = "modloader.demo"
 
 
-@dataclass(frozen=True, slots=True)
-class Profile:
+class Profile(NamedTuple):
     """Whose command this is: ``modloader`` itself, or an application's (``modloader.main``)."""
 
     #: The command's name, in ``--help`` and in its messages.
@@ -54,8 +52,7 @@ class Profile:
     epilog: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Options:
+class Options(NamedTuple):
     """The parsed command line."""
 
     namespace: str = DEFAULT_NAMESPACE
@@ -72,7 +69,7 @@ class Options:
     exit_timeout: float = DEFAULT_EXIT_TIMEOUT
     #: ``--module-timeout``: seconds a module call may take (0: no limit); ``None``: the default.
     module_timeout: float | None = None
-    profile: Profile = field(default_factory=Profile)
+    profile: Profile = Profile()
     log_file: str | None = None
     check: bool = False
     config_dir: str | None = None

@@ -19,9 +19,9 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 from typing import Final
+from typing import NamedTuple
 from typing import TextIO
 
 from modloader._commands.base import CommandResult
@@ -45,8 +45,7 @@ JSON_SCHEMA: Final = 1
 _CONNECT_TIMEOUT: Final = 5.0
 
 
-@dataclass(frozen=True, slots=True)
-class Reply:
+class Reply(NamedTuple):
     """What one process of the namespace answered, or why it did not."""
 
     #: The process's pid (``None`` only when neither the kernel nor the socket's name says).

@@ -4,7 +4,7 @@
 must start in about the time Python itself takes. The full client
 (:mod:`modloader._control.client`) imports :mod:`socket` (which brings
 ``enum``, ``selectors`` and ``collections``), :mod:`json` (``re``),
-``argparse`` and ``dataclasses``: several times the cost of the interpreter's
+``argparse`` and ``typing``: several times the cost of the interpreter's
 own start. This path uses the C modules underneath them, ``_socket`` and
 ``_json``, and shares with the full client what both must agree on: the
 request's framing, the reply's limit and wording

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
 from typing import Protocol
 
 __all__ = ["CommandResult", "Executor"]
 
 
-@dataclass(slots=True, init=False)
 class CommandResult:
     """What one command did: its text, its structured form, and success.
 
@@ -19,15 +16,7 @@ class CommandResult:
     first read (a text-only caller never pays for it).
     """
 
-    #: The command line as typed.
-    line: str
-    #: ``True`` when the command succeeded.
-    ok: bool
-    #: The text rendering, as the console prints it (no trailing newline needed).
-    output: str
-    _data: Any = field(repr=False, compare=False)
-    #: Extra lines for the log (not part of the output).
-    notes: list[str]
+    __slots__ = ("_data", "line", "notes", "ok", "output")
 
     def __init__(
         self,
@@ -37,11 +26,18 @@ class CommandResult:
         data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None,
         notes: list[str] | None = None,
     ) -> None:
+        #: The command line as typed.
         self.line = line
+        #: ``True`` when the command succeeded.
         self.ok = ok
+        #: The text rendering, as the console prints it (no trailing newline needed).
         self.output = output
         self._data = data
+        #: Extra lines for the log (not part of the output).
         self.notes = [] if notes is None else notes
+
+    def __repr__(self) -> str:
+        return f"CommandResult(line={self.line!r}, ok={self.ok!r}, output={self.output!r})"
 
     @property
     def data(self) -> dict[str, Any] | None:
@@ -52,7 +48,7 @@ class CommandResult:
         """
         if callable(self._data):
             self._data = self._data()
-        return self._data  # type: ignore[no-any-return]
+        return self._data
 
     @data.setter
     def data(self, value: dict[str, Any] | None) -> None:

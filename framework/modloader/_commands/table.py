@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
-from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
+from typing import NamedTuple
 
 from modloader._commands.base import CommandResult
 from modloader._registry.context import CommandHandlerT
@@ -18,11 +17,10 @@ from modloader.errors import UsageError
 __all__ = ["Command", "CommandTable", "HandlerT", "Reply", "split_line"]
 
 
-@dataclass(slots=True)
-class Reply:
+class Reply(NamedTuple):
     """What a handler returns: lines, structured data (or what makes it), success."""
 
-    lines: list[str] = field(default_factory=list)
+    lines: Sequence[str] = ()
     data: dict[str, Any] | Callable[[], dict[str, Any]] | None = None
     ok: bool = True
 
@@ -33,8 +31,7 @@ HandlerT = Callable[[list[str]], Reply]
 CompleterT = Callable[[list[str]], Iterable[str]]
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
+class Command(NamedTuple):
     """One command of the language."""
 
     words: tuple[str, ...]

@@ -8,7 +8,7 @@ warm path of every startup.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from modloader._names import suggest
 from modloader.errors import ConfigIssue
@@ -31,8 +31,7 @@ __all__ = [
 CODE = "<code>"
 
 
-@dataclass(frozen=True, slots=True)
-class Spec:
+class Spec(NamedTuple):
     """One directive: how it is written, its settings field, and what it does."""
 
     #: As written in ``modules.conf`` (keys are matched in any case).
@@ -71,8 +70,7 @@ BY_FIELD: dict[str, Spec] = {spec.field: spec for spec in SPECS}
 KEYS: tuple[str, ...] = tuple(BY_KEY)
 
 
-@dataclass(frozen=True, slots=True)
-class Directive:
+class Directive(NamedTuple):
     """One value of one directive, tagged once with where it came from.
 
     A line of ``modules.conf`` is one directive; a list set by an

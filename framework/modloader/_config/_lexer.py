@@ -18,16 +18,14 @@ The comment rules mirror ``main/config.c`` (``config_text_file_load``):
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from dataclasses import field
+from typing import NamedTuple
 
 from modloader.errors import ConfigIssue
 
 __all__ = ["Assign", "Bare", "Hash", "Section", "Token", "decode", "tokenize"]
 
 
-@dataclass(frozen=True, slots=True)
-class Section:
+class Section(NamedTuple):
     """``[name]`` or ``[name](options)``: ``options`` is what the parentheses hold.
 
     ``modules.conf`` ignores it (it takes no part in comparisons); a module's
@@ -37,11 +35,10 @@ class Section:
 
     line: int
     name: str
-    options: str = field(default="", compare=False)
+    options: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Assign:
+class Assign(NamedTuple):
     """``key = value`` or ``key => value``, split at the first ``=``."""
 
     line: int
@@ -49,8 +46,7 @@ class Assign:
     value: str
 
 
-@dataclass(frozen=True, slots=True)
-class Hash:
+class Hash(NamedTuple):
     """``#word argument``: ``#include``, ``#tryinclude``, ``#exec`` or anything else."""
 
     line: int
@@ -58,8 +54,7 @@ class Hash:
     argument: str
 
 
-@dataclass(frozen=True, slots=True)
-class Bare:
+class Bare(NamedTuple):
     """A non-empty line that is none of the above (no ``=``)."""
 
     line: int

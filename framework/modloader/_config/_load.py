@@ -19,8 +19,8 @@ import json
 import os
 from collections.abc import Collection
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
+from typing import NamedTuple
 
 from modloader import _cachestore
 from modloader._config._directives import CODE
@@ -94,8 +94,7 @@ def _resolve_path(
     return None, "none", []
 
 
-@dataclass(frozen=True, slots=True)
-class _Inputs:
+class _Inputs(NamedTuple):
     """What one load reads: the cache key is made of exactly this."""
 
     #: The file read, if any.

@@ -18,8 +18,7 @@ from __future__ import annotations
 import glob
 import os
 import stat
-from dataclasses import dataclass
-from dataclasses import field
+from typing import NamedTuple
 
 from modloader._cachestore import digest
 from modloader._config._directives import BY_KEY
@@ -58,18 +57,20 @@ _GLOB_CHARS = frozenset("*?[")
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
-@dataclass(slots=True)
 class RawConf:
     """What one read produced, before the values are checked and the rules applied."""
 
-    directives: list[Directive] = field(default_factory=list)
-    errors: list[ConfigIssue] = field(default_factory=list)
-    warnings: list[ConfigIssue] = field(default_factory=list)
-    #: Every file read, in the order first read.
-    files: list[str] = field(default_factory=list)
-    #: One string per input: a file and the digest of its bytes, a glob and
-    #: its matches, a path that was missing.
-    inputs: list[str] = field(default_factory=list)
+    __slots__ = ("directives", "errors", "files", "inputs", "warnings")
+
+    def __init__(self) -> None:
+        self.directives: list[Directive] = []
+        self.errors: list[ConfigIssue] = []
+        self.warnings: list[ConfigIssue] = []
+        #: Every file read, in the order first read.
+        self.files: list[str] = []
+        #: One string per input: a file and the digest of its bytes, a glob and
+        #: its matches, a path that was missing.
+        self.inputs: list[str] = []
 
 
 class _NotRegularError(Exception):
@@ -110,8 +111,7 @@ def _is_modules(section: str | None) -> bool:
     return section is not None and section.strip().lower() == SECTION
 
 
-@dataclass(frozen=True, slots=True)
-class _Site:
+class _Site(NamedTuple):
     """The ``#include`` line a file is read for: where its problems are reported."""
 
     path: str

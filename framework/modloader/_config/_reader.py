@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from modloader._config._directives import Directive
 from modloader._config._parser import parse_file
@@ -16,8 +16,7 @@ from modloader.errors import ConfigIssue
 __all__ = ["ParsedConf", "read_modules_conf", "sort_issues"]
 
 
-@dataclass(frozen=True, slots=True)
-class ParsedConf:
+class ParsedConf(NamedTuple):
     """A file and its includes after every rule of SPEC 3.1 and 3.2."""
 
     #: The file asked for, as given.

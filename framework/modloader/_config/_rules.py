@@ -12,8 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import replace
+from typing import NamedTuple
 
 from modloader._config._directives import AUTOLOAD
 from modloader._config._directives import BY_KEY
@@ -26,8 +25,7 @@ from modloader.errors import ConfigIssue
 __all__ = ["Resolution", "resolve"]
 
 
-@dataclass(frozen=True, slots=True)
-class Resolution:
+class Resolution(NamedTuple):
     """The outcome of the rules."""
 
     entries: tuple[ModuleEntry, ...]
@@ -45,8 +43,8 @@ def _merge(merged: dict[str, ModuleEntry], item: Directive) -> None:
     if first is None:
         merged[key] = ModuleEntry(item.value, spec.required, spec.preload, item.source, item.line)
     else:
-        merged[key] = replace(
-            first, required=first.required or spec.required, preload=first.preload or spec.preload
+        merged[key] = first._replace(
+            required=first.required or spec.required, preload=first.preload or spec.preload
         )
 
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
+from typing import NamedTuple
 
 from modloader._config._directives import AUTOLOAD
 from modloader._config._directives import BY_FIELD
@@ -30,8 +30,7 @@ from modloader.errors import ConfigIssue
 __all__ = ["Layer", "Setting", "code_settings", "env_settings", "env_variables", "merge"]
 
 
-@dataclass(frozen=True, slots=True)
-class Setting:
+class Setting(NamedTuple):
     """One field's value as code or the environment gives it, not yet checked."""
 
     #: The settings field (``preload_require``).
@@ -42,8 +41,7 @@ class Setting:
     source: str
 
 
-@dataclass(frozen=True, slots=True)
-class Layer:
+class Layer(NamedTuple):
     """What one source sets, checked."""
 
     #: The fields the source sets, valid or not: a stronger source's field

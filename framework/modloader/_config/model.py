@@ -6,15 +6,14 @@ the settings model into a :class:`ModulesConfig`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from modloader.errors import ConfigIssue
 
 __all__ = ["ModuleEntry", "ModulesConfig"]
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleEntry:
+class ModuleEntry(NamedTuple):
     """One explicit load-order entry, after merging every line that names it."""
 
     #: The first spelling seen (messages echo it).
@@ -29,8 +28,7 @@ class ModuleEntry:
     line: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class ModulesConfig:
+class ModulesConfig(NamedTuple):
     """The six directives after every rule of SPEC 3.2 has been applied."""
 
     #: Append every discovered module that is not listed (default: yes).

@@ -28,9 +28,9 @@ import os
 import re
 from collections.abc import Mapping
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Annotated
 from typing import Any
+from typing import NamedTuple
 
 from pydantic import AfterValidator
 from pydantic import BaseModel
@@ -168,8 +168,7 @@ _FieldsModel = create_model(
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Validated:
+class Validated(NamedTuple):
     """The outcome of :func:`validate`."""
 
     #: One layer per stronger source, in the order given, then the file's.

@@ -10,7 +10,7 @@ import os
 import socket
 import struct
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from modloader._control.paths import prepare_socket_folder
 from modloader.errors import AccessDeniedError
@@ -25,8 +25,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class PeerCredentials:
+class PeerCredentials(NamedTuple):
     """Who is at the other end of a Unix socket, as the kernel says."""
 
     pid: int

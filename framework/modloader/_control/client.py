@@ -408,7 +408,7 @@ class ControlClient:
         """The host's candidates for the last word of ``line`` (none if the host failed)."""
         response = self.request(Request(op="complete", id=self._id(), line=line))
         raise_for_error(response)
-        return response.completions if response.error is None else []
+        return list(response.completions) if response.error is None else []
 
 
 class RemoteExecutor:

@@ -18,7 +18,6 @@ import logging
 import select
 import socket
 import threading
-from dataclasses import dataclass
 from typing import Final
 
 from modloader._control.protocol import LOG_VERSION
@@ -63,13 +62,18 @@ def threshold(verbose: int, debug: int) -> int:
     return logging.WARNING
 
 
-@dataclass(slots=True)
 class ConsoleFilter:
     """One console's settings, as Asterisk keeps them per remote console."""
 
-    verbose: int = 1
-    debug: int = 0
-    mute: bool = False
+    __slots__ = ("debug", "mute", "verbose")
+
+    def __init__(self, verbose: int = 1, debug: int = 0, mute: bool = False) -> None:
+        self.verbose = verbose
+        self.debug = debug
+        self.mute = mute
+
+    def __repr__(self) -> str:
+        return f"ConsoleFilter(verbose={self.verbose}, debug={self.debug}, mute={self.mute})"
 
     @property
     def level(self) -> int:

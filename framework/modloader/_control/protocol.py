@@ -36,17 +36,16 @@ slowly. On a subscribed connection, ``core set verbose N``, ``core set debug
 N`` and ``logger mute`` set that console's own filter. A version-1 request
 never gets an event: ``-rx`` is request and reply only, with any host.
 
-Plain dataclasses and :mod:`json` only: the remote client imports this module
+Named tuples and :mod:`json` only: the remote client imports this module
 and must stay thin (no pydantic).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
 from typing import Final
+from typing import NamedTuple
 
 from modloader._commands.base import CommandResult
 from modloader._control.wire import MAX_RESPONSE_BYTES
@@ -89,8 +88,7 @@ OPS: Final = frozenset({"hello", "ping", "execute", "complete", "subscribe"})
 _OP_VERSIONS: Final = {"subscribe": LOG_VERSION}
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
+class Request(NamedTuple):
     """One request from a client."""
 
     #: ``hello``, ``ping``, ``execute`` or ``complete``.
@@ -130,8 +128,7 @@ class Request:
         return obj
 
 
-@dataclass(frozen=True, slots=True)
-class ErrorInfo:
+class ErrorInfo(NamedTuple):
     """Why a request could not be carried out."""
 
     #: The ``code`` of a :mod:`modloader.errors` class (``protocol``, ``access-denied`` ...).
@@ -139,8 +136,7 @@ class ErrorInfo:
     message: str
 
 
-@dataclass(slots=True)
-class Response:
+class Response(NamedTuple):
     """One reply from the host."""
 
     #: The request's ``id`` (0 when the request could not be read).
@@ -154,9 +150,9 @@ class Response:
     #: ``execute``: the command's exit status (0 or 1).
     exit_code: int = 0
     #: ``execute``: extra lines the command logged.
-    notes: list[str] = field(default_factory=list)
+    notes: tuple[str, ...] = ()
     #: ``complete``: the candidates for the last word.
-    completions: list[str] = field(default_factory=list)
+    completions: tuple[str, ...] = ()
     #: ``hello``: the version the host chose.
     version: int = 0
     #: ``hello``: who answers (``"modloader 0.1.0"``).
@@ -171,11 +167,14 @@ class Response:
     def to_json(self) -> dict[str, Any]:
         """The wire form (fields at their defaults are left out)."""
         obj: dict[str, Any] = {"v": self.v, "id": self.id, "ok": self.ok}
-        defaults = _RESPONSE_DEFAULTS
-        for key in ("output", "data", "exit_code", "notes", "completions", "version", "server"):
-            value = getattr(self, key)
-            if value != defaults[key]:
+        for key in ("output", "exit_code", "version", "server"):
+            if value := getattr(self, key):
                 obj[key] = value
+        if self.data is not None:
+            obj["data"] = self.data
+        for key in ("notes", "completions"):
+            if value := getattr(self, key):
+                obj[key] = list(value)
         if self.pid:
             obj["pid"] = self.pid
         if self.error is not None:
@@ -183,8 +182,7 @@ class Response:
         return obj
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class Event(NamedTuple):
     """A line the host sends a subscribed console unasked (version 2).
 
     ``log``: one line of the host's log (``text``, at ``level``);
@@ -194,7 +192,7 @@ class Event:
     event: str
     level: int = 0
     text: str = ""
-    count: int = 0
+    count: int = 0  # type: ignore[assignment]  # a field, as on the wire (not tuple.count)
     v: int = LOG_VERSION
 
     def to_json(self) -> dict[str, Any]:
@@ -204,17 +202,6 @@ class Event:
         else:
             obj.update(level=self.level, text=self.text)
         return obj
-
-
-_RESPONSE_DEFAULTS: Final[dict[str, Any]] = {
-    "output": "",
-    "data": None,
-    "exit_code": 0,
-    "notes": [],
-    "completions": [],
-    "version": 0,
-    "server": "",
-}
 
 
 def encode(message: Request | Response | Event) -> bytes:
@@ -378,8 +365,8 @@ def _response(obj: dict[str, Any]) -> Response:
         output=_get(obj, "output", str, ""),
         data=obj.get("data"),
         exit_code=_get(obj, "exit_code", int, 0),
-        notes=[str(n) for n in notes],
-        completions=[str(c) for c in completions],
+        notes=tuple(str(n) for n in notes),
+        completions=tuple(str(c) for c in completions),
         version=_get(obj, "version", int, 0),
         server=_get(obj, "server", str, ""),
         pid=_get(obj, "pid", int, 0),
@@ -415,7 +402,7 @@ def response_from_result(request_id: int, result: CommandResult, structured: boo
         output=result.output,
         data=result.data if structured else None,
         exit_code=result.exit_code,
-        notes=list(result.notes),
+        notes=tuple(result.notes),
     )
 
 

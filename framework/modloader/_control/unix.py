@@ -535,7 +535,7 @@ class ControlServer:
                 return response_from_result(request.id, result, request.structured)
             if request.op == "complete":
                 return Response(
-                    id=request.id, ok=True, completions=list(self.executor.complete(request.line))
+                    id=request.id, ok=True, completions=tuple(self.executor.complete(request.line))
                 )
             if request.op == "hello":
                 version = negotiate(request.versions or (request.v,))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+from typing import NamedTuple
 from typing import Protocol
 
 from modloader._names import name_key
@@ -11,8 +11,7 @@ from modloader._names import name_key
 __all__ = ["Candidate", "Discovery"]
 
 
-@dataclass(frozen=True, slots=True)
-class Candidate:
+class Candidate(NamedTuple):
     """One entry point of the namespace, as metadata. Importing it is ``Discovery.load``."""
 
     #: The entry point's name: the module's name.

@@ -32,9 +32,9 @@ import threading
 import time
 from collections.abc import Awaitable
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import NamedTuple
 
 from modloader.module import ModuleDeclined
 
@@ -73,8 +73,7 @@ class CallStatus(enum.Enum):
     TIMED_OUT = "timed-out"
 
 
-@dataclass(frozen=True, slots=True)
-class CallResult:
+class CallResult(NamedTuple):
     """What one call into module code did."""
 
     #: What was called: ``import``, ``load``, ``unload``, ``reload`` ...

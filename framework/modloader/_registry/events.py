@@ -6,7 +6,7 @@ import enum
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["EventBus", "EventKind", "ModuleEvent", "SubscriberT"]
 
@@ -32,8 +32,7 @@ class EventKind(enum.Enum):
     RELOAD_FAILED = "reload-failed"
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleEvent:
+class ModuleEvent(NamedTuple):
     """One state change. ``reason`` explains declines, failures and forced unloads."""
 
     kind: EventKind

@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterable
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = ["Plan", "Slot", "plan_order"]
 
@@ -21,8 +21,7 @@ __all__ = ["Plan", "Slot", "plan_order"]
 Slot = tuple[int, int, str]
 
 
-@dataclass(frozen=True, slots=True)
-class Plan:
+class Plan(NamedTuple):
     """The order to start in, and the cycles that were left out of it."""
 
     order: tuple[str, ...]

@@ -8,9 +8,9 @@ wording is made from them in one place (:mod:`modloader._commands.render`).
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import NamedTuple
 
 from modloader.errors import ConfigIssue
 from modloader.errors import InvalidSettingsError
@@ -44,8 +44,7 @@ class StartResult(enum.Enum):
     FAILED = "failed"
 
 
-@dataclass(frozen=True, slots=True)
-class LoadOutcome:
+class LoadOutcome(NamedTuple):
     """``load`` succeeded: :attr:`name` is running."""
 
     name: str
@@ -53,8 +52,7 @@ class LoadOutcome:
     replaced_declined: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class UnloadOutcome:
+class UnloadOutcome(NamedTuple):
     """``unload`` succeeded: :attr:`name` is no longer in the module list."""
 
     name: str
@@ -84,8 +82,7 @@ class ReloadStatus(enum.Enum):
     UNSUPPORTED = "unsupported"
 
 
-@dataclass(frozen=True, slots=True)
-class SettingsReload:
+class SettingsReload(NamedTuple):
     """The reload of one module that declares settings: what became of its settings."""
 
     name: str
@@ -110,8 +107,7 @@ class SettingsReload:
         return None
 
 
-@dataclass(frozen=True, slots=True)
-class ReloadOutcome:
+class ReloadOutcome(NamedTuple):
     """``reload`` ran: who reloaded, who did not and why, or that the request was queued."""
 
     reloaded: tuple[str, ...] = ()
@@ -128,8 +124,7 @@ class ReloadOutcome:
     settings: tuple[SettingsReload, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class RefreshOutcome:
+class RefreshOutcome(NamedTuple):
     """``refresh`` unloaded :attr:`name` and loaded it again with fresh code."""
 
     name: str
@@ -145,8 +140,7 @@ class RefreshOutcome:
         return not any(isinstance(d, ModuleError) for d in self.dependents_loaded)
 
 
-@dataclass(frozen=True, slots=True)
-class ModuleInfo:
+class ModuleInfo(NamedTuple):
     """One module of the module list, as ``module show`` knows it (a snapshot).
 
     :meth:`to_dict` is the ``--json`` form; ``info["name"]`` reads it too.
@@ -182,36 +176,20 @@ class ModuleInfo:
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``module show --json``); sequences are lists."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "use_count": self.use_count,
-            "status": self.status,
-            "state": self.state,
-            "support_level": self.support_level,
-            "version": self.version,
-            "distribution": self.distribution,
-            "builtin": self.builtin,
-            "required": self.required,
-            "preload": self.preload,
-            "holders": list(self.holders),
-            "requires": list(self.requires),
-            "optional_modules": list(self.optional_modules),
-            "enhances": list(self.enhances),
-            "load_priority": self.load_priority,
-            "load_time": self.load_time,
-            "last_error": self.last_error,
-        }
+        return {key: self[key] for key in _KEYS}
 
-    def __getitem__(self, key: str) -> Any:
-        """``info["use_count"]``: the :meth:`to_dict` value of ``key``."""
+    def __getitem__(self, key: Any) -> Any:
+        """``info["use_count"]``: the :meth:`to_dict` value of ``key`` (an index, as for
+        any named tuple, gives the field at that position)."""
+        if not isinstance(key, str):
+            return tuple.__getitem__(self, key)
         if key not in _KEYS:
             raise KeyError(key)
         value = getattr(self, key)
         return list(value) if isinstance(value, tuple) else value
 
 
-_KEYS = frozenset(ModuleInfo.__dataclass_fields__)
+_KEYS = ModuleInfo._fields
 
 
 def describe(record: ModuleRecord) -> ModuleInfo:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from dataclasses import field
 from types import ModuleType
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import NamedTuple
 
 from modloader._names import name_key
 from modloader._registry.states import ModuleState
@@ -22,63 +21,78 @@ if TYPE_CHECKING:
 __all__ = ["ModuleRecord", "Registration", "read_contract"]
 
 
-@dataclass(slots=True)
-class Registration:
+class Registration(NamedTuple):
     """Something a module added to the host, and how to take it away."""
 
     what: str
     remove: Callable[[], None]
 
 
-@dataclass(eq=False, slots=True)
 class ModuleRecord:
     """One entry of the module list. A new record is made each time a module is loaded."""
 
-    #: The name as first written (config entry, or the entry point's name).
-    name: str
-    #: Metadata from discovery; ``None`` for a built-in.
-    candidate: Candidate | None = None
-    builtin: bool = False
-    required: bool = False
-    preload: bool = False
-    #: Position in the load order (explicit entries first, then autoloaded by name).
-    position: int = 0
-    state: ModuleState = ModuleState.PENDING
-    #: What the entry point named (a class, an instance or a Python module), once imported.
-    plugin: Any = None
-    #: The object whose hooks are called (the instance for a class).
-    obj: Any = None
-    ctx: ModuleContext | None = None
-    # The contract, read after import.
-    description: str | None = None
-    support_level: str = SupportLevel.UNKNOWN.value
-    load_priority: int = int(LoadPriority.DEFAULT)
-    requires: tuple[str, ...] = ()
-    optional_modules: tuple[str, ...] = ()
-    enhances: tuple[str, ...] = ()
-    #: Handles held on this module: handle -> holder label. Its length is the use count.
-    holders: dict[ModuleHandle[Any], str] = field(default_factory=dict)
-    #: Handles this module holds on its dependencies while running.
-    dep_handles: list[ModuleHandle[Any]] = field(default_factory=list)
-    registrations: list[Registration] = field(default_factory=list)
-    #: Why it is not running (decline reason, import error, ...).
-    error: str | None = None
-    #: Seconds since the epoch when it started running.
-    load_time: float | None = None
-    #: Increases with every start; unload and shutdown go in reverse of it.
-    start_seq: int = 0
-    #: The top-level Python modules of its distribution, once asked for.
-    top_levels: frozenset[str] | None = None
-    #: The hook of the module's code running now (``import``, ``load``, ``unload``,
-    #: ``reload``), or ``None``; operations on a busy module are refused.
-    busy: str | None = None
-    #: The spellings ``use()`` has looked it up by (the loader's fast-path keys).
-    spellings: list[str] = field(default_factory=list)
-    #: The name as matched (:func:`~modloader._names.name_key`); set from ``name``.
-    key: str = field(init=False)
+    __slots__ = (
+        "builtin", "busy", "candidate", "ctx", "dep_handles", "description", "enhances",
+        "error", "holders", "key", "load_priority", "load_time", "name", "obj",
+        "optional_modules", "plugin", "position", "preload", "registrations", "required",
+        "requires", "spellings", "start_seq", "state", "support_level", "top_levels",
+    )  # fmt: skip
 
-    def __post_init__(self) -> None:
-        self.key = name_key(self.name)
+    def __init__(
+        self,
+        name: str,
+        candidate: Candidate | None = None,
+        *,
+        builtin: bool = False,
+        required: bool = False,
+        preload: bool = False,
+        position: int = 0,
+    ) -> None:
+        #: The name as first written (config entry, or the entry point's name).
+        self.name = name
+        #: The name as matched (:func:`~modloader._names.name_key`).
+        self.key = name_key(name)
+        #: Metadata from discovery; ``None`` for a built-in.
+        self.candidate = candidate
+        self.builtin = builtin
+        self.required = required
+        self.preload = preload
+        #: Position in the load order (explicit entries first, then autoloaded by name).
+        self.position = position
+        self.state = ModuleState.PENDING
+        #: What the entry point named (a class, an instance or a Python module), once imported.
+        self.plugin: Any = None
+        #: The object whose hooks are called (the instance for a class).
+        self.obj: Any = None
+        self.ctx: ModuleContext | None = None
+        # The contract, read after import.
+        self.description: str | None = None
+        self.support_level: str = SupportLevel.UNKNOWN.value
+        self.load_priority = int(LoadPriority.DEFAULT)
+        self.requires: tuple[str, ...] = ()
+        self.optional_modules: tuple[str, ...] = ()
+        self.enhances: tuple[str, ...] = ()
+        #: Handles held on this module: handle -> holder label. Its length is the use count.
+        self.holders: dict[ModuleHandle[Any], str] = {}
+        #: Handles this module holds on its dependencies while running.
+        self.dep_handles: list[ModuleHandle[Any]] = []
+        self.registrations: list[Registration] = []
+        #: Why it is not running (decline reason, import error, ...).
+        self.error: str | None = None
+        #: Seconds since the epoch when it started running.
+        self.load_time: float | None = None
+        #: Increases with every start; unload and shutdown go in reverse of it.
+        self.start_seq = 0
+        #: The top-level Python modules of its distribution, once asked for.
+        self.top_levels: frozenset[str] | None = None
+        #: The hook of the module's code running now (``import``, ``load``, ``unload``,
+        #: ``reload``), or ``None``; operations on a busy module are refused.
+        self.busy: str | None = None
+        #: The spellings ``use()`` has looked it up by (the loader's fast-path keys).
+        self.spellings: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"<ModuleRecord {self.name!r} {self.state.value} uses={len(self.holders)}>"
 
     @property
     def use_count(self) -> int:

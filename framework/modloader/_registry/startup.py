@@ -7,9 +7,8 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
+from typing import NamedTuple
 
 from modloader._config.model import ModuleEntry
 from modloader._config.model import ModulesConfig
@@ -35,15 +34,23 @@ _log = logging.getLogger("modloader")
 _S = ModuleState
 
 
-@dataclass(slots=True)
 class StartupReport:
     """What startup did: the messages in order, and the counts."""
 
-    #: ``(logging level, message)`` in the order they happened.
-    messages: list[tuple[int, str]] = field(default_factory=list)
-    running: int = 0
-    declined: int = 0
-    seconds: float = 0.0
+    __slots__ = ("declined", "messages", "running", "seconds")
+
+    def __init__(self) -> None:
+        #: ``(logging level, message)`` in the order they happened.
+        self.messages: list[tuple[int, str]] = []
+        self.running = 0
+        self.declined = 0
+        self.seconds = 0.0
+
+    def __repr__(self) -> str:
+        return (
+            f"StartupReport(running={self.running}, declined={self.declined},"
+            f" seconds={self.seconds:.3f}, messages={self.messages!r})"
+        )
 
     def say(self, level: int, message: str) -> None:
         self.messages.append((level, message))
@@ -54,8 +61,7 @@ class StartupReport:
         return [m for _, m in self.messages]
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):
     name: str
     required: bool
     preload: bool

@@ -11,9 +11,8 @@ import json
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
 from typing import Any
+from typing import NamedTuple
 
 from pydantic import BaseModel
 from pydantic import SecretBytes
@@ -35,8 +34,7 @@ _CODE_SOURCE = "<code>"
 Path = tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(NamedTuple):
     """Where a value came from: a file and line, an environment variable, or code."""
 
     source: str
@@ -49,14 +47,16 @@ class Origin:
         return f"{self.source}:{self.line}" if self.line else self.source
 
 
-@dataclass(slots=True)
 class Resolved:
     """One module's settings after every source: the instance, or every error."""
 
-    settings: Any = None
-    errors: list[ConfigIssue] = field(default_factory=list)
-    warnings: list[ConfigIssue] = field(default_factory=list)
-    origins: dict[Path, Origin] = field(default_factory=dict)
+    __slots__ = ("errors", "origins", "settings", "warnings")
+
+    def __init__(self) -> None:
+        self.settings: Any = None
+        self.errors: list[ConfigIssue] = []
+        self.warnings: list[ConfigIssue] = []
+        self.origins: dict[Path, Origin] = {}
 
     @property
     def ok(self) -> bool:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
-from dataclasses import field
 from typing import TYPE_CHECKING
 from typing import Any
+from typing import NamedTuple
 
 from modloader._names import name_key
 from modloader._names import suggest
@@ -26,8 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["CheckReport", "check_host", "run_check"]
 
 
-@dataclass(frozen=True, slots=True)
-class CheckReport:
+class CheckReport(NamedTuple):
     """What ``Host.check()`` found; ``ok`` when a start would meet no error."""
 
     #: Every error: ``modules.conf``, modules that cannot be imported, invalid settings.
@@ -37,7 +35,7 @@ class CheckReport:
     #: The modules that would start, in load order.
     modules: tuple[str, ...] = ()
     #: Those among them whose settings were validated.
-    with_settings: tuple[str, ...] = field(default=())
+    with_settings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:

@@ -15,8 +15,7 @@ Nothing here imports pydantic: it is plain data with origins.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from dataclasses import field
+from typing import NamedTuple
 
 from modloader._config._lexer import Bare
 from modloader._config._lexer import Hash
@@ -29,8 +28,7 @@ from modloader.errors import ConfigIssue
 __all__ = ["ConfFile", "ConfSection", "Entry", "read_conf_file"]
 
 
-@dataclass(frozen=True, slots=True)
-class Entry:
+class Entry(NamedTuple):
     """One ``key = value`` line, with where it was written."""
 
     key: str
@@ -43,30 +41,34 @@ class Entry:
         return f"{self.source}:{self.line}"
 
 
-@dataclass(slots=True)
 class ConfSection:
     """One section after templates and inheritance were applied."""
 
-    name: str
-    source: str
-    line: int
-    template: bool = False
-    entries: list[Entry] = field(default_factory=list)
+    __slots__ = ("entries", "line", "name", "source", "template")
+
+    def __init__(self, name: str, source: str, line: int, template: bool = False) -> None:
+        self.name = name
+        self.source = source
+        self.line = line
+        self.template = template
+        self.entries: list[Entry] = []
 
 
-@dataclass(slots=True)
 class ConfFile:
     """What one file (and its includes) holds; never raises for its content."""
 
-    path: str
-    #: ``False`` when there is no file: every value comes from elsewhere.
-    exists: bool = False
-    #: Sections in the order first defined; templates excluded.
-    sections: list[ConfSection] = field(default_factory=list)
-    errors: list[ConfigIssue] = field(default_factory=list)
-    warnings: list[ConfigIssue] = field(default_factory=list)
-    #: Every input read (file digests, missing paths), for change detection.
-    inputs: list[str] = field(default_factory=list)
+    __slots__ = ("errors", "exists", "inputs", "path", "sections", "warnings")
+
+    def __init__(self, path: str, exists: bool = False) -> None:
+        self.path = path
+        #: ``False`` when there is no file: every value comes from elsewhere.
+        self.exists = exists
+        #: Sections in the order first defined; templates excluded.
+        self.sections: list[ConfSection] = []
+        self.errors: list[ConfigIssue] = []
+        self.warnings: list[ConfigIssue] = []
+        #: Every input read (file digests, missing paths), for change detection.
+        self.inputs: list[str] = []
 
 
 class _SectionReader(_Reader):

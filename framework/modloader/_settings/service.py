@@ -85,7 +85,9 @@ class SettingsService:
             message = (
                 f"'settings_model' must be a subclass of modloader.ModuleSettings, not {model!r}"
             )
-            return Resolved(errors=[ConfigIssue("<code>", 0, "bad-model", message)])
+            bad = Resolved()
+            bad.errors.append(ConfigIssue("<code>", 0, "bad-model", message))
+            return bad
         path = self.file_for(name, obj)
         return resolve(
             model,
