@@ -122,6 +122,12 @@ def _note_module(
 ) -> None:
     if what == "module":
         _documenting[0] = name
+    elif _FIELD_ALIAS.fullmatch(" ".join(lines).strip()):
+        lines.clear()  # a named tuple's field: its ``#:`` comment, else nothing
+
+
+#: The docstring :mod:`collections` gives a named tuple's field that has none of its own.
+_FIELD_ALIAS = re.compile(r"Alias for field number \d+")
 
 
 def _skip_reexport(
