@@ -421,8 +421,7 @@ class Host:
         """
         from modloader._serving import serve_host
 
-        self._commands  # noqa: B018 -- a served host runs commands: its table is made now
-        return serve_host(self, path)
+        return serve_host(self, path)  # asks for the executor: the command table is made
 
     def __enter__(self) -> Host:
         if self.state is HostState.CREATED:
@@ -625,7 +624,12 @@ class Host:
 
     @property
     def executor(self) -> Host:
-        """The host itself: it runs command lines (kept for the console and control socket)."""
+        """The host itself: it runs command lines (kept for the console and control socket).
+
+        Whoever asks for it is about to run commands (a socket or a console opens): the
+        command table is made now rather than on the first command that arrives.
+        """
+        self._commands  # noqa: B018
         return self
 
     def __repr__(self) -> str:

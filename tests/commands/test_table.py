@@ -8,6 +8,7 @@ from modloader import Host
 from modloader import ModulesConfig
 from modloader import StaticDiscovery
 from modloader._commands.render import render_module_table
+from modloader._commands.table import split_line
 
 
 class Mod:
@@ -175,3 +176,30 @@ def test_module_show_makes_its_structured_form_when_first_read(host: Host) -> No
         result.data["count"] == len(result.data["modules"]) == len(result.output.splitlines()) - 2
     )
     assert result.data is result.data  # made once
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "",
+        "   ",
+        "module show",
+        "  module   load\tres_a  ",
+        "module show like x\r\n",
+        "echo a\x0bb",  # not a blank to shlex: one word
+        "echo a\u00a0b",
+        "echo 'a b' c",
+        'echo "a \\" b"',
+        "echo a\\ b",
+        "echo 'unbalanced",
+        "echo # not a comment",
+    ],
+)
+def test_split_line_is_shlex_split(line: str) -> None:
+    import shlex
+
+    try:
+        expected = shlex.split(line)
+    except ValueError:
+        expected = line.split()
+    assert split_line(line) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -51,12 +52,19 @@ class Command(NamedTuple):
 
 def split_line(line: str) -> list[str]:
     """Words of a command line; quotes group words as in a shell, a stray quote is literal."""
-    import shlex  # the first command pays for it, not startup
+    if _PLAIN.fullmatch(line):  # no quote or escape: shlex would split at its blanks alone
+        return [word for word in _BLANKS.split(line) if word]
+    import shlex  # a line with quotes pays for it, not startup
 
     try:
         return shlex.split(line)
     except ValueError:
         return line.split()
+
+
+#: A line :func:`shlex.split` has nothing to interpret in, and the blanks it splits at.
+_PLAIN = re.compile(r"[^'\"\\]*")
+_BLANKS = re.compile(r"[ \t\r\n]+")
 
 
 class CommandTable:
