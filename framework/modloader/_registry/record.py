@@ -125,6 +125,8 @@ _LEVELS = frozenset(level.value for level in SupportLevel)
 
 
 def _names(value: Any, attr: str) -> tuple[str, ...]:
+    if not value:
+        return ()
     if isinstance(value, str):
         return (value,)
     try:
@@ -164,4 +166,4 @@ def read_contract(record: ModuleRecord, obj: Any) -> None:
         raise ValueError(f"'load_priority' must be an int from 0 to 255, not {priority!r}")
     record.load_priority = int(priority)
     for attr in ("requires", "optional_modules", "enhances"):
-        setattr(record, attr, _names(_attr(obj, attr) or (), attr))
+        setattr(record, attr, _names(_attr(obj, attr), attr))

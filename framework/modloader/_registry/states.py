@@ -30,6 +30,10 @@ class ModuleState(enum.Enum):
     #: Gone from the module list; handles still held on it are stale.
     REMOVED = "removed"
 
+    # Members are singletons compared by identity: hash them so too, in C (Enum's own
+    # __hash__ is Python code, run for every lookup in TRANSITIONS).
+    __hash__ = object.__hash__
+
     @property
     def running(self) -> bool:
         return self is ModuleState.RUNNING
