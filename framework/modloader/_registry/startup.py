@@ -67,6 +67,10 @@ class _Entry(NamedTuple):
     preload: bool
 
 
+def _ms_since(began: float) -> float:
+    return (time.perf_counter() - began) * 1000
+
+
 def _reason_line(name: str, reason: str) -> str:
     # Dependency messages already name the module (SPEC 4.3 wording).
     return (
@@ -167,12 +171,9 @@ class _Startup:
             self.check_stop(record.name)
             began = time.perf_counter()
             imported = yield from self.life.importing(record)
-            _log.debug(
-                "%s %s (%.1f ms)",
-                "Imported" if imported else "Could not import",
-                record.name,
-                (time.perf_counter() - began) * 1000,
-            )
+            if _log.isEnabledFor(logging.DEBUG):
+                word = "Imported" if imported else "Could not import"
+                _log.debug("%s %s (%.1f ms)", word, record.name, _ms_since(began))
         if record.state in (_S.DECLINED, _S.TIMED_OUT):  # its import failed (or hung)
             self.declined(record)
 
@@ -200,12 +201,9 @@ class _Startup:
         self.check_stop(record.name)
         began = time.perf_counter()
         result, info = yield from self.life.starting(record)
-        _log.info(
-            "%s %s (%.1f ms)",
-            "Started" if result is StartResult.RUNNING else "Did not start",
-            record.name,
-            (time.perf_counter() - began) * 1000,
-        )
+        if _log.isEnabledFor(logging.INFO):
+            word = "Started" if result is StartResult.RUNNING else "Did not start"
+            _log.info("%s %s (%.1f ms)", word, record.name, _ms_since(began))
         if result is StartResult.RUNNING:
             self.report.running += 1
         elif result is StartResult.DEP_DECLINED:
