@@ -189,7 +189,7 @@ def test_a_host_honours_its_own_environment_prefix(
 
 def test_the_store_order_of_folders(tmp_path: Path) -> None:
     env = {"MODLOADER_CACHE_DIR": "/m", "APP_CACHE_DIR": "/a", "XDG_CACHE_HOME": "/x"}
-    assert _cachestore.CacheStore(tmp_path, env_prefix="APP_", environ=env).path() == tmp_path
-    assert _cachestore.CacheStore(env_prefix="APP_", environ=env).path() == Path("/a")
-    assert _cachestore.CacheStore(env_prefix="OTHER_", environ=env).path() == Path("/m")
-    assert _cachestore.CacheStore(environ={"XDG_CACHE_HOME": "/x"}).path() == Path("/x/modloader")
+    assert _cachestore.CacheStore(tmp_path, env_prefix="APP_", environ=env).path() == str(tmp_path)
+    assert _cachestore.CacheStore(env_prefix="APP_", environ=env).path() == "/a"
+    assert _cachestore.CacheStore(env_prefix="OTHER_", environ=env).path() == "/m"
+    assert _cachestore.CacheStore(environ={"XDG_CACHE_HOME": "/x"}).path() == "/x/modloader"

@@ -32,9 +32,12 @@ import os
 import stat
 from collections.abc import Iterator
 from collections.abc import Mapping
-from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "MAX_ENTRIES",
@@ -83,7 +86,7 @@ class CacheStore:
         env_prefix: str = _DEFAULT_PREFIX,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        self.folder = None if folder is None else Path(folder)
+        self.folder = None if folder is None else os.fspath(folder)
         self.env_prefix = env_prefix
         self._environ = environ
 
@@ -98,23 +101,26 @@ class CacheStore:
                 return value
         return ""
 
-    def path(self) -> Path:
-        """The folder the cache lives in (it may not exist yet)."""
+    def path(self) -> str:
+        """The folder the cache lives in (it may not exist yet).
+
+        A string, not a :class:`~pathlib.Path`: a warm start does without :mod:`pathlib`.
+        """
         if self.folder is not None:
             return self.folder
         explicit = self._env("CACHE_DIR")
         if explicit:
-            return Path(explicit)
+            return explicit
         environ = os.environ if self._environ is None else self._environ
         base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        return Path(base) / "modloader"
+        return os.path.join(base, "modloader")
 
     def is_enabled(self) -> bool:
         """``False`` when switched off by the environment or a ``.disable`` file."""
         flag = self._env("NO_CACHE")
         if flag and flag != "0":
             return False
-        return not (self.path() / ".disable").exists()
+        return not os.path.exists(os.path.join(self.path(), ".disable"))
 
     def load(self, kind: str, key: str) -> Any | None:
         """The stored value for ``key``, or ``None`` (absent, damaged, or cache off)."""
@@ -135,17 +141,17 @@ class CacheStore:
         """
         if not self.is_enabled():
             return
-        folder = self.path() / kind
+        folder = os.path.join(self.path(), kind)
         tmp_name = None
         try:
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.makedirs(folder, mode=0o700, exist_ok=True)
             import tempfile  # only when writing: the warm path never pays for it
 
             text = json.dumps(value, separators=(",", ":"))  # the C encoder
             fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".json")
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(text)
-            os.replace(tmp_name, folder / f"{key}.json")
+            os.replace(tmp_name, os.path.join(folder, f"{key}.json"))
             tmp_name = None
             _prune(folder)
         except (OSError, ValueError, RecursionError):
@@ -157,7 +163,9 @@ class CacheStore:
 
     def entries(self, kind: str | None = None) -> list[Path]:
         """The stored files, for inspection (``kind`` narrows to one kind)."""
-        root = self.path()
+        from pathlib import Path  # for inspection only: a warm start does without it
+
+        root = Path(self.path())
         pattern = f"{kind}/*.json" if kind else "*/*.json"
         return sorted(root.glob(pattern)) if root.is_dir() else []
 
@@ -171,7 +179,7 @@ class CacheStore:
         return removed
 
 
-def _read_entry(root: Path, kind: str, name: str) -> bytes | None:
+def _read_entry(root: str, kind: str, name: str) -> bytes | None:
     """The bytes of ``root/kind/name`` if it is a regular file of a sane size, else ``None``.
 
     Neither the kind's folder nor the entry is followed through a symbolic
@@ -179,7 +187,7 @@ def _read_entry(root: Path, kind: str, name: str) -> bytes | None:
     """
     dir_fd = file_fd = -1
     try:
-        dir_fd = os.open(root / kind, _DIR_FLAGS)
+        dir_fd = os.open(os.path.join(root, kind), _DIR_FLAGS)
         file_fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
         info = os.fstat(file_fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
@@ -203,7 +211,7 @@ def _read_entry(root: Path, kind: str, name: str) -> bytes | None:
                 os.close(fd)
 
 
-def _prune(folder: Path) -> None:
+def _prune(folder: str) -> None:
     """Keep the :data:`MAX_ENTRIES` newest entries of ``folder``; a miss costs a rebuild only."""
     with os.scandir(folder) as it:
         found = [
@@ -243,7 +251,7 @@ def using(store: CacheStore | None) -> Iterator[CacheStore]:
         _ACTIVE.reset(token)
 
 
-def cache_dir() -> Path:
+def cache_dir() -> str:
     """The folder the current store lives in (it may not exist yet)."""
     return current().path()
 

@@ -474,8 +474,17 @@ def test_two_distributions_publishing_one_name(modloader: Any) -> None:
 
 def test_a_warm_run_imports_nothing_it_does_not_use(modloader: Any, tmp_path: Path) -> None:
     """The startup path stays light: no stevedore, importlib.metadata or pydantic (the scan
-    and the configuration have caches), no dataclasses (which brings inspect and ast)."""
-    heavy = {"dataclasses", "inspect", "ast", "stevedore", "importlib.metadata", "pydantic"}
+    and the configuration have caches), no dataclasses (which brings inspect and ast), no
+    pathlib (which brings urllib.parse and ipaddress)."""
+    heavy = {
+        "dataclasses",
+        "inspect",
+        "ast",
+        "pathlib",
+        "stevedore",
+        "importlib.metadata",
+        "pydantic",
+    }
     conf = str(p.write_conf(tmp_path / "modules.conf", p.ORDER_CONF))
     trace = {"PYTHONPROFILEIMPORTTIME": "1"}
     runs = [

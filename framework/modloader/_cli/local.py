@@ -10,7 +10,6 @@ import os
 import sys
 from collections.abc import Callable
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import TextIO
@@ -23,6 +22,8 @@ from modloader.errors import ModLoaderError
 from modloader.errors import StartupError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from modloader._cli.signals import ProcessSignals
     from modloader._commands.base import CommandResult
     from modloader._host import Host
@@ -37,6 +38,8 @@ def default_config_path(namespace: str) -> Path:
     for the demo namespace, the modules.conf shipped in the package when that
     file does not exist.
     """
+    from pathlib import Path  # only without -C: a warm start with it does without pathlib
+
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     path = Path(base) / "modloader" / namespace / "modules.conf"
     if namespace == DEMO_NAMESPACE and not path.exists():

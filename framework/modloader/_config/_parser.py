@@ -15,7 +15,6 @@ Reading is bounded: only regular files are read (a device, a FIFO or
 
 from __future__ import annotations
 
-import glob
 import os
 import stat
 from typing import NamedTuple
@@ -246,6 +245,8 @@ class _Reader:
 
     def _matches(self, name: str, target: str) -> list[str]:
         if _GLOB_CHARS.intersection(name):
+            import glob  # an #include with a pattern is rare: most reads never need it
+
             matches = sorted(m for m in glob.glob(target) if os.path.isfile(m))
             self.raw.inputs.append(f"glob\0{target}\0" + "\0".join(matches))
             return matches

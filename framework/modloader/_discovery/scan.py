@@ -42,7 +42,6 @@ import re
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from modloader import _cachestore
@@ -70,7 +69,7 @@ _BAD_CACHE = (TypeError, ValueError, LookupError, AttributeError, RecursionError
 # Metadata folder names' distribution keys (see _dist_key), as met.
 _DIST_KEYS: dict[str, str] = {}
 # Each (cache folder, key)'s slots as this process's last scan of it left them (``wanted``).
-_LAST: dict[tuple[Path, str], list[Any]] = {}
+_LAST: dict[tuple[str, str], list[Any]] = {}
 
 # One distribution's answer for one group: [dist_name, version, summary, [[name, value], ...]].
 _Plugin = list[Any]
