@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 __all__ = ["name_key", "suggest"]
 
 
+@functools.lru_cache(maxsize=1 << 14)  # names repeat: startup asks ~6 times per module
 def name_key(name: str) -> str:
     """The key a module name is matched by: case-insensitive, one trailing ``.so`` ignored.
 

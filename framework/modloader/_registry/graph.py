@@ -11,6 +11,7 @@ it is left out of the order.
 from __future__ import annotations
 
 import heapq
+from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -86,16 +87,17 @@ def _block(
                 stack.append(dependent)
 
 
-def plan_order(slots: Mapping[str, Slot], deps: Mapping[str, Iterable[str]]) -> Plan:
+def plan_order(slots: Mapping[str, Slot], deps: Mapping[str, Collection[str]]) -> Plan:
     """Order ``slots``' keys so that every key comes after its ``deps`` present in ``slots``.
 
     Dependencies on keys not in ``slots`` are ignored here: whether such a
     module may start is decided when it is its turn.
     """
-    local = {
-        key: sorted({d for d in deps.get(key, ()) if d in slots and d != key}) for key in slots
-    }
-    self_loops = [key for key in slots if key in set(deps.get(key, ()))]
+    local: dict[str, list[str]] = {}
+    for key in slots:
+        needed = deps.get(key, ())
+        local[key] = sorted({d for d in needed if d in slots and d != key}) if needed else []
+    self_loops = [key for key in slots if key in deps.get(key, ())]
     effective = _effective_slots(slots, local)
     waiting = {key: len(needed) for key, needed in local.items()}
     dependents: dict[str, list[str]] = {key: [] for key in slots}

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from collections.abc import Set
 from typing import Any
 from typing import NamedTuple
 
@@ -92,14 +93,19 @@ def _load_order(life: Lifecycle, config: ModulesConfig, builtin_keys: set[str]) 
     return list(entries.values())
 
 
+_NO_KEYS: frozenset[str] = frozenset()
+
+
 def _dependency_keys(
     record: ModuleRecord, members: Mapping[str, ModuleRecord], enhancers: Mapping[str, set[str]]
-) -> set[str]:
+) -> Set[str]:
     """Keys ``record`` must start after (SPEC 4.2), among ``members``.
 
     A module that requires (or enhances) itself keeps its own key: that is a
     cycle, ``a -> a``.
     """
+    if not (record.requires or record.enhances or record.optional_modules):
+        return _NO_KEYS  # most modules: nothing to start after
     keys = {name_key(n) for n in record.dependencies}
     implied = {name_key(n) for n in record.optional_modules if name_key(n) in members}
     # The enhancers of what it requires start before it too.
