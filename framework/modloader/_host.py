@@ -19,6 +19,9 @@ from typing import Any
 from modloader import _cachestore
 from modloader._commands.table import CommandTable
 from modloader._forking import track_host
+from modloader._hostargs import check_host_arguments
+from modloader._hostargs import check_name as _check_name
+from modloader._hostargs import check_timeout
 from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.events import SubscriberT
@@ -69,74 +72,10 @@ class HostState(enum.Enum):
     STOPPED = "stopped"
 
 
-def _check_path(param: str, value: object) -> None:
-    if value is not None and not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"Host(): '{param}' must be a path (str or os.PathLike), not {value!r}")
-
-
-def _check_mapping(param: str, value: object) -> None:
-    if value is not None and not isinstance(value, Mapping):
-        raise TypeError(f"Host(): '{param}' must be a mapping (name -> value), not {value!r}")
-
-
-def _check_name(method: str, param: str, value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"{method}(): '{param}' must be a module name (str), not {value!r}")
-    if not value.strip():
-        raise ValueError(f"{method}(): '{param}' must not be empty")
-    return value
-
-
 #: What :meth:`Host.start` lowers the interpreter's switch interval to (seconds).
 SWITCH_INTERVAL = 0.0005
 #: What it is lowered to while a module operation runs (seconds).
 OPERATION_SWITCH_INTERVAL = 0.0001
-
-
-def _check_timeout(value: object, param: str = "module_timeout") -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"Host(): '{param}' must be seconds (a number) or None, not {value!r}")
-    if not 0 < value < float("inf"):
-        raise ValueError(f"Host(): '{param}' must be more than 0 seconds, not {value!r}")
-
-
-def _check_arguments(
-    namespace: object,
-    config_path: object,
-    default_config_path: object,
-    env_prefix: object,
-    settings: object,
-    builtins: object,
-    discovery: object,
-    config: object,
-) -> None:
-    """Wrong argument types fail here, naming the parameter (never deep inside)."""
-    if not isinstance(namespace, str):
-        raise TypeError(
-            f"Host(): 'namespace' must be an entry-point group (str), not {namespace!r}"
-        )
-    if not namespace.strip():
-        raise ValueError("Host(): 'namespace' must not be empty")
-    _check_path("config_path", config_path)
-    _check_path("default_config_path", default_config_path)
-    if not isinstance(env_prefix, str):
-        raise TypeError(f"Host(): 'env_prefix' must be a str, not {env_prefix!r}")
-    _check_mapping("settings", settings)
-    _check_mapping("builtins", builtins)
-    if discovery is not None and not all(
-        callable(getattr(discovery, m, None)) for m in ("scan", "load", "top_level_modules")
-    ):
-        raise TypeError(
-            f"Host(): 'discovery' must have scan(), load() and top_level_modules(), "
-            f"not {discovery!r}"
-        )
-    if config is not None and not hasattr(config, "entries"):
-        raise TypeError(
-            f"Host(): 'config' must be a validated ModulesConfig (for a file use "
-            f"'config_path'), not {config!r}"
-        )
 
 
 class Host:
@@ -198,24 +137,24 @@ class Host:
         switch_interval: float | None = SWITCH_INTERVAL,
         operation_switch_interval: float | None = OPERATION_SWITCH_INTERVAL,
     ) -> None:
-        _check_timeout(module_timeout)
-        _check_timeout(switch_interval, "switch_interval")
-        _check_timeout(operation_switch_interval, "operation_switch_interval")
-        _check_arguments(
-            namespace,
-            config_path,
-            default_config_path,
-            env_prefix,
-            settings,
-            builtins,
-            discovery,
-            config,
+        check_host_arguments(
+            namespace=namespace,
+            config_path=config_path,
+            default_config_path=default_config_path,
+            env_prefix=env_prefix,
+            settings=settings,
+            builtins=builtins,
+            discovery=discovery,
+            config=config,
+            cache_dir=cache_dir,
+            module_settings=module_settings,
+            config_dir=config_dir,
+            module_timeout=module_timeout,
+            switch_interval=switch_interval,
+            operation_switch_interval=operation_switch_interval,
         )
-        _check_path("cache_dir", cache_dir)
         # The cache folder: ``cache_dir``, else <env_prefix>CACHE_DIR, else modloader's default.
         self.cache = _cachestore.CacheStore(cache_dir, env_prefix=env_prefix)
-        _check_mapping("module_settings", module_settings)
-        _check_path("config_dir", config_dir)
         if discovery is None:
             from modloader._discovery.entrypoints import EntryPointDiscovery
 
@@ -353,7 +292,7 @@ class Host:
 
     @module_timeout.setter
     def module_timeout(self, value: float | None) -> None:
-        _check_timeout(value)
+        check_timeout(value)
         self._lifecycle.timeout = None if value is None else float(value)
 
     def _run_queued_reloads(self) -> None:

@@ -1,0 +1,89 @@
+"""What :class:`~modloader.Host`'s arguments must be: a wrong one fails at the call,
+naming the parameter, never deep inside a later operation."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+__all__ = ["check_host_arguments", "check_name", "check_timeout"]
+
+
+def check_host_arguments(
+    *,
+    namespace: object,
+    config_path: object,
+    default_config_path: object,
+    env_prefix: object,
+    settings: object,
+    builtins: object,
+    discovery: object,
+    config: object,
+    cache_dir: object,
+    module_settings: object,
+    config_dir: object,
+    module_timeout: object,
+    switch_interval: object,
+    operation_switch_interval: object,
+) -> None:
+    """``Host(...)``'s arguments: :class:`TypeError`/:class:`ValueError` naming the first
+    that is wrong."""
+    check_timeout(module_timeout)
+    check_timeout(switch_interval, "switch_interval")
+    check_timeout(operation_switch_interval, "operation_switch_interval")
+    if not isinstance(namespace, str):
+        raise TypeError(
+            f"Host(): 'namespace' must be an entry-point group (str), not {namespace!r}"
+        )
+    if not namespace.strip():
+        raise ValueError("Host(): 'namespace' must not be empty")
+    _check_path("config_path", config_path)
+    _check_path("default_config_path", default_config_path)
+    if not isinstance(env_prefix, str):
+        raise TypeError(f"Host(): 'env_prefix' must be a str, not {env_prefix!r}")
+    _check_mapping("settings", settings)
+    _check_mapping("builtins", builtins)
+    if discovery is not None and not all(
+        callable(getattr(discovery, m, None)) for m in ("scan", "load", "top_level_modules")
+    ):
+        raise TypeError(
+            f"Host(): 'discovery' must have scan(), load() and top_level_modules(), "
+            f"not {discovery!r}"
+        )
+    if config is not None and not hasattr(config, "entries"):
+        raise TypeError(
+            f"Host(): 'config' must be a validated ModulesConfig (for a file use "
+            f"'config_path'), not {config!r}"
+        )
+    _check_path("cache_dir", cache_dir)
+    _check_mapping("module_settings", module_settings)
+    _check_path("config_dir", config_dir)
+
+
+def check_name(method: str, param: str, value: object) -> str:
+    """A module name given to ``method``: a non-empty string."""
+    if not isinstance(value, str):
+        raise TypeError(f"{method}(): '{param}' must be a module name (str), not {value!r}")
+    if not value.strip():
+        raise ValueError(f"{method}(): '{param}' must not be empty")
+    return value
+
+
+def check_timeout(value: object, param: str = "module_timeout") -> None:
+    """Seconds, more than 0 and finite, or ``None``."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"Host(): '{param}' must be seconds (a number) or None, not {value!r}")
+    if not 0 < value < float("inf"):
+        raise ValueError(f"Host(): '{param}' must be more than 0 seconds, not {value!r}")
+
+
+def _check_path(param: str, value: object) -> None:
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"Host(): '{param}' must be a path (str or os.PathLike), not {value!r}")
+
+
+def _check_mapping(param: str, value: object) -> None:
+    if value is not None and not isinstance(value, Mapping):
+        raise TypeError(f"Host(): '{param}' must be a mapping (name -> value), not {value!r}")

@@ -1,0 +1,63 @@
+"""``Host(...)``'s arguments are checked at the call, each wrong one named."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from modloader._hostargs import check_host_arguments
+from modloader._hostargs import check_name
+from modloader._hostargs import check_timeout
+
+_GOOD: dict[str, Any] = {
+    "namespace": "ns",
+    "config_path": None,
+    "default_config_path": "modules.conf",
+    "env_prefix": "APP_",
+    "settings": {},
+    "builtins": None,
+    "discovery": None,
+    "config": None,
+    "cache_dir": None,
+    "module_settings": None,
+    "config_dir": None,
+    "module_timeout": 30.0,
+    "switch_interval": None,
+    "operation_switch_interval": 0.0001,
+}
+
+
+def test_good_arguments_pass() -> None:
+    check_host_arguments(**_GOOD)
+
+
+@pytest.mark.parametrize(
+    ("param", "value", "error"),
+    [
+        ("namespace", 3, TypeError),
+        ("namespace", "  ", ValueError),
+        ("config_path", 3, TypeError),
+        ("cache_dir", b"/tmp", TypeError),
+        ("env_prefix", None, TypeError),
+        ("module_settings", ["a"], TypeError),
+        ("discovery", object(), TypeError),
+        ("config", "modules.conf", TypeError),
+        ("module_timeout", 0, ValueError),
+        ("switch_interval", True, TypeError),
+        ("operation_switch_interval", float("inf"), ValueError),
+    ],
+)
+def test_each_wrong_argument_is_named(param: str, value: object, error: type[Exception]) -> None:
+    with pytest.raises(error, match=f"'{param}'"):
+        check_host_arguments(**{**_GOOD, param: value})
+
+
+def test_names_and_timeouts() -> None:
+    assert check_name("use", "name", "res_a") == "res_a"
+    with pytest.raises(ValueError, match="must not be empty"):
+        check_name("use", "name", " ")
+    with pytest.raises(TypeError, match="module name"):
+        check_name("load", "name", None)
+    check_timeout(None)
+    check_timeout(2)
