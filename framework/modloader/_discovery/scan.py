@@ -151,6 +151,7 @@ class _Scan:
         self.slots: list[list[Any]] = []
         self.seen: set[str] = set()
         self.dirty = False
+        self.prefix = ""
 
     def run(self, entries: list[str], old_slots: list[Any]) -> list[Candidate]:
         for index, entry in enumerate(entries):
@@ -168,6 +169,7 @@ class _Scan:
         to it, ``None`` where an earlier distribution of the same name shadows it.
         """
         st = _stat(entry)
+        self.prefix = os.path.join(entry, "")  # entry + "/": what a folder's name is put after
         if st is not None and not _is_dir(st):
             return self._zip_entry(entry, st, prior)
         sig = _sig(st)
@@ -230,13 +232,13 @@ class _Scan:
                 entry, fd, name, record[2], plugin is not None
             ):
                 if plugin is not None and not trusted:
-                    self._emit(plugin, entry, name)
+                    self._emit(plugin, name)
                 return record
         new = self._read_dist(os.path.join(entry, name))
         if new != record:
             self.dirty = True
         if new[3] is not None:
-            self._emit(new[3], entry, name)
+            self._emit(new[3], name)
         return new
 
     def _publishes_wanted(self, plugin: _Plugin | None) -> bool:
@@ -278,25 +280,17 @@ class _Scan:
         racy = self._racy(ep_st) or self._racy(meta_st)
         return [_sig2(ep_st, meta_st), racy, True, plugin]
 
-    def _emit(self, plugin: _Plugin, entry: str | None = None, folder: str = "") -> None:
+    def _emit(self, plugin: _Plugin, folder: str | None = None) -> None:
+        """Candidates for ``plugin``'s entry points; ``folder``: its metadata folder in the
+        path entry being scanned (``None``: in a zip)."""
         dist_name, version, summary, eps = plugin
-        origin = None
+        origin = None if folder is None else self.prefix + folder
+        group, wanted, candidates = self.group, self.wanted, self.candidates
         for name, value in eps:
-            if self.wanted is not None and name.lower() not in self.wanted:
-                continue
-            if origin is None and entry is not None:
-                origin = os.path.join(entry, folder)
-            self.candidates.append(
-                Candidate(
-                    name=name,
-                    value=value,
-                    group=self.group,
-                    dist_name=dist_name,
-                    version=version,
-                    summary=summary,
-                    origin=origin,
+            if wanted is None or name.lower() in wanted:
+                candidates.append(
+                    Candidate(name, value, group, dist_name, version, summary, origin)
                 )
-            )
 
     def _racy(self, st: os.stat_result | None) -> bool:
         """Whether a signature is too fresh to be trusted on the next call."""
