@@ -316,7 +316,7 @@ class Lifecycle:
         Returns the result and the reason (for :attr:`StartResult.DEP_DECLINED`,
         the declined dependency's name).
         """
-        if not (yield from self.importing(record)):
+        if record.obj is None and not (yield from self.importing(record)):
             return StartResult.DECLINED, record.error
         missing: list[str] = []
         for dep in record.dependencies:
