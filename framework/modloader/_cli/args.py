@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Callable
@@ -87,12 +88,19 @@ _EXIT_STATUS = (
 )
 
 
+_FORMATTER_WHILE_BUILDING = functools.partial(argparse.HelpFormatter, width=80)
+
+
 def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
     profile = Profile() if profile is None else profile
     parser = argparse.ArgumentParser(
         prog=profile.prog,
         description=profile.description or "Run a modloader host, or talk to a running one.",
         epilog=f"{profile.epilog} {_EXIT_STATUS}" if profile.epilog else _EXIT_STATUS,
+        # add_argument makes a help formatter to check each metavar, and the default one
+        # asks the terminal for its width through shutil (which brings bz2, lzma and zlib,
+        # about 1 ms of every start): a set width while the parser is built...
+        formatter_class=_FORMATTER_WHILE_BUILDING,
     )
     if profile.namespace is None:
         parser.add_argument(
@@ -187,6 +195,7 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
     if profile.prog != "modloader":
         version = f"{profile.prog} (modloader {__version__})"
     parser.add_argument("-V", "--version", action="version", version=version)
+    parser.formatter_class = argparse.HelpFormatter  # ... and the terminal's for help
     return parser
 
 
