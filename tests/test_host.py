@@ -20,7 +20,8 @@ from modloader import StaticDiscovery
 from modloader import UnloadMode
 
 #: The keys of ``module show --json``: a contract with operators' scripts.
-JSON_KEYS = {
+#: The --json keys of a module, in the order they are written (module show's columns first).
+JSON_KEYS = [
     "name",
     "description",
     "use_count",
@@ -39,7 +40,7 @@ JSON_KEYS = {
     "load_priority",
     "load_time",
     "last_error",
-}
+]
 
 
 class Greeter:
@@ -128,7 +129,8 @@ def test_module_info_to_dict_is_the_json_form() -> None:
     host = make()
     host.start()
     info = host.list_modules()[0]
-    assert set(info.to_dict()) == JSON_KEYS
+    assert list(info.to_dict()) == JSON_KEYS
+    assert info[0] == info.name and info["name"] == info.name  # by position, by key
     assert host.run("module show").data["modules"][0] == info.to_dict()
     assert info["holders"] == [] and info["use_count"] == 0
 

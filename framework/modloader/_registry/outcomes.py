@@ -146,21 +146,22 @@ class ModuleInfo(NamedTuple):
     :meth:`to_dict` is the ``--json`` form; ``info["name"]`` reads it too.
     """
 
+    # In the order of ``module show``'s columns first: the order of the --json keys.
     name: str
+    description: str
+    use_count: int
     #: ``Running`` or ``Not Running``, as ``module show`` prints it.
     status: str
     #: The state machine's word: ``pending``, ``running``, ``declined`` ...
     state: str
-    use_count: int
-    #: Who holds the references, sorted.
-    holders: tuple[str, ...]
-    description: str
     support_level: str
     version: str | None
     distribution: str | None
     builtin: bool
     required: bool
     preload: bool
+    #: Who holds the references, sorted.
+    holders: tuple[str, ...]
     requires: tuple[str, ...]
     optional_modules: tuple[str, ...]
     enhances: tuple[str, ...]
