@@ -12,11 +12,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quick_run_measures_every_side_and_operation(tmp_path):
-    out = tmp_path / "out" / "results.json"
-    argv = ["--quick", "--envs", str(tmp_path / "envs"), "--out", str(out), "--no-docs"]
+def _run(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """``python ARGUMENTS`` from the repository root; it must succeed."""
     proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", *argv],
+        [sys.executable, *arguments],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -24,6 +23,13 @@ def test_quick_run_measures_every_side_and_operation(tmp_path):
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_quick_run_measures_every_side_and_operation(tmp_path):
+    out = tmp_path / "out" / "results.json"
+    argv = ["--quick", "--envs", str(tmp_path / "envs"), "--out", str(out), "--no-docs"]
+    _run("-m", "benchmarks", *argv)
     results = json.loads(out.read_text())
     (size,) = results["sizes"]
     assert size["errors"] == {}
@@ -49,15 +55,7 @@ def test_quick_run_measures_every_side_and_operation(tmp_path):
 @pytest.mark.slow
 def test_the_load_run_serves_every_kind_of_command() -> None:
     """``benchmarks/load.py --quick``: clients against a host whose threads spin on use()."""
-    proc = subprocess.run(
-        [sys.executable, "benchmarks/load.py", "--quick", "--duration", "3", "--json"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=110,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr
+    proc = _run("benchmarks/load.py", "--quick", "--duration", "3", "--json")
     figures = json.loads(proc.stdout)
     assert figures["commands"] > 0 and figures["per_second"] > 0
     assert set(figures["by_command_p50_p99_ms"]) == {"load", "refresh", "reload", "show", "unload"}

@@ -177,7 +177,7 @@ class ModuleInfo(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``module show --json``); sequences are lists."""
-        return {key: self[key] for key in _KEYS}
+        return {key: _plain(value) for key, value in zip(_KEYS, self, strict=True)}
 
     def __getitem__(self, key: Any) -> Any:
         """``info["use_count"]``: the :meth:`to_dict` value of ``key`` (an index, as for
@@ -186,11 +186,15 @@ class ModuleInfo(NamedTuple):
             return tuple.__getitem__(self, key)
         if key not in _KEYS:
             raise KeyError(key)
-        value = getattr(self, key)
-        return list(value) if isinstance(value, tuple) else value
+        return _plain(getattr(self, key))
 
 
 _KEYS = ModuleInfo._fields
+
+
+def _plain(value: Any) -> Any:
+    """A field as JSON has it: a sequence is a list."""
+    return list(value) if isinstance(value, tuple) else value
 
 
 def describe(record: ModuleRecord) -> ModuleInfo:
