@@ -58,7 +58,7 @@ class HelloModule(Module):
         return LoadResult.SUCCESS  # returning None means the same
 
     def unload(self, ctx: ModuleContext[HelloSettings]) -> bool:
-        ctx.logger.info("said hello %d %s", self.greeted, "time" if self.greeted == 1 else "times")
+        ctx.logger.info("said hello %s", _times(self.greeted))
         return True  # False would refuse the unload
 
     def reload(self, ctx: ModuleContext[HelloSettings]) -> ReloadResult:
@@ -71,7 +71,7 @@ class HelloModule(Module):
     @hookimpl
     def demo_status(self) -> str:
         """The demo host's hook (``demo status`` at the console calls it)."""
-        return f"res_hello: said {self.greeting!r} {self.greeted} times"
+        return f"res_hello: said {self.greeting!r} {_times(self.greeted)}"
 
     def hello(self, args: Sequence[str]) -> str:
         """The ``hello`` command: ``args`` are the words typed after it."""
@@ -79,3 +79,8 @@ class HelloModule(Module):
             raise UsageError("hello takes at most one name")
         self.greeted += 1
         return f"{self.greeting}, {args[0] if args else 'world'}!"
+
+
+def _times(count: int) -> str:
+    """``"1 time"``, ``"2 times"``."""
+    return f"{count} time" if count == 1 else f"{count} times"

@@ -95,5 +95,5 @@ def test_it_implements_the_demo_hosts_status_hook(modloader_host):
 
     host = modloader_host({"res_hello": HelloModule}, hookspecs=[DemoSpecs], strict_hooks=True)
     host.run("hello")
-    assert host.hook.demo_status() == ["res_hello: said 'Hello' 1 times"]
-    assert host.run("demo status").output == "res_hello: said 'Hello' 1 times"
+    assert host.hook.demo_status() == ["res_hello: said 'Hello' 1 time"]
+    assert host.run("demo status").output == "res_hello: said 'Hello' 1 time"

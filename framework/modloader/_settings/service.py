@@ -138,7 +138,8 @@ class SettingsService:
             return SettingsReload(record.name, ReloadStatus.INVALID, tuple(resolved.errors))
         old = ctx._settings
         if resolved.settings == old:
-            _log.info("%s: settings unchanged; the module is not disturbed", record.name)
+            # DEBUG: the outcome says it (``unchanged``), and the command's output line too.
+            _log.debug("%s: settings unchanged; the module is not disturbed", record.name)
             self.applied[record.key] = resolved  # the same values; origins may have moved
             return SettingsReload(record.name, ReloadStatus.UNCHANGED)
         if not callable(getattr(record.obj, "reload", None)):
