@@ -46,10 +46,21 @@ def test_file_then_environment_then_code(
     assert [row(host, k)["origin"] for k in ("capacity", "label", "tags", "limits.low")] == [
         "code",
         f"{conf}:3",
-        f"{conf}:4",
+        f"{conf}:4,5",  # a list given over two lines names both
         f"{conf}:7",
     ]
     assert row(host, "limits.high")["origin"] == "MYAPP_RES_STORE__LIMITS__HIGH"
+
+
+def test_a_list_over_several_files_names_each_line(make_host: HostMaker, conf_dir: Path) -> None:
+    (conf_dir / "tags.conf").write_text("tags = c\n")
+    (conf_dir / "res_store.conf").write_text("[general]\ntags = a\n#include tags.conf\ntags = d\n")
+    host = make_host()
+    assert settings(host).tags == ["a", "c", "d"]  # type: ignore[attr-defined]
+    conf, extra = conf_dir / "res_store.conf", conf_dir / "tags.conf"
+    assert row(host, "tags")["origin"] == f"{conf}:2,4, {extra}:1"
+    rows = [line.split() for line in host.run("module settings res_store").output.splitlines()]  # type: ignore[attr-defined]
+    assert ["tags", '["a",', '"c",', '"d"]', f"{conf}:2,4,", f"{extra}:1"] in rows
 
 
 def test_user_named_sections_fill_the_mapping_field_with_templates(

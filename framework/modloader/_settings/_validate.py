@@ -311,6 +311,26 @@ def _origin_of(origins: Mapping[Path, Origin], path: Path) -> Origin | None:
     return None
 
 
+def _origin_label(origins: Mapping[Path, Origin], path: Path) -> str:
+    """Where a value came from, for the operator: ``file:3``; a list given over several
+    lines names each (``file:3,4``, or ``file:3, other.conf:1`` across files)."""
+    origin = _origin_of(origins, path)
+    if origin is None:
+        return DEFAULT
+    items: list[Origin] = []  # a list's items, each where it was given
+    while (item := origins.get((*path, str(len(items))))) is not None:
+        items.append(item)
+    if len(items) < 2:
+        return origin.label
+    lines: dict[str, list[int]] = {}
+    for item in items:
+        lines.setdefault(item.source, []).append(item.line)
+    return ", ".join(
+        f"{source}:{','.join(map(str, numbers))}" if all(numbers) else Origin(source).label
+        for source, numbers in lines.items()
+    )
+
+
 def _describe(origin: Origin, path: Path) -> str:
     key = ".".join(path)
     return (
@@ -394,12 +414,11 @@ def effective_values(resolved: Resolved) -> list[dict[str, Any]]:
             for key, item in value.items():
                 walk(item, (*path, str(key)))
             return
-        origin = _origin_of(resolved.origins, path)
         rows.append(
             {
                 "key": ".".join(path),
                 "value": _shown(value),
-                "origin": origin.label if origin is not None else DEFAULT,
+                "origin": _origin_label(resolved.origins, path),
             }
         )
 
