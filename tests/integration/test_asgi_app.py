@@ -59,7 +59,7 @@ def free_port() -> int:
 class Uvicorn:
     """``python -m uvicorn asgi_app:app`` in a process of its own."""
 
-    def __init__(self, venv: Venv, tmp: Path) -> None:
+    def __init__(self, venv: Venv, tmp: Path, workers: int | None = None) -> None:
         self.venv = venv
         self.runtime = tempfile.mkdtemp(prefix="mlt-")  # short: sockets hold 103 bytes
         self.socket = os.path.join(self.runtime, "modloader", f"{NAMESPACE}.sock")
@@ -71,6 +71,8 @@ class Uvicorn:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         argv = [str(venv.python), "-m", "uvicorn", "asgi_app:app", "--port", str(port)]
+        if workers is not None:
+            argv += ["--workers", str(workers)]
         self.proc = subprocess.Popen(
             argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -100,6 +102,22 @@ class Uvicorn:
             timeout=60,
             check=False,
         )
+
+    def replies(self, line: str) -> list[dict[str, Any]]:
+        """Each process's structured reply to ``-rx LINE`` (one without workers)."""
+        done = self.rx(line, "--json")
+        found = json.loads(done.stdout) if done.stdout else []
+        return found if isinstance(found, list) else [found]
+
+    def wait_for_workers(self, count: int, timeout: float = 120) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while True:
+            replies = self.replies("module show")
+            if len(replies) == count and all(r["ok"] for r in replies):
+                return replies
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"{len(replies)} of {count} workers answer")
+            time.sleep(0.2)
 
     def finish(self, timeout: float = 60) -> tuple[int, str]:
         try:
@@ -177,3 +195,35 @@ def test_sigterm_stops_the_server_and_the_host(served: Uvicorn) -> None:
     assert code in STOPPED, out
     assert "modules stopped: web_hello, web_clock, core_http" in out
     assert not os.path.exists(served.socket)
+
+
+def test_uvicorn_workers_each_run_a_host_and_rx_reaches_them_all(
+    asgi_venv: Venv, tmp_path: Path
+) -> None:
+    server = Uvicorn(asgi_venv, tmp_path, workers=2)
+    try:
+        replies = server.wait_for_workers(2)
+        pids = sorted(r["pid"] for r in replies)
+        assert server.proc.pid not in pids  # uvicorn's supervisor runs no host
+        for reply in replies:
+            shown = {m["name"]: m["status"] for m in reply["data"]["modules"]}
+            assert shown == {"core_http": "Running", "web_clock": "Running", "web_hello": "Running"}
+
+        unloaded = server.rx("module unload web_hello")
+        assert unloaded.returncode == 0, unloaded.stdout + unloaded.stderr
+        sections = unloaded.stdout.split("== pid ")[1:]
+        assert sorted(int(s.split(" ", 1)[0]) for s in sections) == pids
+        assert all(s.endswith("==\nUnloaded web_hello\n") for s in sections), sections
+        for _ in range(8):  # whichever worker answers, the route went with the module
+            assert server.get("/hello/ada")[0] == 404
+            assert server.get("/clock")[0] == 200
+
+        server.proc.send_signal(signal.SIGTERM)
+        code, out = server.finish()
+        folder = os.path.join(server.runtime, "modloader")
+        left = os.listdir(folder) if os.path.exists(folder) else []
+    finally:
+        server.close()
+    assert code in STOPPED, out
+    assert out.count("modules stopped: web_clock, core_http") == 2, out
+    assert left in ([], [f".{NAMESPACE}.lock"]), left  # every worker's socket removed
