@@ -63,6 +63,16 @@ def test_a_list_over_several_files_names_each_line(make_host: HostMaker, conf_di
     assert ["tags", '["a",', '"c",', '"d"]', f"{conf}:2,4,", f"{extra}:1"] in rows
 
 
+def test_a_list_replaced_by_the_environment_names_the_variable_alone(
+    make_host: HostMaker, conf_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (conf_dir / "res_store.conf").write_text("[general]\ntags = a\ntags = b\n")
+    monkeypatch.setenv("MYAPP_RES_STORE__TAGS", '["x"]')
+    host = make_host()
+    assert settings(host).tags == ["x"]  # type: ignore[attr-defined]
+    assert row(host, "tags")["origin"] == "MYAPP_RES_STORE__TAGS"
+
+
 def test_user_named_sections_fill_the_mapping_field_with_templates(
     make_host: HostMaker, conf_dir: Path
 ) -> None:
