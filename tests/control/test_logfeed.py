@@ -12,7 +12,10 @@ import pytest
 
 from modloader._control.client import ControlClient
 from modloader._control.logfeed import ConsoleFilter
+from modloader._control.logfeed import LogFeed
+from modloader._control.logfeed import Subscriber
 from modloader._control.logfeed import console_command
+from modloader._control.logfeed import subscribe
 from modloader._control.logfeed import threshold
 from modloader._control.protocol import Event
 from modloader._control.protocol import Request
@@ -215,3 +218,33 @@ def test_a_console_is_told_when_the_host_goes_away(executor, sock_path):
             client.execute("echo gone")
     finally:
         client.close()
+
+
+def test_a_console_reads_its_own_subscribed_line_before_anything_logged_after(monkeypatch):
+    # The line that says a console subscribed is queued behind the reply before the
+    # writer starts: logged later, it could reach the console after lines logged once
+    # the console's subscribe() had returned, out of order.
+    queued_at_start: list[bytes] = []
+    start = Subscriber.start
+
+    def recording_start(self: Subscriber) -> None:
+        queued_at_start.extend(frame for frame, _ in self._queue)
+        start(self)
+
+    monkeypatch.setattr(Subscriber, "start", recording_start)
+    feed = LogFeed()
+    here, there = socket.socketpair()
+    request = Request(op="subscribe", id=1, client="pid 42 (test)", verbose=1, debug=1)
+    subscriber = subscribe(here, request, feed, limit=10)
+    try:
+        assert [json.loads(frame).get("event") for frame in queued_at_start] == [None, "log"]
+        assert "pid 42 (test) subscribed to the log" in json.loads(queued_at_start[1])["text"]
+        subscriber.wait_started(5)
+        with there.makefile("rb") as replies:
+            assert json.loads(replies.readline())["ok"] is True
+            assert "subscribed to the log" in json.loads(replies.readline())["text"]
+    finally:
+        feed.remove(subscriber)
+        subscriber.close()
+        here.close()
+        there.close()

@@ -352,9 +352,11 @@ def subscribe(sock: socket.socket, request: Request, feed: LogFeed, limit: int) 
     reply = Response(id=request.id, ok=True, data=settings.as_dict(), v=LOG_VERSION)
     subscriber._started = subscriber.queue_reply(encode(reply))
     feed.add(subscriber)  # before the reply can go out: no line logged after it is missed
-    subscriber.start()
     if request.client:
+        # Before the writer starts: queued right after the reply, so the console reads it
+        # before any line logged once its subscribe() has returned, never after one.
         logger.debug("control socket: %s subscribed to the log", request.client)
+    subscriber.start()
     return subscriber
 
 
