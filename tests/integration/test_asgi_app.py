@@ -168,7 +168,9 @@ def test_routes_follow_their_modules_and_core_stop_stops_uvicorn(served: Uvicorn
 
     # A task that an async load started on the server's loop, cancelled by its unload.
     first = served.get("/clock")[1]
-    time.sleep(0.3)
+    deadline = time.monotonic() + 10  # a tick every TICK seconds, however busy the machine
+    while served.get("/clock")[1]["ticks"] == first["ticks"] and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert served.get("/clock")[1]["ticks"] > first["ticks"]
     refreshed = served.rx("module refresh web_clock")
     assert refreshed.stdout.splitlines()[-1] == "Unloaded and loaded web_clock"
