@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
+from collections.abc import Callable
 from collections.abc import Mapping
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["Served", "clean_env"]
+__all__ = ["Served", "clean_env", "json_replies", "wait_for_workers"]
 
 
 def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
@@ -19,6 +22,33 @@ def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = str(tmp / "config-home")
     env.update(extra)
     return env
+
+
+def json_replies(done: subprocess.CompletedProcess[str]) -> list[dict[str, Any]]:
+    """Each process's reply in the output of ``-rx LINE --json`` (one without workers)."""
+    found = json.loads(done.stdout) if done.stdout else []
+    return found if isinstance(found, list) else [found]
+
+
+def wait_for_workers(
+    replies: Callable[[str], list[dict[str, Any]]],
+    count: int,
+    server: subprocess.Popen[Any],
+    output: Callable[[], str] = lambda: "",
+    timeout: float = 120,
+) -> list[dict[str, Any]]:
+    """``replies("module show")`` once ``count`` worker hosts answer it, each ok.
+
+    :raises AssertionError: ``server`` ended, or they did not within ``timeout`` seconds.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        found = replies("module show")
+        if len(found) == count and all(r["ok"] for r in found):
+            return found
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError(f"{len(found)} of {count} workers answer:\n{output()}")
+        time.sleep(0.2)
 
 
 class Served:

@@ -30,6 +30,8 @@ from tests._dists import Venv
 from tests._dists import copy_venv
 from tests._dists import venv_template_fixture  # noqa: F401 - what asgi_venv copies
 from tests.integration._served import clean_env
+from tests.integration._served import json_replies
+from tests.integration._served import wait_for_workers
 
 pytestmark = pytest.mark.slow
 
@@ -105,19 +107,7 @@ class Uvicorn:
 
     def replies(self, line: str) -> list[dict[str, Any]]:
         """Each process's structured reply to ``-rx LINE`` (one without workers)."""
-        done = self.rx(line, "--json")
-        found = json.loads(done.stdout) if done.stdout else []
-        return found if isinstance(found, list) else [found]
-
-    def wait_for_workers(self, count: int, timeout: float = 120) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while True:
-            replies = self.replies("module show")
-            if len(replies) == count and all(r["ok"] for r in replies):
-                return replies
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"{len(replies)} of {count} workers answer")
-            time.sleep(0.2)
+        return json_replies(self.rx(line, "--json"))
 
     def finish(self, timeout: float = 60) -> tuple[int, str]:
         try:
@@ -204,7 +194,7 @@ def test_uvicorn_workers_each_run_a_host_and_rx_reaches_them_all(
 ) -> None:
     server = Uvicorn(asgi_venv, tmp_path, workers=2)
     try:
-        replies = server.wait_for_workers(2)
+        replies = wait_for_workers(server.replies, 2, server.proc)
         pids = sorted(r["pid"] for r in replies)
         assert server.proc.pid not in pids  # uvicorn's supervisor runs no host
         for reply in replies:

@@ -18,7 +18,6 @@ import signal
 import socket
 import subprocess
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,6 +31,8 @@ from tests._dists import Venv
 from tests._dists import clone_project
 from tests._dists import venv_fixture  # noqa: F401 - the venv fixture
 from tests._dists import venv_template_fixture  # noqa: F401 - what venv copies
+from tests.integration._served import json_replies
+from tests.integration._served import wait_for_workers
 
 pytestmark = pytest.mark.slow
 
@@ -94,19 +95,7 @@ class Gunicorn:
         )
 
     def replies(self, line: str) -> list[dict[str, Any]]:
-        done = self.rx(line, "--json")
-        found = json.loads(done.stdout) if done.stdout else []
-        return found if isinstance(found, list) else [found]
-
-    def wait_for_workers(self, timeout: float = 120) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while True:
-            replies = self.replies("module show")
-            if len(replies) == WORKERS and all(r["ok"] for r in replies):
-                return replies
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"{len(replies)} workers answer:\n{self.output()}")
-            time.sleep(0.2)
+        return json_replies(self.rx(line, "--json"))
 
     def get(self) -> dict[str, Any]:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/", timeout=30) as response:
@@ -156,7 +145,7 @@ def test_refresh_after_pip_upgrade_reaches_every_worker(
     )
     server = Gunicorn(venv, tmp_path, runtime)
     try:
-        before = server.wait_for_workers()
+        before = wait_for_workers(server.replies, WORKERS, server.proc, server.output)
         pids = sorted(r["pid"] for r in before)
         assert server.proc.pid not in pids  # the master runs no host
         assert [_version(r) for r in before] == ["1.0.0"] * WORKERS
