@@ -6,7 +6,9 @@ or hard unload, refresh, shutdown). The lifecycle tells :class:`HostHooks`
 at its single points: :meth:`~HostHooks.admit` before ``load()`` (validation),
 :meth:`~HostHooks.join` from ``became_running``, :meth:`~HostHooks.leave`
 from ``about_to_unload``; a module removed from the list (its ``unloaded``
-event) is unregistered.
+event) is unregistered. The historic calls a joining module missed, which
+pluggy replays from its registration, are noted there and handed to the
+lifecycle (:meth:`~HostHooks.replay_missed`) to make as module calls.
 
 A call holds one reference on each module it is about to call, for the whole
 call, with the holder ``hook:<name>``: a soft unload during the call is refused
@@ -20,8 +22,11 @@ module runs on, it is called again in its old place, with no replay.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
+from collections import Counter
+from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -142,9 +147,11 @@ class _PluginManager(pluggy.PluginManager):
         super().__init__(PROJECT_NAME)
         self._records = records
         self._holder_names: dict[str, str] = {}
-        #: The object whose missed historic calls are being replayed, and the
-        #: thread doing it (registration holds the loader's lock), if any.
-        self.replaying: tuple[object, int] | None = None
+        #: The object joining, and the thread registering it (under the loader's lock),
+        #: if any: pluggy replays the historic calls it missed from ``register()``.
+        self.joining: tuple[object, int] | None = None
+        #: The hooks of those replays, one entry per call, as pluggy asked for them.
+        self.missed: list[str] = []
 
     def _hookexec(
         self,
@@ -183,8 +190,11 @@ class _PluginManager(pluggy.PluginManager):
         if leaving is not None:
             methods = [impl for impl in methods if impl.plugin_name not in leaving]
         try:
-            if self.replaying is not None and self._is_replay(methods):
-                return self._replay(hook_name, methods, kwargs)
+            if self.joining is not None and self._is_replay(methods):
+                # Not run here, under the lock and without a time limit: noted, and
+                # replayed as the module's own code once it has joined (replay_missed).
+                self.missed.append(hook_name)
+                return []
             return self._inner_hookexec(hook_name, methods, kwargs, firstresult)
         finally:
             try:
@@ -195,32 +205,35 @@ class _PluginManager(pluggy.PluginManager):
 
     def _is_replay(self, methods: Sequence[pluggy.HookImpl]) -> bool:
         # pluggy replays history to one implementation at a time, from register().
-        replaying = self.replaying
+        joining = self.joining
         return (
-            replaying is not None
+            joining is not None
             and len(methods) == 1
-            and methods[0].plugin is replaying[0]
-            and threading.get_ident() == replaying[1]
+            and methods[0].plugin is joining[0]
+            and threading.get_ident() == joining[1]
         )
-
-    def _replay(
-        self, hook_name: str, methods: Sequence[pluggy.HookImpl], kwargs: Mapping[str, object]
-    ) -> object | list[object]:
-        # A historic call replayed to a module that just started: its failure is
-        # the module's, logged; the module keeps running (nobody else called).
-        try:
-            return self._inner_hookexec(hook_name, methods, kwargs, False)
-        except Exception:
-            _log.warning(
-                "%s: replaying historic hook '%s' raised",
-                methods[0].plugin_name,
-                hook_name,
-                exc_info=True,
-            )
-            return []
 
 
 _GROUP_RANK = {(True, False): 0, (False, False): 1, (False, True): 2}
+
+
+def _replay(caller: pluggy.HookCaller, impl: pluggy.HookImpl, count: int) -> None:
+    """Make the first ``count`` historic calls of ``caller`` to ``impl``, as pluggy's
+    registration would have (each result, if any, to the call's ``result_callback``)."""
+    for kwargs, result_callback in (caller._call_history or [])[:count]:
+        try:
+            result = caller._hookexec(caller.name, [impl], kwargs, False)
+        except BaseException:  # the module's own: logged, and the next call made
+            _log.warning(
+                "%s: replaying historic hook '%s' raised",
+                impl.plugin_name,
+                caller.name,
+                exc_info=True,
+            )
+            continue
+        if result and result_callback is not None:
+            assert isinstance(result, list)
+            result_callback(result[0])
 
 
 class HostHooks:
@@ -246,6 +259,8 @@ class HostHooks:
             self.manager.add_hookspecs(spec)
             self._checker.add_hookspecs(spec)
             self.specs.append(spec)
+        #: Modules that joined and have historic calls to be replayed: name -> hook -> count.
+        self._missed: dict[str, Counter[str]] = {}
         #: Modules whose unload() was called: name -> (impl, its own function) to restore
         #: should the module run on (its unload() refused).
         self._guarded: dict[str, list[tuple[pluggy.HookImpl, Any]]] = {}
@@ -280,13 +295,14 @@ class HostHooks:
         return None
 
     def join(self, record: ModuleRecord) -> None:
-        """``record`` became running (under the lifecycle's lock): register it, replay history."""
+        """``record`` became running (under the lifecycle's lock): register it, noting the
+        historic calls it missed (see :meth:`replay_missed`)."""
         self._tidy()
         if record.obj is None:
             return
         self._records[record.name] = record
         manager = self.manager
-        manager.replaying = (record.obj, threading.get_ident())
+        manager.joining, manager.missed = (record.obj, threading.get_ident()), []
         try:
             manager.register(record.obj, name=record.name)
         except Exception:
@@ -296,9 +312,30 @@ class HostHooks:
             self._records.pop(record.name, None)
             return
         finally:
-            manager.replaying = None
+            manager.joining = None
         for caller in manager.get_hookcallers(record.obj) or ():
             self._sort(caller)
+        if manager.missed:
+            self._missed[record.name] = Counter(manager.missed)
+
+    def replay_missed(self, record: ModuleRecord) -> list[tuple[str, Callable[[], None]]]:
+        """The historic calls ``record`` missed, noted as it joined: ``(hook, replay)``
+        for each hook, ``replay()`` making them all, in order, as pluggy would have.
+
+        The lifecycle runs each replay as the module's own code (in its call thread,
+        under the time limit). A replayed call that raises, whatever it raises, is
+        logged and the next one made: the module keeps running, nobody is waiting.
+        """
+        missed = self._missed.pop(record.name, None)
+        if not missed:
+            return []
+        replays: list[tuple[str, Callable[[], None]]] = []
+        for hook, count in missed.items():
+            caller: pluggy.HookCaller = getattr(self.manager.hook, hook)
+            for impl in caller.get_hookimpls():
+                if impl.plugin is record.obj:
+                    replays.append((hook, functools.partial(_replay, caller, impl, count)))
+        return replays
 
     def leave(self, record: ModuleRecord) -> None:
         """Before ``record``'s ``unload()`` (its state is no longer running): no call enters it.
@@ -330,6 +367,7 @@ class HostHooks:
 
     def _forget(self, record: ModuleRecord) -> None:
         self._guarded.pop(record.name, None)
+        self._missed.pop(record.name, None)
         if self.manager.has_plugin(record.name):
             self.manager.unregister(name=record.name)
         del self._records[record.name]

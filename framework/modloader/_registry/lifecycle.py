@@ -1,8 +1,7 @@
 """The lifecycle: the only writer of module state (import, start, stop, remove).
 
 Every change to the module list happens under one re-entrant lock, which is
-never held while module code runs (except historic hook calls replayed to a
-module as it joins the hooks, see :meth:`became_running`): a module's code runs through
+never held while module code runs: a module's code runs through
 :meth:`Lifecycle.module_call` (the one place it is called), in a call thread
 with a time limit, while the lock is suspended (:mod:`modloader._registry.calls`).
 The operations that call module code are generators of steps
@@ -369,7 +368,11 @@ class Lifecycle:
                 self.decline(record, call.reason)
                 return StartResult.DECLINED, call.reason
             result = call.value
-        return self.load_returned(record, result)
+        outcome = self.load_returned(record, result)
+        if outcome[0] is StartResult.RUNNING and self.hooks is not None:
+            for hook, replay in self.hooks.replay_missed(record):
+                yield from self.module_call(record, hook, replay)  # logged here if need be
+        return outcome
 
     def _loader(self, record: ModuleRecord) -> Callable[[ModuleContext], Any] | None:
         """What runs as ``record``'s ``load()`` call: its settings validated, then ``load()``.
@@ -416,10 +419,8 @@ class Lifecycle:
         record.load_time = time.time()
         record.error = None
         self.set_state(record, _S.RUNNING)
-        if self.hooks is not None:  # it joins the hooks, missed historic calls replayed
-            # The replay is module code run here, under the lock and without the time
-            # limit: pluggy replays inside its registration, which must not race another.
-            self.hooks.join(record)
+        if self.hooks is not None:  # it joins the hooks; the historic calls it missed are
+            self.hooks.join(record)  # replayed by _loading, as module calls
         if record.support_level == SupportLevel.DEPRECATED.value:
             _log.warning(
                 "Module '%s' is deprecated and may be removed in a future version.", record.name
