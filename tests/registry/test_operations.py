@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
@@ -199,6 +201,75 @@ def test_registrations_removed_on_unload(make_host: HostFactory) -> None:
     assert h.run("module unload -h reg").ok
     assert removed == ["timer"]
     assert out(h, "greet you")[1][0].startswith("No such command 'greet you'")
+
+
+@pytest.mark.parametrize("mode", ["", "-f ", "-h "])
+@pytest.mark.parametrize("raised", [SystemExit(2), KeyboardInterrupt(), ValueError("gone")])
+def test_a_registration_whose_remove_raises_anything_is_logged_and_the_rest_removed(
+    make_host: HostFactory, caplog: pytest.LogCaptureFixture, raised: BaseException, mode: str
+) -> None:
+    removed: list[str] = []
+
+    def fail() -> None:
+        raise raised
+
+    class Registers:
+        def load(self, ctx: Any) -> None:
+            ctx.register("first", lambda: removed.append("first"))
+            ctx.register("broken", fail)
+            ctx.register("last", lambda: removed.append("last"))
+
+    h = make_host({"reg": Registers})
+    h.start()
+    result = h.run(f"module unload {mode}reg")  # a result: nothing escapes into the caller
+
+    assert result.ok, result.output
+    assert removed == ["last", "first"]
+    assert "reg: removing broken failed" in caplog.text
+    assert type(raised).__name__ in caplog.text
+    assert not h.is_running("reg")
+    assert h.run("module load reg").ok
+
+
+def test_a_registration_whose_remove_hangs_is_given_up_at_the_time_limit(
+    make_host: HostFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = threading.Event()
+    removed: list[str] = []
+
+    class Registers:
+        def load(self, ctx: Any) -> None:
+            ctx.register("first", lambda: removed.append("first"))
+            ctx.register("stuck", lambda: gate.wait(30))
+
+    h = make_host({"reg": Registers, "other": Registers})
+    h.start()
+    h.module_timeout = 0.3
+    began = time.monotonic()
+    assert h.run("module unload reg").ok  # its remove() runs on in its own thread
+    assert time.monotonic() - began < 5
+    assert "reg: remove() did not return within 0.3 s" in caplog.text
+    assert not h.is_running("reg")
+    assert h.run("module unload other").ok  # the lock is not held by the one that hangs
+    gate.set()
+    deadline = time.monotonic() + 10
+    while removed != ["first", "first"] and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert removed == ["first", "first"]
+
+
+def test_what_a_failed_load_registered_is_removed(make_host: HostFactory) -> None:
+    removed: list[str] = []
+
+    class Fails:
+        def load(self, ctx: Any) -> Any:
+            ctx.register("timer", lambda: removed.append("timer"))
+            raise RuntimeError("no database")
+
+    h = make_host({"fails": Fails})
+    h.start()
+    assert removed == ["timer"]
+    assert h.get_module("fails").state == "declined"
 
 
 # -- module reload --------------------------------------------------------------------

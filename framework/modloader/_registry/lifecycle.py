@@ -93,6 +93,11 @@ class CommandSink(Protocol):
     ) -> Callable[[], None]: ...
 
 
+def _succeeded(result: Any) -> bool:
+    """Whether what ``load()`` returned means it started."""
+    return result is None or result is LoadResult.SUCCESS
+
+
 class Lifecycle:
     """Starts, stops and removes the modules of one :class:`ModuleList`."""
 
@@ -359,6 +364,8 @@ class Lifecycle:
             if call.status is CallStatus.TIMED_OUT:
                 self.time_out(record, call)
                 return StartResult.DECLINED, call.reason
+            if call.status is CallStatus.RAISED or not _succeeded(call.value):
+                yield from self.cleaning(record)  # what load() registered before it failed
             if isinstance(call.error, ModuleDeclined):
                 self.decline(record, call.error.reason)
                 return StartResult.DECLINED, call.error.reason
@@ -395,7 +402,7 @@ class Lifecycle:
 
     def load_returned(self, record: ModuleRecord, result: Any) -> tuple[StartResult, str | None]:
         """``record``'s ``load()`` returned ``result``: it runs, fails or declines."""
-        if result is None or result is LoadResult.SUCCESS:
+        if _succeeded(result):
             self.became_running(record)
             return StartResult.RUNNING, None
         self.run_cleanup(record)
@@ -436,15 +443,29 @@ class Lifecycle:
         record.dep_handles.clear()
 
     def run_cleanup(self, record: ModuleRecord) -> None:
-        """Remove everything ``record`` registered (a failure is logged, not raised)."""
-        for registration in reversed(record.registrations):
+        """Remove everything ``record`` registered, last first (a failure is logged).
+
+        A ``remove`` is the module's code: whatever it raises (``SystemExit``,
+        ``KeyboardInterrupt`` ...) is the module's, logged, and the next one runs.
+        """
+        registrations, record.registrations = record.registrations, []
+        for registration in reversed(registrations):
             try:
                 registration.remove()
-            except Exception:
+            except BaseException:
                 _log.warning(
                     "%s: removing %s failed", record.name, registration.what, exc_info=True
                 )
-        record.registrations.clear()
+
+    def cleaning(self, record: ModuleRecord) -> Steps[None]:
+        """:meth:`run_cleanup` as a module call (its thread, the time limit, no lock held)."""
+        if record.registrations:
+            yield from self.module_call(record, "remove", self.run_cleanup, (record,))
+
+    def removing(self, record: ModuleRecord, *, drop_code: bool = True) -> Steps[None]:
+        """:meth:`remove`, its registrations removed first by :meth:`cleaning`."""
+        yield from self.cleaning(record)
+        self.remove(record, drop_code=drop_code)
 
     def about_to_unload(self, record: ModuleRecord) -> CallResult | None:
         """:meth:`unloading`, run (:meth:`run`)."""

@@ -83,7 +83,7 @@ class Operations:
                 raise ModuleAlreadyRunningError(name)
             replaced = record is not None
             if record is not None:
-                life.remove(record)
+                yield from life.removing(record)
             try:
                 yield from self._load_fresh(name)
             except ModuleError as exc:
@@ -151,7 +151,7 @@ class Operations:
                 raise BuiltinModuleError(name)
             self._check_not_busy(name, record, mode)
             if record.state is not _S.RUNNING:
-                life.remove(record)
+                yield from life.removing(record)
                 return UnloadOutcome(name, mode, previously_declined=True)
             life.set_state(record, _S.UNLOADING)
             count = record.use_count
@@ -167,7 +167,7 @@ class Operations:
                 self._refused(name, record, call, count, dependents)
             if why:
                 record.error = f"removed by hard unload although unload() refused: {why}"
-            life.remove(record)
+            yield from life.removing(record)
             return UnloadOutcome(
                 name,
                 mode,
@@ -234,7 +234,7 @@ class Operations:
             call = yield from life.unloading(dependent)
             if refusal(call) and mode is not UnloadMode.HARD:
                 self._refused(name, record, call, count, tuple(done), refused_by=dependent)
-            life.remove(dependent)
+            yield from life.removing(dependent)
             done.append(dependent.name)
         return tuple(done)
 

@@ -53,7 +53,7 @@ def unwind(life: Lifecycle, *, call_unload: bool = True) -> list[str]:
                 )
             elif refusal(result):
                 _log.warning("%s refused to unload at shutdown: %s", record.name, refusal(result))
-        life.remove(record, drop_code=False)
+        yield from life.removing(record, drop_code=False)
         names.append(record.name)
 
     with life.lock:
