@@ -59,6 +59,7 @@ from modloader._registry.outcomes import describe
 from modloader._registry.record import ModuleRecord
 from modloader._registry.record import Registration
 from modloader._registry.record import read_contract
+from modloader._registry.record import remove_registrations
 from modloader._registry.refs import ModuleHandle
 from modloader._registry.refs import acquire
 from modloader._registry.states import ModuleState
@@ -196,11 +197,13 @@ class Lifecycle:
         args: tuple[Any, ...] = (),
         *,
         on_late: LateT | None = None,
+        claimed: bool = False,
     ) -> Steps[CallResult]:
         """Run ``fn(*args)``, a piece of ``record``'s code: the one place module code runs.
 
         It runs in a call thread with the lock suspended and ``record`` busy
-        (``record.busy == hook``), for at most :attr:`timeout` seconds
+        (``record.busy == hook``; ``claimed``: the caller made it busy, and makes it
+        idle again itself), for at most :attr:`timeout` seconds
         (:mod:`modloader._registry.steps`). A call that outlives it leaves
         ``record`` busy until it returns; then ``on_late(result)`` runs under the
         lock, in the module's thread, to reconcile its state. Whatever the code
@@ -236,7 +239,8 @@ class Lifecycle:
                 self.set_state(record, _S.TIMED_OUT)
             raise
         if result.status is not CallStatus.TIMED_OUT:
-            record.busy = None
+            if not claimed:
+                record.busy = None
             log_raised(record.name, result)
         else:
             _log.warning("%s: %s", record.name, result.reason)
@@ -263,7 +267,7 @@ class Lifecycle:
         """Mark ``record`` declined with ``reason``; it holds no references or registrations."""
         if record.state is _S.PENDING:
             self.set_state(record, _S.LOADING)
-        self.run_cleanup(record)  # what a load() registered before it raised
+        remove_registrations(record)  # what a load() registered before it raised
         self.release_deps(record)
         record.error = reason
         self.set_state(record, _S.DECLINED)
@@ -382,30 +386,19 @@ class Lifecycle:
         return outcome
 
     def _loader(self, record: ModuleRecord) -> Callable[[ModuleContext], Any] | None:
-        """What runs as ``record``'s ``load()`` call: its settings validated, then ``load()``.
-
-        Validating runs the module's own settings model (its validators are module
-        code), so it runs in the module's call too; invalid settings decline it.
-        """
+        """What runs as ``record``'s ``load()`` call: for a module that declares settings,
+        they are validated in it first (:meth:`SettingsService.validated_load`)."""
         load = getattr(record.obj, "load", None)
-        settings = self.settings
-        if settings is None or getattr(record.obj, "settings_model", None) is None:
+        if self.settings is None or getattr(record.obj, "settings_model", None) is None:
             return load if callable(load) else None
-
-        def validated_load(ctx: ModuleContext) -> Any:
-            problem = settings.prepare(record)
-            if problem is not None:
-                raise ModuleDeclined(problem)
-            return load(ctx) if callable(load) else None
-
-        return validated_load
+        return self.settings.validated_load(record, load)
 
     def load_returned(self, record: ModuleRecord, result: Any) -> tuple[StartResult, str | None]:
         """``record``'s ``load()`` returned ``result``: it runs, fails or declines."""
         if _succeeded(result):
             self.became_running(record)
             return StartResult.RUNNING, None
-        self.run_cleanup(record)
+        remove_registrations(record)
         if result is LoadResult.FAILURE:
             self.release_deps(record)
             record.error = "load() returned FAILURE"
@@ -442,25 +435,11 @@ class Lifecycle:
             handle.release()
         record.dep_handles.clear()
 
-    def run_cleanup(self, record: ModuleRecord) -> None:
-        """Remove everything ``record`` registered, last first (a failure is logged).
-
-        A ``remove`` is the module's code: whatever it raises (``SystemExit``,
-        ``KeyboardInterrupt`` ...) is the module's, logged, and the next one runs.
-        """
-        registrations, record.registrations = record.registrations, []
-        for registration in reversed(registrations):
-            try:
-                registration.remove()
-            except BaseException:
-                _log.warning(
-                    "%s: removing %s failed", record.name, registration.what, exc_info=True
-                )
-
     def cleaning(self, record: ModuleRecord) -> Steps[None]:
-        """:meth:`run_cleanup` as a module call (its thread, the time limit, no lock held)."""
+        """Remove what ``record`` registered, as a module call (:func:`remove_registrations`
+        runs the module's ``remove`` callables: in its thread, under the time limit)."""
         if record.registrations:
-            yield from self.module_call(record, "remove", self.run_cleanup, (record,))
+            yield from self.module_call(record, "remove", remove_registrations, (record,))
 
     def removing(self, record: ModuleRecord, *, drop_code: bool = True) -> Steps[None]:
         """:meth:`remove`, its registrations removed first by :meth:`cleaning`."""
@@ -499,7 +478,7 @@ class Lifecycle:
         ``drop_code=False`` keeps its Python modules imported (at shutdown,
         where nothing will load them again, dropping them is wasted work).
         """
-        self.run_cleanup(record)
+        remove_registrations(record)
         self.release_deps(record)
         if self.settings is not None:
             self.settings.forget(record)

@@ -30,6 +30,7 @@ from modloader._registry.record import ModuleRecord
 from modloader._registry.states import ModuleState
 from modloader._registry.steps import Steps
 from modloader.errors import BuiltinModuleError
+from modloader.errors import ConfigIssue
 from modloader.errors import DependencyError
 from modloader.errors import LoadDeclinedError
 from modloader.errors import ModuleAlreadyRunningError
@@ -350,25 +351,40 @@ class Operations:
     def _reload_settings(self, record: ModuleRecord, errors: list[ModuleError]) -> SettingsReload:
         """For a claimed module that declares settings: re-read them, swap them in atomically.
 
-        ``reload()`` is called only when they changed; what it reports goes to ``errors``.
+        Reading them runs the settings model's validators, the module's code: a module
+        call, as at load, the claim kept. ``reload()`` is called only when they
+        changed; what it reports goes to ``errors``.
         """
-        service = self.lifecycle.settings
-        assert service is not None
-        called = False
+        life = self.lifecycle
+        service = life.settings
+        assert service is not None and record.ctx is not None
+        released = False
 
         def call_reload() -> bool:
-            nonlocal called
-            called = True
+            nonlocal released
+            released = True  # its module call releases the claim
             error = self._reload_record(record)
             if error is not None:
                 errors.append(error)
             return error is None
 
         try:
-            return service.reload(record, call_reload)
+            read = life.run(
+                life.module_call(
+                    record, "reload", service.read, (record.ctx.name, record.obj), claimed=True
+                )
+            )
+            if read.status is CallStatus.TIMED_OUT:
+                released = True  # busy until the validators return: the late call releases it
+                assert read.limit is not None
+                errors.append(ModuleTimeoutError(record.name, "reload", read.limit))
+                return _not_read(record, f"validating them did not finish within {read.limit:g} s")
+            if read.status is CallStatus.RAISED:
+                return _not_read(record, f"validating them raised {read.reason}")
+            return service.apply(record, read.value, call_reload)
         finally:
-            if not called:  # no module call released the claim
-                with self.lifecycle.lock:
+            if not released:
+                with life.lock:
                     record.busy = None
 
     def _reload_record(self, record: ModuleRecord) -> ModuleError | None:
@@ -463,3 +479,9 @@ class Operations:
             outside = [holder for h, holder in list(member.holders.items()) if id(h) not in inside]
             if outside:
                 raise ModuleInUseError(member.name, len(outside), sorted(outside))
+
+
+def _not_read(record: ModuleRecord, why: str) -> SettingsReload:
+    """A reload whose new settings could not be validated: the old ones stay."""
+    issue = ConfigIssue("<settings_model>", 0, "validation-failed", why)
+    return SettingsReload(record.name, ReloadStatus.INVALID, (issue,))

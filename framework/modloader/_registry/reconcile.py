@@ -23,6 +23,7 @@ from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
 from modloader._registry.events import EventKind
 from modloader._registry.record import ModuleRecord
+from modloader._registry.record import remove_registrations
 from modloader._registry.states import ModuleState
 from modloader.module import LoadResult
 
@@ -60,7 +61,7 @@ def late_load(life: Lifecycle, record: ModuleRecord, result: CallResult) -> None
         undone = " and was unloaded again"
         if call is not None and call.status is not CallStatus.RETURNED:
             undone = f" and was unloaded again ({call.reason})"
-    life.run_cleanup(record)
+    remove_registrations(record)
     if record.state is _S.TIMED_OUT:
         life.decline(
             record,
@@ -72,7 +73,7 @@ def late_load(life: Lifecycle, record: ModuleRecord, result: CallResult) -> None
 
 def late_unload(life: Lifecycle, record: ModuleRecord, result: CallResult) -> None:
     if record.state is not _S.TIMED_OUT:
-        life.run_cleanup(record)  # removed meanwhile (hard unload, shutdown)
+        remove_registrations(record)  # removed meanwhile (hard unload, shutdown)
         return
     refused = result.status is CallStatus.RAISED or (
         result.status is CallStatus.RETURNED and result.value is False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -19,6 +20,9 @@ if TYPE_CHECKING:
     from modloader._registry.refs import ModuleHandle
 
 __all__ = ["ModuleRecord", "Registration", "read_contract"]
+
+
+_log = logging.getLogger("modloader")
 
 
 class Registration(NamedTuple):
@@ -167,3 +171,17 @@ def read_contract(record: ModuleRecord, obj: Any) -> None:
     record.load_priority = int(priority)
     for attr in ("requires", "optional_modules", "enhances"):
         setattr(record, attr, _names(_attr(obj, attr), attr))
+
+
+def remove_registrations(record: ModuleRecord) -> None:
+    """Remove everything ``record`` registered, last first (a failure is logged).
+
+    A ``remove`` is the module's code: whatever it raises (``SystemExit``,
+    ``KeyboardInterrupt`` ...) is the module's, logged, and the next one runs.
+    """
+    registrations, record.registrations = record.registrations, []
+    for registration in reversed(registrations):
+        try:
+            registration.remove()
+        except BaseException:
+            _log.warning("%s: removing %s failed", record.name, registration.what, exc_info=True)

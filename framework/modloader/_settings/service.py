@@ -20,6 +20,7 @@ from modloader._names import name_key
 from modloader._registry.outcomes import ReloadStatus
 from modloader._registry.outcomes import SettingsReload
 from modloader.errors import ConfigIssue
+from modloader.module import ModuleDeclined
 
 if TYPE_CHECKING:
     from modloader._registry.record import ModuleRecord
@@ -104,6 +105,19 @@ class SettingsService:
 
     # -- the registry's call sites -----------------------------------------------------
 
+    def validated_load(self, record: ModuleRecord, load: Any) -> Callable[[Any], Any]:
+        """What runs as ``record``'s ``load()`` call: :meth:`prepare`, then ``load`` (if
+        callable). The settings model's validators are the module's code, so they run in
+        that call, under its time limit; invalid settings decline the module."""
+
+        def validated(ctx: Any) -> Any:
+            problem = self.prepare(record)
+            if problem is not None:
+                raise ModuleDeclined(problem)
+            return load(ctx) if callable(load) else None
+
+        return validated
+
     def prepare(self, record: ModuleRecord) -> str | None:
         """Validate before ``load()``: set ``ctx.settings``, or return why the module declines."""
         if model_of(record.obj) is None or record.ctx is None:
@@ -125,11 +139,13 @@ class SettingsService:
     def forget(self, record: ModuleRecord) -> None:
         self.applied.pop(record.key, None)
 
-    def reload(self, record: ModuleRecord, call_reload: Callable[[], bool]) -> SettingsReload:
-        """Re-read and validate; swap the settings in, call ``reload()``, roll back on failure."""
+    def apply(
+        self, record: ModuleRecord, resolved: Resolved, call_reload: Callable[[], bool]
+    ) -> SettingsReload:
+        """The settings just read (:meth:`read`): swap them in, call ``reload()``, roll
+        back on failure; unchanged, the module is not disturbed."""
         assert record.ctx is not None
         ctx = record.ctx
-        resolved = self.read(ctx.name, record.obj)
         for warning in resolved.warnings:
             _log.warning("%s settings: %s", record.name, warning)
         if not resolved.ok:
