@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from typing import Any
 
 from modloader._commands.table import Command
 from modloader._commands.table import CommandTable
 from modloader._commands.table import Reply
+from modloader._registry.calls import CallStatus
 from modloader._registry.lifecycle import Lifecycle
 from modloader._settings.service import env_head
 from modloader._settings.service import model_of
 from modloader.errors import CommandError
 from modloader.errors import ModLoaderError
+from modloader.errors import ModuleBusyError
 from modloader.errors import UsageError
+
+if TYPE_CHECKING:
+    from modloader._registry.record import ModuleRecord
+    from modloader._settings._validate import Resolved
 
 __all__ = ["install_settings_command", "settings_data"]
 
@@ -43,7 +50,9 @@ def settings_data(life: Lifecycle, name: str) -> dict[str, Any]:
             )
         if model_of(obj) is None:
             return {**base, "settings": [], "errors": [], "warnings": []}
-        resolved = service.current(shown, obj) if record.state.running else service.read(shown, obj)
+        resolved = service.in_force(shown) if record.state.running else None
+        if resolved is None:
+            resolved = _read(life, record, shown, obj)
         from modloader._settings._validate import effective_values
 
         return {
@@ -57,6 +66,24 @@ def settings_data(life: Lifecycle, name: str) -> dict[str, Any]:
             "errors": [str(issue) for issue in resolved.errors],
             "warnings": [str(issue) for issue in resolved.warnings],
         }
+
+
+def _read(life: Lifecycle, record: ModuleRecord, shown: str, obj: Any) -> Resolved:
+    """Read and validate ``record``'s settings now: its settings model's validators are
+    its code, so they run as a module call (its thread, the time limit, the lock free)."""
+    assert life.settings is not None
+    if record.busy:
+        raise CommandError(str(ModuleBusyError(record.name, record.busy)))
+    call = life.run(life.module_call(record, "settings", life.settings.read, (shown, obj)))
+    if call.status is CallStatus.TIMED_OUT:
+        raise CommandError(
+            f"Module '{record.name}': validating its settings did not finish within "
+            f"{call.limit:g} s"
+        )
+    if call.status is CallStatus.RAISED:
+        raise CommandError(f"Module '{record.name}': validating its settings raised {call.reason}")
+    resolved: Resolved = call.value
+    return resolved
 
 
 def render(data: dict[str, Any]) -> list[str]:

@@ -98,10 +98,9 @@ class SettingsService:
             code=self.code.get(name_key(name)),
         )
 
-    def current(self, name: str, obj: Any) -> Resolved:
-        """The settings in force for a running module, else what they would be now."""
-        applied = self.applied.get(name_key(name))
-        return applied if applied is not None else self.read(name, obj)
+    def in_force(self, name: str) -> Resolved | None:
+        """The settings a running module was given (``None``: none yet)."""
+        return self.applied.get(name_key(name))
 
     # -- the registry's call sites -----------------------------------------------------
 

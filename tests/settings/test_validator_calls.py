@@ -1,0 +1,161 @@
+"""A settings model's validators are the module's own code: they run as its calls do.
+
+In the module's call thread, under the time limit, whatever they raise caught:
+at ``module reload`` and at ``module settings`` of a module not running (at
+load, they run in the ``load()`` call: see test_validate).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from modloader import Host
+from modloader.pytest_plugin import FakeSite
+from modloader.testing import module_object
+from tests.settings.conftest import NAMESPACE
+from tests.settings.conftest import HostMaker
+from tests.settings.test_reload import reload
+
+#: A module whose settings model's validator does what ``CHECKED_DOES`` says.
+CHECKED_CODE = """
+import os
+import time
+
+from pydantic import field_validator
+from modloader import ModuleSettings
+
+
+class CheckedSettings(ModuleSettings):
+    level: int = 1
+
+    @field_validator("level")
+    @classmethod
+    def check(cls, value):
+        what = os.environ.get("CHECKED_DOES", "")
+        deadline = time.monotonic() + 30
+        while what.startswith("wait ") and os.path.exists(what[5:]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if what.startswith("raise "):
+            raise eval(what[6:])
+        return value
+
+
+class Checked:
+    settings_model = CheckedSettings
+
+    def load(self, ctx):
+        self.levels = [ctx.settings.level]
+
+    def reload(self, ctx):
+        self.levels.append(ctx.settings.level)
+"""
+
+
+@pytest.fixture
+def checked(fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path) -> Host:
+    fake_distributions.add(
+        "itest-checked",
+        entry_points={NAMESPACE: {"res_checked": "itest_checked:Checked"}},
+        files={"itest_checked/__init__.py": CHECKED_CODE},
+    )
+    host = make_host()
+    (conf_dir / "res_checked.conf").write_text("[general]\nlevel = 2\n")
+    return host
+
+
+@pytest.mark.parametrize("raised", ["KeyboardInterrupt()", "SystemExit(4)", "RuntimeError('x')"])
+def test_a_validator_that_raises_anything_fails_the_reload_and_keeps_the_old_settings(
+    checked: Host, monkeypatch: pytest.MonkeyPatch, raised: str
+) -> None:
+    monkeypatch.setenv("CHECKED_DOES", f"raise {raised}")
+    ok, output = reload(checked, "module reload res_checked")  # nothing escapes
+    assert not ok
+    name = raised.partition("(")[0]
+    assert output.splitlines()[:2] == [
+        "The module 'res_checked' was not reloaded: its new settings are invalid "
+        "(the previous ones stay in force)",
+        f"  <settings_model>: validating them raised {name}: "
+        + ("4" if name == "SystemExit" else "x" if name == "RuntimeError" else ""),
+    ]
+    assert module_object(checked, "res_checked").levels == [1]
+    monkeypatch.delenv("CHECKED_DOES")
+    assert reload(checked, "module reload res_checked")[0]  # the module was not left busy
+    assert module_object(checked, "res_checked").levels == [1, 2]
+
+
+def test_a_validator_that_hangs_is_given_up_at_the_time_limit(
+    checked: Host, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = tmp_path / "gate"
+    gate.touch()
+    monkeypatch.setenv("CHECKED_DOES", f"wait {gate}")
+    checked.module_timeout = 0.3
+    began = time.monotonic()
+    ok, output = reload(checked, "module reload res_checked")
+    assert time.monotonic() - began < 5
+    assert not ok
+    assert output.splitlines()[0] == (
+        "Module 'res_checked': reload() did not return within 0.3 s (it goes on in the background)"
+    )
+    assert "its reload() has not returned yet" in reload(checked, "module reload res_checked")[1]
+
+    gate.unlink()
+    deadline = time.monotonic() + 10
+    while "res_checked: reload() returned" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.01)
+    monkeypatch.delenv("CHECKED_DOES")
+    assert reload(checked, "module reload res_checked")[0]
+    assert module_object(checked, "res_checked").levels == [1, 2]
+
+
+@pytest.fixture
+def declined(fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path) -> Host:
+    """``res_checked`` declined at startup (an unknown key): imported, not running."""
+    fake_distributions.add(
+        "itest-checked",
+        entry_points={NAMESPACE: {"res_checked": "itest_checked:Checked"}},
+        files={"itest_checked/__init__.py": CHECKED_CODE},
+    )
+    (conf_dir / "res_checked.conf").write_text("[general]\nlevle = 2\n")
+    host = make_host()
+    assert host.get_module("res_checked").state == "declined"
+    return host
+
+
+def test_settings_of_a_module_not_running_are_validated_as_a_module_call(
+    declined: Host,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gate = tmp_path / "gate"
+    gate.touch()
+    monkeypatch.setenv("CHECKED_DOES", f"wait {gate}")
+    declined.module_timeout = 0.3
+    began = time.monotonic()
+    result = declined.run("module settings res_checked")
+    assert time.monotonic() - began < 5
+    assert not result.ok
+    assert result.output.splitlines()[0] == (
+        "Module 'res_checked': validating its settings did not finish within 0.3 s"
+    )
+    # The loader's lock is free: other operations go on; this module is busy meanwhile.
+    assert declined.run("module unload res_plain").output == "Unloaded res_plain"
+    busy = declined.run("module settings res_checked").output
+    assert "Module 'res_checked' is busy: its settings() has not returned yet" in busy
+
+    gate.unlink()
+    deadline = time.monotonic() + 10
+    while "res_checked: settings() returned" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.01)
+    monkeypatch.setenv("CHECKED_DOES", "raise KeyboardInterrupt()")
+    result = declined.run("module settings res_checked")  # nothing escapes into the caller
+    assert result.output.splitlines()[0] == (
+        "Module 'res_checked': validating its settings raised KeyboardInterrupt: "
+    )
+    monkeypatch.delenv("CHECKED_DOES")
+    result = declined.run("module settings res_checked")
+    assert "Unknown key 'levle' in [general] (did you mean 'level'?)" in result.output
