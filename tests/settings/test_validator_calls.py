@@ -159,3 +159,23 @@ def test_settings_of_a_module_not_running_are_validated_as_a_module_call(
     monkeypatch.delenv("CHECKED_DOES")
     result = declined.run("module settings res_checked")
     assert "Unknown key 'levle' in [general] (did you mean 'level'?)" in result.output
+
+
+@pytest.mark.parametrize("raised", ["SystemExit(3)", "RuntimeError('x')"])
+def test_check_reports_a_validator_that_raises_as_an_error(
+    fake_distributions: FakeSite,
+    make_host: HostMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    raised: str,
+) -> None:
+    fake_distributions.add(
+        "itest-checked",
+        entry_points={NAMESPACE: {"res_checked": "itest_checked:Checked"}},
+        files={"itest_checked/__init__.py": CHECKED_CODE},
+    )
+    monkeypatch.setenv("CHECKED_DOES", f"raise {raised}")
+    report = make_host(start=False).check()  # a report, not the validator's exception
+    name, _, arg = raised.partition("(")
+    assert [str(e) for e in report.errors] == [
+        f"res_checked: its settings cannot be validated: {name}: {arg.strip(')').strip(chr(39))}"
+    ]

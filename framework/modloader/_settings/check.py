@@ -103,7 +103,12 @@ def check_host(host: Host, life: Lifecycle) -> CheckReport:
         if model_of(obj) is None:
             continue
         with_settings.append(name)
-        resolved = service.read(name, obj)
+        try:
+            resolved = service.read(name, obj)  # its validators are its code: as at import
+        except (Exception, SystemExit) as exc:
+            message = f"its settings cannot be validated: {type(exc).__name__}: {exc}"
+            errors.append(_module_issue(name, message))
+            continue
         errors += [
             ConfigIssue(i.source, i.line, i.kind, f"{name}: {i.message}") for i in resolved.errors
         ]
