@@ -453,6 +453,29 @@ def test_events_report_each_state_change(make_host: HostFactory, journal: Journa
     assert seen == [("loaded", "a", None), ("declined", "b", "why"), ("unloaded", "a", None)]
 
 
+@pytest.mark.parametrize("raised", [SystemExit(1), KeyboardInterrupt(), ValueError("oops")])
+def test_a_subscriber_that_raises_anything_is_logged_and_the_change_completes(
+    make_host: HostFactory,
+    journal: Journal,
+    caplog: pytest.LogCaptureFixture,
+    raised: BaseException,
+) -> None:
+    host = make_host({"a": module(journal), "b": module(journal)})
+    seen: list[str] = []
+
+    def grumpy(event: Any) -> None:
+        seen.append(f"{event.kind.value} {event.name}")
+        raise raised
+
+    host.subscribe(grumpy)
+    host.start()
+    assert host.run("module unload a").ok  # in this thread: nothing escapes into it
+    assert host.stop() == ["b"]
+    assert seen == ["loaded a", "loaded b", "unloaded a", "unloaded b"]
+    assert caplog.text.count("event subscriber") == 4
+    assert type(raised).__name__ in caplog.text
+
+
 def test_stop_unloads_in_reverse_start_order(make_host: HostFactory, journal: Journal) -> None:
     host = make_host(
         {"a": module(journal), "b": module(journal, requires=("c",)), "c": module(journal)}

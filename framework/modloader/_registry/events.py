@@ -45,7 +45,12 @@ SubscriberT = Callable[[ModuleEvent], None]
 
 
 class EventBus:
-    """Subscribers and delivery. A subscriber that raises is logged and kept."""
+    """Subscribers and delivery. A subscriber that raises is logged and kept.
+
+    Events are emitted in the middle of the lifecycle's changes: whatever a
+    subscriber raises (``SystemExit`` and ``KeyboardInterrupt`` included) is
+    logged, so that the change it was told of completes.
+    """
 
     def __init__(self) -> None:
         self._subscribers: tuple[SubscriberT, ...] = ()
@@ -69,5 +74,5 @@ class EventBus:
         for callback in self._subscribers:
             try:
                 callback(event)
-            except Exception:
+            except BaseException:
                 _log.exception("event subscriber %r failed on %s", callback, event)
