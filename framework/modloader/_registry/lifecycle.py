@@ -443,7 +443,8 @@ class Lifecycle:
 
     def removing(self, record: ModuleRecord, *, drop_code: bool = True) -> Steps[None]:
         """:meth:`remove`, its registrations removed first by :meth:`cleaning`."""
-        yield from self.cleaning(record)
+        if record.registrations:  # most have none: no steps made for them (shutdown at 1,000)
+            yield from self.cleaning(record)
         self.remove(record, drop_code=drop_code)
 
     def about_to_unload(self, record: ModuleRecord) -> CallResult | None:
