@@ -148,6 +148,10 @@ def test_a_module_loaded_late_receives_the_historic_calls_it_missed(
     # A refresh makes a new object: it is told again, once.
     assert host.run("module refresh res_early").ok
     assert obj(host, "res_early").apps == ["notes"]
+    # A historic call after they joined reaches each once, replays included.
+    host.hook.app_ready.call_historic(kwargs={"app": "mail"})
+    assert obj(host, "res_late").apps == ["notes", "mail"]
+    assert obj(host, "res_early").apps == ["notes", "mail"]
 
 
 def test_a_historic_replay_that_raises_is_logged_and_the_module_runs(

@@ -169,16 +169,3 @@ def test_a_replay_may_call_back_into_the_host(hook_site: HookSite, app_host: Hos
     assert time.monotonic() - began < 2
     assert host.run("eager hello").output == "hello notes"
 
-
-def test_a_module_joining_later_gets_only_what_it_missed(
-    hook_site: HookSite, app_host: HostFactory
-) -> None:
-    hook_site.add("res_first")
-    host = app_host()
-    host.hook.app_ready.call_historic(kwargs={"app": "one"})
-    hook_site.add("res_second")
-    assert host.run("module load res_second").ok
-    host.hook.app_ready.call_historic(kwargs={"app": "two"})
-
-    assert obj(host, "res_first").apps == ["one", "two"]
-    assert obj(host, "res_second").apps == ["one", "two"]

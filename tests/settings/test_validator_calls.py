@@ -54,13 +54,18 @@ class Checked:
 """
 
 
-@pytest.fixture
-def checked(fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path) -> Host:
-    fake_distributions.add(
+def install_checked(site: FakeSite) -> None:
+    """``res_checked``: a real distribution whose validator obeys ``CHECKED_DOES``."""
+    site.add(
         "itest-checked",
         entry_points={NAMESPACE: {"res_checked": "itest_checked:Checked"}},
         files={"itest_checked/__init__.py": CHECKED_CODE},
     )
+
+
+@pytest.fixture
+def checked(fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path) -> Host:
+    install_checked(fake_distributions)
     host = make_host()
     (conf_dir / "res_checked.conf").write_text("[general]\nlevel = 2\n")
     return host
@@ -114,11 +119,7 @@ def test_a_validator_that_hangs_is_given_up_at_the_time_limit(
 @pytest.fixture
 def declined(fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path) -> Host:
     """``res_checked`` declined at startup (an unknown key): imported, not running."""
-    fake_distributions.add(
-        "itest-checked",
-        entry_points={NAMESPACE: {"res_checked": "itest_checked:Checked"}},
-        files={"itest_checked/__init__.py": CHECKED_CODE},
-    )
+    install_checked(fake_distributions)
     (conf_dir / "res_checked.conf").write_text("[general]\nlevle = 2\n")
     host = make_host()
     assert host.get_module("res_checked").state == "declined"
@@ -168,11 +169,7 @@ def test_check_reports_a_validator_that_raises_as_an_error(
     monkeypatch: pytest.MonkeyPatch,
     raised: str,
 ) -> None:
-    fake_distributions.add(
-        "itest-checked",
-        entry_points={NAMESPACE: {"res_checked": "itest_checked:Checked"}},
-        files={"itest_checked/__init__.py": CHECKED_CODE},
-    )
+    install_checked(fake_distributions)
     monkeypatch.setenv("CHECKED_DOES", f"raise {raised}")
     report = make_host(start=False).check()  # a report, not the validator's exception
     name, _, arg = raised.partition("(")
