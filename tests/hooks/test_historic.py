@@ -168,4 +168,3 @@ def test_a_replay_may_call_back_into_the_host(hook_site: HookSite, app_host: Hos
     assert host.run("module load res_eager").ok
     assert time.monotonic() - began < 2
     assert host.run("eager hello").output == "hello notes"
-

@@ -63,6 +63,23 @@ def install_checked(site: FakeSite) -> None:
     )
 
 
+def hold_validators(host: Host, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Make the validators wait while the returned file exists; a limit of 0.3 s."""
+    gate = tmp_path / "gate"
+    gate.touch()
+    monkeypatch.setenv("CHECKED_DOES", f"wait {gate}")
+    host.module_timeout = 0.3
+    return gate
+
+
+def wait_for(caplog: pytest.LogCaptureFixture, text: str) -> None:
+    """Until ``text`` is logged (the late call returned), at most 10 s."""
+    deadline = time.monotonic() + 10
+    while text not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert text in caplog.text
+
+
 @pytest.fixture
 def checked(fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path) -> Host:
     install_checked(fake_distributions)
@@ -94,10 +111,7 @@ def test_a_validator_that_raises_anything_fails_the_reload_and_keeps_the_old_set
 def test_a_validator_that_hangs_is_given_up_at_the_time_limit(
     checked: Host, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    gate = tmp_path / "gate"
-    gate.touch()
-    monkeypatch.setenv("CHECKED_DOES", f"wait {gate}")
-    checked.module_timeout = 0.3
+    gate = hold_validators(checked, monkeypatch, tmp_path)
     began = time.monotonic()
     ok, output = reload(checked, "module reload res_checked")
     assert time.monotonic() - began < 5
@@ -108,9 +122,7 @@ def test_a_validator_that_hangs_is_given_up_at_the_time_limit(
     assert "its reload() has not returned yet" in reload(checked, "module reload res_checked")[1]
 
     gate.unlink()
-    deadline = time.monotonic() + 10
-    while "res_checked: reload() returned" not in caplog.text and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(caplog, "res_checked: reload() returned")
     monkeypatch.delenv("CHECKED_DOES")
     assert reload(checked, "module reload res_checked")[0]
     assert module_object(checked, "res_checked").levels == [1, 2]
@@ -132,10 +144,7 @@ def test_settings_of_a_module_not_running_are_validated_as_a_module_call(
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    gate = tmp_path / "gate"
-    gate.touch()
-    monkeypatch.setenv("CHECKED_DOES", f"wait {gate}")
-    declined.module_timeout = 0.3
+    gate = hold_validators(declined, monkeypatch, tmp_path)
     began = time.monotonic()
     result = declined.run("module settings res_checked")
     assert time.monotonic() - began < 5
@@ -149,9 +158,7 @@ def test_settings_of_a_module_not_running_are_validated_as_a_module_call(
     assert "Module 'res_checked' is busy: its settings() has not returned yet" in busy
 
     gate.unlink()
-    deadline = time.monotonic() + 10
-    while "res_checked: settings() returned" not in caplog.text and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(caplog, "res_checked: settings() returned")
     monkeypatch.setenv("CHECKED_DOES", "raise KeyboardInterrupt()")
     result = declined.run("module settings res_checked")  # nothing escapes into the caller
     assert result.output.splitlines()[0] == (
