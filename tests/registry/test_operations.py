@@ -258,6 +258,36 @@ def test_a_registration_whose_remove_hangs_is_given_up_at_the_time_limit(
     assert removed == ["first", "first"]
 
 
+def test_a_late_load_undone_runs_its_removals_without_holding_the_lock(
+    make_host: HostFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    finish_load, finish_remove = threading.Event(), threading.Event()
+
+    class Late:
+        def load(self, ctx: Any) -> None:
+            ctx.register("stuck", lambda: finish_remove.wait(30))
+            finish_load.wait(30)
+
+    class Other:
+        def load(self, ctx: Any) -> None:
+            pass
+
+    h = make_host({"late": Late, "other": Other})
+    h.module_timeout = 0.3
+    h.start()  # late's load() times out: it is not running
+    finish_load.set()  # it returns: undone, and its stuck removal runs as a module call
+    deadline = time.monotonic() + 10
+    while "late: remove() did not return" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.01)
+    began = time.monotonic()
+    assert h.run("module unload other").ok  # the lock is not held meanwhile
+    assert time.monotonic() - began < 5
+    while h.get_module("late").state != "declined" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "load() did not return within 0.3 s" in str(h.get_module("late").last_error)
+    finish_remove.set()
+
+
 def test_what_a_failed_load_registered_is_removed(make_host: HostFactory) -> None:
     removed: list[str] = []
 

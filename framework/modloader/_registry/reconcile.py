@@ -12,7 +12,8 @@ once the late call has returned (:meth:`Lifecycle.module_call`). The rules:
 * a late ``reload()`` is logged; the module kept running throughout.
 
 A module a hard unload or a shutdown removed meanwhile only has what it
-registered since removed.
+registered since removed. Whatever module code these steps call (``unload()``,
+the ``remove`` callables) runs as a module call: the lock is free meanwhile.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
 from modloader._registry.events import EventKind
 from modloader._registry.record import ModuleRecord
-from modloader._registry.record import remove_registrations
 from modloader._registry.states import ModuleState
 from modloader.module import LoadResult
 
@@ -61,7 +61,7 @@ def late_load(life: Lifecycle, record: ModuleRecord, result: CallResult) -> None
         undone = " and was unloaded again"
         if call is not None and call.status is not CallStatus.RETURNED:
             undone = f" and was unloaded again ({call.reason})"
-    remove_registrations(record)
+    life.run(life.cleaning(record))
     if record.state is _S.TIMED_OUT:
         life.decline(
             record,
@@ -73,7 +73,7 @@ def late_load(life: Lifecycle, record: ModuleRecord, result: CallResult) -> None
 
 def late_unload(life: Lifecycle, record: ModuleRecord, result: CallResult) -> None:
     if record.state is not _S.TIMED_OUT:
-        remove_registrations(record)  # removed meanwhile (hard unload, shutdown)
+        life.run(life.cleaning(record))  # removed meanwhile (hard unload, shutdown)
         return
     refused = result.status is CallStatus.RAISED or (
         result.status is CallStatus.RETURNED and result.value is False
@@ -83,7 +83,7 @@ def late_unload(life: Lifecycle, record: ModuleRecord, result: CallResult) -> No
         life.set_state(record, _S.RUNNING)
         return
     record.error = None
-    life.remove(record)
+    life.run(life.removing(record))
 
 
 def late_reload(life: Lifecycle, record: ModuleRecord, result: CallResult) -> None:
