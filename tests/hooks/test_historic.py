@@ -166,5 +166,5 @@ def test_a_replay_may_call_back_into_the_host(hook_site: HookSite, app_host: Hos
     )
     began = time.monotonic()
     assert host.run("module load res_eager").ok
-    assert time.monotonic() - began < 2
+    assert time.monotonic() - began < 4  # not the 5 s limit: it did not wait for itself
     assert host.run("eager hello").output == "hello notes"
