@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from modloader._registry.context import ModuleContext
     from modloader._registry.refs import ModuleHandle
 
-__all__ = ["ModuleRecord", "Registration", "read_contract"]
+__all__ = ["ModuleRecord", "Registration", "read_contract", "remove_registrations"]
 
 
 _log = logging.getLogger("modloader")
