@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -216,3 +218,94 @@ def test_an_applications_own_command_checks_with_its_factory(
         "valid integer, unable to parse string as an integer, got 'lots'\n"
     )
     assert sys.modules["itest_settings_store"].LOADS == []
+
+
+#: A module whose import does what ``IMPORT_DOES`` says: wait while a file exists, or raise.
+IMPORTED_CODE = """
+import os
+import time
+
+what = os.environ.get("IMPORT_DOES", "")
+deadline = time.monotonic() + 30
+while what.startswith("wait ") and os.path.exists(what[5:]) and time.monotonic() < deadline:
+    time.sleep(0.01)
+if what.startswith("raise "):
+    raise eval(what[6:])
+
+
+class Imported:
+    def load(self, ctx):
+        pass
+"""
+
+
+@pytest.fixture
+def imported(fake_distributions: FakeSite) -> Iterator[FakeSite]:
+    """``res_imported``: a real distribution whose import obeys ``IMPORT_DOES``."""
+    fake_distributions.add(
+        "itest-imported",
+        entry_points={NAMESPACE: {"res_imported": "itest_imported:Imported"}},
+        files={"itest_imported/__init__.py": IMPORTED_CODE},
+    )
+    yield fake_distributions
+    sys.modules.pop("itest_imported", None)
+
+
+def test_a_module_whose_import_hangs_is_an_error_at_the_time_limit(
+    imported: FakeSite,
+    make_host: HostMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gate = tmp_path / "gate"
+    gate.touch()
+    monkeypatch.setenv("IMPORT_DOES", f"wait {gate}")
+    host = make_host(start=False, module_timeout=0.3)
+    began = time.monotonic()
+    report = host.check()
+    assert time.monotonic() - began < 5  # not the 30 s the import would take
+    assert [str(e) for e in report.errors] == [
+        "res_imported: cannot be imported: its import did not finish within 0.3 s"
+    ]
+    # The modules after it were checked all the same.
+    assert report.modules == ("res_noreload", "res_plain", "res_store")
+    gate.unlink()
+    deadline = time.monotonic() + 10
+    while "stopped waiting" not in caplog.text and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert "res_imported: its import returned" in caplog.text
+    assert "after the check stopped waiting for it (returned)" in caplog.text
+
+
+@pytest.mark.parametrize("raised", ["KeyboardInterrupt()", "SystemExit(3)", "GeneratorExit()"])
+def test_a_module_whose_import_raises_anything_is_an_error(
+    imported: FakeSite, make_host: HostMaker, monkeypatch: pytest.MonkeyPatch, raised: str
+) -> None:
+    monkeypatch.setenv("IMPORT_DOES", f"raise {raised}")
+    report = make_host(start=False).check()  # a report, not the module's exception
+    name = raised.partition("(")[0]
+    (error,) = report.errors
+    assert str(error).startswith(f"res_imported: cannot be imported: {name}")
+    assert report.modules == ("res_noreload", "res_plain", "res_store")
+
+
+def test_the_command_reports_a_hanging_import_and_exits_1(
+    imported: FakeSite, make_host: HostMaker, conf_dir: Path, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    gate.touch()
+    began = time.monotonic()
+    done = run_check(
+        imported.path,
+        conf_dir / "modules.conf",
+        "--module-timeout",
+        "0.5",
+        IMPORT_DOES=f"wait {gate}",
+    )
+    assert time.monotonic() - began < 20  # the process ends: the import's thread is left
+    assert done.returncode == 1, done.stderr
+    assert "error: res_imported: cannot be imported: its import did not finish within 0.5 s" in (
+        done.stderr.splitlines()
+    )
+    assert done.stdout == "check FAILED (1 error): 3 modules would start, 2 with settings\n"

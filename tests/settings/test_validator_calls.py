@@ -183,3 +183,24 @@ def test_check_reports_a_validator_that_raises_as_an_error(
     assert [str(e) for e in report.errors] == [
         f"res_checked: its settings cannot be validated: {name}: {arg.strip(')').strip(chr(39))}"
     ]
+
+
+def test_check_gives_up_a_validator_that_hangs_at_the_time_limit(
+    fake_distributions: FakeSite,
+    make_host: HostMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    install_checked(fake_distributions)
+    host = make_host(start=False)
+    gate = hold_validators(host, monkeypatch, tmp_path)
+    began = time.monotonic()
+    report = host.check()
+    assert time.monotonic() - began < 5
+    assert [str(e) for e in report.errors] == [
+        "res_checked: its settings cannot be validated: its validators did not finish within 0.3 s"
+    ]
+    assert report.with_settings == ("res_checked", "res_noreload", "res_store")
+    gate.unlink()
+    wait_for(caplog, "res_checked: its settings validation returned")

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
 
 from modloader._names import name_key
 from modloader._names import suggest
+from modloader._registry.calls import CallResult
+from modloader._registry.calls import CallStatus
+from modloader._registry.steps import ModuleCall
+from modloader._registry.steps import Steps
 from modloader._settings.service import SettingsService
 from modloader._settings.service import env_head
 from modloader._settings.service import model_of
@@ -19,10 +25,16 @@ from modloader.errors import ModuleNotInstalledError
 
 if TYPE_CHECKING:
     from modloader._cli.args import Options
+    from modloader._config.model import ModulesConfig
+    from modloader._discovery.base import Candidate
     from modloader._host import Host
+    from modloader._registry.catalogue import Catalogue
     from modloader._registry.lifecycle import Lifecycle
+    from modloader._settings._validate import Resolved
 
 __all__ = ["CheckReport", "check_host", "run_check"]
+
+_log = logging.getLogger("modloader")
 
 
 class CheckReport(NamedTuple):
@@ -58,24 +70,50 @@ class CheckReport(NamedTuple):
         return out
 
 
-def _module_issue(name: str, message: str) -> ConfigIssue:
-    return ConfigIssue(name, 0, "module", message)
-
-
 def check_host(host: Host, life: Lifecycle) -> CheckReport:
-    """Read ``modules.conf``, then import each module that would start and validate its settings."""
-    from modloader._registry.startup import _load_order
+    """Read ``modules.conf``, then import each module that would start and validate its settings.
 
-    service = life.settings
-    assert service is not None
+    Importing a module and validating its settings run its code: each is a module
+    call (a call thread, the host's ``module_timeout``, anything raised caught), so a
+    module that hangs or raises is an error of the report, not a check that never ends.
+    """
     try:
         config = host.read_config()
     except ConfigError as exc:
         return CheckReport(errors=exc.issues)
-    errors: list[ConfigIssue] = []
-    warnings = list(config.warnings)
-    with_settings: list[str] = []
-    objects: list[tuple[str, Any]] = list(host.builtins.items())
+    assert life.settings is not None
+    findings = _Findings(list(config.warnings), list(host.builtins.items()))
+    life.run(_checks(host, life, config, findings))
+    findings.warnings += _strays(life.settings, findings.with_settings)
+    return CheckReport(
+        tuple(findings.errors),
+        tuple(findings.warnings),
+        tuple(name for name, _ in findings.objects),
+        tuple(findings.with_settings),
+    )
+
+
+class _Findings:
+    """What the check has found so far."""
+
+    def __init__(self, warnings: list[ConfigIssue], objects: list[tuple[str, Any]]) -> None:
+        self.errors: list[ConfigIssue] = []
+        self.warnings = warnings
+        #: The modules that would start, in load order, with their objects.
+        self.objects = objects
+        self.with_settings: list[str] = []
+
+    def module_error(self, name: str, message: str, required: bool = True) -> None:
+        issue = ConfigIssue(name, 0, "module", message)
+        (self.errors if required else self.warnings).append(issue)
+
+
+def _checks(host: Host, life: Lifecycle, config: ModulesConfig, found: _Findings) -> Steps[None]:
+    """The check's steps: the modules' imports, then their settings, as module calls."""
+    from modloader._registry.startup import _load_order
+
+    service = life.settings
+    assert service is not None
     catalogue = life.catalogue
     with life.lock:
         catalogue.configure(autoload=config.autoload, noload=config.noload)
@@ -87,37 +125,56 @@ def check_host(host: Host, life: Lifecycle) -> CheckReport:
                 reason = absent.reason
                 if isinstance(absent, ModuleNotInstalledError):
                     reason = "not installed" + absent.hint
-                issue = _module_issue(entry.name, reason)
-                (errors if entry.required else warnings).append(issue)
+                found.module_error(entry.name, reason, entry.required)
                 continue
-            try:
-                plugin = catalogue.load(candidate)
-                obj = plugin() if isinstance(plugin, type) else plugin
-            except (Exception, SystemExit) as exc:
-                errors.append(
-                    _module_issue(entry.name, f"cannot be imported: {type(exc).__name__}: {exc}")
-                )
-                continue
-            objects.append((candidate.name, obj))
-    for name, obj in objects:
+            call = yield _checking(
+                life, "import", candidate.name, _instantiate, catalogue, candidate
+            )
+            if call.status is CallStatus.RETURNED:
+                found.objects.append((candidate.name, call.value))
+            else:
+                found.module_error(entry.name, f"cannot be imported: {call.reason}")
+    for name, obj in found.objects:
         if model_of(obj) is None:
             continue
-        with_settings.append(name)
-        try:
-            resolved = service.read(name, obj)  # its validators are its code: as at import
-        except (Exception, SystemExit) as exc:
-            message = f"its settings cannot be validated: {type(exc).__name__}: {exc}"
-            errors.append(_module_issue(name, message))
+        found.with_settings.append(name)
+        call = yield _checking(life, "settings", name, service.read, name, obj)
+        if call.status is not CallStatus.RETURNED:
+            why = call.reason
+            if call.status is CallStatus.TIMED_OUT:
+                why = f"its validators did not finish within {call.limit:g} s"
+            found.module_error(name, f"its settings cannot be validated: {why}")
             continue
-        errors += [
+        resolved: Resolved = call.value
+        found.errors += [
             ConfigIssue(i.source, i.line, i.kind, f"{name}: {i.message}") for i in resolved.errors
         ]
-        warnings += [
+        found.warnings += [
             ConfigIssue(i.source, i.line, i.kind, f"{name}: {i.message}") for i in resolved.warnings
         ]
-    warnings += _strays(service, with_settings)
-    modules = tuple(name for name, _ in objects)
-    return CheckReport(tuple(errors), tuple(warnings), modules, tuple(with_settings))
+
+
+def _checking(
+    life: Lifecycle, hook: str, name: str, fn: Callable[..., Any], *args: Any
+) -> ModuleCall:
+    """A module call of the check: nothing to reconcile when it returns late, but a word."""
+
+    def late(result: CallResult) -> None:
+        _log.warning(
+            "%s: %s returned %.1f s after the check stopped waiting for it (%s)",
+            name,
+            "its import" if hook == "import" else "its settings validation",
+            result.seconds,
+            result.status.value,
+        )
+
+    return ModuleCall(hook, fn, args, life.timeout, late)
+
+
+def _instantiate(catalogue: Catalogue, candidate: Candidate) -> Any:
+    """Import a module and make its object, as startup does (its ``load()`` is not called)."""
+    plugin = catalogue.load(candidate)
+    return plugin() if isinstance(plugin, type) else plugin
 
 
 def _strays(service: SettingsService, names: list[str]) -> list[ConfigIssue]:
