@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -226,6 +227,8 @@ import os
 import time
 
 what = os.environ.get("IMPORT_DOES", "")
+if os.environ.get("IMPORT_STARTED"):
+    open(os.environ["IMPORT_STARTED"], "w").close()
 deadline = time.monotonic() + 30
 while what.startswith("wait ") and os.path.exists(what[5:]) and time.monotonic() < deadline:
     time.sleep(0.01)
@@ -309,3 +312,37 @@ def test_the_command_reports_a_hanging_import_and_exits_1(
         done.stderr.splitlines()
     )
     assert done.stdout == "check FAILED (1 error): 3 modules would start, 2 with settings\n"
+
+
+def test_ctrl_c_stops_the_check_at_once_and_says_so(
+    imported: FakeSite, conf_dir: Path, tmp_path: Path
+) -> None:
+    gate, started = tmp_path / "gate", tmp_path / "started"
+    gate.touch()
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MYAPP_"))}
+    environ.update(
+        PYTHONPATH=os.pathsep.join([str(imported.path), str(FRAMEWORK)]),
+        IMPORT_DOES=f"wait {gate}",
+        IMPORT_STARTED=str(started),
+    )
+    conf = str(conf_dir / "modules.conf")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "modloader", "-n", NAMESPACE, "-C", conf, "--check"],
+        env=environ,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not started.exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert started.exists()  # the check is waiting for the module's import
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        proc.kill()
+        gate.unlink(missing_ok=True)
+    assert proc.returncode == 130
+    assert err == "check interrupted\n"
+    assert out == ""

@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_EXIT_TIMEOUT",
     "DEFAULT_NAMESPACE",
     "DEMO_NAMESPACE",
+    "EXIT_INTERRUPTED",
     "Options",
     "Profile",
     "parse_args",
@@ -32,6 +33,8 @@ DEFAULT_NAMESPACE = "modloader.modules"
 DEFAULT_EXIT_TIMEOUT = 10.0
 #: The namespace of the example plugins, with a modules.conf shipped in the package.
 DEMO_NAMESPACE = "modloader.demo"
+#: The exit status after Ctrl-C, as a shell reports it.
+EXIT_INTERRUPTED = 130
 
 
 class Profile(NamedTuple):

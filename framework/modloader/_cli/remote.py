@@ -11,6 +11,7 @@ import json
 import socket
 import sys
 
+from modloader._cli.args import EXIT_INTERRUPTED
 from modloader._cli.args import Options
 from modloader._cli.local import print_result
 from modloader._control.client import ControlClient
@@ -22,9 +23,6 @@ from modloader.errors import ConnectError
 from modloader.errors import ControlError
 
 __all__ = ["console_levels", "run_remote", "socket_path"]
-
-#: The exit status after Ctrl-C, as a shell reports it.
-EXIT_INTERRUPTED = 130
 
 
 def socket_path(options: Options) -> str:

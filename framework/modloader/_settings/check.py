@@ -207,12 +207,17 @@ def _strays(service: SettingsService, names: list[str]) -> list[ConfigIssue]:
 
 def run_check(options: Options) -> int:
     """``modloader -n NS [-C FILE] --check``: print every problem; exit 1 if there is an error."""
+    from modloader._cli.args import EXIT_INTERRUPTED
     from modloader._cli.local import make_host
     from modloader._host import Host
 
     host = make_host(options)
     assert isinstance(host, Host)
-    report = host.check()
+    try:
+        report = host.check()
+    except KeyboardInterrupt:  # Ctrl-C: the check stops at once, and says so
+        print("check interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if options.json:
         print(
             json.dumps(
