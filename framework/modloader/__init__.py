@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     from modloader._hooks.markers import hookimpl as hookimpl
     from modloader._hooks.markers import hookspec as hookspec
     from modloader._host import Host as Host
-    from modloader._host import HostState as HostState
     from modloader._registry.context import ModuleContext as ModuleContext
     from modloader._registry.events import EventKind as EventKind
     from modloader._registry.events import ModuleEvent as ModuleEvent
@@ -47,6 +46,7 @@ if TYPE_CHECKING:
     from modloader._registry.outcomes import UnloadOutcome as UnloadOutcome
     from modloader._registry.refs import ModuleHandle as ModuleHandle
     from modloader._registry.startup import StartupReport as StartupReport
+    from modloader._registry.states import HostState as HostState
     from modloader._registry.states import ModuleState as ModuleState
     from modloader._serving import ControlSocket as ControlSocket
     from modloader._settings.check import CheckReport as CheckReport
@@ -107,10 +107,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "hookimpl",
         "hookspec",
     ),
-    "modloader._host": (
-        "Host",
-        "HostState",
-    ),
+    "modloader._host": ("Host",),
     "modloader._registry.context": ("ModuleContext",),
     "modloader._registry.events": (
         "EventKind",
@@ -127,7 +124,10 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     ),
     "modloader._registry.refs": ("ModuleHandle",),
     "modloader._registry.startup": ("StartupReport",),
-    "modloader._registry.states": ("ModuleState",),
+    "modloader._registry.states": (
+        "HostState",
+        "ModuleState",
+    ),
     "modloader._serving": ("ControlSocket",),
     "modloader._settings.check": ("CheckReport",),
     "modloader._settings.model": ("ModuleSettings",),

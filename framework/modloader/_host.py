@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import enum
-import gc
 import logging
 import os
 import sys
@@ -23,6 +21,8 @@ from modloader._hostargs import check_host_arguments
 from modloader._hostargs import check_name as _check_name
 from modloader._hostargs import check_timeout
 from modloader._registry.calls import DEFAULT_TIMEOUT
+from modloader._registry.calls import OPERATION_SWITCH_INTERVAL
+from modloader._registry.calls import SWITCH_INTERVAL
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import Lifecycle
@@ -37,8 +37,10 @@ from modloader._registry.outcomes import UnloadOutcome
 from modloader._registry.refs import ModuleHandle
 from modloader._registry.refs import acquire as _acquire
 from modloader._registry.shutdown import unwind
+from modloader._registry.startup import CollectorPaused
 from modloader._registry.startup import StartupReport
 from modloader._registry.startup import run_startup
+from modloader._registry.states import HostState
 from modloader.errors import HostStateError
 from modloader.module import UnloadMode
 
@@ -54,28 +56,9 @@ if TYPE_CHECKING:
     from modloader._serving import ControlSocket
     from modloader._settings.check import CheckReport
 
-__all__ = ["Host", "HostState"]
+__all__ = ["Host"]
 
 _log = logging.getLogger("modloader")
-
-
-class HostState(enum.Enum):
-    """Where a host is in its life."""
-
-    #: Made, not started.
-    CREATED = "created"
-    #: :meth:`Host.start` is running.
-    STARTING = "starting"
-    #: Started; commands and :meth:`Host.use` work.
-    RUNNING = "running"
-    #: Stopped (or startup aborted); it cannot be started again.
-    STOPPED = "stopped"
-
-
-#: What :meth:`Host.start` lowers the interpreter's switch interval to (seconds).
-SWITCH_INTERVAL = 0.0005
-#: What it is lowered to while a module operation runs (seconds).
-OPERATION_SWITCH_INTERVAL = 0.0001
 
 
 class Host:
@@ -256,30 +239,21 @@ class Host:
         self.state = HostState.STARTING
         if self.switch_interval is not None and sys.getswitchinterval() > self.switch_interval:
             sys.setswitchinterval(self.switch_interval)
-        # Startup makes many objects that live as long as the host and little garbage:
-        # the collector's passes over them would only cost time. After it, they are
-        # frozen (gc.freeze) so that later full collections skip them; removing a
-        # module thaws them (see drop_code), so its code can be collected.
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            self.config = self.read_config()
-            for warning in self.config.warnings:
-                _log.warning("%s", warning)
-            self.report = run_startup(
-                self._lifecycle,
-                self.config,
-                builtins=self.builtins,
-                core_init=(lambda: core_init(self)) if core_init is not None else None,
-                stop_requested=self._stop_requested.is_set,
-            )
-        except BaseException:
-            self._stopped()
-            raise
-        finally:
-            if collecting:
-                gc.freeze()
-                gc.enable()
+        with CollectorPaused():
+            try:
+                self.config = self.read_config()
+                for warning in self.config.warnings:
+                    _log.warning("%s", warning)
+                self.report = run_startup(
+                    self._lifecycle,
+                    self.config,
+                    builtins=self.builtins,
+                    core_init=(lambda: core_init(self)) if core_init is not None else None,
+                    stop_requested=self._stop_requested.is_set,
+                )
+            except BaseException:
+                self._stopped()
+                raise
         self.state = HostState.RUNNING
         self._run_queued_reloads()
         return self.report

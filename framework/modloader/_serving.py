@@ -106,7 +106,7 @@ def open_control_socket(
 
 def serve_host(host: Host, path: str | os.PathLike[str] | None = None) -> ControlSocket:
     """What :meth:`Host.serve` does: check the host is up, then open its socket."""
-    from modloader._host import HostState
+    from modloader._registry.states import HostState
 
     if path is not None and not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"serve(path=...) must be a str or os.PathLike, not {type(path).__name__}")

@@ -22,10 +22,10 @@ from modloader._aio.bridge import LoopBridge
 from modloader._aio.bridge import awaited
 from modloader._aio.serving import AsyncControlSocket
 from modloader._host import Host
-from modloader._host import HostState
 from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import describe
+from modloader._registry.states import HostState
 from modloader.errors import HostStateError
 from modloader.module import UnloadMode
 

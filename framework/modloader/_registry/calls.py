@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "OPERATION_SWITCH_INTERVAL",
+    "SWITCH_INTERVAL",
     "Call",
     "CallResult",
     "CallStatus",
@@ -63,6 +65,10 @@ _log = logging.getLogger("modloader")
 #: Seconds a module's import, ``load()``, ``unload()`` or ``reload()`` may take
 #: before the host stops waiting for it (``Host(module_timeout=...)``).
 DEFAULT_TIMEOUT = 30.0
+#: What :meth:`Host.start` lowers the interpreter's switch interval to (seconds).
+SWITCH_INTERVAL = 0.0005
+#: What it is lowered to while a module operation runs (seconds, :class:`QuickSwitching`).
+OPERATION_SWITCH_INTERVAL = 0.0001
 
 
 class CallStatus(enum.Enum):

@@ -1,4 +1,4 @@
-"""The life of a module in the module list, as an explicit state machine."""
+"""The life of a host, and of a module in its module list (an explicit state machine)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,20 @@ import enum
 
 from modloader.errors import InvalidTransitionError
 
-__all__ = ["TRANSITIONS", "ModuleState", "check_transition"]
+__all__ = ["TRANSITIONS", "HostState", "ModuleState", "check_transition"]
+
+
+class HostState(enum.Enum):
+    """Where a host is in its life."""
+
+    #: Made, not started.
+    CREATED = "created"
+    #: :meth:`Host.start` is running.
+    STARTING = "starting"
+    #: Started; commands and :meth:`Host.use` work.
+    RUNNING = "running"
+    #: Stopped (or startup aborted); it cannot be started again.
+    STOPPED = "stopped"
 
 
 class ModuleState(enum.Enum):

@@ -14,6 +14,7 @@ from modloader._names import name_key
 from modloader._names import suggest
 from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
+from modloader._registry.startup import load_order
 from modloader._registry.steps import ModuleCall
 from modloader._registry.steps import Steps
 from modloader._settings.service import SettingsService
@@ -110,15 +111,13 @@ class _Findings:
 
 def _checks(host: Host, life: Lifecycle, config: ModulesConfig, found: _Findings) -> Steps[None]:
     """The check's steps: the modules' imports, then their settings, as module calls."""
-    from modloader._registry.startup import _load_order
-
     service = life.settings
     assert service is not None
     catalogue = life.catalogue
     with life.lock:
         catalogue.configure(autoload=config.autoload, noload=config.noload)
         catalogue.rescan()
-        for entry in _load_order(life, config, {name_key(n) for n in host.builtins}):
+        for entry in load_order(life, config, {name_key(n) for n in host.builtins}):
             candidate = catalogue.candidate(entry.name)
             if candidate is None:
                 absent = catalogue.absent(entry.name)

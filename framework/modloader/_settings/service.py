@@ -2,7 +2,7 @@
 
 The lifecycle calls :meth:`SettingsService.prepare` before a module's
 ``load()`` and :meth:`SettingsService.forget` when it removes one; the reload
-operation calls :meth:`SettingsService.reload`.
+operation calls :meth:`SettingsService.apply`.
 Modules without ``settings_model`` are skipped on the first attribute
 lookup: nothing here imports pydantic until one declares it.
 """
