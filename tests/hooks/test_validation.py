@@ -120,3 +120,36 @@ def test_one_spec_class_instead_of_a_list_is_a_clear_error(hook_site: HookSite) 
     specs = hook_site.specs.AppSpecs
     with pytest.raises(TypeError, match=r"hookspecs takes a list .*: hookspecs=\[AppSpecs\]"):
         Host("x", hookspecs=specs)
+
+
+#: A module object whose properties are code that must never run behind its back.
+PROPERTIES = """
+class Module:
+    @property
+    def exploding(self):
+        CALLS.append("property read")
+        raise SystemExit(3)
+
+    @property
+    def filter_note(self):
+        CALLS.append("property read")
+        raise KeyboardInterrupt
+
+    @hookimpl
+    def app_ready(self, app):
+        CALLS.append("ready " + app)
+"""
+
+
+def test_the_hook_check_and_registration_never_read_a_modules_properties(
+    hook_site: HookSite, app_host: HostFactory
+) -> None:
+    # pluggy reads implementations statically (1.7 and later: the floor modloader asks
+    # for); an older one ran every property of the object, under the loader's lock.
+    hook_site.add("res_props", PROPERTIES)
+    host = app_host()
+    assert host.is_running("res_props")
+    host.hook.app_ready.call_historic(kwargs={"app": "a"})
+    assert host.run("module refresh res_props").ok
+    assert hook_site.specs.CALLS == ["ready a", "ready a"]
+    assert host.hook.filter_note(text="n") == []
