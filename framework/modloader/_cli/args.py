@@ -1,6 +1,6 @@
 """Command-line parsing for ``modloader`` (argparse: in the standard library, cheap to import)."""
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 import argparse
 import functools

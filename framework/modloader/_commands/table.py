@@ -1,6 +1,6 @@
 """The command table: lookup by words, dispatch, help, "did you mean", completion."""
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 import re
 from collections.abc import Callable

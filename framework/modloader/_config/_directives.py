@@ -6,7 +6,7 @@ names from :data:`SPECS`. This module imports nothing heavy: it is on the
 warm path of every startup.
 """
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 from typing import NamedTuple
 

@@ -15,7 +15,7 @@ The comment rules mirror ``main/config.c`` (``config_text_file_load``):
   kept and joined, as Asterisk does.
 """
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 from collections.abc import Iterator
 from typing import NamedTuple

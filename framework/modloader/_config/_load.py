@@ -13,7 +13,7 @@ order (:func:`._sources.merge`); the rules of SPEC 3.2 run once over them
 (:func:`._rules.resolve`).
 """
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 import json
 import os

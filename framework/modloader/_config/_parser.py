@@ -13,7 +13,7 @@ Reading is bounded: only regular files are read (a device, a FIFO or
 :data:`MAX_FILES` files and reads at most :data:`MAX_BYTES` bytes in all.
 """
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 import os
 import stat

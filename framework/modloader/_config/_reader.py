@@ -1,6 +1,6 @@
 """One ``modules.conf`` read and checked on its own: :func:`read_modules_conf`."""
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 import os
 from collections.abc import Collection

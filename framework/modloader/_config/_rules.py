@@ -7,7 +7,7 @@ the directives of every source together, in load order
 (:func:`modloader.load_config`).
 """
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 from collections.abc import Collection
 from collections.abc import Iterable

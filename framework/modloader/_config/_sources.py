@@ -10,7 +10,7 @@ The settings model checks them all (:mod:`.settings`) into one
 :class:`Layer` per source, and :func:`merge` puts the winners in load order.
 """
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 from collections.abc import Mapping
 from collections.abc import Sequence

@@ -4,7 +4,7 @@ The loader never sees pydantic: :func:`modloader._config.load_config` turns
 the settings model into a :class:`ModulesConfig`.
 """
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 from typing import NamedTuple
 

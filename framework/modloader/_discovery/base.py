@@ -1,6 +1,6 @@
 """What discovery hands to the loader: metadata only, no module code imported."""
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 from typing import Any
 from typing import NamedTuple

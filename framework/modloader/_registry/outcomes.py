@@ -5,7 +5,7 @@ The module operations return these on success and raise a
 wording is made from them in one place (:mod:`modloader._commands.render`).
 """
 
-from __future__ import annotations
+# Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 import enum
 from typing import TYPE_CHECKING
@@ -197,7 +197,7 @@ def _plain(value: Any) -> Any:
     return list(value) if isinstance(value, tuple) else value
 
 
-def describe(record: ModuleRecord) -> ModuleInfo:
+def describe(record: "ModuleRecord") -> ModuleInfo:
     """A snapshot of one record, as :class:`ModuleInfo`."""
     return ModuleInfo(
         name=record.name,
