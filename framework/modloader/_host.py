@@ -283,8 +283,17 @@ class Host:
         self._spellings = {}  # use() now always takes its checked path
 
     def stop(self, graceful: bool = True) -> list[str]:
-        """Stop: graceful unloads every module in reverse start order; returns their names."""
+        """Stop: graceful unloads every module in reverse start order; returns their names.
+
+        Called while :meth:`start` runs (from a module's ``load()``, the core init or
+        another thread), it stops the startup instead, and returns ``[]`` at once:
+        nothing more starts, what started is unloaded, and :meth:`start` raises
+        :class:`~modloader.errors.StartupError`, as after :meth:`request_stop`.
+        """
         if self.state is HostState.STOPPED:
+            return []
+        if self.state is HostState.STARTING:
+            self._stop_requested.set()  # startup asks before each module, and at its end
             return []
         self._stopped()
         self._stop_requested.set()

@@ -85,3 +85,90 @@ def test_a_stop_requested_before_start_starts_nothing(make_host: HostFactory) ->
     with pytest.raises(StartupError, match="Startup stopped before the load phase"):
         host.start()
     assert events == []
+
+
+def test_a_stop_requested_by_the_last_module_still_stops_startup(make_host: HostFactory) -> None:
+    events: list[str] = []
+    hosts: list[Host] = []
+    host = make_host(_modules(events, hosts, "c"))
+    hosts.append(host)
+    with pytest.raises(StartupError, match="Startup stopped before the host ran"):
+        host.start()
+    assert events == ["load a", "load b", "load c", "unload c", "unload b", "unload a"]
+    assert host.state.value == "stopped"
+
+
+def _stopping(events: list[str], hosts: list[Host], stopper: str) -> dict[str, Any]:
+    def module(name: str) -> type:
+        class Module:
+            def load(self, ctx: Any) -> None:
+                events.append(f"load {name}")
+                if name == stopper:
+                    events.append(f"stop() returned {ctx.host.stop()}")
+
+            def unload(self, ctx: Any) -> None:
+                events.append(f"unload {name}")
+
+        return Module
+
+    return {name: module(name) for name in ("a", "b", "c")}
+
+
+@pytest.mark.parametrize("stopper", ["b", "c"])
+def test_stop_called_during_startup_stops_the_startup(make_host: HostFactory, stopper: str) -> None:
+    # It used to unload the running modules under startup's feet, and start() then
+    # went on and set the stopped host running again.
+    events: list[str] = []
+    hosts: list[Host] = []
+    host = make_host(_stopping(events, hosts, stopper))
+    hosts.append(host)
+    with pytest.raises(StartupError, match="a stop was requested"):
+        host.start()
+    started = ["a", "b", "c"][: "abc".index(stopper) + 1]
+    assert events == [
+        *[f"load {n}" for n in started],
+        "stop() returned []",
+        *[f"unload {n}" for n in reversed(started)],
+    ]
+    assert host.state.value == "stopped"
+    assert not any(host.is_running(name) for name in "abc")
+    assert host.stop() == []
+
+
+def test_stop_from_another_thread_during_startup(make_host: HostFactory) -> None:
+    import threading
+
+    events: list[str] = []
+    entered, release = threading.Event(), threading.Event()
+
+    class Slow:
+        def load(self, ctx: Any) -> None:
+            events.append("load slow")
+            entered.set()
+            release.wait(10)
+
+        def unload(self, ctx: Any) -> None:
+            events.append("unload slow")
+
+    class After:
+        def load(self, ctx: Any) -> None:
+            events.append("load zz")
+
+    host = make_host({"slow": Slow, "zz": After})
+    outcome: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            host.start()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=start)
+    thread.start()
+    assert entered.wait(10)
+    assert host.stop() == []  # at once: the startup stops itself
+    release.set()
+    thread.join(10)
+    assert isinstance(outcome[0], StartupError)
+    assert events == ["load slow", "unload slow"]
+    assert host.state.value == "stopped"

@@ -299,8 +299,9 @@ def run_startup(
 ) -> StartupReport:
     """Start the host's modules; raise :class:`StartupError` (exit 2) when startup aborts.
 
-    ``stop_requested`` is asked before each module, the core init and the built-ins:
-    once it answers ``True``, nothing more starts and what started is unwound.
+    ``stop_requested`` is asked before each module, the core init and the built-ins,
+    and at the end: once it answers ``True``, nothing more starts and what started
+    is unwound.
     """
     started = time.perf_counter()
     report = StartupReport()
@@ -353,6 +354,8 @@ def _run(
             raise run.abort(f"*** Failed to load required module {record.name}", record.name)
         report.running += 1
     run.run_phase([r for r in records if r.state is _S.PENDING])
+    # A stop asked for while the last module started: the host does not begin to run.
+    run.check_stop("the host ran")
 
 
 def _say_configuration(config: ModulesConfig) -> None:
