@@ -280,6 +280,7 @@ class Host:
 
     def _stopped(self) -> None:
         self.state = HostState.STOPPED
+        self._lifecycle.closed = True  # a load() still running is undone when it returns
         self._spellings = {}  # use() now always takes its checked path
 
     def stop(self, graceful: bool = True) -> list[str]:

@@ -126,6 +126,8 @@ class Lifecycle:
         self.invoke: Callable[[Callable[..., Any], tuple[Any, ...]], Any] = invoke
         self._commands = commands
         self._seq = itertools.count(1)
+        #: The host has stopped (set before it unwinds): no module starts running now.
+        self.closed = False
         #: Module settings, validated before each ``load()`` (set by the host).
         self.settings: SettingsService | None = None
         #: What an awaitable returned by a module's ``load``/``unload``/``reload``
@@ -379,6 +381,13 @@ class Lifecycle:
                 self.decline(record, call.reason)
                 return StartResult.DECLINED, call.reason
             result = call.value
+        if self.closed and _succeeded(result):
+            # The host stopped while load() ran (a stop from another thread, or from the
+            # module itself): the stop did not see it running, so it is undone here.
+            yield from self.unloading(record)
+            yield from self.cleaning(record)
+            self.decline(record, "the host stopped while its load() ran; it was unloaded again")
+            return StartResult.DECLINED, record.error
         outcome = self.load_returned(record, result)
         if outcome[0] is StartResult.RUNNING and self.hooks is not None:
             for hook, replay in self.hooks.replay_missed(record):

@@ -1,0 +1,93 @@
+"""``Host.stop()`` while a ``module load`` runs: the module never runs in a stopped host.
+
+The stop unloads what is running; a module whose ``load()`` is still running
+then is not among them. When that ``load()`` returns, the module is unloaded
+again (its ``unload()`` called) and the load fails, saying why.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from modloader import Host
+from modloader import LoadDeclinedError
+from tests.registry.conftest import HostFactory
+
+REASON = "the host stopped while its load() ran; it was unloaded again"
+
+
+def _tracing(events: list[str], name: str, on_load: Any = None) -> type:
+    class Module:
+        def load(self, ctx: Any) -> None:
+            events.append(f"load {name}")
+            if on_load is not None:
+                on_load(ctx)
+
+        def unload(self, ctx: Any) -> None:
+            events.append(f"unload {name}")
+
+    return Module
+
+
+def _assert_nothing_runs(host: Host) -> None:
+    assert host.state.value == "stopped"
+    assert not any(info.status == "Running" for info in host.list_modules())
+    assert host.stop() == []
+
+
+def test_a_module_whose_load_stops_the_host_is_unloaded_again(make_host: HostFactory) -> None:
+    events: list[str] = []
+
+    def stop(ctx: Any) -> None:
+        events.append(f"stop() returned {ctx.host.stop()}")
+
+    host = make_host(
+        {"a": _tracing(events, "a"), "stopper": _tracing(events, "stopper", stop)},
+        noload=("stopper",),
+    )
+    host.start()
+    result = host.run("module load stopper")
+    assert not result.ok
+    assert result.output.splitlines()[0] == f"stopper: {REASON}"
+    assert events == [
+        "load a",
+        "load stopper",
+        "unload a",
+        "stop() returned ['a']",
+        "unload stopper",
+    ]
+    _assert_nothing_runs(host)
+
+
+def test_a_stop_from_another_thread_while_a_load_runs(make_host: HostFactory) -> None:
+    events: list[str] = []
+    entered, release = threading.Event(), threading.Event()
+
+    def wait(ctx: Any) -> None:
+        entered.set()
+        release.wait(10)
+
+    host = make_host(
+        {"a": _tracing(events, "a"), "slow": _tracing(events, "slow", wait)}, noload=("slow",)
+    )
+    host.start()
+    errors: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            host.load("slow")
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    assert entered.wait(10)
+    assert host.stop() == ["a"]
+    release.set()
+    thread.join(10)
+    (error,) = errors
+    assert isinstance(error, LoadDeclinedError)
+    assert error.reason == REASON
+    assert events == ["load a", "load slow", "unload a", "unload slow"]
+    _assert_nothing_runs(host)
