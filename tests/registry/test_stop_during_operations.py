@@ -91,3 +91,45 @@ def test_a_stop_from_another_thread_while_a_load_runs(make_host: HostFactory) ->
     assert error.reason == REASON
     assert events == ["load a", "load slow", "unload a", "unload slow"]
     _assert_nothing_runs(host)
+
+
+def test_a_stop_while_a_module_is_imported_leaves_its_load_uncalled() -> None:
+    from modloader import ModulesConfig
+    from modloader import StaticDiscovery
+
+    events: list[str] = []
+    entered, release = threading.Event(), threading.Event()
+
+    class Blocking(StaticDiscovery):
+        def load(self, candidate: Any) -> Any:
+            if candidate.name == "slow":
+                entered.set()  # the module's import is running
+                release.wait(10)
+            return super().load(candidate)
+
+    modules = {"a": _tracing(events, "a"), "slow": _tracing(events, "slow")}
+    host = Host(
+        "test.modules",
+        discovery=Blocking("test.modules", modules),
+        config=ModulesConfig(autoload=True, noload=("slow",)),
+    )
+    host.start()
+    errors: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            host.load("slow")
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    assert entered.wait(10)
+    assert host.stop() == ["a"]
+    release.set()
+    thread.join(10)
+    (error,) = errors
+    assert isinstance(error, LoadDeclinedError)
+    assert error.reason == "the host stopped before it started"
+    assert events == ["load a", "unload a"]
+    _assert_nothing_runs(host)

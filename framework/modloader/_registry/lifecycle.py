@@ -328,6 +328,9 @@ class Lifecycle:
         """
         if record.obj is None and not (yield from self.importing(record)):
             return StartResult.DECLINED, record.error
+        if self.closed:  # the host stopped while it was imported: its load() is not called
+            self.decline(record, "the host stopped before it started")
+            return StartResult.DECLINED, record.error
         missing: list[str] = []
         for dep in record.dependencies:
             dep_record = self.modules.find(dep)
