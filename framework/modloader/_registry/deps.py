@@ -7,12 +7,33 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from modloader._names import name_key
+from modloader._registry.states import ModuleState
 
 if TYPE_CHECKING:
+    from modloader._registry.catalogue import Catalogue
     from modloader._registry.modlist import ModuleList
     from modloader._registry.record import ModuleRecord
 
-__all__ = ["dependents", "dependents_deep", "references_wanted"]
+__all__ = ["dependents", "dependents_deep", "references_wanted", "unmet_dependencies"]
+
+_GAVE_UP = (ModuleState.DECLINED, ModuleState.FAILED, ModuleState.TIMED_OUT)
+
+
+def unmet_dependencies(
+    modules: ModuleList, catalogue: Catalogue, record: ModuleRecord
+) -> tuple[str | None, list[str]]:
+    """Why ``record``'s dependencies keep it from starting now: the name of one that
+    declined (or failed, or timed out), else why each missing one is missing."""
+    missing: list[str] = []
+    for dep in record.dependencies:
+        dep_record = modules.find(dep)
+        if dep_record is None:
+            missing.append(catalogue.missing_reason(dep))
+        elif dep_record.state in _GAVE_UP:
+            return dep_record.name, []
+        elif dep_record.state is not ModuleState.RUNNING:
+            missing.append(f"'{dep}' is not running ({dep_record.state.value})")
+    return None, missing
 
 
 def references_wanted(

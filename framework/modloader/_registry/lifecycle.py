@@ -51,6 +51,7 @@ from modloader._registry.context import CommandHandlerT
 from modloader._registry.context import ModuleContext
 from modloader._registry.context import guard_command
 from modloader._registry.deps import references_wanted
+from modloader._registry.deps import unmet_dependencies
 from modloader._registry.events import EventBus
 from modloader._registry.events import EventKind
 from modloader._registry.modlist import ModuleList
@@ -328,23 +329,9 @@ class Lifecycle:
         """
         if record.obj is None and not (yield from self.importing(record)):
             return StartResult.DECLINED, record.error
-        if self.closed:  # the host stopped while it was imported: its load() is not called
-            self.decline(record, "the host stopped before it started")
-            return StartResult.DECLINED, record.error
-        missing: list[str] = []
-        for dep in record.dependencies:
-            dep_record = self.modules.find(dep)
-            if dep_record is None:
-                missing.append(self.catalogue.missing_reason(dep))
-            elif dep_record.state in (_S.DECLINED, _S.FAILED, _S.TIMED_OUT):
-                self.decline(record, f"dependency '{dep_record.name}' declined to load")
-                return StartResult.DEP_DECLINED, dep_record.name
-            elif dep_record.state is not _S.RUNNING:
-                missing.append(f"'{dep}' is not running ({dep_record.state.value})")
-        if missing:
-            reason = f"Failed to resolve dependencies for {record.name}: " + "; ".join(missing)
-            self.decline(record, reason)
-            return StartResult.DECLINED, reason
+        cannot = self._cannot_start(record)
+        if cannot is not None:
+            return cannot
         self.set_state(record, _S.LOADING)
         # References on every dependency at once, or none (SPEC 4.3).
         try:
@@ -358,6 +345,22 @@ class Lifecycle:
             self.decline(record, refused)
             return StartResult.DECLINED, refused
         return (yield from self._loading(record))
+
+    def _cannot_start(self, record: ModuleRecord) -> tuple[StartResult, str | None] | None:
+        """Decline ``record`` if it cannot start now (the host stopped while it was
+        imported, or a dependency is not running): the result and reason, else ``None``."""
+        if self.closed:  # its load() is not called in a stopped host
+            self.decline(record, "the host stopped before it started")
+            return StartResult.DECLINED, record.error
+        declined, missing = unmet_dependencies(self.modules, self.catalogue, record)
+        if declined is not None:
+            self.decline(record, f"dependency '{declined}' declined to load")
+            return StartResult.DEP_DECLINED, declined
+        if missing:
+            reason = f"Failed to resolve dependencies for {record.name}: " + "; ".join(missing)
+            self.decline(record, reason)
+            return StartResult.DECLINED, reason
+        return None
 
     def _loading(self, record: ModuleRecord) -> Steps[tuple[StartResult, str | None]]:
         load = self._loader(record)
