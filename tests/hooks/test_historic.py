@@ -168,3 +168,29 @@ def test_a_replay_may_call_back_into_the_host(hook_site: HookSite, app_host: Hos
     assert host.run("module load res_eager").ok
     assert time.monotonic() - began < 4  # not the 5 s limit: it did not wait for itself
     assert host.run("eager hello").output == "hello notes"
+
+
+def test_a_result_callback_that_raises_is_the_callers_and_the_next_replay_is_made(
+    hook_site: HookSite, app_host: HostFactory, caplog: pytest.LogCaptureFixture
+) -> None:
+    host = app_host()
+    results: list[Any] = []
+
+    def fussy(result: Any) -> None:
+        results.append(result)
+        if len(results) == 1:
+            raise SystemExit("the app's callback")
+
+    host.hook.app_ready.call_historic(result_callback=fussy, kwargs={"app": "a"})
+    host.hook.app_ready.call_historic(result_callback=fussy, kwargs={"app": "b"})
+    hook_site.add("res_slow", WAITER)
+    gate("res_slow").set()
+
+    assert host.run("module load res_slow").ok
+    assert results == ["ready res_slow", "ready res_slow"]
+    assert obj(host, "res_slow").apps == ["a", "b"]
+    assert (
+        "the result callback of historic hook 'app_ready' raised on res_slow's result"
+        in caplog.text
+    )
+    assert "res_slow: replaying historic hook" not in caplog.text

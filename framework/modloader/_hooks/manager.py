@@ -233,7 +233,15 @@ def _replay(caller: pluggy.HookCaller, impl: pluggy.HookImpl, count: int) -> Non
             continue
         if result and result_callback is not None:
             assert isinstance(result, list)
-            result_callback(result[0])
+            try:
+                result_callback(result[0])
+            except BaseException:  # the caller's code, not the module's: logged as such
+                _log.warning(
+                    "the result callback of historic hook '%s' raised on %s's result",
+                    caller.name,
+                    impl.plugin_name,
+                    exc_info=True,
+                )
 
 
 class HostHooks:
