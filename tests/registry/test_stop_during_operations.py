@@ -36,6 +36,29 @@ def _assert_nothing_runs(host: Host) -> None:
     assert host.stop() == []
 
 
+def _stop_while_loading(host: Host, entered: threading.Event, release: threading.Event) -> Any:
+    """Start the host, ``host.load("slow")`` in a thread, stop the host once ``entered``,
+    then ``release`` the module: the error the load raised."""
+    host.start()
+    errors: list[BaseException] = []
+
+    def load() -> None:
+        try:
+            host.load("slow")
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=load)
+    thread.start()
+    assert entered.wait(10)
+    assert host.stop() == ["a"]
+    release.set()
+    thread.join(10)
+    (error,) = errors
+    assert isinstance(error, LoadDeclinedError)
+    return error
+
+
 def test_a_module_whose_load_stops_the_host_is_unloaded_again(make_host: HostFactory) -> None:
     events: list[str] = []
 
@@ -71,24 +94,7 @@ def test_a_stop_from_another_thread_while_a_load_runs(make_host: HostFactory) ->
     host = make_host(
         {"a": _tracing(events, "a"), "slow": _tracing(events, "slow", wait)}, noload=("slow",)
     )
-    host.start()
-    errors: list[BaseException] = []
-
-    def load() -> None:
-        try:
-            host.load("slow")
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=load)
-    thread.start()
-    assert entered.wait(10)
-    assert host.stop() == ["a"]
-    release.set()
-    thread.join(10)
-    (error,) = errors
-    assert isinstance(error, LoadDeclinedError)
-    assert error.reason == REASON
+    assert _stop_while_loading(host, entered, release).reason == REASON
     assert events == ["load a", "load slow", "unload a", "unload slow"]
     _assert_nothing_runs(host)
 
@@ -113,23 +119,7 @@ def test_a_stop_while_a_module_is_imported_leaves_its_load_uncalled() -> None:
         discovery=Blocking("test.modules", modules),
         config=ModulesConfig(autoload=True, noload=("slow",)),
     )
-    host.start()
-    errors: list[BaseException] = []
-
-    def load() -> None:
-        try:
-            host.load("slow")
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=load)
-    thread.start()
-    assert entered.wait(10)
-    assert host.stop() == ["a"]
-    release.set()
-    thread.join(10)
-    (error,) = errors
-    assert isinstance(error, LoadDeclinedError)
+    error = _stop_while_loading(host, entered, release)
     assert error.reason == "the host stopped before it started"
     assert events == ["load a", "unload a"]
     _assert_nothing_runs(host)

@@ -6,6 +6,7 @@ is asked for by a module's own ``load()`` (or the core init), in process.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,13 +16,21 @@ from modloader import StartupError
 from tests.registry.conftest import HostFactory
 
 
-def _modules(events: list[str], hosts: list[Host], stopper: str) -> dict[str, Any]:
+def _request(host: Host) -> None:
+    host.request_stop()
+
+
+def _modules(
+    events: list[str], stopper: str, stop: Callable[[Host], object] = _request
+) -> dict[str, Any]:
+    """Modules a, b and c that trace their calls; ``stopper``'s load() calls ``stop(host)``."""
+
     def module(name: str) -> type:
         class Module:
             def load(self, ctx: Any) -> None:
                 events.append(f"load {name}")
                 if name == stopper:
-                    hosts[0].request_stop()
+                    stop(ctx.host)
 
             def unload(self, ctx: Any) -> None:
                 events.append(f"unload {name}")
@@ -33,9 +42,7 @@ def _modules(events: list[str], hosts: list[Host], stopper: str) -> dict[str, An
 
 def test_a_stop_requested_during_the_load_phase(make_host: HostFactory) -> None:
     events: list[str] = []
-    hosts: list[Host] = []
-    host = make_host(_modules(events, hosts, "b"))
-    hosts.append(host)
+    host = make_host(_modules(events, "b"))
     with pytest.raises(StartupError, match="Startup stopped before c: a stop was requested"):
         host.start()
     assert events == ["load a", "load b", "unload b", "unload a"]
@@ -46,9 +53,7 @@ def test_a_stop_requested_during_the_load_phase(make_host: HostFactory) -> None:
 
 def test_a_stop_requested_during_the_preload_phase(make_host: HostFactory) -> None:
     events: list[str] = []
-    hosts: list[Host] = []
-    host = make_host(_modules(events, hosts, "c"), load=("^c",))
-    hosts.append(host)
+    host = make_host(_modules(events, "c"), load=("^c",))
     with pytest.raises(StartupError, match="before the core init"):
         host.start(core_init=lambda h: events.append("core init"))
     assert events == ["load c", "unload c"]
@@ -56,7 +61,7 @@ def test_a_stop_requested_during_the_preload_phase(make_host: HostFactory) -> No
 
 def test_a_stop_requested_by_the_core_init(make_host: HostFactory) -> None:
     events: list[str] = []
-    host = make_host(_modules(events, [], "-"), load=("^b",))
+    host = make_host(_modules(events, "-"), load=("^b",))
 
     def core_init(h: Host) -> None:
         events.append("core init")
@@ -69,7 +74,7 @@ def test_a_stop_requested_by_the_core_init(make_host: HostFactory) -> None:
 
 def test_without_a_stop_startup_is_unchanged(make_host: HostFactory) -> None:
     events: list[str] = []
-    host = make_host(_modules(events, [], "-"))
+    host = make_host(_modules(events, "-"))
     host.start()
     assert events == ["load a", "load b", "load c"]
     assert host.wait_for_stop(0) is None
@@ -80,7 +85,7 @@ def test_without_a_stop_startup_is_unchanged(make_host: HostFactory) -> None:
 def test_a_stop_requested_before_start_starts_nothing(make_host: HostFactory) -> None:
     """A signal that reached the command before ``start()`` ran."""
     events: list[str] = []
-    host = make_host(_modules(events, [], "-"))
+    host = make_host(_modules(events, "-"))
     host.request_stop()
     with pytest.raises(StartupError, match="Startup stopped before the load phase"):
         host.start()
@@ -89,29 +94,11 @@ def test_a_stop_requested_before_start_starts_nothing(make_host: HostFactory) ->
 
 def test_a_stop_requested_by_the_last_module_still_stops_startup(make_host: HostFactory) -> None:
     events: list[str] = []
-    hosts: list[Host] = []
-    host = make_host(_modules(events, hosts, "c"))
-    hosts.append(host)
+    host = make_host(_modules(events, "c"))
     with pytest.raises(StartupError, match="Startup stopped before the host ran"):
         host.start()
     assert events == ["load a", "load b", "load c", "unload c", "unload b", "unload a"]
     assert host.state.value == "stopped"
-
-
-def _stopping(events: list[str], hosts: list[Host], stopper: str) -> dict[str, Any]:
-    def module(name: str) -> type:
-        class Module:
-            def load(self, ctx: Any) -> None:
-                events.append(f"load {name}")
-                if name == stopper:
-                    events.append(f"stop() returned {ctx.host.stop()}")
-
-            def unload(self, ctx: Any) -> None:
-                events.append(f"unload {name}")
-
-        return Module
-
-    return {name: module(name) for name in ("a", "b", "c")}
 
 
 @pytest.mark.parametrize("stopper", ["b", "c"])
@@ -119,9 +106,11 @@ def test_stop_called_during_startup_stops_the_startup(make_host: HostFactory, st
     # It used to unload the running modules under startup's feet, and start() then
     # went on and set the stopped host running again.
     events: list[str] = []
-    hosts: list[Host] = []
-    host = make_host(_stopping(events, hosts, stopper))
-    hosts.append(host)
+
+    def stop(host: Host) -> None:
+        events.append(f"stop() returned {host.stop()}")
+
+    host = make_host(_modules(events, stopper, stop))
     with pytest.raises(StartupError, match="a stop was requested"):
         host.start()
     started = ["a", "b", "c"][: "abc".index(stopper) + 1]
