@@ -5,7 +5,7 @@ disarmed before its ``unload()`` is called, whichever way it goes (soft, firm
 or hard unload, refresh, shutdown). The lifecycle tells :class:`HostHooks`
 at its single points: :meth:`~HostHooks.admit` before ``load()`` (validation),
 :meth:`~HostHooks.join` from ``became_running``, :meth:`~HostHooks.leave`
-from ``about_to_unload``; a module removed from the list (its ``unloaded``
+from ``unloading``; a module removed from the list (its ``unloaded``
 event) is unregistered. The historic calls a joining module missed, which
 pluggy replays from its registration, are noted there and handed to the
 lifecycle (:meth:`~HostHooks.replay_missed`) to make as module calls.

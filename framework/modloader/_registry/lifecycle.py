@@ -15,7 +15,7 @@ operations refuse to touch it meanwhile. Taking and releasing references
 (:mod:`modloader._registry.refs`) does not take the lock.
 
 Two points of a module's life are single on purpose: :meth:`Lifecycle.became_running`
-(its ``load()`` succeeded) and :meth:`Lifecycle.about_to_unload` (its
+(its ``load()`` succeeded) and :meth:`Lifecycle.unloading` (its
 ``unload()`` is about to be called). Whatever must happen at those moments goes there.
 """
 
@@ -390,9 +390,8 @@ class Lifecycle:
         if self.closed and _succeeded(result):
             # The host stopped while load() ran (a stop from another thread, or from the
             # module itself): the stop did not see it running, so it is undone here.
-            yield from self.unloading(record)
-            yield from self.cleaning(record)
-            self.decline(record, "the host stopped while its load() ran; it was unloaded again")
+            undone = reconcile.unloaded_again((yield from self.undoing(record)))
+            self.decline(record, f"the host stopped while its load() ran; it {undone}")
             return StartResult.DECLINED, record.error
         outcome = self.load_returned(record, result)
         if outcome[0] is StartResult.RUNNING and self.hooks is not None:
@@ -462,9 +461,13 @@ class Lifecycle:
             yield from self.cleaning(record)
         self.remove(record, drop_code=drop_code)
 
-    def about_to_unload(self, record: ModuleRecord) -> CallResult | None:
-        """:meth:`unloading`, run (:meth:`run`)."""
-        return self.run(self.unloading(record))
+    def undoing(self, record: ModuleRecord) -> Steps[CallResult | None]:
+        """Undo a ``load()`` that succeeded where the module must not run (the host
+        stopped meanwhile, or nobody waited for it): its ``unload()`` called, what it
+        registered removed. Returns what the ``unload()`` call did."""
+        call = yield from self.unloading(record)
+        yield from self.cleaning(record)
+        return call
 
     def unloading(self, record: ModuleRecord) -> Steps[CallResult | None]:
         """Call ``unload(ctx)``: the one place a running module is asked to stop.

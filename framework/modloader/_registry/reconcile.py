@@ -30,7 +30,7 @@ from modloader.module import LoadResult
 if TYPE_CHECKING:
     from modloader._registry.lifecycle import Lifecycle
 
-__all__ = ["late_import", "late_load", "late_reload", "late_unload"]
+__all__ = ["late_import", "late_load", "late_reload", "late_unload", "unloaded_again"]
 
 _S = ModuleState
 
@@ -39,6 +39,13 @@ def _what_happened(result: CallResult) -> str:
     if result.status is CallStatus.RAISED:
         return f"it raised {result.reason} after {result.seconds:.1f} s"
     return f"it returned after {result.seconds:.1f} s"
+
+
+def unloaded_again(call: CallResult | None) -> str:
+    """``was unloaded again``, with what its ``unload()`` did if it did not return."""
+    if call is not None and call.status is not CallStatus.RETURNED:
+        return f"was unloaded again ({call.reason})"
+    return "was unloaded again"
 
 
 def late_import(life: Lifecycle, record: ModuleRecord, result: CallResult) -> None:
@@ -55,13 +62,10 @@ def late_load(life: Lifecycle, record: ModuleRecord, result: CallResult) -> None
         result.value is None or result.value is LoadResult.SUCCESS
     )
     undone = ""
-    if succeeded:
-        # Reported as not loaded, so it must not run: undo it.
-        call = life.about_to_unload(record)
-        undone = " and was unloaded again"
-        if call is not None and call.status is not CallStatus.RETURNED:
-            undone = f" and was unloaded again ({call.reason})"
-    life.run(life.cleaning(record))
+    if succeeded:  # reported as not loaded, so it must not run: undo it
+        undone = " and " + unloaded_again(life.run(life.undoing(record)))
+    else:
+        life.run(life.cleaning(record))
     if record.state is _S.TIMED_OUT:
         life.decline(
             record,
