@@ -23,6 +23,7 @@ from modloader._hostargs import check_timeout
 from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.calls import OPERATION_SWITCH_INTERVAL
 from modloader._registry.calls import SWITCH_INTERVAL
+from modloader._registry.calls import waiting_threads
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import Lifecycle
@@ -175,6 +176,10 @@ class Host:
             self._hooks = self._lifecycle.hooks = HostHooks(hookspecs, strict=strict_hooks)
             self._lifecycle.events.subscribe(self._hooks.removed)
         self._stop_requested = threading.Event()
+        # stop(): the thread that stops the host, and when it has unloaded the modules.
+        self._stop_guard = threading.Lock()
+        self._stopper: int | None = None
+        self._unwound = threading.Event()
         self._stop_graceful = True
         self._stop_listeners: list[Callable[[bool], object]] = []
         # Module settings: validated before each load(), swapped on reload.
@@ -290,17 +295,30 @@ class Host:
         another thread), it stops the startup instead, and returns ``[]`` at once:
         nothing more starts, what started is unloaded, and :meth:`start` raises
         :class:`~modloader.errors.StartupError`, as after :meth:`request_stop`.
+
+        Called while another thread stops the host, it returns ``[]`` once that stop
+        is over (at once from the code that stop is waiting for: a module's
+        ``unload()``, or a signal handler in the stopping thread).
         """
-        if self.state is HostState.STOPPED:
+        with self._stop_guard:
+            stopper, state = self._stopper, self.state
+            if state is HostState.RUNNING or state is HostState.CREATED:
+                self._stopper = threading.get_ident()
+                self._stopped()
+            self._stop_requested.set()  # a startup asks before each module, and at its end
+        if state is HostState.STOPPED:
+            # Another thread stops it: wait for the end of that, unless the waiting would
+            # be on ourselves (a module call it waits for, or a signal handler in it).
+            if stopper not in (None, threading.get_ident()) and stopper not in waiting_threads():
+                self._unwound.wait()
             return []
-        if self.state is HostState.STARTING:
-            self._stop_requested.set()  # startup asks before each module, and at its end
+        if state is HostState.STARTING or not graceful:
+            self._unwound.set()
             return []
-        self._stopped()
-        self._stop_requested.set()
-        if not graceful:
-            return []
-        return unwind(self._lifecycle)
+        try:
+            return unwind(self._lifecycle)
+        finally:
+            self._unwound.set()
 
     def request_stop(self, graceful: bool = True) -> None:
         """Ask whoever runs the host (``modloader``'s foreground loop) to stop it.
