@@ -62,7 +62,7 @@ def _host_locks(host: Any) -> list[Any]:
     found = [
         getattr(operations, "_reload_guard", None),
         getattr(events, "_lock", None),
-        getattr(host, "_stop_guard", None),
+        getattr(getattr(host, "_stopping", None), "guard", None),
     ]
     return [lock for lock in found if lock is not None]
 

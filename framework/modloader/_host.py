@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import threading
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -23,7 +22,6 @@ from modloader._hostargs import check_timeout
 from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.calls import OPERATION_SWITCH_INTERVAL
 from modloader._registry.calls import SWITCH_INTERVAL
-from modloader._registry.calls import waiting_threads
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import Lifecycle
@@ -42,6 +40,7 @@ from modloader._registry.startup import CollectorPaused
 from modloader._registry.startup import StartupReport
 from modloader._registry.startup import run_startup
 from modloader._registry.states import HostState
+from modloader._registry.stopping import Stopping
 from modloader.errors import HostStateError
 from modloader.module import UnloadMode
 
@@ -175,13 +174,7 @@ class Host:
 
             self._hooks = self._lifecycle.hooks = HostHooks(hookspecs, strict=strict_hooks)
             self._lifecycle.events.subscribe(self._hooks.removed)
-        self._stop_requested = threading.Event()
-        # stop(): the thread that stops the host, and when it has unloaded the modules.
-        self._stop_guard = threading.Lock()
-        self._stopper: int | None = None
-        self._unwound = threading.Event()
-        self._stop_graceful = True
-        self._stop_listeners: list[Callable[[bool], object]] = []
+        self._stopping = Stopping()
         # Module settings: validated before each load(), swapped on reload.
         from modloader._settings.service import SettingsService
 
@@ -254,7 +247,7 @@ class Host:
                     self.config,
                     builtins=self.builtins,
                     core_init=(lambda: core_init(self)) if core_init is not None else None,
-                    stop_requested=self._stop_requested.is_set,
+                    stop_requested=self._stopping.requested.is_set,
                 )
             except BaseException:
                 self._stopped()
@@ -300,25 +293,17 @@ class Host:
         is over (at once from the code that stop is waiting for: a module's
         ``unload()``, or a signal handler in the stopping thread).
         """
-        with self._stop_guard:
-            stopper, state = self._stopper, self.state
-            if state is HostState.RUNNING or state is HostState.CREATED:
-                self._stopper = threading.get_ident()
-                self._stopped()
-            self._stop_requested.set()  # a startup asks before each module, and at its end
-        if state is HostState.STOPPED:
-            # Another thread stops it: wait for the end of that, unless the waiting would
-            # be on ourselves (a module call it waits for, or a signal handler in it).
-            if stopper not in (None, threading.get_ident()) and stopper not in waiting_threads():
-                self._unwound.wait()
+        state = self._stopping.claim(lambda: self.state, self._stopped)
+        if state is HostState.STOPPED:  # by another thread
+            self._stopping.await_stopper()
             return []
-        if state is HostState.STARTING or not graceful:
-            self._unwound.set()
+        if state is HostState.STARTING or not graceful:  # a startup stops itself
+            self._stopping.over()
             return []
         try:
             return unwind(self._lifecycle)
         finally:
-            self._unwound.set()
+            self._stopping.over()
 
     def request_stop(self, graceful: bool = True) -> None:
         """Ask whoever runs the host (``modloader``'s foreground loop) to stop it.
@@ -326,20 +311,15 @@ class Host:
         This is what ``core stop gracefully|now`` does: it never stops the host
         under the command's feet. See :meth:`on_stop_request` and :meth:`wait_for_stop`.
         """
-        self._stop_graceful = graceful
-        self._stop_requested.set()
-        for callback in list(self._stop_listeners):
-            callback(graceful)
+        self._stopping.request(graceful)
 
     def on_stop_request(self, callback: Callable[[bool], object]) -> None:
         """Call ``callback(graceful)`` when a stop is requested (``core stop ...``)."""
-        self._stop_listeners.append(callback)
+        self._stopping.on_request(callback)
 
     def wait_for_stop(self, timeout: float | None = None) -> bool | None:
         """Block until a stop is requested; returns ``graceful`` (``None`` on timeout)."""
-        if not self._stop_requested.wait(timeout):
-            return None
-        return self._stop_graceful
+        return self._stopping.wait_for_request(timeout)
 
     def serve(self, path: str | os.PathLike[str] | None = None) -> ControlSocket:
         """Open the control socket in background threads; close it with the result.

@@ -1,0 +1,75 @@
+"""Who stops a host, and when: stop requests (``core stop``, signals) and the stop itself.
+
+A request never stops the host under the requester's feet: it is recorded,
+its listeners are told, and whoever runs the host stops it. The stop itself
+is made by one thread; another thread calling ``stop()`` meanwhile waits for
+the end of it, except from the code that stop is waiting for (a module call
+it runs, or a signal handler in the stopping thread), where waiting would be
+waiting on itself.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from modloader._registry.calls import waiting_threads
+from modloader._registry.states import HostState
+
+__all__ = ["Stopping"]
+
+
+class Stopping:
+    """A host's stop requests, and the thread that stops it."""
+
+    def __init__(self) -> None:
+        #: Set by a request, and by the stop itself (a startup asks before each module).
+        self.requested = threading.Event()
+        self.graceful = True
+        self._listeners: list[Callable[[bool], object]] = []
+        #: Held while a stop reads the host's state and claims the stop (see :meth:`claim`).
+        self.guard = threading.Lock()
+        self._stopper: int | None = None
+        self._over = threading.Event()
+
+    # -- requests ----------------------------------------------------------------------
+
+    def request(self, graceful: bool) -> None:
+        """Record a request and tell the listeners."""
+        self.graceful = graceful
+        self.requested.set()
+        for callback in list(self._listeners):
+            callback(graceful)
+
+    def on_request(self, callback: Callable[[bool], object]) -> None:
+        self._listeners.append(callback)
+
+    def wait_for_request(self, timeout: float | None) -> bool | None:
+        """``graceful`` once a stop is requested; ``None`` on timeout."""
+        if not self.requested.wait(timeout):
+            return None
+        return self.graceful
+
+    # -- the stop ----------------------------------------------------------------------
+
+    def claim(self, state: Callable[[], HostState], stopped: Callable[[], None]) -> HostState:
+        """The host's state as a stop finds it; a running (or never started) host is
+        marked stopped by ``stopped()``, and this thread is the one that stops it."""
+        with self.guard:
+            found = state()
+            if found is HostState.RUNNING or found is HostState.CREATED:
+                self._stopper = threading.get_ident()
+                stopped()
+            self.requested.set()
+        return found
+
+    def await_stopper(self) -> None:
+        """Wait for the thread that stops the host to be done, unless it waits for us."""
+        stopper = self._stopper
+        if stopper is None or stopper == threading.get_ident() or stopper in waiting_threads():
+            return
+        self._over.wait()
+
+    def over(self) -> None:
+        """The stop is done: the modules it unloads are unloaded."""
+        self._over.set()
