@@ -95,11 +95,6 @@ class CommandSink(Protocol):
     ) -> Callable[[], None]: ...
 
 
-def _succeeded(result: Any) -> bool:
-    """Whether what ``load()`` returned means it started."""
-    return result is None or result is LoadResult.SUCCESS
-
-
 class Lifecycle:
     """Starts, stops and removes the modules of one :class:`ModuleList`."""
 
@@ -376,7 +371,7 @@ class Lifecycle:
             if call.status is CallStatus.TIMED_OUT:
                 self.time_out(record, call)
                 return StartResult.DECLINED, call.reason
-            if call.status is CallStatus.RAISED or not _succeeded(call.value):
+            if call.status is CallStatus.RAISED or not reconcile.load_succeeded(call.value):
                 yield from self.cleaning(record)  # what load() registered before it failed
             if isinstance(call.error, ModuleDeclined):
                 self.decline(record, call.error.reason)
@@ -387,7 +382,7 @@ class Lifecycle:
                 self.decline(record, call.reason)
                 return StartResult.DECLINED, call.reason
             result = call.value
-        if self.closed and _succeeded(result):
+        if self.closed and reconcile.load_succeeded(result):
             # The host stopped while load() ran (a stop from another thread, or from the
             # module itself): the stop did not see it running, so it is undone here.
             undone = reconcile.unloaded_again((yield from self.undoing(record)))
@@ -409,7 +404,7 @@ class Lifecycle:
 
     def load_returned(self, record: ModuleRecord, result: Any) -> tuple[StartResult, str | None]:
         """``record``'s ``load()`` returned ``result``: it runs, fails or declines."""
-        if _succeeded(result):
+        if reconcile.load_succeeded(result):
             self.became_running(record)
             return StartResult.RUNNING, None
         remove_registrations(record)

@@ -19,6 +19,7 @@ the ``remove`` callables) runs as a module call: the lock is free meanwhile.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from typing import Any
 
 from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
@@ -30,7 +31,14 @@ from modloader.module import LoadResult
 if TYPE_CHECKING:
     from modloader._registry.lifecycle import Lifecycle
 
-__all__ = ["late_import", "late_load", "late_reload", "late_unload", "unloaded_again"]
+__all__ = [
+    "late_import",
+    "late_load",
+    "late_reload",
+    "late_unload",
+    "load_succeeded",
+    "unloaded_again",
+]
 
 _S = ModuleState
 
@@ -57,10 +65,13 @@ def late_import(life: Lifecycle, record: ModuleRecord, result: CallResult) -> No
         )
 
 
+def load_succeeded(value: Any) -> bool:
+    """Whether what ``load()`` returned means it started."""
+    return value is None or value is LoadResult.SUCCESS
+
+
 def late_load(life: Lifecycle, record: ModuleRecord, result: CallResult) -> None:
-    succeeded = result.status is CallStatus.RETURNED and (
-        result.value is None or result.value is LoadResult.SUCCESS
-    )
+    succeeded = result.status is CallStatus.RETURNED and load_succeeded(result.value)
     undone = ""
     if succeeded:  # reported as not loaded, so it must not run: undo it
         undone = " and " + unloaded_again(life.run(life.undoing(record)))
