@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import threading
 import time
@@ -283,6 +284,54 @@ def test_a_load_that_times_out_is_shown_and_undone_when_it_returns(
     assert "after the host stopped waiting" in caplog.text
     mod.script.clear()
     assert host.load("x").name == "x"
+
+
+def test_a_load_that_times_out_then_raises_is_cleaned_and_says_so() -> None:
+    mod = Scripted()
+    host = make({"x": mod}, timeout=0.3)
+    host.unload("x")
+    gate = threading.Event()
+    removed: list[str] = []
+
+    def load(ctx: Any) -> None:
+        ctx.register("a thing", lambda: removed.append("a thing"))
+        gate.wait(30)
+        raise RuntimeError("boom")
+
+    mod.load = load  # type: ignore[method-assign]
+    before = list(mod.calls)
+    with pytest.raises(LoadDeclinedError):
+        host.load("x")
+    gate.set()
+    wait_until(lambda: state(host, "x") == "declined")
+    last_error = host.get_module("x").last_error
+    assert last_error is not None
+    assert last_error.startswith(
+        "load() did not return within 0.3 s (it raised RuntimeError: boom after "
+    )
+    assert removed == ["a thing"]  # what it registered before it raised is removed
+    assert mod.calls == before  # it never ran: its unload() is not called
+
+
+def test_a_late_load_undone_says_what_its_unload_did() -> None:
+    mod = Scripted()
+    host = make({"x": mod}, timeout=0.3)
+    host.unload("x")
+    gate = threading.Event()
+    mod.script["load"] = gate
+    mod.script["unload"] = ValueError("cannot let go")
+    with pytest.raises(LoadDeclinedError):
+        host.load("x")
+    gate.set()
+    wait_until(lambda: state(host, "x") == "declined")
+    last_error = host.get_module("x").last_error
+    assert last_error is not None
+    assert re.fullmatch(
+        r"load\(\) did not return within 0\.3 s \(it returned after [0-9.]+ s and "
+        r"was unloaded again \(ValueError: cannot let go\)\)",
+        last_error,
+    ), last_error
+    assert mod.calls[-2:] == ["load", "unload"]
 
 
 def test_a_timed_out_load_can_be_hard_unloaded_and_loaded_again() -> None:
