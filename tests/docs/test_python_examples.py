@@ -109,3 +109,21 @@ def test_every_public_method_of_host_is_in_the_api_reference():
     public = [(name, value) for name, value in members if not name.startswith("_")]
     assert len(public) > 10
     assert [name for name, value in public if not getattr(value, "__doc__", None)] == []
+
+
+def test_the_embedding_page_gives_hosts_signature_as_it_is():
+    import inspect
+
+    import modloader
+
+    page = (REPO / "docs" / "embedding.md").read_text(encoding="utf-8")
+    written = re.search(r"^\| `(Host\(namespace, \*, [^`]*\))` \|", page, re.MULTILINE)
+    assert written is not None
+    actual = []
+    for name, param in inspect.signature(modloader.Host).parameters.items():
+        if param.kind is param.KEYWORD_ONLY:
+            default = param.default
+            actual.append(f"{name}={default!r}".replace("'", '"'))
+        elif name != "self":
+            actual.append(name)
+    assert written.group(1) == "Host(" + ", ".join([actual[0], "*", *actual[1:]]) + ")"
