@@ -297,7 +297,8 @@ class Host:
         if state is HostState.STOPPED:  # by another thread
             self._stopping.await_stopper()
             return []
-        if state is HostState.STARTING or not graceful:  # a startup stops itself
+        # A startup unloads what it started itself; a stop that is not graceful, nothing.
+        if state is HostState.STARTING or not graceful:
             self._stopping.over()
             return []
         try:
