@@ -500,6 +500,42 @@ def test_an_import_that_hangs_times_out_and_ends_declined() -> None:
     assert host.load("slow").name == "slow"
 
 
+@pytest.mark.parametrize("hook", ["load", "unload", "reload", "settings_model"])
+def test_a_hook_attribute_that_hangs_when_read_is_given_up_at_import(hook: str) -> None:
+    # Reading an attribute runs the module's code too (a property): it is read in the
+    # import's module call, under its time limit, and never under the host's lock.
+    gate = threading.Event()
+
+    class Hangs:
+        pass
+
+    setattr(Hangs, hook, property(lambda self: gate.wait(30)))
+
+    class Fine:
+        def reload(self, ctx: Any) -> None:
+            pass
+
+    host = Host(
+        "test.calls",
+        discovery=StaticDiscovery("test.calls", {"hangs": Hangs, "fine": Fine}),
+        config=ModulesConfig(autoload=True),
+        module_timeout=0.3,
+    )
+    try:
+        started = time.monotonic()
+        host.start()
+        assert state(host, "hangs") == "timed-out"
+        assert state(host, "fine") == "running"
+        assert host.get_module("hangs").last_error == (
+            "its import did not finish within 0.3 s (it is still running)"
+        )
+        assert host.reload().reloaded == ("fine",)
+        assert host.stop() == ["fine"]
+        assert time.monotonic() - started < 5
+    finally:
+        gate.set()
+
+
 def test_a_module_that_requires_itself_is_a_cycle() -> None:
     class Selfish(Scripted):
         requires = ("selfish",)

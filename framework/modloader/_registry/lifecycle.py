@@ -397,10 +397,9 @@ class Lifecycle:
     def _loader(self, record: ModuleRecord) -> Callable[[ModuleContext], Any] | None:
         """What runs as ``record``'s ``load()`` call: for a module that declares settings,
         they are validated in it first (:meth:`SettingsService.validated_load`)."""
-        load = getattr(record.obj, "load", None)
-        if self.settings is None or getattr(record.obj, "settings_model", None) is None:
-            return load if callable(load) else None
-        return self.settings.validated_load(record, load)
+        if self.settings is None or record.settings_model is None:
+            return record.load_hook
+        return self.settings.validated_load(record, record.load_hook)
 
     def load_returned(self, record: ModuleRecord, result: Any) -> tuple[StartResult, str | None]:
         """``record``'s ``load()`` returned ``result``: it runs, fails or declines."""
@@ -473,8 +472,8 @@ class Lifecycle:
         """
         if self.hooks is not None:  # no hook call enters the module from here on
             self.hooks.leave(record)
-        unload = getattr(record.obj, "unload", None)
-        if not callable(unload):
+        unload = record.unload_hook
+        if unload is None:
             return None
         return (
             yield from self.module_call(

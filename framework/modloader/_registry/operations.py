@@ -289,10 +289,7 @@ class Operations:
             return True
 
     def _has_settings(self, record: ModuleRecord) -> bool:
-        return (
-            self.lifecycle.settings is not None
-            and getattr(record.obj, "settings_model", None) is not None
-        )
+        return self.lifecycle.settings is not None and record.settings_model is not None
 
     def _reload_all(self) -> ReloadOutcome:
         reloaded: list[str] = []
@@ -301,7 +298,7 @@ class Operations:
         settings: list[SettingsReload] = []
         for record in self.lifecycle.modules.running_in_start_order():
             has_settings = self._has_settings(record)
-            if not has_settings and not callable(getattr(record.obj, "reload", None)):
+            if not has_settings and record.reload_hook is None:
                 continue
             if not self._claim(record):
                 continue
@@ -331,7 +328,7 @@ class Operations:
             if record.state is not _S.RUNNING:
                 raise ModuleNotRunningError(name, record.state.value)
             has_settings = self._has_settings(record)
-            if not has_settings and not callable(getattr(record.obj, "reload", None)):
+            if not has_settings and record.reload_hook is None:
                 raise ReloadError(name, "not-supported")
             record.busy = "reload"
         if not has_settings:
@@ -391,11 +388,12 @@ class Operations:
         """Call ``reload(ctx)`` (``record`` claimed); ``None`` when it reloaded, else the error."""
         life = self.lifecycle
         events = life.events
+        assert record.reload_hook is not None  # the callers made sure it has one
         call = life.run(
             life.module_call(
                 record,
                 "reload",
-                record.obj.reload,
+                record.reload_hook,
                 (record.ctx,),
                 on_late=lambda late: reconcile.late_reload(life, record, late),
             )

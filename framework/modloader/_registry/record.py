@@ -37,9 +37,10 @@ class ModuleRecord:
 
     __slots__ = (
         "builtin", "busy", "candidate", "ctx", "dep_handles", "description", "enhances",
-        "error", "holders", "key", "load_priority", "load_time", "name", "obj",
-        "optional_modules", "plugin", "position", "preload", "registrations", "required",
-        "requires", "spellings", "start_seq", "state", "support_level", "top_levels",
+        "error", "holders", "key", "load_hook", "load_priority", "load_time", "name", "obj",
+        "optional_modules", "plugin", "position", "preload", "registrations", "reload_hook",
+        "required", "requires", "settings_model", "spellings", "start_seq", "state",
+        "support_level", "top_levels", "unload_hook",
     )  # fmt: skip
 
     def __init__(
@@ -76,6 +77,11 @@ class ModuleRecord:
         self.requires: tuple[str, ...] = ()
         self.optional_modules: tuple[str, ...] = ()
         self.enhances: tuple[str, ...] = ()
+        #: Its hooks (``None``: it has none) and ``settings_model``, read with the contract.
+        self.load_hook: Callable[..., Any] | None = None
+        self.unload_hook: Callable[..., Any] | None = None
+        self.reload_hook: Callable[..., Any] | None = None
+        self.settings_model: Any = None
         #: Handles held on this module: handle -> holder label. Its length is the use count.
         self.holders: dict[ModuleHandle[Any], str] = {}
         #: Handles this module holds on its dependencies while running.
@@ -151,7 +157,8 @@ def _attr(obj: Any, name: str) -> Any:
 
 
 def read_contract(record: ModuleRecord, obj: Any) -> None:
-    """Copy the optional contract attributes of ``obj`` onto ``record`` (SPEC 2).
+    """Copy the optional contract attributes of ``obj`` onto ``record`` (SPEC 2), its
+    hooks and ``settings_model`` included.
 
     Raises :class:`TypeError`/:class:`ValueError` for a malformed attribute; the
     loader turns that into a decline naming the attribute.
@@ -171,6 +178,17 @@ def read_contract(record: ModuleRecord, obj: Any) -> None:
     record.load_priority = int(priority)
     for attr in ("requires", "optional_modules", "enhances"):
         setattr(record, attr, _names(_attr(obj, attr), attr))
+    # Read here, in the import's module call (a property is the module's code too, and
+    # may hang), and not again: the host never reads the module's object under its lock.
+    record.load_hook = _hook(obj, "load")
+    record.unload_hook = _hook(obj, "unload")
+    record.reload_hook = _hook(obj, "reload")
+    record.settings_model = _attr(obj, "settings_model")
+
+
+def _hook(obj: Any, name: str) -> Callable[..., Any] | None:
+    value = _attr(obj, name)
+    return value if callable(value) else None
 
 
 def remove_registrations(record: ModuleRecord) -> None:

@@ -105,21 +105,21 @@ class SettingsService:
     # -- the registry's call sites -----------------------------------------------------
 
     def validated_load(self, record: ModuleRecord, load: Any) -> Callable[[Any], Any]:
-        """What runs as ``record``'s ``load()`` call: :meth:`prepare`, then ``load`` (if
-        callable). The settings model's validators are the module's code, so they run in
+        """What runs as ``record``'s ``load()`` call: :meth:`prepare`, then ``load`` (``None``:
+        it has none). The settings model's validators are the module's code, so they run in
         that call, under its time limit; invalid settings decline the module."""
 
         def validated(ctx: Any) -> Any:
             problem = self.prepare(record)
             if problem is not None:
                 raise ModuleDeclined(problem)
-            return load(ctx) if callable(load) else None
+            return None if load is None else load(ctx)
 
         return validated
 
     def prepare(self, record: ModuleRecord) -> str | None:
         """Validate before ``load()``: set ``ctx.settings``, or return why the module declines."""
-        if model_of(record.obj) is None or record.ctx is None:
+        if record.settings_model is None or record.ctx is None:
             return None
         name = record.ctx.name
         resolved = self.read(name, record.obj)
@@ -157,7 +157,7 @@ class SettingsService:
             _log.debug("%s: settings unchanged; the module is not disturbed", record.name)
             self.applied[record.key] = resolved  # the same values; origins may have moved
             return SettingsReload(record.name, ReloadStatus.UNCHANGED)
-        if not callable(getattr(record.obj, "reload", None)):
+        if record.reload_hook is None:
             return SettingsReload(record.name, ReloadStatus.UNSUPPORTED)
         ctx._settings = resolved.settings
         if call_reload():
