@@ -237,6 +237,13 @@ if what.startswith("raise "):
 
 
 class Imported:
+    if what.startswith("model-waits "):  # reading settings_model is its code too
+
+        @property
+        def settings_model(self):
+            while os.path.exists(what[12:]) and time.monotonic() < deadline:
+                time.sleep(0.01)
+
     def load(self, ctx):
         pass
 """
@@ -279,6 +286,25 @@ def test_a_module_whose_import_hangs_is_an_error_at_the_time_limit(
         time.sleep(0.01)
     assert "res_imported: its import returned" in caplog.text
     assert "after the check stopped waiting for it (returned)" in caplog.text
+
+
+def test_a_settings_model_that_hangs_when_read_is_an_import_error_at_the_time_limit(
+    imported: FakeSite, make_host: HostMaker, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    gate = tmp_path / "gate"
+    gate.touch()
+    monkeypatch.setenv("IMPORT_DOES", f"model-waits {gate}")
+    host = make_host(start=False, module_timeout=0.3)
+    began = time.monotonic()
+    try:
+        report = host.check()
+    finally:
+        gate.unlink()
+    assert time.monotonic() - began < 5
+    assert [str(e) for e in report.errors] == [
+        "res_imported: cannot be imported: its import did not finish within 0.3 s"
+    ]
+    assert report.modules == ("res_noreload", "res_plain", "res_store")
 
 
 @pytest.mark.parametrize("raised", ["KeyboardInterrupt()", "SystemExit(3)", "GeneratorExit()"])

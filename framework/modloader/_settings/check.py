@@ -83,13 +83,14 @@ def check_host(host: Host, life: Lifecycle) -> CheckReport:
     except ConfigError as exc:
         return CheckReport(errors=exc.issues)
     assert life.settings is not None
-    findings = _Findings(list(config.warnings), list(host.builtins.items()))
+    builtins = [(name, obj, model_of(obj)) for name, obj in host.builtins.items()]
+    findings = _Findings(list(config.warnings), builtins)
     life.run(_checks(host, life, config, findings))
     findings.warnings += _strays(life.settings, findings.with_settings)
     return CheckReport(
         tuple(findings.errors),
         tuple(findings.warnings),
-        tuple(name for name, _ in findings.objects),
+        tuple(name for name, _, _ in findings.objects),
         tuple(findings.with_settings),
     )
 
@@ -97,10 +98,10 @@ def check_host(host: Host, life: Lifecycle) -> CheckReport:
 class _Findings:
     """What the check has found so far."""
 
-    def __init__(self, warnings: list[ConfigIssue], objects: list[tuple[str, Any]]) -> None:
+    def __init__(self, warnings: list[ConfigIssue], objects: list[tuple[str, Any, Any]]) -> None:
         self.errors: list[ConfigIssue] = []
         self.warnings = warnings
-        #: The modules that would start, in load order, with their objects.
+        #: The modules that would start, in load order, with their objects and models.
         self.objects = objects
         self.with_settings: list[str] = []
 
@@ -130,11 +131,11 @@ def _checks(host: Host, life: Lifecycle, config: ModulesConfig, found: _Findings
                 life, "import", candidate.name, _instantiate, catalogue, candidate
             )
             if call.status is CallStatus.RETURNED:
-                found.objects.append((candidate.name, call.value))
+                found.objects.append((candidate.name, *call.value))
             else:
                 found.module_error(entry.name, f"cannot be imported: {call.reason}")
-    for name, obj in found.objects:
-        if model_of(obj) is None:
+    for name, obj, model in found.objects:
+        if model is None:
             continue
         found.with_settings.append(name)
         call = yield _checking(life, "settings", name, service.read, name, obj)
@@ -170,10 +171,12 @@ def _checking(
     return ModuleCall(hook, fn, args, life.timeout, late)
 
 
-def _instantiate(catalogue: Catalogue, candidate: Candidate) -> Any:
-    """Import a module and make its object, as startup does (its ``load()`` is not called)."""
+def _instantiate(catalogue: Catalogue, candidate: Candidate) -> tuple[Any, Any]:
+    """Import a module and make its object, as startup does (its ``load()`` is not called):
+    the object and its ``settings_model``, read in the same call, as startup reads it."""
     plugin = catalogue.load(candidate)
-    return plugin() if isinstance(plugin, type) else plugin
+    obj = plugin() if isinstance(plugin, type) else plugin
+    return obj, model_of(obj)
 
 
 def _strays(service: SettingsService, names: list[str]) -> list[ConfigIssue]:
