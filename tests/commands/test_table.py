@@ -159,6 +159,57 @@ def test_command_that_raises_is_a_failure_not_a_crash(host: Host) -> None:
     assert result.output.splitlines() == ["RuntimeError: kaput", "Command 'boom now' failed."]
 
 
+class _Unsayable(Exception):
+    def __init__(self, what: BaseException) -> None:
+        super().__init__()
+        self.what = what
+
+    def __str__(self) -> str:
+        raise self.what
+
+
+def _host_with_command(handler: object) -> Host:
+    class Commands:
+        def load(self, ctx: object) -> None:
+            ctx.register_command("odd", handler)  # type: ignore[attr-defined]
+
+    h = Host("ns3", discovery=StaticDiscovery("ns3", {"odd": Commands}), config=ModulesConfig())
+    h.start()
+    return h
+
+
+@pytest.mark.parametrize(
+    ("what", "said"),
+    [
+        (ValueError, "_Unsayable: <its str() raised ValueError>"),
+        (SystemExit, "_Unsayable: <its str() raised SystemExit>"),
+    ],
+)
+def test_a_command_whose_exception_cannot_say_what_it_is_still_fails_as_a_result(
+    what: type[BaseException], said: str
+) -> None:
+    def handler(args: list[str]) -> str:
+        raise _Unsayable(what())
+
+    h = _host_with_command(handler)
+    result = h.run("odd now")  # a result, not a raise
+    assert not result.ok
+    assert result.output.splitlines() == [said, "Command 'odd now' failed."]
+    assert h.run("module show").ok
+    h.stop()
+
+
+def test_a_command_that_returns_something_else_than_text_fails_saying_so() -> None:
+    h = _host_with_command(lambda args: {"answer": 42})
+    result = h.run("odd")
+    assert not result.ok
+    assert result.output.splitlines() == [
+        "the command returned an object of type dict, not text",
+        "Command 'odd' failed.",
+    ]
+    h.stop()
+
+
 def test_run_s_structured_form_is_what_the_command_saw(host: Host) -> None:
     shown = host.run("module show")
     lazy = host.execute("module show")

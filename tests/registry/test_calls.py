@@ -15,6 +15,7 @@ import pytest
 from modloader import Host
 from modloader import LoadDeclinedError
 from modloader import ModuleBusyError
+from modloader import ModuleDeclined
 from modloader import ModulesConfig
 from modloader import ModuleTimeoutError
 from modloader import ReloadError
@@ -534,6 +535,93 @@ def test_a_hook_attribute_that_hangs_when_read_is_given_up_at_import(hook: str) 
         assert time.monotonic() - started < 5
     finally:
         gate.set()
+
+
+class _Unsayable(Exception):
+    """An exception whose ``str()`` raises ``what`` (a careless ``__str__``)."""
+
+    def __init__(self, what: BaseException) -> None:
+        super().__init__()
+        self.what = what
+
+    def __str__(self) -> str:
+        raise self.what
+
+
+class _Unshowable:
+    def __repr__(self) -> str:
+        raise ValueError("no repr")
+
+
+class _BadText:
+    def __str__(self) -> str:
+        raise SystemExit(5)
+
+
+#: Exceptions whose ``str()`` (or decline reason's) is broken, and the reason then given.
+_UNSAYABLE = {
+    "str-raises": (
+        lambda: _Unsayable(ValueError("no")),
+        "_Unsayable: <its str() raised ValueError>",
+    ),
+    "str-exits": (lambda: _Unsayable(SystemExit(4)), "_Unsayable: <its str() raised SystemExit>"),
+    "reason-exits": (lambda: ModuleDeclined(_BadText()), "<its str() raised SystemExit>"),  # type: ignore[arg-type]
+}
+
+
+@pytest.mark.parametrize("case", list(_UNSAYABLE))
+def test_an_exception_that_cannot_say_what_it_is_declines_its_module(case: str) -> None:
+    make_error, reason = _UNSAYABLE[case]
+    raised = make_error()
+
+    # What the exception says is read in the module's call: its str() is its code.
+    class Raises:
+        def load(self, ctx: Any) -> None:
+            raise raised
+
+    host = make({"bad": Raises, "fine": Scripted()})
+    assert state(host, "fine") == "running"
+    assert state(host, "bad") == "declined"
+    assert host.get_module("bad").last_error == reason
+    with pytest.raises(LoadDeclinedError) as info:
+        host.load("bad")
+    assert info.value.reason == reason
+    assert host.stop() == ["fine"]
+
+
+def test_a_load_result_that_cannot_be_shown_is_named_by_its_type() -> None:
+    class Returns:
+        def load(self, ctx: Any) -> Any:
+            return _Unshowable()
+
+    host = make({"odd": Returns})
+    assert host.get_module("odd").last_error == (
+        "load() returned an object of type _Unshowable, not a LoadResult"
+    )
+    host.stop()
+
+
+def test_an_exception_whose_str_hangs_is_given_up_at_the_limit() -> None:
+    gate = threading.Event()
+
+    class Slow(Exception):
+        def __str__(self) -> str:
+            gate.wait(30)
+            return "slow"
+
+    class Raises:
+        def load(self, ctx: Any) -> None:
+            raise Slow()
+
+    started = time.monotonic()
+    try:
+        host = make({"bad": Raises}, timeout=0.3)
+        assert time.monotonic() - started < 5
+        assert state(host, "bad") == "timed-out"
+    finally:
+        gate.set()
+    wait_until(lambda: state(host, "bad") == "declined")
+    host.stop()
 
 
 def test_a_module_that_requires_itself_is_a_cycle() -> None:

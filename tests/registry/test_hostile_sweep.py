@@ -26,6 +26,22 @@ class Custom(BaseException):
     pass
 
 
+class Unsayable(Exception):
+    """An exception whose ``str()`` raises (a careless ``__str__``)."""
+
+    def __str__(self) -> str:
+        raise SystemExit(9)
+
+
+class Unshowable:
+    """A value whose ``repr()`` and ``str()`` raise."""
+
+    def __repr__(self) -> str:
+        raise ValueError("no repr")
+
+    __str__ = __repr__
+
+
 LIMIT = 0.2
 
 RAISES: list[Any] = [
@@ -37,8 +53,17 @@ RAISES: list[Any] = [
     ValueError("v"),
     RecursionError("r"),
     StopIteration("s"),
+    Unsayable(),
 ]
-RETURNS: list[Any] = [False, True, "junk", 0, LoadResult.DECLINE, LoadResult.FAILURE]
+RETURNS: list[Any] = [
+    False,
+    True,
+    "junk",
+    0,
+    LoadResult.DECLINE,
+    LoadResult.FAILURE,
+    Unshowable(),
+]
 # Hangs past the limit, then: return, raise, refuse.
 HANGS: list[Any] = [("hang", None), ("hang", KeyboardInterrupt("late")), ("hang", False)]
 

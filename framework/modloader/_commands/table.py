@@ -10,6 +10,8 @@ from typing import Any
 from typing import NamedTuple
 
 from modloader._commands.base import CommandResult
+from modloader._registry.calls import said
+from modloader._registry.calls import shown
 from modloader._registry.context import CommandHandlerT
 from modloader.errors import CommandError
 from modloader.errors import NoSuchCommandError
@@ -97,6 +99,8 @@ class CommandTable:
 
         def run(args: list[str]) -> Reply:
             text = handler(args)
+            if text is not None and not isinstance(text, str):
+                raise CommandError(f"the command returned {shown(text)}, not text")
             return Reply(lines=[text] if text else [], data={"output": text})
 
         key = tuple(words.lower().split())
@@ -148,7 +152,7 @@ class CommandTable:
             lines.append(f"Command '{line}' failed.")
             return CommandResult(line, ok=False, output="\n".join(lines), data={"error": exc.code})
         except (Exception, SystemExit) as exc:  # a module's command must not take the host down
-            text = f"{type(exc).__name__}: {exc}\nCommand '{line}' failed."
+            text = f"{type(exc).__name__}: {said(exc)}\nCommand '{line}' failed."
             return CommandResult(line, ok=False, output=text, data={"error": "exception"})
         lines = list(reply.lines)
         if not reply.ok:

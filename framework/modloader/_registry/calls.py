@@ -36,7 +36,9 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
 
+from modloader.module import LoadResult
 from modloader.module import ModuleDeclined
+from modloader.module import ReloadResult
 
 if TYPE_CHECKING:
     from modloader._registry.record import ModuleRecord
@@ -56,6 +58,8 @@ __all__ = [
     "log_raised",
     "refusal",
     "refuse_awaitable",
+    "said",
+    "shown",
     "submit",
     "waiting_threads",
 ]
@@ -91,12 +95,14 @@ class CallResult(NamedTuple):
     seconds: float = 0.0
     #: The time limit the call ran under (``None``: none).
     limit: float | None = None
+    #: What the exception raised says (a decline's reason), read in the module's thread.
+    message: str = ""
 
     @property
     def reason(self) -> str:
         """``"ValueError: bad"``, ``"load() did not return within 30 s"``, or ``""``."""
         if self.status is CallStatus.RAISED:
-            return f"{type(self.error).__name__}: {self.error}"
+            return f"{type(self.error).__name__}: {self.message}"
         if self.status is CallStatus.TIMED_OUT and self.hook == "import":
             return f"its import did not finish within {self.limit:g} s"
         if self.status is CallStatus.TIMED_OUT:
@@ -149,7 +155,7 @@ class Call:
         try:
             value = self.fn(*self.args)
         except BaseException as exc:  # the module's own exception, whatever it is
-            result = self._make(CallStatus.RAISED, error=exc)
+            result = self._make(CallStatus.RAISED, error=exc, message=said(exc))
         else:
             result = self._make(CallStatus.RETURNED, value=value)
         finally:
@@ -161,10 +167,14 @@ class Call:
             late(result)
 
     def _make(
-        self, status: CallStatus, value: Any = None, error: BaseException | None = None
+        self,
+        status: CallStatus,
+        value: Any = None,
+        error: BaseException | None = None,
+        message: str = "",
     ) -> CallResult:
         seconds = time.perf_counter() - self.started
-        return CallResult(self.hook, status, value, error, seconds, self.limit)
+        return CallResult(self.hook, status, value, error, seconds, self.limit, message)
 
     def abandon(self, on_late: LateT | None) -> CallResult | None:
         """Stop waiting: a :attr:`CallStatus.TIMED_OUT` result, and ``on_late`` gets the
@@ -423,6 +433,31 @@ class QuickSwitching:
                 if sys.getswitchinterval() == cls._set:  # nobody else changed it meanwhile
                     sys.setswitchinterval(cls._before)
                 cls._before = cls._set = None
+
+
+def said(error: BaseException) -> str:
+    """What a module's exception says: its ``str()``, a decline's its reason's.
+
+    That is the module's code too: it is read in the module's call, under its
+    time limit, and whatever reading it raises is said instead.
+    """
+    try:
+        return str(error.reason if isinstance(error, ModuleDeclined) else error)
+    except BaseException as exc:
+        return f"<its str() raised {type(exc).__name__}>"
+
+
+#: The types of returned values a message shows as they are: their repr() is no module's.
+_SHOWN = frozenset({int, float, str, bytes, bool, type(None), LoadResult, ReloadResult})
+
+
+def shown(value: Any) -> str:
+    """A value a module's code returned, for a message: its ``repr()`` when that runs
+    no module code (a built-in value, shortened), else the name of its type."""
+    if type(value) not in _SHOWN:
+        return f"an object of type {type(value).__name__}"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def invoke(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from modloader._host import Host
     from modloader._registry.refs import ModuleHandle
 
+from modloader._registry.calls import said
 from modloader.errors import CommandError
 
 __all__ = ["CommandHandlerT", "ModuleContext", "guard_command"]
@@ -143,7 +144,7 @@ def guard_command(owner: str, words: str, handler: CommandHandlerT) -> CommandHa
             _log.warning("%s: command '%s' raised", owner, words, exc_info=True)
             line = " ".join([*words.split(), *args])
             raise CommandError(
-                f"internal error while running '{line}': {type(exc).__name__}: {exc}"
+                f"internal error while running '{line}': {type(exc).__name__}: {said(exc)}"
             ) from exc
 
     return run

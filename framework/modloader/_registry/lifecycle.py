@@ -45,6 +45,7 @@ from modloader._registry.calls import invoke
 from modloader._registry.calls import log_raised
 from modloader._registry.calls import refusal
 from modloader._registry.calls import refuse_awaitable
+from modloader._registry.calls import shown
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.code import drop_code
 from modloader._registry.context import CommandHandlerT
@@ -374,8 +375,8 @@ class Lifecycle:
             if call.status is CallStatus.RAISED or not reconcile.load_succeeded(call.value):
                 yield from self.cleaning(record)  # what load() registered before it failed
             if isinstance(call.error, ModuleDeclined):
-                self.decline(record, call.error.reason)
-                return StartResult.DECLINED, call.error.reason
+                self.decline(record, call.message)
+                return StartResult.DECLINED, call.message
             if call.status is CallStatus.RAISED:
                 # Any exception, KeyboardInterrupt and SystemExit included: raised in
                 # the module's thread, it is the module's, and a decline (SPEC 2).
@@ -416,7 +417,7 @@ class Lifecycle:
         reason = (
             "load() returned DECLINE"
             if result is LoadResult.DECLINE
-            else f"load() returned {result!r}, not a LoadResult"
+            else f"load() returned {shown(result)}, not a LoadResult"
         )
         self.decline(record, reason)
         return StartResult.DECLINED, reason

@@ -15,6 +15,7 @@ from modloader._names import name_key
 from modloader._registry import reconcile
 from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
+from modloader._registry.calls import shown
 from modloader._registry.deps import dependents_deep
 from modloader._registry.events import EventKind
 from modloader._registry.lifecycle import Lifecycle
@@ -410,7 +411,7 @@ class Operations:
         if result is None or result is ReloadResult.SUCCESS or result is True:
             events.emit(EventKind.RELOADED, record.name)
             return None
-        events.emit(EventKind.RELOAD_FAILED, record.name, f"reload() returned {result!r}")
+        events.emit(EventKind.RELOAD_FAILED, record.name, f"reload() returned {shown(result)}")
         return ReloadError(record.name, "failed")
 
     def run_queued_reloads(self) -> list[tuple[tuple[str, ...], ReloadOutcome | ModuleError]]:
