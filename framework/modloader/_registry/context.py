@@ -110,11 +110,17 @@ class ModuleContext(Generic[SettingsT]):
             raise TypeError(f"register_command(): 'words' must be a non-empty str, not {words!r}")
         if not callable(handler):
             raise TypeError(f"register_command(): 'handler' must be callable, not {handler!r}")
+        if not isinstance(summary, str):
+            raise TypeError(f"register_command(): 'summary' must be a str, not {summary!r}")
+        if usage is not None and not isinstance(usage, str):
+            raise TypeError(f"register_command(): 'usage' must be a str or None, not {usage!r}")
         remove = self._loader.add_command(self.name, words, handler, summary, usage)
         self.register(f"command '{' '.join(words.split()).lower()}'", remove)
 
     def register(self, what: str, remove: Callable[[], None]) -> None:
         """Record anything this module added to the host; ``remove`` is called at unload."""
+        if not isinstance(what, str):
+            raise TypeError(f"register(): 'what' must be a str, not {what!r}")
         if not callable(remove):
             raise TypeError(f"register(): 'remove' must be callable, not {remove!r}")
         self._loader.add_registration(self.name, what, remove)

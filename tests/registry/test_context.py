@@ -1,0 +1,82 @@
+"""What a module's context accepts: wrong arguments are the module's TypeError, a decline."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from modloader import Host
+from modloader import ModulesConfig
+from modloader import StaticDiscovery
+
+
+def _noop(args: list[str]) -> str:
+    return "ok"
+
+
+def _host(module: type) -> Host:
+    host = Host("t.ctx", discovery=StaticDiscovery("t.ctx", {"m": module}), config=ModulesConfig())
+    host.start()
+    return host
+
+
+CALLS: dict[str, tuple[Callable[[Any], None], str]] = {
+    "words": (
+        lambda ctx: ctx.register_command("  ", _noop),
+        "register_command(): 'words' must be a non-empty str, not '  '",
+    ),
+    "handler": (
+        lambda ctx: ctx.register_command("odd cmd", "not callable"),
+        "register_command(): 'handler' must be callable, not 'not callable'",
+    ),
+    "summary": (
+        lambda ctx: ctx.register_command("odd cmd", _noop, summary=123),
+        "register_command(): 'summary' must be a str, not 123",
+    ),
+    "usage": (
+        lambda ctx: ctx.register_command("odd cmd", _noop, usage=["odd", "cmd"]),
+        "register_command(): 'usage' must be a str or None, not ['odd', 'cmd']",
+    ),
+    "what": (
+        lambda ctx: ctx.register(42, lambda: None),
+        "register(): 'what' must be a str, not 42",
+    ),
+    "remove": (
+        lambda ctx: ctx.register("a thing", None),
+        "register(): 'remove' must be callable, not None",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(CALLS))
+def test_a_wrong_argument_declines_the_module_naming_it(case: str) -> None:
+    call, message = CALLS[case]
+
+    class Careless:
+        def load(self, ctx: Any) -> None:
+            call(ctx)
+
+    host = Host(
+        "t.ctx", discovery=StaticDiscovery("t.ctx", {"m": Careless}), config=ModulesConfig()
+    )
+    host.start()
+    info = host.get_module("m")
+    assert info.state == "declined"
+    assert info.last_error == f"TypeError: {message}"
+    assert host.run("core show help").ok  # nothing half-registered
+    assert "odd cmd" not in host.run("core show help").output
+    host.stop()
+
+
+def test_a_command_with_its_summary_and_usage_is_in_the_help() -> None:
+    class Careful:
+        def load(self, ctx: Any) -> None:
+            ctx.register_command("odd cmd", _noop, summary="Does odd things", usage="odd cmd [X]")
+
+    host = _host(Careful)
+    assert "odd cmd            -- Does odd things" in host.run("core show help").output
+    assert "Usage: odd cmd [X]" in host.run("core show help odd cmd").output
+    assert host.run("odd cmd").output == "ok"
+    host.stop()
