@@ -268,3 +268,19 @@ def test_wrong_types_from_a_module_name_the_parameter() -> None:
         "register_command(): 'words'",
         "register_command(): 'handler'",
     ]
+
+
+def test_holders_the_application_names_otherwise_than_with_text_are_shown_as_text() -> None:
+    # use() is the hot path: it takes the label as given; what shows it makes it text.
+    host = make({"a": Greeter, "b": Quiet, "c": type("Needs", (), {"requires": ("b",)})})
+    host.start()
+    held = [host.use("b", holder=123), host.use("b", holder=["x"]), host.use("b")]  # type: ignore[arg-type]
+    assert host.get_module("b").holders == ("123", "['x']", "c", "host")
+    assert "b" in host.run("module show").output
+    refused = host.run("module unload b")
+    assert not refused.ok
+    assert "(held by 123, ['x'], c, host)" in refused.output
+    for handle in held:
+        handle.release()
+    assert host.unload("b", UnloadMode.FIRM).dependents_unloaded == ("c",)
+    host.stop()

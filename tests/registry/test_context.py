@@ -80,3 +80,22 @@ def test_a_command_with_its_summary_and_usage_is_in_the_help() -> None:
     assert "Usage: odd cmd [X]" in host.run("core show help odd cmd").output
     assert host.run("odd cmd").output == "ok"
     host.stop()
+
+
+def test_a_holder_that_is_not_text_declines_the_module_that_passes_it() -> None:
+    class Base:
+        pass
+
+    class Careless:
+        def load(self, ctx: Any) -> None:
+            ctx.use("base", holder=123)
+
+    host = Host(
+        "t.ctx",
+        discovery=StaticDiscovery("t.ctx", {"base": Base, "m": Careless}),
+        config=ModulesConfig(autoload=True),
+    )
+    host.start()
+    assert host.get_module("m").last_error == "TypeError: use(): 'holder' must be a str, not 123"
+    assert host.get_module("base").use_count == 0  # nothing was held
+    host.stop()

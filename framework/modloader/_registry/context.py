@@ -92,6 +92,8 @@ class ModuleContext(Generic[SettingsT]):
 
     def use(self, name: str, holder: str | None = None) -> ModuleHandle[Any]:
         """Take a reference on another running module; release it (or use ``with``) when done."""
+        if holder is not None and not isinstance(holder, str):
+            raise TypeError(f"use(): 'holder' must be a str, not {holder!r}")
         return self._loader.use(name, holder or self.name)
 
     def register_command(

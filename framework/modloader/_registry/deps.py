@@ -67,7 +67,9 @@ def references_wanted(
 
 def dependents(modules: ModuleList, record: ModuleRecord) -> list[ModuleRecord]:
     """Running modules that hold a dependency reference on ``record``."""
-    holders = {h.holder for h in list(record.holders)}
+    # A dependency's reference is held under the dependent's name: text (use()'s holder
+    # from the application may be anything, unhashable too).
+    holders = {h.holder for h in list(record.holders) if type(h.holder) is str}
     return [
         r
         for r in modules.running_in_start_order()

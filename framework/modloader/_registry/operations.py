@@ -28,6 +28,7 @@ from modloader._registry.outcomes import SettingsReload
 from modloader._registry.outcomes import StartResult
 from modloader._registry.outcomes import UnloadOutcome
 from modloader._registry.record import ModuleRecord
+from modloader._registry.record import labels
 from modloader._registry.states import ModuleState
 from modloader._registry.steps import Steps
 from modloader.errors import BuiltinModuleError
@@ -159,7 +160,7 @@ class Operations:
             count = record.use_count
             if count and mode is UnloadMode.SOFT:
                 life.set_state(record, _S.RUNNING)
-                raise ModuleInUseError(name, count, sorted(list(record.holders.values())))
+                raise ModuleInUseError(name, count, labels(list(record.holders.values())))
             dependents = (
                 (yield from self._unload_dependents(name, record, mode, count)) if count else ()
             )
@@ -477,7 +478,7 @@ class Operations:
         for member in [record, *dependents]:
             outside = [holder for h, holder in list(member.holders.items()) if id(h) not in inside]
             if outside:
-                raise ModuleInUseError(member.name, len(outside), sorted(outside))
+                raise ModuleInUseError(member.name, len(outside), labels(outside))
 
 
 def _not_read(record: ModuleRecord, why: str) -> SettingsReload:

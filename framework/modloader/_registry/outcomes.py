@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
 
+from modloader._registry.record import labels
 from modloader.errors import ConfigIssue
 from modloader.errors import InvalidSettingsError
 from modloader.errors import ModuleError
@@ -204,7 +205,7 @@ def describe(record: "ModuleRecord") -> ModuleInfo:
         status=record.state.status,
         state=record.state.value,
         use_count=record.use_count,
-        holders=tuple(sorted(list(record.holders.values()))),
+        holders=tuple(labels(list(record.holders.values()))),
         description=record.shown_description,
         support_level=record.support_level,
         version=record.version,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from collections.abc import Iterable
 from types import ModuleType
 from typing import TYPE_CHECKING
 from typing import Any
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
     from modloader._registry.context import ModuleContext
     from modloader._registry.refs import ModuleHandle
 
-__all__ = ["ModuleRecord", "Registration", "read_contract", "remove_registrations"]
+__all__ = ["ModuleRecord", "Registration", "labels", "read_contract", "remove_registrations"]
 
 
 _log = logging.getLogger("modloader")
@@ -189,6 +190,12 @@ def read_contract(record: ModuleRecord, obj: Any) -> None:
 def _hook(obj: Any, name: str) -> Callable[..., Any] | None:
     value = _attr(obj, name)
     return value if callable(value) else None
+
+
+def labels(holders: Iterable[object]) -> list[str]:
+    """Who holds references, as text, sorted: :meth:`Host.use` takes its ``holder`` as
+    given (the hot path checks nothing it need not); what shows holders makes them text."""
+    return sorted(map(str, holders))
 
 
 def remove_registrations(record: ModuleRecord) -> None:
