@@ -124,6 +124,40 @@ def test_config_dir_must_be_a_folder(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert parse_args(["--config-dir", str(missing)]) == Options(config_dir=str(missing))
 
 
+@pytest.mark.parametrize(
+    ("argv", "said"),
+    [
+        (["-n", ""], "argument -n/--namespace: expected an entry-point group, not ''"),
+        (
+            ["-n", "  ", "-x", "module show"],
+            "argument -n/--namespace: expected an entry-point group, not '  '",
+        ),
+        (["-C", ""], "argument -C/--config: expected a file, not ''"),
+    ],
+)
+def test_an_empty_namespace_or_config_is_a_usage_error(
+    argv: list[str], said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert parse_args(argv) == 1
+    assert capsys.readouterr().err.splitlines()[-1] == f"modloader: error: {said}"
+
+
+def test_an_empty_namespace_starts_nothing_and_says_so_in_a_line(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "modloader", "-n", "", "-x", "module show"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert done.stderr.splitlines()[-1] == (
+        "modloader: error: argument -n/--namespace: expected an entry-point group, not ''"
+    )
+
+
 def test_empty_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert parse_args(["-x", "  "]) == 1
     assert "-x needs a command" in capsys.readouterr().err

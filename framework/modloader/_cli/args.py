@@ -110,10 +110,15 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
             "-n",
             "--namespace",
             default=DEFAULT_NAMESPACE,
+            type=_namespace,
             help=f"entry-point group to read modules from (default {DEFAULT_NAMESPACE})",
         )
     parser.add_argument(
-        "-C", "--config", metavar="MODULES_CONF", help="modules.conf to read (it must exist)"
+        "-C",
+        "--config",
+        metavar="MODULES_CONF",
+        type=_file,
+        help="modules.conf to read (it must exist)",
     )
     parser.add_argument(
         "-x", "--execute", metavar="CMD", help="run CMD and exit (with -r: on the running host)"
@@ -200,6 +205,20 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
     parser.add_argument("-V", "--version", action="version", version=version)
     parser.formatter_class = argparse.HelpFormatter  # ... and the terminal's for help
     return parser
+
+
+def _namespace(text: str) -> str:
+    """An entry-point group: not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(f"expected an entry-point group, not {text!r}")
+    return text
+
+
+def _file(text: str) -> str:
+    """A file's path: not empty (whether it exists is the configuration's to say)."""
+    if not text:
+        raise argparse.ArgumentTypeError(f"expected a file, not {text!r}")
+    return text
 
 
 def _seconds(text: str) -> float:
