@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import BaseModel
+from pydantic import Field
+from pydantic import SecretBytes
+from pydantic import SecretStr
 
 from modloader import ModuleSettings
 from modloader._settings._validate import effective_values
@@ -111,3 +115,38 @@ def test_without_a_config_folder_only_code_environment_and_defaults_count(
         assert data["settings"][0]["origin"] == "code"
     finally:
         host.stop()
+
+
+class Vault(BaseModel):
+    passwords: dict[str, SecretStr] = {}
+
+
+class Secrets(ModuleSettings):
+    password: SecretStr = Field(default=SecretStr("x" * 12), min_length=10)
+    keys: list[SecretBytes] = []  # noqa: RUF012 - pydantic copies defaults
+    vault: Vault = Vault()
+    maybe: Annotated[SecretStr | None, "note"] = None
+    port: int = 5
+
+
+def test_a_rejected_secret_is_never_echoed_other_values_are(tmp_path: Path) -> None:
+    path = tmp_path / "m.conf"
+    path.write_text("[general]\npassword = short-pw\nport = many\n")
+    out = resolve(
+        Secrets,
+        conf=read_conf_file(path),
+        env_head="APP_M__",
+        environ={"APP_M__KEYS": '["aGVsbG8=", 5]', "APP_M__MAYBE": "[]"},
+        code={"vault": {"passwords": {"db": 7}}},
+    )
+    text = "\n".join(str(e) for e in out.errors)
+    for secret in ("short-pw", "aGVsbG8", "got 7", "got 5", "got []"):
+        assert secret not in text
+    assert "'password': Value should have at least 10 items after validation, not 8\n" in text
+    assert "'vault.passwords.db': Input should be a valid string\n" in text
+    assert (
+        "'port': Input should be a valid integer, unable to parse string as an integer, got "
+        + ("'many'")
+        in text
+    )
+    assert len(out.errors) == 4

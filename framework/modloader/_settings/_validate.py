@@ -375,7 +375,8 @@ def resolve(
                 out.errors.append(ConfigIssue(source, 0, error["type"], message))
                 continue
             shown = error.get("input")
-            got = f", got {shown!r}" if isinstance(shown, str | int | float) else ""
+            plain = isinstance(shown, str | int | float) and not _secret_at(model, path)
+            got = f", got {shown!r}" if plain else ""
             message = f"'{'.'.join(path)}': {error['msg']}{got}"
             if error["type"] == "missing":
                 message = f"'{'.'.join(path)}' is required"
@@ -386,6 +387,30 @@ def resolve(
     first = conf.path if conf is not None else ""
     out.errors.sort(key=lambda i: (i.source != first, i.source, i.line or float("inf")))
     return out
+
+
+def _secret_at(model: type[BaseModel], path: Path) -> bool:
+    """Whether the value at ``path`` may be a secret (``SecretStr``, ``SecretBytes``), so
+    that an error about it must not echo it: ``True`` unless the model says otherwise."""
+    annotation: Any = model
+    for key in path:
+        kind, inner = _kind(annotation)
+        if kind == "model":
+            found = _match(inner, key)
+            if found is None:
+                return True
+            annotation = found[1]
+        elif kind == "mapping":
+            annotation = inner
+        elif kind == "list":
+            args = typing.get_args(_strip_optional(annotation))
+            annotation = args[0] if args else Any
+        else:
+            return True  # deeper than the model says: nothing to go by
+    found_type = _strip_optional(annotation)
+    if found_type is Any:
+        return True
+    return isinstance(found_type, type) and issubclass(found_type, SecretStr | SecretBytes)
 
 
 # -- the operator's view -------------------------------------------------------------
