@@ -90,7 +90,8 @@ class _SectionReader(_Reader):
         elif isinstance(token, Hash):
             self._hash(path, token, self.current.name if self.current else None)
         elif isinstance(token, Bare):
-            message = f"Expected 'key = value' or 'key => value', got '{token.text}'"
+            # Not the line itself: a module's settings file may hold a secret on it.
+            message = "Expected 'key = value' or 'key => value' (the line is not shown)"
             self.raw.errors.append(ConfigIssue(path, token.line, "syntax", message))
         elif self.current is None:
             message = f"'{token.key}' is set before any section header (put it under [general])"
