@@ -219,3 +219,35 @@ def test_a_folder_that_cannot_be_read_is_always_forgotten(tmp_path: Path, monkey
     entrypoints.forget_directory_listings()
     entrypoints.forget_directory_listings()
     assert finder.forgotten == 2
+
+
+def test_entry_points_with_extras_load_as_importlib_metadata_loads_them(
+    fake_distributions: FakeSite, modloader_host: Any
+) -> None:
+    # ``module:attr [extras]``: the extras name optional dependencies; loading ignores them.
+    fake_distributions.add(
+        "dist-extras",
+        "1.0",
+        entry_points={
+            "extras.test": {
+                "res_class": "extras_pkg.mods:Mod [fast]",
+                "res_module": "extras_pkg.plain [fast, small]",
+            }
+        },
+        files={
+            "extras_pkg/__init__.py": "",
+            "extras_pkg/mods.py": "class Mod:\n    description = 'a class'\n",
+            "extras_pkg/plain.py": "description = 'a module'\n",
+        },
+    )
+    host = modloader_host(namespace="extras.test")
+    assert [(m.name, m.state, m.description) for m in host.list_modules()] == [
+        ("res_class", "running", "a class"),
+        ("res_module", "running", "a module"),
+    ]
+    host.unload("res_module")
+    host.unload("res_class")
+    # Their code is dropped (so their module names were read right), and loads afresh.
+    assert not [name for name in sys.modules if name.startswith("extras_pkg")]
+    assert host.load("res_module").name == "res_module"
+    assert host.load("res_class").name == "res_class"

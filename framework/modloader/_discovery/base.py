@@ -8,7 +8,18 @@ from typing import Protocol
 
 from modloader._names import name_key
 
-__all__ = ["Candidate", "Discovery"]
+__all__ = ["Candidate", "Discovery", "target"]
+
+
+def target(value: str) -> tuple[str, str]:
+    """The module and the attribute path an entry point's value names.
+
+    A value is ``module``, ``module:attr.path``, and either may be followed by
+    ``[extras]`` (optional dependencies of the distribution): loading leaves
+    those out, as :mod:`importlib.metadata` does.
+    """
+    module, _, attrs = value.partition("[")[0].partition(":")
+    return module.strip(), attrs.strip()
 
 
 class Candidate(NamedTuple):
@@ -34,7 +45,7 @@ class Candidate(NamedTuple):
     @property
     def module_name(self) -> str:
         """The Python module the entry point imports."""
-        return self.value.partition(":")[0].strip()
+        return target(self.value)[0]
 
     @property
     def publisher(self) -> str:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from modloader._discovery.base import Candidate
+from modloader._discovery.base import target
 
 if TYPE_CHECKING:
     from stevedore.extension import ExtensionManager
@@ -129,9 +130,9 @@ _SETTLED: dict[str, int] = {}
 
 def load_entry_point(value: str) -> Any:
     """Import ``module.path:attr.path`` and return the object, as ``EntryPoint.load`` does."""
-    module_name, _, attrs = value.partition(":")
-    obj: Any = importlib.import_module(module_name.strip())
-    for attr in filter(None, attrs.strip().split(".")):
+    module_name, attrs = target(value)
+    obj: Any = importlib.import_module(module_name)
+    for attr in filter(None, attrs.split(".")):
         obj = getattr(obj, attr)
     return obj
 
