@@ -192,16 +192,26 @@ class ModuleError(ModLoaderError):
 
 
 class NameConflictError(DiscoveryError, ModuleError):
-    """Two or more distributions publish the same module name; ``publishers`` names them."""
+    """Two or more distributions publish the same module name; ``publishers`` names them.
+
+    ``one_distribution``: one distribution publishes it twice (names are matched
+    without regard to case); ``publishers`` then names each entry point too.
+    """
 
     code = "name-conflict"
 
-    def __init__(self, name: str, publishers: Sequence[str]) -> None:
+    def __init__(
+        self, name: str, publishers: Sequence[str], *, one_distribution: bool = False
+    ) -> None:
         self.publishers = tuple(sorted(publishers))
-        #: Why it cannot be loaded, as ``module load`` prints it.
-        self.reason = "module name is published by more than one distribution: " + ", ".join(
-            self.publishers
+        self.one_distribution = one_distribution
+        by = (
+            "more than once by one distribution"
+            if one_distribution
+            else "by more than one distribution"
         )
+        #: Why it cannot be loaded, as ``module load`` prints it.
+        self.reason = f"module name is published {by}: " + ", ".join(self.publishers)
         ModuleError.__init__(self, name, f"module '{name}': {self.reason}")
 
 

@@ -251,3 +251,19 @@ def test_entry_points_with_extras_load_as_importlib_metadata_loads_them(
     assert not [name for name in sys.modules if name.startswith("extras_pkg")]
     assert host.load("res_module").name == "res_module"
     assert host.load("res_class").name == "res_class"
+
+
+def test_a_name_one_distribution_publishes_twice_is_a_conflict_naming_both_entry_points(
+    fake_distributions: FakeSite, modloader_host: Any
+) -> None:
+    fake_distributions.add(
+        "dist-twice",
+        "1.0",
+        entry_points={"twice.test": {"res_x": "twice_pkg:A", "RES_X": "twice_pkg:B"}},
+        files={"twice_pkg/__init__.py": "class A:\n    pass\nclass B:\n    pass\n"},
+    )
+    host = modloader_host(namespace="twice.test")
+    assert host.get_module("res_x").last_error == (
+        "module name is published more than once by one distribution: "
+        "dist-twice 1.0 (RES_X = twice_pkg:B), dist-twice 1.0 (res_x = twice_pkg:A)"
+    )

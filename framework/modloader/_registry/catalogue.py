@@ -102,7 +102,12 @@ class Catalogue:
         group = self._conflicts.get(name_key(name))
         if group is None:
             return None
-        return NameConflictError(name, [c.publisher for c in group])
+        publishers = [c.publisher for c in group]
+        if len(set(publishers)) == len(publishers):
+            return NameConflictError(name, publishers)
+        # One distribution publishes it twice: say which entry points.
+        detailed = [f"{c.publisher} ({c.name} = {c.value})" for c in group]
+        return NameConflictError(name, detailed, one_distribution=len(set(publishers)) == 1)
 
     def absent(self, name: str) -> NameConflictError | ModuleNotInstalledError:
         """Why ``name`` cannot be loaded: a name conflict, or not installed ("did you mean")."""
