@@ -122,6 +122,12 @@ def test_one_spec_class_instead_of_a_list_is_a_clear_error(hook_site: HookSite) 
         Host("x", hookspecs=specs)
 
 
+@pytest.mark.parametrize("given", ["AppSpecs", b"AppSpecs", 42])
+def test_hookspecs_that_are_not_a_list_are_a_clear_error(given: object) -> None:
+    with pytest.raises(TypeError, match=r"hookspecs takes a list of classes or modules, not "):
+        Host("x", hookspecs=given)  # type: ignore[arg-type]
+
+
 #: A module object whose properties are code that must never run behind its back.
 PROPERTIES = """
 class Module:

@@ -257,6 +257,9 @@ class HostHooks:
             raise TypeError(
                 f"hookspecs takes a list of classes or modules: hookspecs=[{hookspecs.__name__}]"
             )
+        given: object = hookspecs  # typed as a list; a caller may pass anything
+        if isinstance(given, (str, bytes)) or not isinstance(given, Iterable):
+            raise TypeError(f"hookspecs takes a list of classes or modules, not {given!r}")
         self.strict = strict
         self._records: dict[str, ModuleRecord] = {}
         self.manager = _PluginManager(self._records)
