@@ -243,6 +243,13 @@ def test_wrong_types_to_the_operations() -> None:
         host.run(["module", "show"])  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="'core_init'"):
         make().start("not callable")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'line'"):
+        host.complete(None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'callback'"):
+        host.on_stop_request(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="'timeout'"):
+        host.wait_for_stop("soon")  # type: ignore[arg-type]
+    assert host.wait_for_stop(0) is None
     assert host.unload("a", UnloadMode.SOFT).name == "a"
 
 

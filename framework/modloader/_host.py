@@ -316,10 +316,16 @@ class Host:
 
     def on_stop_request(self, callback: Callable[[bool], object]) -> None:
         """Call ``callback(graceful)`` when a stop is requested (``core stop ...``)."""
+        if not callable(callback):
+            raise TypeError(f"on_stop_request(): 'callback' must be callable, not {callback!r}")
         self._stopping.on_request(callback)
 
     def wait_for_stop(self, timeout: float | None = None) -> bool | None:
         """Block until a stop is requested; returns ``graceful`` (``None`` on timeout)."""
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+        ):
+            raise TypeError(f"wait_for_stop(): 'timeout' must be seconds or None, not {timeout!r}")
         return self._stopping.wait_for_request(timeout)
 
     def serve(self, path: str | os.PathLike[str] | None = None) -> ControlSocket:
@@ -542,6 +548,8 @@ class Host:
 
     def complete(self, line: str) -> list[str]:
         """Completion candidates for the last word of ``line``."""
+        if not isinstance(line, str):
+            raise TypeError(f"complete(): 'line' must be a command line (str), not {line!r}")
         return self._commands.complete(line)
 
     @property
