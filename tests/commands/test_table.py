@@ -9,6 +9,7 @@ from modloader import ModulesConfig
 from modloader import StaticDiscovery
 from modloader._commands.render import render_module_table
 from modloader._commands.table import split_line
+from tests._hostile import Unsayable
 
 
 class Mod:
@@ -159,15 +160,6 @@ def test_command_that_raises_is_a_failure_not_a_crash(host: Host) -> None:
     assert result.output.splitlines() == ["RuntimeError: kaput", "Command 'boom now' failed."]
 
 
-class _Unsayable(Exception):
-    def __init__(self, what: BaseException) -> None:
-        super().__init__()
-        self.what = what
-
-    def __str__(self) -> str:
-        raise self.what
-
-
 def _host_with_command(handler: object) -> Host:
     class Commands:
         def load(self, ctx: object) -> None:
@@ -181,15 +173,15 @@ def _host_with_command(handler: object) -> Host:
 @pytest.mark.parametrize(
     ("what", "said"),
     [
-        (ValueError, "_Unsayable: <its str() raised ValueError>"),
-        (SystemExit, "_Unsayable: <its str() raised SystemExit>"),
+        (ValueError, "Unsayable: <its str() raised ValueError>"),
+        (SystemExit, "Unsayable: <its str() raised SystemExit>"),
     ],
 )
 def test_a_command_whose_exception_cannot_say_what_it_is_still_fails_as_a_result(
     what: type[BaseException], said: str
 ) -> None:
     def handler(args: list[str]) -> str:
-        raise _Unsayable(what())
+        raise Unsayable(what())
 
     h = _host_with_command(handler)
     result = h.run("odd now")  # a result, not a raise

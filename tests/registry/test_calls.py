@@ -29,6 +29,7 @@ from modloader._registry.calls import extend_wait
 from modloader._registry.steps import ModuleCall
 from modloader._registry.steps import Steps
 from modloader._registry.steps import run_one
+from tests._hostile import Unsayable
 
 
 class Custom(BaseException):
@@ -287,6 +288,18 @@ def test_a_load_that_times_out_is_shown_and_undone_when_it_returns(
     assert host.load("x").name == "x"
 
 
+def _declined_late(host: Host, gate: threading.Event) -> str:
+    """``module load x`` past the limit; then ``gate`` lets its ``load()`` end. The
+    reason ``x`` ends declined with."""
+    with pytest.raises(LoadDeclinedError):
+        host.load("x")
+    gate.set()
+    wait_until(lambda: state(host, "x") == "declined")
+    last_error = host.get_module("x").last_error
+    assert last_error is not None
+    return last_error
+
+
 def test_a_load_that_times_out_then_raises_is_cleaned_and_says_so() -> None:
     mod = Scripted()
     host = make({"x": mod}, timeout=0.3)
@@ -301,12 +314,7 @@ def test_a_load_that_times_out_then_raises_is_cleaned_and_says_so() -> None:
 
     mod.load = load  # type: ignore[method-assign]
     before = list(mod.calls)
-    with pytest.raises(LoadDeclinedError):
-        host.load("x")
-    gate.set()
-    wait_until(lambda: state(host, "x") == "declined")
-    last_error = host.get_module("x").last_error
-    assert last_error is not None
+    last_error = _declined_late(host, gate)
     assert last_error.startswith(
         "load() did not return within 0.3 s (it raised RuntimeError: boom after "
     )
@@ -321,12 +329,7 @@ def test_a_late_load_undone_says_what_its_unload_did() -> None:
     gate = threading.Event()
     mod.script["load"] = gate
     mod.script["unload"] = ValueError("cannot let go")
-    with pytest.raises(LoadDeclinedError):
-        host.load("x")
-    gate.set()
-    wait_until(lambda: state(host, "x") == "declined")
-    last_error = host.get_module("x").last_error
-    assert last_error is not None
+    last_error = _declined_late(host, gate)
     assert re.fullmatch(
         r"load\(\) did not return within 0\.3 s \(it returned after [0-9.]+ s and "
         r"was unloaded again \(ValueError: cannot let go\)\)",
@@ -537,17 +540,6 @@ def test_a_hook_attribute_that_hangs_when_read_is_given_up_at_import(hook: str) 
         gate.set()
 
 
-class _Unsayable(Exception):
-    """An exception whose ``str()`` raises ``what`` (a careless ``__str__``)."""
-
-    def __init__(self, what: BaseException) -> None:
-        super().__init__()
-        self.what = what
-
-    def __str__(self) -> str:
-        raise self.what
-
-
 class _Unshowable:
     def __repr__(self) -> str:
         raise ValueError("no repr")
@@ -561,10 +553,10 @@ class _BadText:
 #: Exceptions whose ``str()`` (or decline reason's) is broken, and the reason then given.
 _UNSAYABLE = {
     "str-raises": (
-        lambda: _Unsayable(ValueError("no")),
-        "_Unsayable: <its str() raised ValueError>",
+        lambda: Unsayable(ValueError("no")),
+        "Unsayable: <its str() raised ValueError>",
     ),
-    "str-exits": (lambda: _Unsayable(SystemExit(4)), "_Unsayable: <its str() raised SystemExit>"),
+    "str-exits": (lambda: Unsayable(SystemExit(4)), "Unsayable: <its str() raised SystemExit>"),
     "reason-exits": (lambda: ModuleDeclined(_BadText()), "<its str() raised SystemExit>"),  # type: ignore[arg-type]
 }
 

@@ -20,17 +20,11 @@ from modloader import Host
 from modloader import LoadResult
 from modloader import ModulesConfig
 from modloader import StaticDiscovery
+from tests._hostile import Unsayable
 
 
 class Custom(BaseException):
     pass
-
-
-class Unsayable(Exception):
-    """An exception whose ``str()`` raises (a careless ``__str__``)."""
-
-    def __str__(self) -> str:
-        raise SystemExit(9)
 
 
 class Unshowable:
@@ -53,7 +47,7 @@ RAISES: list[Any] = [
     ValueError("v"),
     RecursionError("r"),
     StopIteration("s"),
-    Unsayable(),
+    Unsayable(SystemExit(9)),
 ]
 RETURNS: list[Any] = [
     False,
