@@ -436,7 +436,7 @@ class QuickSwitching:
 
 
 def said(error: BaseException) -> str:
-    """What a module's exception says: its ``str()``, a decline's its reason's.
+    """What a module's exception says: its ``str()`` (for a decline, its reason's).
 
     That is the module's code too: it is read in the module's call, under its
     time limit, and whatever reading it raises is said instead.
