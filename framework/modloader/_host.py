@@ -16,7 +16,9 @@ from typing import Any
 from modloader import _cachestore
 from modloader._commands.table import CommandTable
 from modloader._forking import track_host
+from modloader._hostargs import check_callable
 from modloader._hostargs import check_host_arguments
+from modloader._hostargs import check_line
 from modloader._hostargs import check_name as _check_name
 from modloader._hostargs import check_timeout
 from modloader._registry.calls import DEFAULT_TIMEOUT
@@ -232,8 +234,8 @@ class Host:
         """
         if self.state is not HostState.CREATED:
             raise HostStateError(f"cannot start a host that is {self.state.value}")
-        if core_init is not None and not callable(core_init):
-            raise TypeError(f"start(): 'core_init' must be callable, not {core_init!r}")
+        if core_init is not None:
+            check_callable("start", "core_init", core_init)
         self.state = HostState.STARTING
         if self.switch_interval is not None and sys.getswitchinterval() > self.switch_interval:
             sys.setswitchinterval(self.switch_interval)
@@ -316,8 +318,7 @@ class Host:
 
     def on_stop_request(self, callback: Callable[[bool], object]) -> None:
         """Call ``callback(graceful)`` when a stop is requested (``core stop ...``)."""
-        if not callable(callback):
-            raise TypeError(f"on_stop_request(): 'callback' must be callable, not {callback!r}")
+        check_callable("on_stop_request", "callback", callback)
         self._stopping.on_request(callback)
 
     def wait_for_stop(self, timeout: float | None = None) -> bool | None:
@@ -482,8 +483,7 @@ class Host:
 
     def subscribe(self, callback: SubscriberT) -> Callable[[], None]:
         """Call ``callback(event)`` on every module state change; returns an unsubscriber."""
-        if not callable(callback):
-            raise TypeError(f"subscribe(): 'callback' must be callable, not {callback!r}")
+        check_callable("subscribe", "callback", callback)
         return self._lifecycle.events.subscribe(callback)
 
     @property
@@ -542,15 +542,11 @@ class Host:
 
         Its ``data`` is made only if it is read (``--json``), when it is read.
         """
-        if not isinstance(line, str):
-            raise TypeError(f"run(): 'line' must be a command line (str), not {line!r}")
-        return self._commands.execute(line)
+        return self._commands.execute(check_line("run", line))
 
     def complete(self, line: str) -> list[str]:
         """Completion candidates for the last word of ``line``."""
-        if not isinstance(line, str):
-            raise TypeError(f"complete(): 'line' must be a command line (str), not {line!r}")
-        return self._commands.complete(line)
+        return self._commands.complete(check_line("complete", line))
 
     @property
     def executor(self) -> Host:

@@ -69,6 +69,19 @@ def check_name(method: str, param: str, value: object) -> str:
     return value
 
 
+def check_callable(method: str, param: str, value: object) -> None:
+    """A callback given to ``method``."""
+    if not callable(value):
+        raise TypeError(f"{method}(): '{param}' must be callable, not {value!r}")
+
+
+def check_line(method: str, value: object) -> str:
+    """A command line given to ``method``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{method}(): 'line' must be a command line (str), not {value!r}")
+    return value
+
+
 def check_timeout(value: object, param: str = "module_timeout") -> None:
     """Seconds, more than 0 and finite, or ``None``."""
     if value is None:
