@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
+from modloader._hostargs import check_callable
 from modloader._hostargs import check_host_arguments
+from modloader._hostargs import check_line
 from modloader._hostargs import check_name
 from modloader._hostargs import check_timeout
 
@@ -61,3 +63,12 @@ def test_names_and_timeouts() -> None:
         check_name("load", "name", None)
     check_timeout(None)
     check_timeout(2)
+
+
+def test_callbacks_and_command_lines() -> None:
+    check_callable("subscribe", "callback", print)
+    with pytest.raises(TypeError, match=r"^subscribe\(\): 'callback' must be callable, not 42$"):
+        check_callable("subscribe", "callback", 42)
+    assert check_line("run", "module show") == "module show"
+    with pytest.raises(TypeError, match=r"^run\(\): 'line' must be a command line \(str\)"):
+        check_line("run", b"module show")
