@@ -200,6 +200,24 @@ def test_matches_importlib_metadata_on_this_interpreter():
         assert ours == theirs, group
 
 
+def test_metadata_folder_suffix_in_any_case(site):
+    # importlib.metadata compares the suffix case-insensitively; so do we.
+    upper = plugin(site, "loud")
+    upper.rename(site / "loud-1.0.DIST-INFO")
+    mixed = make_dist(site, "eggy", eps={GROUP: {"eggy": "eggy"}}, suffix=".egg-info")
+    mixed.rename(site / "eggy.Egg-Info")
+    (site / "not-metadata").mkdir()  # a "-" and no suffix: not a distribution
+    (site / "also_not.dist-infos").mkdir()
+    ours = sorted((c.name, c.value, c.dist_name) for c in scan_group(GROUP, path=[str(site)]))
+    theirs = sorted(
+        (ep.name, ep.value, dist.metadata["Name"])
+        for dist in importlib.metadata.distributions(path=[str(site)])
+        for ep in dist.entry_points
+        if ep.group == GROUP
+    )
+    assert ours == theirs == [("eggy", "eggy", "eggy"), ("loud", "loud:Module", "loud")]
+
+
 def test_first_distribution_on_the_path_wins(tmp_path, trust_fresh_files):
     first, second = tmp_path / "first", tmp_path / "second"
     first.mkdir()

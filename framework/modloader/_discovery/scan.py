@@ -174,32 +174,30 @@ class _Scan:
             return self._zip_entry(entry, st, prior)
         sig = _sig(st)
         racy = self._racy(st)
-        old_records: list[Any] | dict[str, Any] = {}
         if prior is not None and prior[1] is False and prior[0] == sig and st is not None:
             names = prior[2]
-            old_records = prior[3]
+            old_records: list[Any] = prior[3]
             if len(old_records) != len(names):
                 raise ValueError("damaged cache slot")
         else:
             names = _meta_folders(entry)
             if prior is None or prior[0] != sig or prior[1] != racy or prior[2] != names:
                 self.dirty = True
+            by_name: dict[str, Any] = {}
             if prior is not None and isinstance(prior[2], list) and isinstance(prior[3], list):
-                old_records = dict(zip(prior[2], prior[3], strict=False))
+                by_name = dict(zip(prior[2], prior[3], strict=False))
+            old_records = [by_name.get(name) for name in names]
         fd = _open_dir(entry) if self.cached and names else None
         records: list[Any] = []
+        add, seen, known = records.append, self.seen, _DIST_KEYS
         try:
-            for index, name in enumerate(names):
-                norm = _dist_key(entry, name)
-                if norm in self.seen:
-                    records.append(None)  # shadowed by an earlier distribution of the same name
+            for name, record in zip(names, old_records, strict=True):
+                norm = known.get(name) or _dist_key(entry, name)
+                if norm in seen:
+                    add(None)  # shadowed by an earlier distribution of the same name
                     continue
-                self.seen.add(norm)
-                if isinstance(old_records, list):
-                    record = old_records[index]
-                else:
-                    record = old_records.get(name)
-                records.append(self._dist(entry, fd, name, record))
+                seen.add(norm)
+                add(self._dist(entry, fd, name, record))
         finally:
             if fd is not None:
                 os.close(fd)
@@ -227,7 +225,7 @@ class _Scan:
         """One metadata folder: reuse its cached record if its files are unchanged."""
         if self.cached and isinstance(record, list) and len(record) == 4 and record[1] is False:
             plugin = record[3]
-            trusted = self.trust and not self._publishes_wanted(plugin)
+            trusted = self.trust and (plugin is None or not self._publishes_wanted(plugin))
             if trusted or record[0] == self._current_sig(
                 entry, fd, name, record[2], plugin is not None
             ):
@@ -372,7 +370,13 @@ def _meta_folders(entry: str) -> list[str]:
         children = os.listdir(entry)
     except (OSError, ValueError):
         return []
-    names = sorted(c for c in children if c.lower().endswith(_META_SUFFIXES))
+    # Case-insensitive, as importlib.metadata; every such name has a "-", most package names none.
+    names = [
+        c
+        for c in children
+        if c.endswith(_META_SUFFIXES) or ("-" in c and c.lower().endswith(_META_SUFFIXES))
+    ]
+    names.sort()
     if entry.lower().endswith(".egg") and "EGG-INFO" in children:
         names.append("EGG-INFO")
     return names
