@@ -26,6 +26,7 @@ from modloader._registry.calls import CallStatus
 from modloader._registry.calls import OpLock
 from modloader._registry.calls import current_limit
 from modloader._registry.calls import extend_wait
+from modloader._registry.calls import told
 from modloader._registry.steps import ModuleCall
 from modloader._registry.steps import Steps
 from modloader._registry.steps import run_one
@@ -614,6 +615,94 @@ def test_an_exception_whose_str_hangs_is_given_up_at_the_limit() -> None:
         gate.set()
     wait_until(lambda: state(host, "bad") == "declined")
     host.stop()
+
+
+class _NotesExit(Exception):
+    """Formatting its traceback runs its ``__notes__``, which raises ``SystemExit``."""
+
+    @property
+    def __notes__(self) -> list[str]:
+        raise SystemExit(6)
+
+
+def test_a_traceback_is_formatted_in_the_call_only_for_debug_logging(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Raises:
+        def load(self, ctx: Any) -> None:
+            raise ValueError("plain")
+
+    with caplog.at_level(logging.INFO, logger="modloader"):
+        host = make({"bad": Raises})
+    assert host.get_module("bad").last_error == "ValueError: plain"
+    assert "Traceback" not in caplog.text
+    host.stop()
+    caplog.clear()
+    with caplog.at_level(logging.DEBUG, logger="modloader"):
+        host = make({"bad": Raises})
+    traces = [r.getMessage() for r in caplog.records if "the traceback of" in r.getMessage()]
+    assert len(traces) == 1
+    assert traces[0].startswith("bad: the traceback of load()\nTraceback (most recent call last)")
+    assert traces[0].endswith("ValueError: plain")
+    host.stop()
+
+
+def test_told_formats_what_it_can_and_names_what_it_cannot(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="modloader"):
+        assert told(ModuleDeclined("no")) == ""
+        assert told(ValueError("shown")).endswith("ValueError: shown")
+        assert told(_NotesExit()) == "<its traceback could not be formatted: SystemExit>"
+    with caplog.at_level(logging.INFO, logger="modloader"):
+        assert told(ValueError("not read")) == ""
+
+
+def test_a_traceback_that_cannot_be_formatted_is_the_module_s_not_the_host_s(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # With -v the host logs the traceback of what a module raised. Formatting it
+    # runs the exception's code (its str(), its __notes__): in the module's call.
+    class Exits:
+        def load(self, ctx: Any) -> None:
+            raise _NotesExit()
+
+    with caplog.at_level(logging.DEBUG, logger="modloader"):
+        host = make({"bad": Exits, "fine": Scripted()})
+    assert state(host, "bad") == "declined"
+    assert state(host, "fine") == "running"
+    assert "bad: the traceback of load()\n<its traceback could not be formatted: SystemExit>" in (
+        caplog.text
+    )
+    assert host.stop() == ["fine"]
+
+
+def test_a_traceback_that_hangs_when_formatted_is_given_up_at_the_limit(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gate = threading.Event()
+
+    class SlowNotes(Exception):
+        @property
+        def __notes__(self) -> list[str]:
+            gate.wait(30)
+            return []
+
+    class Raises:
+        def load(self, ctx: Any) -> None:
+            raise SlowNotes()
+
+    started = time.monotonic()
+    try:
+        with caplog.at_level(logging.DEBUG, logger="modloader"):
+            host = make({"bad": Raises, "fine": Scripted()}, timeout=0.3)
+        assert time.monotonic() - started < 5
+        assert state(host, "bad") == "timed-out"
+        assert state(host, "fine") == "running"
+    finally:
+        gate.set()
+    wait_until(lambda: state(host, "bad") == "declined")
+    assert host.stop() == ["fine"]
 
 
 def test_a_module_that_requires_itself_is_a_cycle() -> None:

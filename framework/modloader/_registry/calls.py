@@ -30,6 +30,7 @@ import queue
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Awaitable
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -61,6 +62,7 @@ __all__ = [
     "said",
     "shown",
     "submit",
+    "told",
     "waiting_threads",
 ]
 
@@ -97,6 +99,9 @@ class CallResult(NamedTuple):
     limit: float | None = None
     #: What the exception raised says (a decline's reason), read in the module's thread.
     message: str = ""
+    #: The exception's traceback as text, formatted in the module's thread when the
+    #: host logs at DEBUG (``-v``); ``""`` otherwise, and for a decline.
+    trace: str = ""
 
     @property
     def reason(self) -> str:
@@ -155,7 +160,7 @@ class Call:
         try:
             value = self.fn(*self.args)
         except BaseException as exc:  # the module's own exception, whatever it is
-            result = self._make(CallStatus.RAISED, error=exc, message=said(exc))
+            result = self._make(CallStatus.RAISED, error=exc, message=said(exc), trace=told(exc))
         else:
             result = self._make(CallStatus.RETURNED, value=value)
         finally:
@@ -172,9 +177,10 @@ class Call:
         value: Any = None,
         error: BaseException | None = None,
         message: str = "",
+        trace: str = "",
     ) -> CallResult:
         seconds = time.perf_counter() - self.started
-        return CallResult(self.hook, status, value, error, seconds, self.limit, message)
+        return CallResult(self.hook, status, value, error, seconds, self.limit, message, trace)
 
     def abandon(self, on_late: LateT | None) -> CallResult | None:
         """Stop waiting: a :attr:`CallStatus.TIMED_OUT` result, and ``on_late`` gets the
@@ -447,6 +453,21 @@ def said(error: BaseException) -> str:
         return f"<its str() raised {type(exc).__name__}>"
 
 
+def told(error: BaseException) -> str:
+    """The traceback of a module's exception as text, when the host logs at DEBUG.
+
+    Formatting it runs the module's code as well (the exception's ``str()``, its
+    ``__notes__``, those of its causes), so it is done in the module's call, as
+    :func:`said` is; ``""`` when nobody would read it, and for a decline.
+    """
+    if isinstance(error, ModuleDeclined) or not _log.isEnabledFor(logging.DEBUG):
+        return ""
+    try:
+        return "".join(traceback.format_exception(error)).rstrip("\n")
+    except BaseException as exc:
+        return f"<its traceback could not be formatted: {type(exc).__name__}>"
+
+
 #: The types of returned values a message shows as they are: their repr() is no module's.
 _SHOWN = frozenset({int, float, str, bytes, bool, type(None), LoadResult, ReloadResult})
 
@@ -471,12 +492,8 @@ def log_raised(name: str, result: CallResult) -> None:
     if error is None or isinstance(error, ModuleDeclined):
         return
     _log.warning("%s: %s() raised %s", name, result.hook, result.reason)
-    _log.debug(
-        "%s: the traceback of %s()",
-        name,
-        result.hook,
-        exc_info=(type(error), error, error.__traceback__),
-    )
+    if result.trace:  # formatted in the module's call (told): no module code runs here
+        _log.debug("%s: the traceback of %s()\n%s", name, result.hook, result.trace)
 
 
 def refusal(result: CallResult | None) -> str | None:
