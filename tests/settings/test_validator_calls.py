@@ -19,7 +19,8 @@ from tests.settings.conftest import NAMESPACE
 from tests.settings.conftest import HostMaker
 from tests.settings.test_reload import reload
 
-#: A module whose settings model's validator does what ``CHECKED_DOES`` says.
+#: A module whose settings model's validator does what ``CHECKED_DOES`` says, and its
+#: ``__eq__`` what ``CHECKED_EQ`` says.
 CHECKED_CODE = """
 import os
 import time
@@ -28,19 +29,27 @@ from pydantic import field_validator
 from modloader import ModuleSettings
 
 
+def obey(variable):
+    what = os.environ.get(variable, "")
+    deadline = time.monotonic() + 30
+    while what.startswith("wait ") and os.path.exists(what[5:]) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    if what.startswith("raise "):
+        raise eval(what[6:])
+
+
 class CheckedSettings(ModuleSettings):
     level: int = 1
 
     @field_validator("level")
     @classmethod
     def check(cls, value):
-        what = os.environ.get("CHECKED_DOES", "")
-        deadline = time.monotonic() + 30
-        while what.startswith("wait ") and os.path.exists(what[5:]) and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if what.startswith("raise "):
-            raise eval(what[6:])
+        obey("CHECKED_DOES")
         return value
+
+    def __eq__(self, other):  # comparing old and new settings runs this too
+        obey("CHECKED_EQ")
+        return super().__eq__(other)
 
 
 class Checked:
@@ -124,6 +133,44 @@ def test_a_validator_that_hangs_is_given_up_at_the_time_limit(
     gate.unlink()
     wait_for(caplog, "res_checked: reload() returned")
     monkeypatch.delenv("CHECKED_DOES")
+    assert reload(checked, "module reload res_checked")[0]
+    assert module_object(checked, "res_checked").levels == [1, 2]
+
+
+@pytest.mark.parametrize("raised", ["SystemExit(4)", "RuntimeError('x')"])
+def test_a_settings_model_whose_eq_raises_fails_the_reload_and_keeps_the_old_settings(
+    checked: Host, monkeypatch: pytest.MonkeyPatch, raised: str
+) -> None:
+    # Whether the settings changed is asked of the model: its __eq__ is the module's code.
+    monkeypatch.setenv("CHECKED_EQ", f"raise {raised}")
+    ok, output = reload(checked, "module reload res_checked")  # nothing escapes
+    assert not ok
+    name = raised.partition("(")[0]
+    assert output.splitlines()[1] == (
+        f"  <settings_model>: validating them raised {name}: "
+        + ("4" if name == "SystemExit" else "x")
+    )
+    assert module_object(checked, "res_checked").levels == [1]
+    monkeypatch.delenv("CHECKED_EQ")
+    assert reload(checked, "module reload res_checked")[0]  # the module was not left busy
+    assert module_object(checked, "res_checked").levels == [1, 2]
+
+
+def test_a_settings_model_whose_eq_hangs_is_given_up_at_the_time_limit(
+    checked: Host, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    gate = tmp_path / "gate"
+    gate.touch()
+    monkeypatch.setenv("CHECKED_EQ", f"wait {gate}")
+    checked.module_timeout = 0.3
+    began = time.monotonic()
+    ok, _ = reload(checked, "module reload res_checked")
+    assert time.monotonic() - began < 5
+    assert not ok
+    assert "its reload() has not returned yet" in reload(checked, "module reload res_checked")[1]
+    gate.unlink()
+    wait_for(caplog, "res_checked: reload() returned")
+    monkeypatch.delenv("CHECKED_EQ")
     assert reload(checked, "module reload res_checked")[0]
     assert module_object(checked, "res_checked").levels == [1, 2]
 

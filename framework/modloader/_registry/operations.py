@@ -350,9 +350,10 @@ class Operations:
     def _reload_settings(self, record: ModuleRecord, errors: list[ModuleError]) -> SettingsReload:
         """For a claimed module that declares settings: re-read them, swap them in atomically.
 
-        Reading them runs the settings model's validators, the module's code: a module
-        call, as at load, the claim kept. ``reload()`` is called only when they
-        changed; what it reports goes to ``errors``.
+        Reading them runs the settings model's validators, and comparing them with
+        those in force its ``__eq__``: the module's code, so a module call, as at
+        load, the claim kept. ``reload()`` is called only when they changed; what
+        it reports goes to ``errors``.
         """
         life = self.lifecycle
         service = life.settings
@@ -369,9 +370,7 @@ class Operations:
 
         try:
             read = life.run(
-                life.module_call(
-                    record, "reload", service.read, (record.ctx.name, record.obj), claimed=True
-                )
+                life.module_call(record, "reload", service.reread, (record,), claimed=True)
             )
             if read.status is CallStatus.TIMED_OUT:
                 released = True  # busy until the validators return: the late call releases it

@@ -138,13 +138,25 @@ class SettingsService:
     def forget(self, record: ModuleRecord) -> None:
         self.applied.pop(record.key, None)
 
+    def reread(self, record: ModuleRecord) -> tuple[Resolved, bool]:
+        """Read a running module's settings again (:meth:`read`), and whether they differ
+        from those in force. Both run the module's code (the model's validators, its
+        ``__eq__``): this is called as the module's call."""
+        assert record.ctx is not None
+        resolved = self.read(record.ctx.name, record.obj)
+        return resolved, resolved.ok and not (resolved.settings == record.ctx._settings)
+
     def apply(
-        self, record: ModuleRecord, resolved: Resolved, call_reload: Callable[[], bool]
+        self,
+        record: ModuleRecord,
+        reread: tuple[Resolved, bool],
+        call_reload: Callable[[], bool],
     ) -> SettingsReload:
-        """The settings just read (:meth:`read`): swap them in, call ``reload()``, roll
+        """The settings just read (:meth:`reread`): swap them in, call ``reload()``, roll
         back on failure; unchanged, the module is not disturbed."""
         assert record.ctx is not None
         ctx = record.ctx
+        resolved, changed = reread
         for warning in resolved.warnings:
             _log.warning("%s settings: %s", record.name, warning)
         if not resolved.ok:
@@ -152,7 +164,7 @@ class SettingsService:
                 _log.error("%s settings: %s", record.name, issue)
             return SettingsReload(record.name, ReloadStatus.INVALID, tuple(resolved.errors))
         old = ctx._settings
-        if resolved.settings == old:
+        if not changed:
             # DEBUG: the outcome says it (``unchanged``), and the command's output line too.
             _log.debug("%s: settings unchanged; the module is not disturbed", record.name)
             self.applied[record.key] = resolved  # the same values; origins may have moved
