@@ -7,7 +7,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from modloader.pytest_plugin import FakeSite
+from tests._hostile import within
 
 TRACE = """
 import os, pathlib
@@ -162,6 +165,17 @@ def test_top_level_modules_are_read_from_the_dist_info_as_the_backport_reads_the
     assert _metadata._record_path('"a,""b""/c.py",sha256=x,12\n') == 'a,"b"/c.py'
     # Not a dist-info (an egg, a zip): the backport answers.
     assert _metadata.dist_info_top_levels(candidate.origin[: -len(".dist-info")], "x") is None
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_record_that_is_a_fifo_is_not_waited_on(tmp_path: Path) -> None:
+    from modloader._discovery import _metadata
+
+    folder = tmp_path / "odd-1.0.dist-info"
+    folder.mkdir()
+    os.mkfifo(folder / "RECORD")
+    # Not readable: None, so that the backport is asked instead (as for an egg).
+    assert within(10, lambda: _metadata.dist_info_top_levels(str(folder), "odd")) is None
 
 
 class CountingFinder:

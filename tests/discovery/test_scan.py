@@ -19,6 +19,7 @@ from modloader import _cachestore
 from modloader._discovery import scan as scan_mod
 from modloader._discovery.scan import CACHE_KIND
 from modloader._discovery.scan import scan_group
+from tests._hostile import within
 
 GROUP = "myapp.modules"
 
@@ -216,6 +217,31 @@ def test_metadata_folder_suffix_in_any_case(site):
         if ep.group == GROUP
     )
     assert ours == theirs == [("eggy", "eggy", "eggy"), ("loud", "loud:Module", "loud")]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("file", ["entry_points.txt", "METADATA"])
+def test_a_fifo_in_a_metadata_folder_is_not_waited_on(site, file):
+    # A FIFO opened for reading waits for a writer: a damaged or hostile site
+    # must not hang discovery (importlib.metadata does wait).
+    plugin(site, "fine")
+    odd = plugin(site, "odd")
+    (odd / file).unlink()
+    os.mkfifo(odd / file)
+    found = within(10, lambda: names([site]))
+    # No entry points: the distribution publishes nothing; no metadata: no name.
+    assert found == (["fine"] if file == "entry_points.txt" else ["fine", "odd"])
+    assert within(10, lambda: names([site])) == found  # and again, through the cache
+
+
+def test_a_device_in_a_metadata_folder_is_not_read(site):
+    if not os.path.exists("/dev/zero"):
+        pytest.skip("no /dev/zero here")
+    plugin(site, "fine")
+    odd = plugin(site, "odd")
+    (odd / "entry_points.txt").unlink()
+    (odd / "entry_points.txt").symlink_to("/dev/zero")  # endless: never read
+    assert within(10, lambda: names([site])) == ["fine"]
 
 
 def test_first_distribution_on_the_path_wins(tmp_path, trust_fresh_files):

@@ -30,6 +30,8 @@ from modloader._config._lexer import Section
 from modloader._config._lexer import Token
 from modloader._config._lexer import decode
 from modloader._config._lexer import tokenize
+from modloader._files import NotRegularFileError
+from modloader._files import open_regular
 from modloader._names import suggest
 from modloader.errors import ConfigIssue
 
@@ -53,7 +55,6 @@ MAX_FILES = 1000
 MAX_BYTES = 4 * 1024 * 1024
 
 _GLOB_CHARS = frozenset("*?[")
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class RawConf:
@@ -72,10 +73,6 @@ class RawConf:
         self.inputs: list[str] = []
 
 
-class _NotRegularError(Exception):
-    """The path is a folder, a device, a FIFO or a socket."""
-
-
 class _TooLargeError(Exception):
     """The file would take the read over :data:`MAX_BYTES`."""
 
@@ -84,15 +81,12 @@ def _read_regular(path: str, budget: int) -> bytes:
     """The bytes of a regular file of at most ``budget`` bytes.
 
     Checked before opening (a device is never opened) and again on the open
-    file; opened without blocking, so a FIFO swapped in between is not
-    waited on.
+    file (:func:`~modloader._files.open_regular`: a FIFO swapped in between is
+    not waited on).
     """
     if not stat.S_ISREG(os.stat(path).st_mode):
-        raise _NotRegularError
-    fd = os.open(path, _OPEN_FLAGS)
-    with os.fdopen(fd, "rb") as fh:
-        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
-            raise _NotRegularError
+        raise NotRegularFileError(path)
+    with open_regular(path) as fh:
         data = fh.read(budget + 1)
     if len(data) > budget:
         raise _TooLargeError
@@ -151,7 +145,7 @@ class _Reader:
         """The bytes of ``path``, or ``None`` with the problem recorded."""
         try:
             data = _read_regular(path, MAX_BYTES - self.bytes_read)
-        except _NotRegularError:
+        except NotRegularFileError:
             self.raw.inputs.append(f"irregular\0{path}")
             if site is None:
                 message = f"Cannot read '{path}': not a regular file"

@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from collections.abc import Sequence
 from typing import Any
 
+from modloader._files import open_regular
+
 __all__ = ["dist_info_top_levels", "distributions_in", "top_level_modules"]
 
 
@@ -42,12 +44,12 @@ def dist_info_top_levels(folder: str, module_name: str) -> frozenset[str] | None
     if not folder.endswith(".dist-info"):
         return None
     try:
-        with open(os.path.join(folder, "RECORD"), encoding="utf-8") as fh:
+        with open_regular(os.path.join(folder, "RECORD"), "utf-8") as fh:
             files = [_record_path(line).split("/") for line in fh if line.strip()]
     except (OSError, ValueError):
         return None
     try:
-        with open(os.path.join(folder, "top_level.txt"), encoding="utf-8") as fh:
+        with open_regular(os.path.join(folder, "top_level.txt"), "utf-8") as fh:
             top_level: str | None = fh.read()
     except (OSError, ValueError):
         top_level = None

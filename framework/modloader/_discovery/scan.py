@@ -46,6 +46,7 @@ from typing import Any
 
 from modloader import _cachestore
 from modloader._discovery.base import Candidate
+from modloader._files import open_regular
 from modloader._names import name_key
 
 __all__ = ["scan_group"]
@@ -392,7 +393,7 @@ def _normalize(name: str) -> str:
 
 def _read_text(path: str) -> str | None:
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
+        with open_regular(path, "utf-8", "replace") as fh:
             return fh.read()
     except (OSError, ValueError):
         return None
@@ -424,7 +425,7 @@ def _read_headers(path: str) -> dict[str, str]:
     """Name, Version and Summary from a core-metadata file, reading only its header block."""
     headers: dict[str, str] = {}
     try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
+        with open_regular(path, "utf-8", "replace") as fh:
             last: str | None = None
             for line in fh:
                 if line in ("\n", "\r\n"):

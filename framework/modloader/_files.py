@@ -1,0 +1,55 @@
+"""Reading files that others put in place: regular files only, never waiting on one.
+
+The configuration files an operator names and the metadata folders of the
+installed distributions are read by path. A FIFO under such a name would make
+an ordinary ``open()`` wait for a writer, and a device (``/dev/zero``, linked
+there) would be read for ever. :func:`open_regular` opens without blocking and
+refuses whatever is not a regular file.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import IO
+from typing import Any
+from typing import overload
+
+__all__ = ["NotRegularFileError", "open_regular"]
+
+#: Non-blocking (a FIFO is not waited on; a regular file ignores the flag), no
+#: controlling terminal taken, not inherited by child processes.
+_OPEN_FLAGS = (
+    os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+class NotRegularFileError(OSError):
+    """The path is a folder, a device, a FIFO or a socket."""
+
+
+@overload
+def open_regular(path: str) -> IO[bytes]: ...
+@overload
+def open_regular(path: str, encoding: str, errors: str | None = None) -> IO[str]: ...
+
+
+def open_regular(path: str, encoding: str | None = None, errors: str | None = None) -> IO[Any]:
+    """Open ``path`` for reading if it is a regular file: as text in ``encoding``, or binary.
+
+    :raises NotRegularFileError: it is not a regular file (checked on the open file).
+    :raises OSError: it cannot be opened.
+    """
+    fd = os.open(path, _OPEN_FLAGS)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise NotRegularFileError(f"not a regular file: {path}")
+        if encoding is None:
+            return open(fd, "rb")
+        return open(fd, encoding=encoding, errors=errors)
+    except BaseException:
+        os.close(fd)
+        raise

@@ -1,0 +1,59 @@
+"""open_regular: regular files only, and never a wait on a FIFO."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from modloader._files import NotRegularFileError
+from modloader._files import open_regular
+from tests._hostile import within
+
+
+def test_reads_a_regular_file_as_text_or_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "f.txt"
+    path.write_bytes("caf\u00e9\n\xff".encode("utf-8", "surrogateescape") + b"\xff")
+    with open_regular(str(path)) as fh:
+        assert fh.read() == path.read_bytes()
+    with open_regular(str(path), "utf-8", "replace") as fh:
+        assert fh.read() == "caf\u00e9\n\xff\ufffd"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+def test_a_fifo_is_refused_at_once(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+
+    def attempt() -> str:
+        try:
+            open_regular(str(fifo), "utf-8")
+        except NotRegularFileError as exc:
+            return str(exc)
+        return "opened"
+
+    assert within(10, attempt) == f"not a regular file: {fifo}"
+
+
+def test_a_folder_and_a_device_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(NotRegularFileError):
+        open_regular(str(tmp_path))
+    if os.path.exists("/dev/zero"):
+        with pytest.raises(NotRegularFileError):
+            open_regular("/dev/zero", "utf-8")
+
+
+def test_a_missing_file_is_an_oserror(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        open_regular(str(tmp_path / "absent"))
+
+
+def test_no_descriptor_is_left_open(tmp_path: Path) -> None:
+    if not os.path.isdir("/proc/self/fd"):
+        pytest.skip("no /proc/self/fd here")
+    before = len(os.listdir("/proc/self/fd"))
+    for _ in range(20):
+        with pytest.raises(NotRegularFileError):
+            open_regular(str(tmp_path))
+    assert len(os.listdir("/proc/self/fd")) == before
