@@ -20,6 +20,18 @@ class Unsayable(Exception):
         raise self.what
 
 
+class Untellable(Exception):
+    """An exception whose traceback cannot be formatted: its ``__notes__`` raise ``what``."""
+
+    def __init__(self, what: BaseException) -> None:
+        super().__init__()
+        self.what = what
+
+    @property
+    def __notes__(self) -> list[str]:
+        raise self.what
+
+
 def within(seconds: float, fn: Callable[[], T]) -> T:
     """``fn()``'s result, run in a daemon thread: the test fails, rather than hangs,
     when ``fn`` blocks longer than ``seconds`` (on a FIFO, a lock ...)."""

@@ -26,11 +26,11 @@ from modloader._registry.calls import CallStatus
 from modloader._registry.calls import OpLock
 from modloader._registry.calls import current_limit
 from modloader._registry.calls import extend_wait
-from modloader._registry.calls import told
 from modloader._registry.steps import ModuleCall
 from modloader._registry.steps import Steps
 from modloader._registry.steps import run_one
 from tests._hostile import Unsayable
+from tests._hostile import Untellable
 
 
 class Custom(BaseException):
@@ -617,14 +617,6 @@ def test_an_exception_whose_str_hangs_is_given_up_at_the_limit() -> None:
     host.stop()
 
 
-class _NotesExit(Exception):
-    """Formatting its traceback runs its ``__notes__``, which raises ``SystemExit``."""
-
-    @property
-    def __notes__(self) -> list[str]:
-        raise SystemExit(6)
-
-
 def test_a_traceback_is_formatted_in_the_call_only_for_debug_logging(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -647,17 +639,6 @@ def test_a_traceback_is_formatted_in_the_call_only_for_debug_logging(
     host.stop()
 
 
-def test_told_formats_what_it_can_and_names_what_it_cannot(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    with caplog.at_level(logging.DEBUG, logger="modloader"):
-        assert told(ModuleDeclined("no")) == ""
-        assert told(ValueError("shown")).endswith("ValueError: shown")
-        assert told(_NotesExit()) == "<its traceback could not be formatted: SystemExit>"
-    with caplog.at_level(logging.INFO, logger="modloader"):
-        assert told(ValueError("not read")) == ""
-
-
 def test_a_traceback_that_cannot_be_formatted_is_the_module_s_not_the_host_s(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -665,7 +646,7 @@ def test_a_traceback_that_cannot_be_formatted_is_the_module_s_not_the_host_s(
     # runs the exception's code (its str(), its __notes__): in the module's call.
     class Exits:
         def load(self, ctx: Any) -> None:
-            raise _NotesExit()
+            raise Untellable(SystemExit(6))
 
     with caplog.at_level(logging.DEBUG, logger="modloader"):
         host = make({"bad": Exits, "fine": Scripted()})

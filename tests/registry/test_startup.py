@@ -316,7 +316,7 @@ def test_import_failure_and_load_failure_log_their_tracebacks_alike(
     assert "broken: import() raised ImportError: No module named 'missing_lib'" in warnings
     assert "raising: load() raised RuntimeError: boom" in warnings
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING and r.exc_info]
-    # Formatted in the module's call (calls.told): the log record carries it as text.
+    # Formatted in the module's call (words.told): the log record carries it as text.
     tracebacks = {
         r.getMessage().partition("\n")[0]: r
         for r in caplog.records

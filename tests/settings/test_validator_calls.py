@@ -72,11 +72,14 @@ def install_checked(site: FakeSite) -> None:
     )
 
 
-def hold_validators(host: Host, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Make the validators wait while the returned file exists; a limit of 0.3 s."""
+def hold_validators(
+    host: Host, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, variable: str = "CHECKED_DOES"
+) -> Path:
+    """Make the validators (or ``__eq__``: ``CHECKED_EQ``) wait while the returned file
+    exists; a limit of 0.3 s."""
     gate = tmp_path / "gate"
     gate.touch()
-    monkeypatch.setenv("CHECKED_DOES", f"wait {gate}")
+    monkeypatch.setenv(variable, f"wait {gate}")
     host.module_timeout = 0.3
     return gate
 
@@ -97,11 +100,17 @@ def checked(fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path) 
     return host
 
 
+#: What runs the settings model's code on ``module reload``: its validators, and the
+#: ``__eq__`` that tells whether the settings changed (the module's code too).
+_MODEL_CODE = ["CHECKED_DOES", "CHECKED_EQ"]
+
+
+@pytest.mark.parametrize("variable", _MODEL_CODE)
 @pytest.mark.parametrize("raised", ["KeyboardInterrupt()", "SystemExit(4)", "RuntimeError('x')"])
 def test_a_validator_that_raises_anything_fails_the_reload_and_keeps_the_old_settings(
-    checked: Host, monkeypatch: pytest.MonkeyPatch, raised: str
+    checked: Host, monkeypatch: pytest.MonkeyPatch, raised: str, variable: str
 ) -> None:
-    monkeypatch.setenv("CHECKED_DOES", f"raise {raised}")
+    monkeypatch.setenv(variable, f"raise {raised}")
     ok, output = reload(checked, "module reload res_checked")  # nothing escapes
     assert not ok
     name = raised.partition("(")[0]
@@ -112,15 +121,20 @@ def test_a_validator_that_raises_anything_fails_the_reload_and_keeps_the_old_set
         + ("4" if name == "SystemExit" else "x" if name == "RuntimeError" else ""),
     ]
     assert module_object(checked, "res_checked").levels == [1]
-    monkeypatch.delenv("CHECKED_DOES")
+    monkeypatch.delenv(variable)
     assert reload(checked, "module reload res_checked")[0]  # the module was not left busy
     assert module_object(checked, "res_checked").levels == [1, 2]
 
 
+@pytest.mark.parametrize("variable", _MODEL_CODE)
 def test_a_validator_that_hangs_is_given_up_at_the_time_limit(
-    checked: Host, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    checked: Host,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    variable: str,
 ) -> None:
-    gate = hold_validators(checked, monkeypatch, tmp_path)
+    gate = hold_validators(checked, monkeypatch, tmp_path, variable)
     began = time.monotonic()
     ok, output = reload(checked, "module reload res_checked")
     assert time.monotonic() - began < 5
@@ -132,45 +146,7 @@ def test_a_validator_that_hangs_is_given_up_at_the_time_limit(
 
     gate.unlink()
     wait_for(caplog, "res_checked: reload() returned")
-    monkeypatch.delenv("CHECKED_DOES")
-    assert reload(checked, "module reload res_checked")[0]
-    assert module_object(checked, "res_checked").levels == [1, 2]
-
-
-@pytest.mark.parametrize("raised", ["SystemExit(4)", "RuntimeError('x')"])
-def test_a_settings_model_whose_eq_raises_fails_the_reload_and_keeps_the_old_settings(
-    checked: Host, monkeypatch: pytest.MonkeyPatch, raised: str
-) -> None:
-    # Whether the settings changed is asked of the model: its __eq__ is the module's code.
-    monkeypatch.setenv("CHECKED_EQ", f"raise {raised}")
-    ok, output = reload(checked, "module reload res_checked")  # nothing escapes
-    assert not ok
-    name = raised.partition("(")[0]
-    assert output.splitlines()[1] == (
-        f"  <settings_model>: validating them raised {name}: "
-        + ("4" if name == "SystemExit" else "x")
-    )
-    assert module_object(checked, "res_checked").levels == [1]
-    monkeypatch.delenv("CHECKED_EQ")
-    assert reload(checked, "module reload res_checked")[0]  # the module was not left busy
-    assert module_object(checked, "res_checked").levels == [1, 2]
-
-
-def test_a_settings_model_whose_eq_hangs_is_given_up_at_the_time_limit(
-    checked: Host, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    gate = tmp_path / "gate"
-    gate.touch()
-    monkeypatch.setenv("CHECKED_EQ", f"wait {gate}")
-    checked.module_timeout = 0.3
-    began = time.monotonic()
-    ok, _ = reload(checked, "module reload res_checked")
-    assert time.monotonic() - began < 5
-    assert not ok
-    assert "its reload() has not returned yet" in reload(checked, "module reload res_checked")[1]
-    gate.unlink()
-    wait_for(caplog, "res_checked: reload() returned")
-    monkeypatch.delenv("CHECKED_EQ")
+    monkeypatch.delenv(variable)
     assert reload(checked, "module reload res_checked")[0]
     assert module_object(checked, "res_checked").levels == [1, 2]
 

@@ -10,9 +10,9 @@ from typing import Any
 from typing import NamedTuple
 
 from modloader._commands.base import CommandResult
-from modloader._registry.calls import said
-from modloader._registry.calls import shown
 from modloader._registry.context import CommandHandlerT
+from modloader._registry.words import said
+from modloader._registry.words import shown
 from modloader.errors import CommandError
 from modloader.errors import NoSuchCommandError
 from modloader.errors import UsageError

@@ -30,16 +30,15 @@ import queue
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Awaitable
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
 
-from modloader.module import LoadResult
+from modloader._registry.words import said
+from modloader._registry.words import told
 from modloader.module import ModuleDeclined
-from modloader.module import ReloadResult
 
 if TYPE_CHECKING:
     from modloader._registry.record import ModuleRecord
@@ -59,10 +58,7 @@ __all__ = [
     "log_raised",
     "refusal",
     "refuse_awaitable",
-    "said",
-    "shown",
     "submit",
-    "told",
     "waiting_threads",
 ]
 
@@ -439,46 +435,6 @@ class QuickSwitching:
                 if sys.getswitchinterval() == cls._set:  # nobody else changed it meanwhile
                     sys.setswitchinterval(cls._before)
                 cls._before = cls._set = None
-
-
-def said(error: BaseException) -> str:
-    """What a module's exception says: its ``str()`` (for a decline, its reason's).
-
-    That is the module's code too: it is read in the module's call, under its
-    time limit, and whatever reading it raises is said instead.
-    """
-    try:
-        return str(error.reason if isinstance(error, ModuleDeclined) else error)
-    except BaseException as exc:
-        return f"<its str() raised {type(exc).__name__}>"
-
-
-def told(error: BaseException) -> str:
-    """The traceback of a module's exception as text, when the host logs at DEBUG.
-
-    Formatting it runs the module's code as well (the exception's ``str()``, its
-    ``__notes__``, those of its causes), so it is done in the module's call, as
-    :func:`said` is; ``""`` when nobody would read it, and for a decline.
-    """
-    if isinstance(error, ModuleDeclined) or not _log.isEnabledFor(logging.DEBUG):
-        return ""
-    try:
-        return "".join(traceback.format_exception(error)).rstrip("\n")
-    except BaseException as exc:
-        return f"<its traceback could not be formatted: {type(exc).__name__}>"
-
-
-#: The types of returned values a message shows as they are: their repr() is no module's.
-_SHOWN = frozenset({int, float, str, bytes, bool, type(None), LoadResult, ReloadResult})
-
-
-def shown(value: Any) -> str:
-    """A value a module's code returned, for a message: its ``repr()`` when that runs
-    no module code (a built-in value, shortened), else the name of its type."""
-    if type(value) not in _SHOWN:
-        return f"an object of type {type(value).__name__}"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def invoke(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from modloader._host import Host
     from modloader._registry.refs import ModuleHandle
 
-from modloader._registry.calls import said
+from modloader._registry.words import said
 from modloader.errors import CommandError
 
 __all__ = ["CommandHandlerT", "ModuleContext", "guard_command"]

@@ -45,7 +45,6 @@ from modloader._registry.calls import invoke
 from modloader._registry.calls import log_raised
 from modloader._registry.calls import refusal
 from modloader._registry.calls import refuse_awaitable
-from modloader._registry.calls import shown
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.code import drop_code
 from modloader._registry.context import CommandHandlerT
@@ -69,6 +68,7 @@ from modloader._registry.states import check_transition
 from modloader._registry.steps import ModuleCall
 from modloader._registry.steps import Steps
 from modloader._registry.steps import run_one
+from modloader._registry.words import shown
 from modloader.module import LoadResult
 from modloader.module import ModuleDeclined
 from modloader.module import SupportLevel

@@ -15,7 +15,6 @@ from modloader._names import name_key
 from modloader._registry import reconcile
 from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
-from modloader._registry.calls import shown
 from modloader._registry.deps import dependents_deep
 from modloader._registry.events import EventKind
 from modloader._registry.lifecycle import Lifecycle
@@ -31,6 +30,7 @@ from modloader._registry.record import ModuleRecord
 from modloader._registry.record import labels
 from modloader._registry.states import ModuleState
 from modloader._registry.steps import Steps
+from modloader._registry.words import shown
 from modloader.errors import BuiltinModuleError
 from modloader.errors import ConfigIssue
 from modloader.errors import DependencyError
