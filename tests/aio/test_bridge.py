@@ -95,3 +95,48 @@ def test_a_changed_module_timeout_cancels_the_next_async_hook() -> None:
     # Cancelled at the limit: a decline with the cancellation, not a time-out.
     assert "HookTimeoutError: load() of module 'hangs' did not finish within 0.2 s" in said
     assert said.endswith("/ declined")
+
+
+@pytest.mark.parametrize("raised", [SystemExit(3), KeyboardInterrupt()])
+@pytest.mark.parametrize("hook", ["load", "unload"])
+def test_an_async_hook_raising_systemexit_does_not_end_the_event_loop(
+    raised: BaseException, hook: str
+) -> None:
+    # Raised out of a task, SystemExit and KeyboardInterrupt are raised again by
+    # asyncio out of the loop: the application's asyncio.run() would end with it.
+    class Raises:
+        async def load(self, ctx: ModuleContext) -> None:
+            if hook == "load":
+                raise raised
+
+        async def unload(self, ctx: ModuleContext) -> None:
+            raise raised
+
+    class Fine:
+        async def load(self, ctx: ModuleContext) -> None:
+            await asyncio.sleep(0)
+
+    async def main() -> tuple[str, str, list[str], str]:
+        host = AsyncHost(
+            "test.bridge",
+            discovery=StaticDiscovery("test.bridge", {"raises": Raises, "fine": Fine}),
+            config=ModulesConfig(),
+        )
+        await host.start()
+        unloaded = ""
+        if hook == "unload":
+            unloaded = (await host.run("module unload raises")).output
+        info = host.get_module("raises")
+        await asyncio.sleep(0.05)  # the loop goes on
+        return info.state, info.last_error or "", await host.stop(), unloaded
+
+    state, error, stopped, unloaded = asyncio.run(main())
+    name = type(raised).__name__
+    said = "3" if name == "SystemExit" else ""
+    if hook == "load":
+        assert (state, error) == ("declined", f"{name}: {said}")
+        assert stopped == ["fine"]
+    else:  # an unload() that raises refuses; at stop, it is removed all the same
+        assert state == "running"
+        assert "Unable to unload resource raises" in unloaded
+        assert sorted(stopped) == ["fine", "raises"]

@@ -94,12 +94,38 @@ class LoopBridge:
             coro.close()
             raise
         assert self.loop is not None
-        future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        future = asyncio.run_coroutine_threadsafe(_kept_off_the_loop(coro), self.loop)
         try:
-            return future.result()
+            result = future.result()
         except BaseException:
             future.cancel()
             raise
+        if isinstance(result, _Raised):
+            raise result.error  # here, in the thread that waits: the module's call
+        return result
+
+
+class _Raised:
+    """What a coroutine raised that must not reach the event loop (see below)."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+
+
+async def _kept_off_the_loop(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run ``coro``; hand back a ``SystemExit`` or ``KeyboardInterrupt`` it raises.
+
+    A task that raises either does not keep it: asyncio raises it again out of
+    the event loop, which ends the application's ``asyncio.run()``. A module's
+    ``async def load()`` that raises ``SystemExit`` is the module's, and is
+    reported as any other exception it raises.
+    """
+    try:
+        return await coro
+    except (KeyboardInterrupt, SystemExit) as exc:
+        return _Raised(exc)
 
 
 async def awaited(awaitable: Awaitable[Any]) -> Any:
