@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from typing import ClassVar
 
 import pytest
 
 from modloader import Host
+from modloader import ModuleNotRunningError
 from modloader import ModulesConfig
 from modloader import StaticDiscovery
 
@@ -98,4 +100,51 @@ def test_a_holder_that_is_not_text_declines_the_module_that_passes_it() -> None:
     host.start()
     assert host.get_module("m").last_error == "TypeError: use(): 'holder' must be a str, not 123"
     assert host.get_module("base").use_count == 0  # nothing was held
+    host.stop()
+
+
+#: What a context kept past its module's unload is asked for (by a thread left behind).
+LATE_CALLS: dict[str, Callable[[Any], object]] = {
+    "use": lambda ctx: ctx.use("other"),
+    "register": lambda ctx: ctx.register("a thing", lambda: None),
+    "register_command": lambda ctx: ctx.register_command("late hi", _noop),
+}
+
+
+class _Keeps:
+    """Keeps each context it is given, as a careless module's background thread would."""
+
+    contexts: ClassVar[list[Any]] = []
+
+    def load(self, ctx: Any) -> None:
+        _Keeps.contexts.append(ctx)
+
+
+class _Other:
+    def load(self, ctx: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("case", list(LATE_CALLS))
+@pytest.mark.parametrize("again", [False, True], ids=["unloaded", "loaded-again"])
+def test_a_context_kept_past_its_module_s_unload_speaks_for_nothing(case: str, again: bool) -> None:
+    _Keeps.contexts = []
+    discovery = StaticDiscovery("t.ctx", {"keeps": _Keeps, "other": _Other})
+    host = Host("t.ctx", discovery=discovery, config=ModulesConfig())
+    host.start()
+    host.unload("keeps")
+    if again:  # the same name, a new module object and a new context
+        host.load("keeps")
+    old = _Keeps.contexts[0]
+    with pytest.raises(ModuleNotRunningError) as info:
+        LATE_CALLS[case](old)
+    assert str(info.value) == "Module 'keeps' is not running (unloaded)"
+    # Nothing was taken or added in its name: no holder, no command.
+    assert host.get_module("other").holders == ()
+    assert not host.run("late hi").ok
+    if again:  # the module loaded again has its own context, which works
+        with _Keeps.contexts[1].use("other"):
+            assert host.get_module("other").holders == ("keeps",)
+        host.unload("keeps")
+    assert host.unload("other").forced_use_count == 0  # a soft unload: nobody holds it
     host.stop()

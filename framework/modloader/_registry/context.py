@@ -12,14 +12,21 @@ from typing import Generic
 from typing import Protocol
 from typing import TypeVar
 
-if TYPE_CHECKING:
-    from modloader._host import Host
-    from modloader._registry.refs import ModuleHandle
-
+from modloader._registry.record import Registration
+from modloader._registry.refs import acquire
+from modloader._registry.states import ModuleState
 from modloader._registry.words import said
 from modloader.errors import CommandError
+from modloader.errors import ModuleNotRunningError
 
-__all__ = ["CommandHandlerT", "ModuleContext", "guard_command"]
+if TYPE_CHECKING:
+    from modloader._host import Host
+    from modloader._registry.calls import OpLock
+    from modloader._registry.modlist import ModuleList
+    from modloader._registry.record import ModuleRecord
+    from modloader._registry.refs import ModuleHandle
+
+__all__ = ["CommandHandlerT", "CommandSink", "LoaderPort", "ModuleContext", "guard_command"]
 
 _log = logging.getLogger("modloader")
 
@@ -38,16 +45,57 @@ else:
     SettingsT = TypeVar("SettingsT")
 
 
-class _LoaderPort(Protocol):
-    """What the context needs from the loader (kept narrow on purpose)."""
+class CommandSink(Protocol):
+    """Where module commands go (the host's one command table)."""
 
-    def use(self, name: str, holder: str) -> ModuleHandle[Any]: ...
-
-    def add_registration(self, owner: str, what: str, remove: Callable[[], None]) -> None: ...
-
-    def add_command(
+    def add_module_command(
         self, owner: str, words: str, handler: CommandHandlerT, summary: str, usage: str | None
     ) -> Callable[[], None]: ...
+
+
+class LoaderPort:
+    """What a module's context asks of the loader, for the module it speaks for.
+
+    A context speaks for one record: kept past its module's unload (by a thread
+    the module left behind), it speaks for nothing, and not for a module loaded
+    again under its name. What it asks for then is refused.
+    """
+
+    def __init__(
+        self, modules: ModuleList, lock: OpLock, commands: Callable[[], CommandSink]
+    ) -> None:
+        self._modules = modules
+        self._lock = lock
+        self._commands = commands
+
+    def _owner(self, ctx: ModuleContext[Any]) -> ModuleRecord:
+        record = self._modules.find(ctx.name)
+        if record is None or record.ctx is not ctx or record.state is ModuleState.REMOVED:
+            raise ModuleNotRunningError(ctx.name, "unloaded")
+        return record
+
+    def use(self, owner: ModuleContext[Any], name: str, holder: str) -> ModuleHandle[Any]:
+        self._owner(owner)
+        return acquire(self._modules.get(name), holder)
+
+    def add_registration(
+        self, owner: ModuleContext[Any], what: str, remove: Callable[[], None]
+    ) -> None:
+        with self._lock:
+            self._owner(owner).registrations.append(Registration(what, remove))
+
+    def add_command(
+        self,
+        owner: ModuleContext[Any],
+        words: str,
+        handler: CommandHandlerT,
+        summary: str,
+        usage: str | None,
+    ) -> Callable[[], None]:
+        with self._lock:
+            name = self._owner(owner).name
+            guarded = guard_command(name, words, handler)
+            return self._commands().add_module_command(name, words, guarded, summary, usage)
 
 
 class ModuleContext(Generic[SettingsT]):
@@ -59,7 +107,7 @@ class ModuleContext(Generic[SettingsT]):
 
     __slots__ = ("_loader", "_logger", "_settings", "host", "name")
 
-    def __init__(self, name: str, host: Host, loader: _LoaderPort) -> None:
+    def __init__(self, name: str, host: Host, loader: LoaderPort) -> None:
         #: The module's own name (its entry point's name).
         self.name = name
         #: The host application's object (:class:`modloader.Host`).
@@ -94,7 +142,7 @@ class ModuleContext(Generic[SettingsT]):
         """Take a reference on another running module; release it (or use ``with``) when done."""
         if holder is not None and not isinstance(holder, str):
             raise TypeError(f"use(): 'holder' must be a str, not {holder!r}")
-        return self._loader.use(name, holder or self.name)
+        return self._loader.use(self, name, holder or self.name)
 
     def register_command(
         self,
@@ -116,7 +164,7 @@ class ModuleContext(Generic[SettingsT]):
             raise TypeError(f"register_command(): 'summary' must be a str, not {summary!r}")
         if usage is not None and not isinstance(usage, str):
             raise TypeError(f"register_command(): 'usage' must be a str or None, not {usage!r}")
-        remove = self._loader.add_command(self.name, words, handler, summary, usage)
+        remove = self._loader.add_command(self, words, handler, summary, usage)
         self.register(f"command '{' '.join(words.split()).lower()}'", remove)
 
     def register(self, what: str, remove: Callable[[], None]) -> None:
@@ -125,7 +173,7 @@ class ModuleContext(Generic[SettingsT]):
             raise TypeError(f"register(): 'what' must be a str, not {what!r}")
         if not callable(remove):
             raise TypeError(f"register(): 'remove' must be callable, not {remove!r}")
-        self._loader.add_registration(self.name, what, remove)
+        self._loader.add_registration(self, what, remove)
 
     def __repr__(self) -> str:
         return f"<ModuleContext {self.name!r}>"

@@ -30,7 +30,6 @@ from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 from typing import Any
-from typing import Protocol
 from typing import TypeVar
 
 from modloader._discovery.base import Candidate
@@ -47,9 +46,9 @@ from modloader._registry.calls import refusal
 from modloader._registry.calls import refuse_awaitable
 from modloader._registry.catalogue import Catalogue
 from modloader._registry.code import drop_code
-from modloader._registry.context import CommandHandlerT
+from modloader._registry.context import CommandSink
+from modloader._registry.context import LoaderPort
 from modloader._registry.context import ModuleContext
-from modloader._registry.context import guard_command
 from modloader._registry.deps import references_wanted
 from modloader._registry.deps import unmet_dependencies
 from modloader._registry.events import EventBus
@@ -58,7 +57,6 @@ from modloader._registry.modlist import ModuleList
 from modloader._registry.outcomes import StartResult
 from modloader._registry.outcomes import describe
 from modloader._registry.record import ModuleRecord
-from modloader._registry.record import Registration
 from modloader._registry.record import read_contract
 from modloader._registry.record import remove_registrations
 from modloader._registry.refs import ModuleHandle
@@ -78,7 +76,7 @@ if TYPE_CHECKING:
     from modloader._host import Host
     from modloader._settings.service import SettingsService
 
-__all__ = ["BUILTIN_HOLDER", "CommandSink", "Lifecycle", "describe", "refusal"]
+__all__ = ["BUILTIN_HOLDER", "Lifecycle", "describe", "refusal"]
 
 _log = logging.getLogger("modloader")
 _S = ModuleState
@@ -86,14 +84,6 @@ T = TypeVar("T")
 
 #: The holder label of a built-in's permanent reference.
 BUILTIN_HOLDER = "built-in"
-
-
-class CommandSink(Protocol):
-    """Where module commands go (the host's one command table)."""
-
-    def add_module_command(
-        self, owner: str, words: str, handler: CommandHandlerT, summary: str, usage: str | None
-    ) -> Callable[[], None]: ...
 
 
 class Lifecycle:
@@ -121,7 +111,8 @@ class Lifecycle:
         #: How a module's function is invoked in its thread (``fn(*args)``); replaceable,
         #: e.g. to run coroutine functions on an event loop.
         self.invoke: Callable[[Callable[..., Any], tuple[Any, ...]], Any] = invoke
-        self._commands = commands
+        #: What the modules' contexts ask of the loader (their own records, their commands).
+        self.port = LoaderPort(modules, self.lock, commands)
         self._seq = itertools.count(1)
         #: The host has stopped (set before it unwinds): no module starts running now.
         self.closed = False
@@ -145,25 +136,13 @@ class Lifecycle:
     def use(self, name: str, holder: str) -> ModuleHandle[Any]:
         return acquire(self.modules.get(name), holder)
 
-    def add_registration(self, owner: str, what: str, remove: Callable[[], None]) -> None:
-        with self.lock:
-            self.modules.get(owner).registrations.append(Registration(what, remove))
-
-    def add_command(
-        self, owner: str, words: str, handler: CommandHandlerT, summary: str, usage: str | None
-    ) -> Callable[[], None]:
-        with self.lock:
-            owner = self.modules.get(owner).name
-            guarded = guard_command(owner, words, handler)
-            return self._commands().add_module_command(owner, words, guarded, summary, usage)
-
     # -- records -----------------------------------------------------------------------
 
     def new_record(self, name: str, candidate: Candidate | None, **flags: Any) -> ModuleRecord:
         record = ModuleRecord(name=name, candidate=candidate, **flags)
         # The context speaks for the module: it carries the entry point's own name,
         # while the record keeps the spelling the operator used (messages echo it).
-        record.ctx = ModuleContext(candidate.name if candidate else name, self.host, self)
+        record.ctx = ModuleContext(candidate.name if candidate else name, self.host, self.port)
         self.modules.add(record)
         return record
 
