@@ -24,6 +24,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 import weakref
 from typing import TYPE_CHECKING
 from typing import Any
@@ -69,18 +70,56 @@ def _host_locks(host: Any) -> list[Any]:
 
 def _before() -> None:
     for host in list(_hosts):
-        lock = getattr(getattr(host, "_lifecycle", None), "lock", None)
-        if lock is None:
+        lifecycle = getattr(host, "_lifecycle", None)
+        if lifecycle is None:
             continue
-        if lock.acquire(timeout=LOCK_WAIT):
-            _held.append(lock)
-        else:
+        if _settle(lifecycle, getattr(host, "namespace", "a host")):
+            _held.append(lifecycle.lock)
+
+
+def _settle(lifecycle: Any, namespace: str) -> bool:
+    """Take ``lifecycle``'s lock at a moment no module's code runs for an operation.
+
+    The lock is let go while a module's ``load()``, ``unload()`` or ``reload()``
+    runs in its call thread; forked then, the child would have the module busy
+    for good (the call's thread is not in the child), and its stop would wait
+    for it for the whole time limit. So the lock is taken, and while a module
+    is busy it is let go again and the fork waits, for at most
+    :data:`LOCK_WAIT` seconds in all. A fork made by module code itself (say
+    ``multiprocessing`` in a ``load()``) does not wait for its own call.
+    """
+    from modloader._registry.calls import in_module_call
+
+    lock = lifecycle.lock
+    deadline = time.monotonic() + LOCK_WAIT
+    own = in_module_call()
+    while True:
+        if not lock.acquire(timeout=max(deadline - time.monotonic(), 0.0)):
             logger.warning(
                 "forking while a module operation of %s still runs after %g s; "
                 "the child gets fresh locks anyway",
-                getattr(host, "namespace", "a host"),
+                namespace,
                 LOCK_WAIT,
             )
+            return False
+        busy = [] if own else [r.name for r in lifecycle.modules.records() if r.busy]
+        if not busy:
+            return True
+        if time.monotonic() >= deadline:
+            logger.warning(
+                "forking while module code of %s still runs after %g s (%s); "
+                "in the child it never returns",
+                namespace,
+                LOCK_WAIT,
+                ", ".join(busy),
+            )
+            return True
+        lock.release()
+        time.sleep(_POLL)
+
+
+#: Seconds between two looks at whether module code still runs (see :func:`_settle`).
+_POLL = 0.002
 
 
 def _after_in_parent() -> None:

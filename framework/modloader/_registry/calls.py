@@ -54,6 +54,7 @@ __all__ = [
     "QuickSwitching",
     "current_limit",
     "extend_wait",
+    "in_module_call",
     "invoke",
     "log_raised",
     "refusal",
@@ -210,6 +211,11 @@ def current_limit() -> tuple[float, float] | None:
     if call is None or call.limit is None:
         return None
     return call.limit, call.limit - (time.perf_counter() - call.started)
+
+
+def in_module_call() -> bool:
+    """Whether this thread is running a module's code (a module call) now."""
+    return getattr(_running, "call", None) is not None
 
 
 def waiting_threads() -> frozenset[int]:
