@@ -250,6 +250,10 @@ def test_wrong_types_to_the_operations() -> None:
     with pytest.raises(TypeError, match="'timeout'"):
         host.wait_for_stop("soon")  # type: ignore[arg-type]
     assert host.wait_for_stop(0) is None
+    with pytest.raises(ValueError, match="'module_timeout' must be at most"):
+        host.module_timeout = 1e300  # longer than a thread can wait: the stop failed
+    host.request_stop(graceful=False)
+    assert host.wait_for_stop(1e300) is False  # as long as a thread can wait: for good
     assert host.unload("a", UnloadMode.SOFT).name == "a"
 
 

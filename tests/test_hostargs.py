@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from modloader._hostargs import check_host_arguments
 from modloader._hostargs import check_line
 from modloader._hostargs import check_name
 from modloader._hostargs import check_timeout
+from modloader._hostargs import wait_seconds
 
 _GOOD: dict[str, Any] = {
     "namespace": "ns",
@@ -48,6 +50,7 @@ def test_good_arguments_pass() -> None:
         ("module_timeout", 0, ValueError),
         ("switch_interval", True, TypeError),
         ("operation_switch_interval", float("inf"), ValueError),
+        ("module_timeout", 1e300, ValueError),  # longer than a thread can wait
     ],
 )
 def test_each_wrong_argument_is_named(param: str, value: object, error: type[Exception]) -> None:
@@ -63,6 +66,21 @@ def test_names_and_timeouts() -> None:
         check_name("load", "name", None)
     check_timeout(None)
     check_timeout(2)
+    check_timeout(threading.TIMEOUT_MAX)
+    with pytest.raises(
+        ValueError, match=r"must be at most 9\.2\d*e\+09 seconds \(None: no limit\)"
+    ):
+        check_timeout(threading.TIMEOUT_MAX * 2)
+
+
+def test_wait_seconds() -> None:
+    assert wait_seconds("wait_for_stop", None) is None
+    assert wait_seconds("wait_for_stop", 2) == 2.0
+    assert wait_seconds("wait_for_stop", 1e300) is None  # longer than a thread can wait: for good
+    with pytest.raises(TypeError, match=r"^wait_for_stop\(\): 'timeout' must be seconds"):
+        wait_seconds("wait_for_stop", "soon")
+    with pytest.raises(ValueError, match=r"^wait_for_stop\(\): 'timeout' must be seconds"):
+        wait_seconds("wait_for_stop", float("nan"))
 
 
 def test_callbacks_and_command_lines() -> None:

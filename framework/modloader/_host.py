@@ -21,6 +21,7 @@ from modloader._hostargs import check_host_arguments
 from modloader._hostargs import check_line
 from modloader._hostargs import check_name as _check_name
 from modloader._hostargs import check_timeout
+from modloader._hostargs import wait_seconds
 from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.calls import OPERATION_SWITCH_INTERVAL
 from modloader._registry.calls import SWITCH_INTERVAL
@@ -323,11 +324,7 @@ class Host:
 
     def wait_for_stop(self, timeout: float | None = None) -> bool | None:
         """Block until a stop is requested; returns ``graceful`` (``None`` on timeout)."""
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-        ):
-            raise TypeError(f"wait_for_stop(): 'timeout' must be seconds or None, not {timeout!r}")
-        return self._stopping.wait_for_request(timeout)
+        return self._stopping.wait_for_request(wait_seconds("wait_for_stop", timeout))
 
     def serve(self, path: str | os.PathLike[str] | None = None) -> ControlSocket:
         """Open the control socket in background threads; close it with the result.

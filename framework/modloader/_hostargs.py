@@ -3,7 +3,9 @@ naming the parameter, never deep inside a later operation."""
 
 from __future__ import annotations
 
+import math
 import os
+import threading
 from collections.abc import Mapping
 
 __all__ = ["check_host_arguments", "check_name", "check_timeout"]
@@ -83,13 +85,31 @@ def check_line(method: str, value: object) -> str:
 
 
 def check_timeout(value: object, param: str = "module_timeout") -> None:
-    """Seconds, more than 0 and finite, or ``None``."""
+    """Seconds, more than 0 and no more than a thread can wait (:data:`threading.TIMEOUT_MAX`,
+    some 292 years), or ``None``."""
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise TypeError(f"Host(): '{param}' must be seconds (a number) or None, not {value!r}")
     if not 0 < value < float("inf"):
         raise ValueError(f"Host(): '{param}' must be more than 0 seconds, not {value!r}")
+    if value > threading.TIMEOUT_MAX:  # a wait that long fails (OverflowError)
+        raise ValueError(
+            f"Host(): '{param}' must be at most {threading.TIMEOUT_MAX:g} seconds "
+            f"(None: no limit), not {value!r}"
+        )
+
+
+def wait_seconds(method: str, timeout: object) -> float | None:
+    """A ``timeout`` argument of a waiting method: seconds (a longer wait than a thread
+    can make is waiting for good) or ``None``."""
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"{method}(): 'timeout' must be seconds or None, not {timeout!r}")
+    if math.isnan(timeout):
+        raise ValueError(f"{method}(): 'timeout' must be seconds or None, not {timeout!r}")
+    return None if timeout > threading.TIMEOUT_MAX else float(timeout)
 
 
 def _check_path(param: str, value: object) -> None:
