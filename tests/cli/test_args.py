@@ -185,9 +185,11 @@ def test_exit_timeout(capsys: pytest.CaptureFixture[str]) -> None:
     assert parse_args(["--exit-timeout", "2.5"]) == Options(exit_timeout=2.5)
     assert parse_args(["--exit-timeout", "0"]) == Options(exit_timeout=0.0)
     capsys.readouterr()
-    for bad in ("-1", "soon", "inf", "nan"):
-        assert parse_args(["--exit-timeout", bad]) == 1
-        assert f"expected a number of seconds (0 or more), not '{bad}'" in capsys.readouterr().err
+    for bad in ("-1", "soon", "inf", "nan", "1e300"):  # 1e300: longer than a thread can wait
+        for option in ("--exit-timeout", "--module-timeout"):
+            assert parse_args([option, bad]) == 1
+            err = capsys.readouterr().err
+            assert f"expected a number of seconds (0 to 9.22337e+09), not '{bad}'" in err
 
 
 def test_help_names_the_signals_and_their_statuses(capsys: pytest.CaptureFixture[str]) -> None:

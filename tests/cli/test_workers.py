@@ -240,9 +240,10 @@ def test_a_chosen_socket_is_still_one_hosts(fleet: Fleet, app_env: AppEnv) -> No
         (["-p", "12", "-x", "module show"], "-p picks a running process: use it with -r or -rx"),
         (["-s", "/s", "-p", "12", "-rx", "m"], "-p picks one of the namespace's processes"),
         (["-p", "0", "-rx", "module show"], "-p needs a process id, not 0"),
-        (["--timeout", "0", "-rx", "m"], "--timeout needs a positive number of seconds, not 0"),
+        (["--timeout", "0", "-rx", "m"], "--timeout needs a positive number of seconds"),
+        (["--timeout", "1e300", "-rx", "m"], "(at most 9.22337e+09), not 1e+300"),
     ],
-    ids=["not-remote", "with-s", "zero-pid", "zero-timeout"],
+    ids=["not-remote", "with-s", "zero-pid", "zero-timeout", "endless-timeout"],
 )
 def test_p_and_timeout_are_checked(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]

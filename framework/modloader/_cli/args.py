@@ -6,6 +6,7 @@ import argparse
 import functools
 import os
 import sys
+import threading
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
@@ -222,13 +223,15 @@ def _file(text: str) -> str:
 
 
 def _seconds(text: str) -> float:
-    """A number of seconds, 0 or more."""
+    """A number of seconds, 0 or more, and no more than a thread can wait."""
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not 0 <= value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a number of seconds (0 or more), not {text!r}")
+    if not 0 <= value <= threading.TIMEOUT_MAX:
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds (0 to {threading.TIMEOUT_MAX:g}), not {text!r}"
+        )
     return value
 
 
@@ -302,6 +305,9 @@ def _remote_problem(ns: argparse.Namespace) -> str | None:
             return "-p picks one of the namespace's processes; -s names one socket already"
         if ns.pid <= 0:
             return f"-p needs a process id, not {ns.pid}"
-    if ns.timeout is not None and not ns.timeout > 0:
-        return f"--timeout needs a positive number of seconds, not {ns.timeout:g}"
+    if ns.timeout is not None and not 0 < ns.timeout <= threading.TIMEOUT_MAX:
+        return (
+            f"--timeout needs a positive number of seconds (at most "
+            f"{threading.TIMEOUT_MAX:g}), not {ns.timeout:g}"
+        )
     return None
