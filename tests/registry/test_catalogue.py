@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from typing import Any
+
+import pytest
 
 from modloader._discovery.base import Candidate
 from modloader._registry.catalogue import Catalogue
@@ -90,3 +93,22 @@ def test_whole_scans_asked_for_meanwhile_share_the_next_one() -> None:
     for thread in [first, *waiting]:
         thread.join(10)
     assert discovery.whole_scans == 2  # the first, and one for the five that asked during it
+
+
+@pytest.mark.parametrize("name", ["", "  ", ".so", ".SO"])
+def test_an_entry_point_without_a_module_name_is_ignored_and_said(
+    name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # `= pkg:Plugin` is an entry point importlib.metadata reads, named "": no
+    # command or call could name such a module (".so" is "" once matched).
+    discovery = SlowDiscovery()
+    discovery.installed[name] = Candidate(name, "odd:Plugin", GROUP, "dist-odd", "2.0")
+    discovery.release.set()
+    catalogue = Catalogue(discovery)
+    with caplog.at_level(logging.WARNING, logger="modloader"):
+        catalogue.rescan()
+    assert catalogue.installed_names() == ["a", "b"]
+    assert caplog.messages == [
+        f"dist-odd 2.0 publishes an entry point without a module name in '{GROUP}' "
+        f"({name!r} = odd:Plugin); it is ignored"
+    ]

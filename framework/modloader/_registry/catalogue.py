@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -18,6 +19,8 @@ from modloader.errors import ModuleNotInstalledError
 from modloader.errors import NameConflictError
 
 __all__ = ["Catalogue"]
+
+_log = logging.getLogger("modloader")
 
 
 class Catalogue:
@@ -76,7 +79,10 @@ class Catalogue:
             found = self._scan(self.discovery.scan)
             by_key: dict[str, list[Candidate]] = {}
             for candidate in found:
-                by_key.setdefault(candidate.key, []).append(candidate)
+                if candidate.key:
+                    by_key.setdefault(candidate.key, []).append(candidate)
+                else:
+                    _unnamed(candidate)
             with self._update_lock:
                 self._candidates = {k: v[0] for k, v in by_key.items() if len(v) == 1}
                 self._conflicts = {k: v for k, v in by_key.items() if len(v) > 1}
@@ -146,3 +152,15 @@ class Catalogue:
 
     def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
         return self.discovery.top_level_modules(candidate)
+
+
+def _unnamed(candidate: Candidate) -> None:
+    """An entry point whose name is empty (``= pkg:Module``, or ``.so``): no command or
+    call could name its module, so it is not one; the operator is told who publishes it."""
+    _log.warning(
+        "%s publishes an entry point without a module name in '%s' (%r = %s); it is ignored",
+        candidate.publisher,
+        candidate.group,
+        candidate.name,
+        candidate.value,
+    )
