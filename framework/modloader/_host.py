@@ -295,6 +295,10 @@ class Host:
         Called while another thread stops the host, it returns ``[]`` once that stop
         is over (at once from the code that stop is waiting for: a module's
         ``unload()``, or a signal handler in the stopping thread).
+
+        Interrupted (a ``KeyboardInterrupt`` while it waits for an ``unload()``), it
+        raises that, and the modules not unloaded yet stay running: the next call
+        goes on with the stop and returns the names it unloaded then.
         """
         state = self._stopping.claim(lambda: self.state, self._stopped)
         if state is HostState.STOPPED:  # by another thread
@@ -306,6 +310,9 @@ class Host:
             return []
         try:
             return unwind(self._lifecycle)
+        except BaseException:  # a Ctrl-C while it waits: the next stop() goes on with it
+            self._stopping.interrupted()
+            raise
         finally:
             self._stopping.over()
 

@@ -17,8 +17,10 @@ from modloader._registry.calls import OpLock
 from modloader._registry.calls import extend_wait
 from modloader._registry.steps import ModuleCall
 from modloader._registry.steps import Steps
+from modloader._registry.steps import _Run
 from modloader._registry.steps import run_one
 from modloader._registry.steps import run_steps
+from tests._hostile import within
 
 
 class Journal:
@@ -212,6 +214,19 @@ def test_a_ctrl_c_between_calls_finishes_the_item_in_hand_and_starts_no_other() 
     # "a" was in hand: it ends (or its call, started after the Ctrl-C, is given up).
     assert begun == ["a"]
     assert done in ([], ["a"])
+
+
+def test_a_ctrl_c_landing_as_the_run_ends_does_not_wait_for_it_again() -> None:
+    # The watcher's wait for the end took `finished`, and the Ctrl-C was raised
+    # just after (a signal is handled between two bytecodes): stopping the run
+    # then must see that it is over, not wait for `finished` a second time.
+    def step(name: str) -> Steps[None]:
+        yield ModuleCall("load", lambda: None, (), 30.0)
+
+    run = _Run(iter(["a"]), step, OpLock(), 30.0, hold=True)
+    run.begin()
+    assert run.finished.acquire(timeout=10)  # the run is over, and `finished` is taken
+    assert within(5, run._stop) is None
 
 
 def test_run_one_starts_here_and_moves_to_a_call_thread_at_its_first_call() -> None:

@@ -137,3 +137,50 @@ def test_stop_from_a_signal_handler_while_the_same_thread_stops_returns_at_once(
         signal.signal(signal.SIGUSR1, previous)
     assert handled == [[]]
     assert time.monotonic() - started < 3
+
+
+def test_a_stop_interrupted_by_ctrl_c_goes_on_at_the_next_stop() -> None:
+    journal = Journal()
+    main = threading.get_ident()
+
+    class Interrupts:
+        def unload(self, ctx: Any) -> None:  # the operator's Ctrl-C while stop() waits
+            journal.append("unload interrupts")
+            signal.pthread_kill(main, signal.SIGINT)
+            deadline = time.monotonic() + 5  # until the stop has stopped waiting for it
+            while ctx.host.get_module("intr").state != "timed-out" and (
+                time.monotonic() < deadline
+            ):
+                time.sleep(0.01)
+
+    host = _host(5, a=module(journal), b=module(journal), intr=Interrupts)
+    try:
+        host.stop()
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the Ctrl-C did not reach stop()")
+    # Stopped, but what it had not unloaded yet is still running, unload() not called.
+    assert host.state is HostState.STOPPED
+    assert [m.name for m in host.list_modules() if m.state == "running"] == ["a", "b"]
+    assert host.stop() == ["b", "a"]  # the next stop goes on with it
+    assert journal[-2:] == ["unload b", "unload a"]
+    assert host.stop() == []  # and then it is over
+
+
+def test_after_an_interrupted_stop_one_claim_goes_on_with_it() -> None:
+    stopping = Stopping()
+    marked: list[bool] = []
+    assert stopping.claim(lambda: HostState.RUNNING, lambda: marked.append(True)) is (
+        HostState.RUNNING
+    )
+    stopping.interrupted()
+    stopping.over()
+    # The host is stopped; the next claim is told what is left is running, once.
+    assert stopping.claim(lambda: HostState.STOPPED, lambda: marked.append(True)) is (
+        HostState.RUNNING
+    )
+    assert stopping.claim(lambda: HostState.STOPPED, lambda: marked.append(True)) is (
+        HostState.STOPPED
+    )
+    assert marked == [True]  # the host was marked stopped once

@@ -178,6 +178,9 @@ class _Run:
         self.finished.acquire()
         self.error: BaseException | None = None
         self.stopping = False
+        #: The run is over (set with ``finished`` released, under ``guard``): what the
+        #: watcher reads when an exception may have come after it took ``finished``.
+        self.done = False
         self.watcher = threading.get_ident()
 
     def begin(self) -> None:
@@ -214,6 +217,8 @@ class _Run:
         self.steps = None
         if self.hold:
             self.lock.release()
+        with self.guard:
+            self.done = True
         self.finished.release()
 
     def next_request(self) -> ModuleCall | None:
@@ -274,6 +279,8 @@ class _Run:
         self.stopping = True
         while True:
             with self.guard:
+                if self.done:  # over: perhaps just before the exception, which then
+                    return None  # came after this thread had taken ``finished``
                 current = self.current
                 if current is not None and current[0].abandon(current[1].on_late) is not None:
                     self.current = None

@@ -31,6 +31,9 @@ class Stopping:
         self.guard = threading.Lock()
         self._stopper: int | None = None
         self._over = threading.Event()
+        #: The last stop was interrupted (a Ctrl-C while it waited for an ``unload()``):
+        #: the next ``stop()`` goes on with it.
+        self._interrupted = False
 
     # -- requests ----------------------------------------------------------------------
 
@@ -54,14 +57,27 @@ class Stopping:
 
     def claim(self, state: Callable[[], HostState], stopped: Callable[[], None]) -> HostState:
         """The host's state as a stop finds it; a running (or never started) host is
-        marked stopped by ``stopped()``, and this thread is the one that stops it."""
+        marked stopped by ``stopped()``, and this thread is the one that stops it.
+
+        After a stop that was interrupted, the host is stopped but modules may be
+        left running: the next caller goes on with that stop, and is told
+        ``RUNNING`` (what is left to unload is running)."""
         with self.guard:
             found = state()
             if found is HostState.RUNNING or found is HostState.CREATED:
                 self._stopper = threading.get_ident()
                 stopped()
+            elif found is HostState.STOPPED and self._interrupted:
+                self._interrupted = False
+                self._stopper = threading.get_ident()
+                self._over.clear()
+                found = HostState.RUNNING
             self.requested.set()
         return found
+
+    def interrupted(self) -> None:
+        """The stop being made was interrupted before it unloaded every module."""
+        self._interrupted = True
 
     def await_stopper(self) -> None:
         """Wait for the thread that stops the host to be done, unless it waits for us."""
