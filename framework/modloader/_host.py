@@ -232,6 +232,8 @@ class Host:
         :raises StartupError: a required module failed (``exit_code`` 2); what had
             started was unloaded again. Also when :meth:`request_stop` was called
             during startup (a signal): nothing more starts, what started is unloaded.
+            Whatever else it raises (a Ctrl-C), what it had started is unloaded too;
+            if that is cut short in turn, :meth:`stop` unloads what is left.
         """
         if self.state is not HostState.CREATED:
             raise HostStateError(f"cannot start a host that is {self.state.value}")
@@ -254,6 +256,8 @@ class Host:
                 )
             except BaseException:
                 self._stopped()
+                if self._modules.running_in_start_order():  # its unwind was cut short
+                    self._stopping.interrupted()  # (a second Ctrl-C): stop() goes on with it
                 raise
         self.state = HostState.RUNNING
         self._run_queued_reloads()

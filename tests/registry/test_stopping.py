@@ -8,6 +8,8 @@ import time
 from typing import Any
 
 from modloader import Host
+from modloader import ModulesConfig
+from modloader import StaticDiscovery
 from modloader._registry.states import HostState
 from modloader._registry.stopping import Stopping
 from tests.registry.test_shutdown import _host
@@ -146,12 +148,7 @@ def test_a_stop_interrupted_by_ctrl_c_goes_on_at_the_next_stop() -> None:
     class Interrupts:
         def unload(self, ctx: Any) -> None:  # the operator's Ctrl-C while stop() waits
             journal.append("unload interrupts")
-            signal.pthread_kill(main, signal.SIGINT)
-            deadline = time.monotonic() + 5  # until the stop has stopped waiting for it
-            while ctx.host.get_module("intr").state != "timed-out" and (
-                time.monotonic() < deadline
-            ):
-                time.sleep(0.01)
+            _interrupt_main_and_wait(ctx, main)
 
     host = _host(5, a=module(journal), b=module(journal), intr=Interrupts)
     try:
@@ -184,3 +181,47 @@ def test_after_an_interrupted_stop_one_claim_goes_on_with_it() -> None:
         HostState.STOPPED
     )
     assert marked == [True]  # the host was marked stopped once
+
+
+def _interrupt_main_and_wait(ctx: Any, main: int) -> None:
+    """The operator's Ctrl-C while the host waits for this call; back once it stopped waiting."""
+    signal.pthread_kill(main, signal.SIGINT)
+    deadline = time.monotonic() + 5
+    while ctx.host.get_module(ctx.name).state != "timed-out" and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_a_startup_whose_unwind_is_interrupted_leaves_the_rest_to_stop() -> None:
+    journal = Journal()
+    main = threading.get_ident()
+
+    class Last:  # its load(): the first Ctrl-C, and startup unloads what it started
+        load_priority = 200
+
+        def load(self, ctx: Any) -> None:
+            _interrupt_main_and_wait(ctx, main)
+
+    class Middle:  # its unload(): a second Ctrl-C, cutting that unwind short
+        load_priority = 100
+
+        def unload(self, ctx: Any) -> None:
+            _interrupt_main_and_wait(ctx, main)
+
+    host = Host(
+        "test.shutdown",
+        discovery=StaticDiscovery(
+            "test.shutdown", {"a": module(journal, priority=10), "mid": Middle, "last": Last}
+        ),
+        config=ModulesConfig(autoload=True),
+        module_timeout=5,
+    )
+    try:
+        host.start()
+    except KeyboardInterrupt:
+        pass
+    else:
+        raise AssertionError("the Ctrl-C did not reach start()")
+    assert host.state is HostState.STOPPED
+    assert [m.name for m in host.list_modules() if m.state == "running"] == ["a"]
+    assert host.stop() == ["a"]  # stop() unloads what the startup's unwind left
+    assert journal[-1] == "unload a"
