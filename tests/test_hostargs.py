@@ -51,6 +51,11 @@ def test_good_arguments_pass() -> None:
         ("switch_interval", True, TypeError),
         ("operation_switch_interval", float("inf"), ValueError),
         ("module_timeout", 1e300, ValueError),  # longer than a thread can wait
+        ("module_settings", {123: {"level": 2}}, TypeError),
+        ("module_settings", {"res_m": 5}, TypeError),
+        ("module_settings", {" ": {}}, ValueError),
+        ("builtins", {1: object()}, TypeError),
+        ("builtins", {"": object()}, TypeError),
     ],
 )
 def test_each_wrong_argument_is_named(param: str, value: object, error: type[Exception]) -> None:
@@ -90,3 +95,13 @@ def test_callbacks_and_command_lines() -> None:
     assert check_line("run", "module show") == "module show"
     with pytest.raises(TypeError, match=r"^run\(\): 'line' must be a command line \(str\)"):
         check_line("run", b"module show")
+
+
+def test_module_settings_errors_name_types_not_values() -> None:
+    # A module's settings may be secrets: a wrong one is named by its type only.
+    with pytest.raises(TypeError) as info:
+        check_host_arguments(**{**_GOOD, "module_settings": {"res_db": "hunter2"}})
+    assert str(info.value) == (
+        "Host(): 'module_settings': the settings of 'res_db' must be a mapping "
+        "(setting -> value), not of type str"
+    )

@@ -45,6 +45,11 @@ def check_host_arguments(
         raise TypeError(f"Host(): 'env_prefix' must be a str, not {env_prefix!r}")
     _check_mapping("settings", settings)
     _check_mapping("builtins", builtins)
+    for name in builtins or {}:  # type: ignore[attr-defined]
+        if not isinstance(name, str) or not name.strip():
+            raise TypeError(
+                f"Host(): 'builtins' must map module names (str) to objects, not {name!r}"
+            )
     if discovery is not None and not all(
         callable(getattr(discovery, m, None)) for m in ("scan", "load", "top_level_modules")
     ):
@@ -58,7 +63,7 @@ def check_host_arguments(
             f"'config_path'), not {config!r}"
         )
     _check_path("cache_dir", cache_dir)
-    _check_mapping("module_settings", module_settings)
+    _check_module_settings(module_settings)
     _check_path("config_dir", config_dir)
 
 
@@ -115,6 +120,25 @@ def wait_seconds(method: str, timeout: object) -> float | None:
 def _check_path(param: str, value: object) -> None:
     if value is not None and not isinstance(value, (str, os.PathLike)):
         raise TypeError(f"Host(): '{param}' must be a path (str or os.PathLike), not {value!r}")
+
+
+def _check_module_settings(value: object) -> None:
+    """Module name -> that module's settings (a mapping). Only types are named: the
+    values may be secrets."""
+    _check_mapping("module_settings", value)
+    for name, values in (value or {}).items():  # type: ignore[attr-defined]
+        if not isinstance(name, str):
+            raise TypeError(
+                f"Host(): 'module_settings' must map module names (str) to their settings, "
+                f"not a key of type {type(name).__name__}"
+            )
+        if not name.strip():
+            raise ValueError("Host(): 'module_settings' has an empty module name")
+        if not isinstance(values, Mapping):
+            raise TypeError(
+                f"Host(): 'module_settings': the settings of {name!r} must be a mapping "
+                f"(setting -> value), not of type {type(values).__name__}"
+            )
 
 
 def _check_mapping(param: str, value: object) -> None:
