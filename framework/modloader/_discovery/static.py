@@ -16,13 +16,22 @@ class StaticDiscovery:
     """A discovery over objects given in code; nothing is read from the environment.
 
     ``modules`` maps a module name to its object (a class, an instance or a
-    Python module), or to a :class:`Candidate` plus object pair. Use
-    ``add`` and ``remove`` to mimic installs and removals.
+    Python module). Use ``add`` and ``remove`` to mimic installs and removals.
+
+    :raises TypeError: ``namespace`` is not a string, ``modules`` not a mapping,
+        or a name not a string (``ValueError``: an empty one).
     """
 
     def __init__(
         self, namespace: str = "modloader.testing", modules: Mapping[str, Any] | None = None
     ) -> None:
+        if not isinstance(namespace, str):
+            raise TypeError(f"StaticDiscovery(): 'namespace' must be a str, not {namespace!r}")
+        if modules is not None and not isinstance(modules, Mapping):
+            raise TypeError(
+                f"StaticDiscovery(): 'modules' must be a mapping (name -> object), "
+                f"not of type {type(modules).__name__}"
+            )
         self._namespace = namespace
         self._objects: dict[str, Any] = {}
         self._candidates: dict[str, Candidate] = {}
@@ -45,6 +54,10 @@ class StaticDiscovery:
         summary: str | None = None,
     ) -> Candidate:
         """Make ``name`` discoverable, publishing ``obj`` (replaces an earlier one)."""
+        if not isinstance(name, str):
+            raise TypeError(f"StaticDiscovery: a module name must be a str, not {name!r}")
+        if not name.strip():
+            raise ValueError("StaticDiscovery: a module name must not be empty")
         candidate = Candidate(
             name=name,
             value=f"{getattr(obj, '__module__', None) or 'static'}:{name}",
