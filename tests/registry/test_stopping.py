@@ -7,10 +7,13 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from modloader import Host
 from modloader import ModulesConfig
 from modloader import StaticDiscovery
 from modloader._registry.states import HostState
+from modloader._registry.steps import _Run
 from modloader._registry.stopping import Stopping
 from tests.registry.test_shutdown import _host
 from tests.registry.test_startup import Journal
@@ -141,14 +144,16 @@ def test_stop_from_a_signal_handler_while_the_same_thread_stops_returns_at_once(
     assert time.monotonic() - started < 3
 
 
-def test_a_stop_interrupted_by_ctrl_c_goes_on_at_the_next_stop() -> None:
+def test_a_stop_interrupted_by_ctrl_c_goes_on_at_the_next_stop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     journal = Journal()
-    main = threading.get_ident()
+    ctrl_c = CtrlC(monkeypatch)
 
     class Interrupts:
         def unload(self, ctx: Any) -> None:  # the operator's Ctrl-C while stop() waits
             journal.append("unload interrupts")
-            _interrupt_main_and_wait(ctx, main)
+            ctrl_c.press(ctx)
 
     host = _host(5, a=module(journal), b=module(journal), intr=Interrupts)
     try:
@@ -183,29 +188,51 @@ def test_after_an_interrupted_stop_one_claim_goes_on_with_it() -> None:
     assert marked == [True]  # the host was marked stopped once
 
 
-def _interrupt_main_and_wait(ctx: Any, main: int) -> None:
-    """The operator's Ctrl-C while the host waits for this call; back once it stopped waiting."""
-    signal.pthread_kill(main, signal.SIGINT)
-    deadline = time.monotonic() + 5
-    while ctx.host.get_module(ctx.name).state != "timed-out" and time.monotonic() < deadline:
-        time.sleep(0.01)
+class CtrlC:
+    """A Ctrl-C reaching the thread that waits for a module call, when that call asks.
+
+    A real SIGINT can reach Python just before the waiting thread blocks, and is
+    then handled only when that wait ends (CPython runs a signal's handler
+    between two bytecodes): the test would race it. So the waiting thread's wait
+    (``_Run._wait_a_while``) raises ``KeyboardInterrupt`` itself, at once, once
+    :meth:`press` was called, which returns when the host has stopped waiting.
+    """
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.pressed = threading.Event()
+
+        def wait(run: _Run) -> bool:  # no time limits here: the calls end by themselves
+            if self.pressed.is_set():
+                self.pressed.clear()
+                raise KeyboardInterrupt
+            return run.finished.acquire(timeout=0.01)  # awake often, to see a press soon
+
+        monkeypatch.setattr(_Run, "_wait_a_while", wait)
+
+    def press(self, ctx: Any) -> None:
+        self.pressed.set()
+        deadline = time.monotonic() + 5
+        while ctx.host.get_module(ctx.name).state != "timed-out" and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
-def test_a_startup_whose_unwind_is_interrupted_leaves_the_rest_to_stop() -> None:
+def test_a_startup_whose_unwind_is_interrupted_leaves_the_rest_to_stop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     journal = Journal()
-    main = threading.get_ident()
+    ctrl_c = CtrlC(monkeypatch)
 
     class Last:  # its load(): the first Ctrl-C, and startup unloads what it started
         load_priority = 200
 
         def load(self, ctx: Any) -> None:
-            _interrupt_main_and_wait(ctx, main)
+            ctrl_c.press(ctx)
 
     class Middle:  # its unload(): a second Ctrl-C, cutting that unwind short
         load_priority = 100
 
         def unload(self, ctx: Any) -> None:
-            _interrupt_main_and_wait(ctx, main)
+            ctrl_c.press(ctx)
 
     host = Host(
         "test.shutdown",
