@@ -15,6 +15,7 @@ from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
 from modloader._registry.calls import OpLock
 from modloader._registry.calls import extend_wait
+from modloader._registry.steps import WAIT_SLICE
 from modloader._registry.steps import ModuleCall
 from modloader._registry.steps import Steps
 from modloader._registry.steps import _Run
@@ -227,6 +228,26 @@ def test_a_ctrl_c_landing_as_the_run_ends_does_not_wait_for_it_again() -> None:
     run.begin()
     assert run.finished.acquire(timeout=10)  # the run is over, and `finished` is taken
     assert within(5, run._stop) is None
+
+
+@pytest.mark.parametrize("limit", [None, 30.0])
+def test_the_watcher_never_blocks_longer_than_a_slice(limit: float | None) -> None:
+    # A signal that reaches Python just before the watcher blocks is handled when
+    # the wait ends: with a call of no (or a long) limit, that was never (or 30 s).
+    gate = threading.Event()
+
+    def step(name: str) -> Steps[None]:
+        yield ModuleCall("load", gate.wait, (10,), limit)
+
+    run = _Run(iter(["a"]), step, OpLock(), limit, hold=True)
+    run.begin()
+    try:
+        began = time.monotonic()
+        assert within(5, run._wait_a_while) is False  # a slice went by; the call runs on
+        assert time.monotonic() - began < WAIT_SLICE + 1
+    finally:
+        gate.set()
+    assert run.finished.acquire(timeout=10)
 
 
 def test_run_one_starts_here_and_moves_to_a_call_thread_at_its_first_call() -> None:

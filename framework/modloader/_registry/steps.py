@@ -49,7 +49,7 @@ from modloader._registry.calls import LateT
 from modloader._registry.calls import OpLock
 from modloader._registry.calls import submit
 
-__all__ = ["ModuleCall", "Steps", "run_one", "run_steps"]
+__all__ = ["WAIT_SLICE", "ModuleCall", "Steps", "run_one", "run_steps"]
 
 T = TypeVar("T")
 ItemT = TypeVar("ItemT")
@@ -141,6 +141,8 @@ def _watch(run: _Run) -> None:
 
 
 _END: Any = object()
+#: The longest the watching thread blocks at once (see :meth:`_Run._wait_a_while`).
+WAIT_SLICE = 0.5
 
 
 class _Run:
@@ -259,7 +261,10 @@ class _Run:
             if wait is not None and wait <= 0:
                 self._give_up(current)
                 return False
-        return self.finished.acquire(timeout=-1 if wait is None else wait)
+        # In slices: a signal that reaches Python just before this thread blocks is
+        # handled only when the wait ends (CPython runs handlers between bytecodes),
+        # so a Ctrl-C would wait for the whole time limit of the call.
+        return self.finished.acquire(timeout=WAIT_SLICE if wait is None else min(wait, WAIT_SLICE))
 
     def _give_up(self, current: tuple[Call, ModuleCall]) -> None:
         with self.guard:
