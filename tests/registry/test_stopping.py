@@ -13,6 +13,7 @@ from modloader import Host
 from modloader import ModulesConfig
 from modloader import StaticDiscovery
 from modloader._registry.states import HostState
+from modloader._registry.steps import WAIT_SLICE
 from modloader._registry.steps import _Run
 from modloader._registry.stopping import Stopping
 from tests.registry.test_shutdown import _host
@@ -252,3 +253,31 @@ def test_a_startup_whose_unwind_is_interrupted_leaves_the_rest_to_stop(
     assert [m.name for m in host.list_modules() if m.state == "running"] == ["a"]
     assert host.stop() == ["a"]  # stop() unloads what the startup's unwind left
     assert journal[-1] == "unload a"
+
+
+class _CountingEvent(threading.Event):
+    """An event that records how long each wait on it may block."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.timeouts: list[float | None] = []
+
+    def wait(self, timeout: float | None = None) -> bool:
+        self.timeouts.append(timeout)
+        return super().wait(timeout)
+
+
+def test_waiting_for_a_request_never_blocks_longer_than_a_slice() -> None:
+    # The application's SIGTERM handler (request_stop) runs between bytecodes of the
+    # main thread: a wait that blocked for good would never run one that came late.
+    stopping = Stopping()
+    stopping.requested = _CountingEvent()
+    threading.Timer(1.2, stopping.request, (False,)).start()
+    assert stopping.wait_for_request(None) is False
+    assert len(stopping.requested.timeouts) >= 2
+    assert all(t is not None and t <= WAIT_SLICE for t in stopping.requested.timeouts)
+    stopping = Stopping()
+    stopping.requested = _CountingEvent()
+    began = time.monotonic()
+    assert stopping.wait_for_request(0.7) is None  # and a timeout is still kept
+    assert 0.6 < time.monotonic() - began < 2

@@ -11,10 +11,12 @@ waiting on itself.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 from modloader._registry.calls import waiting_threads
 from modloader._registry.states import HostState
+from modloader._registry.steps import WAIT_SLICE
 
 __all__ = ["Stopping"]
 
@@ -49,7 +51,7 @@ class Stopping:
 
     def wait_for_request(self, timeout: float | None) -> bool | None:
         """``graceful`` once a stop is requested; ``None`` on timeout."""
-        if not self.requested.wait(timeout):
+        if not _sliced_wait(self.requested, timeout):
             return None
         return self.graceful
 
@@ -84,8 +86,25 @@ class Stopping:
         stopper = self._stopper
         if stopper is None or stopper == threading.get_ident() or stopper in waiting_threads():
             return
-        self._over.wait()
+        _sliced_wait(self._over, None)
 
     def over(self) -> None:
         """The stop is done: the modules it unloads are unloaded."""
         self._over.set()
+
+
+def _sliced_wait(event: threading.Event, timeout: float | None) -> bool:
+    """``event.wait(timeout)``, blocking for at most :data:`WAIT_SLICE` at once.
+
+    The application's signal handlers (a ``SIGTERM`` that calls
+    ``request_stop()``) run in the main thread between bytecodes: one that
+    reaches Python just before the thread blocks would otherwise run only when
+    the wait ends, which without a timeout is never.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        left = WAIT_SLICE if deadline is None else min(WAIT_SLICE, deadline - time.monotonic())
+        if event.wait(max(left, 0.0)):
+            return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
