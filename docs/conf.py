@@ -45,7 +45,7 @@ nitpicky = True
 nitpick_ignore_regex = [
     ("py:class", r"(collections\.abc|enum|logging|pathlib|typing|os)\.\w+"),
     ("py:class", r"(Sequence|Callable|Mapping|Iterable|Iterator|ClassVar)"),
-    ("py:class", r"(modloader\._\w+(\.\w+)*\.)?(ModuleContext|ModuleHandle|Discovery|_LoaderPort)"),
+    ("py:class", r"(modloader\._\w+(\.\w+)*\.)?(ModuleContext|ModuleHandle|Discovery|LoaderPort)"),
     ("py:class", r"list\[tuple\[int"),  # autodoc splits list[tuple[int, str]] at the comma
     ("py:class", r"dict\[str"),  # and dict[str, Any] too
     ("py:class", r"Mapping\[str"),  # and Mapping[str, Mapping[str, Any]]
