@@ -157,15 +157,11 @@ def test_a_stop_interrupted_by_ctrl_c_goes_on_at_the_next_stop(
             ctrl_c.press(ctx)
 
     host = _host(5, a=module(journal), b=module(journal), intr=Interrupts)
-    try:
+    with pytest.raises(KeyboardInterrupt):
         host.stop()
-    except KeyboardInterrupt:
-        pass
-    else:
-        raise AssertionError("the Ctrl-C did not reach stop()")
     # Stopped, but what it had not unloaded yet is still running, unload() not called.
     assert host.state is HostState.STOPPED
-    assert [m.name for m in host.list_modules() if m.state == "running"] == ["a", "b"]
+    assert _running(host) == ["a", "b"]
     assert host.stop() == ["b", "a"]  # the next stop goes on with it
     assert journal[-2:] == ["unload b", "unload a"]
     assert host.stop() == []  # and then it is over
@@ -187,6 +183,10 @@ def test_after_an_interrupted_stop_one_claim_goes_on_with_it() -> None:
         HostState.STOPPED
     )
     assert marked == [True]  # the host was marked stopped once
+
+
+def _running(host: Host) -> list[str]:
+    return [m.name for m in host.list_modules() if m.state == "running"]
 
 
 class CtrlC:
@@ -243,14 +243,10 @@ def test_a_startup_whose_unwind_is_interrupted_leaves_the_rest_to_stop(
         config=ModulesConfig(autoload=True),
         module_timeout=5,
     )
-    try:
+    with pytest.raises(KeyboardInterrupt):
         host.start()
-    except KeyboardInterrupt:
-        pass
-    else:
-        raise AssertionError("the Ctrl-C did not reach start()")
     assert host.state is HostState.STOPPED
-    assert [m.name for m in host.list_modules() if m.state == "running"] == ["a"]
+    assert _running(host) == ["a"]
     assert host.stop() == ["a"]  # stop() unloads what the startup's unwind left
     assert journal[-1] == "unload a"
 
