@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -242,6 +243,31 @@ def test_a_device_in_a_metadata_folder_is_not_read(site):
     (odd / "entry_points.txt").unlink()
     (odd / "entry_points.txt").symlink_to("/dev/zero")  # endless: never read
     assert within(10, lambda: names([site])) == ["fine"]
+
+
+def test_an_entry_points_file_larger_than_any_real_one_is_not_read(
+    site, monkeypatch, caplog, trust_fresh_files
+):
+    monkeypatch.setattr(scan_mod, "MAX_ENTRY_POINTS_CHARS", 200)
+    plugin(site, "fine")
+    huge = plugin(site, "huge")
+    eps = huge / "entry_points.txt"
+    eps.write_text(eps.read_text() + "# padding\n" * 40)  # a damaged one: 400 characters more
+    with caplog.at_level(logging.WARNING, logger="modloader"):
+        assert names([site]) == ["fine"]
+    assert f"{eps} is longer than 200 characters: damaged" in caplog.text
+    # Its signature is kept: mended in place, it is read again.
+    eps.write_text(f"[{GROUP}]\nhuge = huge:Module\n")
+    assert names([site]) == ["fine", "huge"]
+
+
+def test_a_metadata_header_block_is_read_only_so_far(site, monkeypatch):
+    monkeypatch.setattr(scan_mod, "MAX_HEADER_CHARS", 300)
+    folder = plugin(site, "long")
+    (folder / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: long\nVersion: 2.0\nSummary: " + "x" * 5000 + "\n\nBody\n"
+    )
+    assert rows([site]) == [("long", "long:Module", "long", "2.0", None)]
 
 
 def test_first_distribution_on_the_path_wins(tmp_path, trust_fresh_files):

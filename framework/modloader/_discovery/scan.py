@@ -37,6 +37,7 @@ name order; when two share a (normalized) name, the first wins, as in
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import sys
@@ -51,12 +52,18 @@ from modloader._names import name_key
 
 __all__ = ["scan_group"]
 
+_log = logging.getLogger("modloader")
+
 #: The cache kind in :mod:`modloader._cachestore`.
 CACHE_KIND = "entrypoints"
 #: Bump when the layout of a cache file changes; old files are then simply not found.
 _FORMAT = "scan-1"
 #: Files changed less than this long before a scan are not trusted by their signature.
 RACY_NS = 3_000_000_000
+#: The longest ``entry_points.txt`` read (the largest real ones are some tens of kB).
+MAX_ENTRY_POINTS_CHARS = 4 * 1024 * 1024
+#: The most of a ``METADATA`` read to find its Name, Version and Summary headers.
+MAX_HEADER_CHARS = 1024 * 1024
 
 _ABSENT = (-1, -1, -1, -1)
 _META_SUFFIXES = (".dist-info", ".egg-info")
@@ -392,11 +399,21 @@ def _normalize(name: str) -> str:
 
 
 def _read_text(path: str) -> str | None:
+    """An ``entry_points.txt``; ``None`` when it cannot be read, ``""`` (no entry points,
+    said in the log) when it is larger than any real one (:data:`MAX_ENTRY_POINTS_CHARS`)."""
     try:
         with open_regular(path, "utf-8", "replace") as fh:
-            return fh.read()
+            text = fh.read(MAX_ENTRY_POINTS_CHARS + 1)
     except (OSError, ValueError):
         return None
+    if len(text) > MAX_ENTRY_POINTS_CHARS:
+        _log.warning(
+            "%s is longer than %d characters: damaged, its entry points are not read",
+            path,
+            MAX_ENTRY_POINTS_CHARS,
+        )
+        return ""  # read again once the file changes: its signature is kept
+    return text
 
 
 def _group_entry_points(text: str, group: str) -> list[list[str]]:
@@ -424,12 +441,17 @@ def _group_entry_points(text: str, group: str) -> list[list[str]]:
 def _read_headers(path: str) -> dict[str, str]:
     """Name, Version and Summary from a core-metadata file, reading only its header block."""
     headers: dict[str, str] = {}
+    budget = MAX_HEADER_CHARS  # a damaged file (one endless line) is not read for ever
     try:
         with open_regular(path, "utf-8", "replace") as fh:
             last: str | None = None
-            for line in fh:
-                if line in ("\n", "\r\n"):
-                    break  # the body (long description) follows
+            while budget > 0:
+                line = fh.readline(budget)
+                budget -= len(line)
+                if not line or line in ("\n", "\r\n"):
+                    break  # the end, or the body (long description) follows
+                if budget <= 0 and not line.endswith("\n"):
+                    break  # cut short by the budget: not a header
                 if line[:1] in (" ", "\t"):
                     if last is not None:  # a folded header continues
                         headers[last] = f"{headers[last]} {line.strip()}".strip()
