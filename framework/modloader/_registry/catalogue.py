@@ -79,8 +79,9 @@ class Catalogue:
             found = self._scan(self.discovery.scan)
             by_key: dict[str, list[Candidate]] = {}
             for candidate in found:
-                if candidate.key:
-                    by_key.setdefault(candidate.key, []).append(candidate)
+                key = candidate.key
+                if key:
+                    by_key.setdefault(key, []).append(candidate)
                 else:
                     _unnamed(candidate)
             with self._update_lock:
