@@ -210,6 +210,7 @@ def test_invalid_transition_is_a_modloader_error() -> None:
         ({"default_config_path": ["x"]}, "default_config_path"),
         ({"env_prefix": None}, "env_prefix"),
         ({"discovery": "entry points"}, "discovery"),
+        ({"strict_hooks": "no"}, "strict_hooks"),
     ],
 )
 def test_wrong_argument_types_name_the_parameter(kwargs: dict[str, Any], param: str) -> None:
@@ -255,6 +256,22 @@ def test_wrong_types_to_the_operations() -> None:
     host.request_stop(graceful=False)
     assert host.wait_for_stop(1e300) is False  # as long as a thread can wait: for good
     assert host.unload("a", UnloadMode.SOFT).name == "a"
+
+
+@pytest.mark.parametrize("flag", ["no", "False", 0, None, 1])
+def test_a_yes_or_no_argument_must_be_a_bool(flag: Any) -> None:
+    """A truthy stand-in would do the opposite of what ``"no"`` or ``"False"`` says."""
+    host = make()
+    host.start()
+    with pytest.raises(TypeError, match="'recursive' must be True or False"):
+        host.refresh("a", recursive=flag)
+    with pytest.raises(TypeError, match="'graceful' must be True or False"):
+        host.request_stop(graceful=flag)
+    assert host.wait_for_stop(0) is None  # the wrong request was not made
+    with pytest.raises(TypeError, match="'graceful' must be True or False"):
+        host.stop(graceful=flag)
+    assert host.state is HostState.RUNNING and host.is_running("a")
+    assert sorted(host.stop(graceful=True)) == ["a", "b"]
 
 
 def test_wrong_types_from_a_module_name_the_parameter() -> None:

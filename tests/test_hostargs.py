@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from modloader._hostargs import check_callable
+from modloader._hostargs import check_flag
 from modloader._hostargs import check_host_arguments
 from modloader._hostargs import check_line
 from modloader._hostargs import check_name
@@ -19,6 +20,7 @@ _GOOD: dict[str, Any] = {
     "config_path": None,
     "default_config_path": "modules.conf",
     "env_prefix": "APP_",
+    "strict_hooks": False,
     "settings": {},
     "builtins": None,
     "discovery": None,
@@ -44,6 +46,7 @@ def test_good_arguments_pass() -> None:
         ("config_path", 3, TypeError),
         ("cache_dir", b"/tmp", TypeError),
         ("env_prefix", None, TypeError),
+        ("strict_hooks", "no", TypeError),
         ("module_settings", ["a"], TypeError),
         ("discovery", object(), TypeError),
         ("config", "modules.conf", TypeError),
@@ -95,6 +98,14 @@ def test_callbacks_and_command_lines() -> None:
     assert check_line("run", "module show") == "module show"
     with pytest.raises(TypeError, match=r"^run\(\): 'line' must be a command line \(str\)"):
         check_line("run", b"module show")
+
+
+def test_flags_are_bools_only() -> None:
+    assert check_flag("stop", "graceful", False) is False
+    assert check_flag("refresh", "recursive", True) is True
+    for truthy in ("no", 1, [0]):
+        with pytest.raises(TypeError, match=r"^refresh\(\): 'recursive' must be True or False"):
+            check_flag("refresh", "recursive", truthy)
 
 
 def test_module_settings_errors_name_types_not_values() -> None:

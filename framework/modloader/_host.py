@@ -17,6 +17,7 @@ from modloader import _cachestore
 from modloader._commands.table import CommandTable
 from modloader._forking import track_host
 from modloader._hostargs import check_callable
+from modloader._hostargs import check_flag
 from modloader._hostargs import check_host_arguments
 from modloader._hostargs import check_line
 from modloader._hostargs import check_name as _check_name
@@ -128,6 +129,7 @@ class Host:
             config_path=config_path,
             default_config_path=default_config_path,
             env_prefix=env_prefix,
+            strict_hooks=strict_hooks,
             settings=settings,
             builtins=builtins,
             discovery=discovery,
@@ -304,6 +306,7 @@ class Host:
         raises that, and the modules not unloaded yet stay running: the next call
         goes on with the stop and returns the names it unloaded then.
         """
+        check_flag("stop", "graceful", graceful)
         state = self._stopping.claim(lambda: self.state, self._stopped)
         if state is HostState.STOPPED:  # by another thread
             self._stopping.await_stopper()
@@ -326,7 +329,7 @@ class Host:
         This is what ``core stop gracefully|now`` does: it never stops the host
         under the command's feet. See :meth:`on_stop_request` and :meth:`wait_for_stop`.
         """
-        self._stopping.request(graceful)
+        self._stopping.request(check_flag("request_stop", "graceful", graceful))
 
     def on_stop_request(self, callback: Callable[[bool], object]) -> None:
         """Call ``callback(graceful)`` when a stop is requested (``core stop ...``)."""
@@ -468,7 +471,8 @@ class Host:
             step failed; the module is no longer loaded (``.progress`` lists the unloads).
         """
         self._running("refresh")
-        return self._operations.refresh(_check_name("refresh", "name", name), bool(recursive))
+        deep = check_flag("refresh", "recursive", recursive)
+        return self._operations.refresh(_check_name("refresh", "name", name), deep)
 
     # -- information -----------------------------------------------------------------
 

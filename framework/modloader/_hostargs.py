@@ -8,7 +8,7 @@ import os
 import threading
 from collections.abc import Mapping
 
-__all__ = ["check_host_arguments", "check_name", "check_timeout"]
+__all__ = ["check_flag", "check_host_arguments", "check_name", "check_timeout"]
 
 
 def check_host_arguments(
@@ -17,6 +17,7 @@ def check_host_arguments(
     config_path: object,
     default_config_path: object,
     env_prefix: object,
+    strict_hooks: object,
     settings: object,
     builtins: object,
     discovery: object,
@@ -43,6 +44,7 @@ def check_host_arguments(
     _check_path("default_config_path", default_config_path)
     if not isinstance(env_prefix, str):
         raise TypeError(f"Host(): 'env_prefix' must be a str, not {env_prefix!r}")
+    check_flag("Host", "strict_hooks", strict_hooks)
     _check_mapping("settings", settings)
     _check_mapping("builtins", builtins)
     for name in builtins or {}:  # type: ignore[attr-defined]
@@ -80,6 +82,14 @@ def check_callable(method: str, param: str, value: object) -> None:
     """A callback given to ``method``."""
     if not callable(value):
         raise TypeError(f"{method}(): '{param}' must be callable, not {value!r}")
+
+
+def check_flag(method: str, param: str, value: object) -> bool:
+    """A yes-or-no argument of ``method``: ``True`` or ``False``, never a truthy stand-in
+    (``refresh(name, "no")`` would otherwise be recursive)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{method}(): '{param}' must be True or False, not {value!r}")
+    return value
 
 
 def check_line(method: str, value: object) -> str:

@@ -22,6 +22,7 @@ from modloader._aio.bridge import LoopBridge
 from modloader._aio.bridge import awaited
 from modloader._aio.serving import AsyncControlSocket
 from modloader._host import Host
+from modloader._hostargs import check_flag
 from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import describe
@@ -192,6 +193,7 @@ class AsyncHost:
         Graceful unloads every module in reverse start order (``async`` unloads
         are awaited here); returns their names.
         """
+        check_flag("stop", "graceful", graceful)
         for control in list(self._sockets):
             await control.close()
         self._stopped(graceful)
