@@ -97,6 +97,42 @@ def test_make_and_remove_distribution(tmp_path: Any) -> None:
     assert not (tmp_path / "my_dist.py").exists() and not info.exists()
 
 
+def test_a_path_with_a_comma_is_recorded_quoted_and_removed(tmp_path: Any) -> None:
+    info = make_distribution(tmp_path, "odd", files={"odd/a,b.py": "X = 1\n"})
+    assert '"odd/a,b.py",sha256=' in (info / "RECORD").read_text()
+    assert remove_distribution(tmp_path, "odd")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_record_naming_files_outside_the_site_removes_none_of_them(tmp_path: Any) -> None:
+    site, outside = tmp_path / "site", tmp_path / "outside"
+    outside.mkdir()
+    (site / "linked").mkdir(parents=True)
+    (site / "linked" / "ln").symlink_to(outside)
+    kept = [outside / name for name in ("up.txt", "abs.txt", "via_link.txt")]
+    for path in kept:
+        path.write_text("keep me\n")
+    info = make_distribution(site, "bad", files={"bad.py": "X = 1\n"})
+    with (info / "RECORD").open("a") as record:  # a damaged (or hostile) RECORD
+        record.write("../outside/up.txt,,\n")
+        record.write(f"{outside / 'abs.txt'},,\n")
+        record.write("linked/ln/via_link.txt,,\n")
+        record.write("linked,,\n")  # a folder: only files are listed
+    assert remove_distribution(site, "bad")
+    assert all(path.read_text() == "keep me\n" for path in kept)
+    assert not (site / "bad.py").exists() and not info.exists()
+    assert (site / "linked" / "ln").is_symlink()
+
+
+@pytest.mark.parametrize("rel", ["../escape.py", "ABSOLUTE", "pkg/", ""])
+def test_make_distribution_writes_inside_the_site_only(tmp_path: Any, rel: str) -> None:
+    site = tmp_path / "site"
+    rel = str(tmp_path / "abs.py") if rel == "ABSOLUTE" else rel
+    with pytest.raises(ValueError, match="is not a file path inside"):
+        make_distribution(site, "esc", files={rel: "X = 1\n"})
+    assert list(tmp_path.iterdir()) == [site] and list(site.iterdir()) == []
+
+
 def test_module_object_takes_no_reference(modloader_host: Any) -> None:
     class Thing:
         pass

@@ -22,6 +22,7 @@ The pytest plugin (:mod:`modloader.pytest_plugin`, registered through the
 
 from __future__ import annotations
 
+import csv
 import importlib
 import sys
 import tomllib
@@ -227,13 +228,31 @@ def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "_", name).lower()
 
 
-def _record_line(site: Path, path: Path) -> str:
+def _record_row(site: Path, path: Path) -> list[str]:
+    """``path``'s row of a ``RECORD`` (a CSV file: a path with a comma is quoted)."""
     import base64
     import hashlib
 
     data = path.read_bytes()
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    return f"{path.relative_to(site).as_posix()},sha256={digest},{len(data)}"
+    return [path.relative_to(site).as_posix(), f"sha256={digest}", str(len(data))]
+
+
+def _in_site(site: Path, rel: str) -> Path | None:
+    """``site / rel`` when that names something inside ``site`` (its folders' links
+    followed, the name itself not), else ``None``: an absolute path, a ``..`` out of
+    it, or a path through a link to another folder."""
+    if not rel or Path(rel).is_absolute():
+        return None
+    path = site / rel
+    try:
+        folder = path.parent.resolve()
+    except (OSError, RuntimeError):  # a loop of links
+        return None
+    root = site.resolve()
+    if folder != root and root not in folder.parents:
+        return None
+    return folder / path.name
 
 
 def make_distribution(
@@ -257,6 +276,9 @@ def make_distribution(
     """
     site = Path(site)
     site.mkdir(parents=True, exist_ok=True)
+    for rel in files or {}:
+        if _in_site(site, rel) is None or rel.endswith("/"):
+            raise ValueError(f"make_distribution(): {rel!r} is not a file path inside {site}")
     remove_distribution(site, name)
     written = []
     for rel, text in (files or {}).items():
@@ -281,9 +303,10 @@ def make_distribution(
     for filename, text in meta_files.items():
         (info / filename).write_text(text, encoding="utf-8")
         written.append(info / filename)
-    record = [_record_line(site, path) for path in written]
-    record.append(f"{info.name}/RECORD,,")
-    (info / "RECORD").write_text("\n".join(record) + "\n", encoding="utf-8")
+    rows = [_record_row(site, path) for path in written]
+    rows.append([f"{info.name}/RECORD", "", ""])
+    with (info / "RECORD").open("w", encoding="utf-8", newline="") as record:
+        csv.writer(record, lineterminator="\n").writerows(rows)
     importlib.invalidate_caches()
     return info
 
@@ -340,6 +363,8 @@ def installed_distributions(site: str | Path, name: str) -> list[Path]:
 
 def _remove_recorded(site: Path, path: Path) -> list[Path]:
     """Remove one file a ``RECORD`` lists, with its bytecode; returns its folders in ``site``."""
+    if path.is_dir() and not path.is_symlink():  # a damaged RECORD: only files are listed
+        return []
     path.unlink(missing_ok=True)
     cache = path.parent / "__pycache__"
     if path.suffix == ".py" and cache.is_dir():
@@ -362,16 +387,19 @@ def remove_distribution(site: str | Path, name: str) -> bool:
     """Uninstall ``name`` from ``site`` as pip does; ``False`` when it was not there.
 
     The files its ``RECORD`` lists go (with their bytecode), then the folders
-    left empty; files the distribution did not install are left alone.
+    left empty; files the distribution did not install are left alone, and so
+    is anything outside ``site`` that a ``RECORD`` names (an absolute path, a
+    ``..`` out of it: pip's scripts in ``bin/``, or a damaged ``RECORD``).
     """
-    site = Path(site)
+    site = Path(site).resolve()
     infos = installed_distributions(site, name)
     for info in infos:
         folders = {info}
-        for line in (info / "RECORD").read_text(encoding="utf-8").splitlines():
-            rel = line.rsplit(",", 2)[0]
-            if rel:
-                folders.update(_remove_recorded(site, site / rel))
+        with (info / "RECORD").open(encoding="utf-8", newline="") as record:
+            for row in csv.reader(record):
+                path = _in_site(site, row[0]) if row else None
+                if path is not None:
+                    folders.update(_remove_recorded(site, path))
         for folder in sorted(folders, key=lambda p: len(p.parts), reverse=True):
             _remove_if_empty(folder)
     if infos:
