@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from modloader import ModuleEntry
+from modloader import ModulesConfig
+from modloader import load_config
 from modloader._hostargs import check_callable
 from modloader._hostargs import check_flag
 from modloader._hostargs import check_host_arguments
@@ -64,6 +68,45 @@ def test_good_arguments_pass() -> None:
 def test_each_wrong_argument_is_named(param: str, value: object, error: type[Exception]) -> None:
     with pytest.raises(error, match=f"'{param}'"):
         check_host_arguments(**{**_GOOD, param: value})
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        (ModulesConfig(autoload="no"), "field autoload must be True or False, not 'no'"),  # type: ignore[arg-type]
+        (ModulesConfig(entries=3), "field entries must be a tuple of ModuleEntry, not 3"),  # type: ignore[arg-type]
+        (ModulesConfig(entries=("res_a",)), "field entries must be a tuple of ModuleEntry"),  # type: ignore[arg-type]
+        (ModulesConfig(noload="res_a"), "field noload must be a tuple of module names"),  # type: ignore[arg-type]
+        (ModulesConfig(noload=(" ",)), "field noload must be a tuple of module names"),
+        (
+            ModulesConfig(entries=(ModuleEntry("res_a", required="no"),)),  # type: ignore[arg-type]
+            "field entries\\[0\\].required must be True or False, not 'no'",
+        ),
+        (
+            ModulesConfig(entries=(ModuleEntry("a"), ModuleEntry(3))),  # type: ignore[arg-type]
+            "field entries\\[1\\].name must be a module name",
+        ),
+        (
+            ModulesConfig(noload_at=(ModuleEntry("a", line="7"),)),  # type: ignore[arg-type]
+            "field noload_at\\[0\\] must be a ModuleEntry with a str source and an int line",
+        ),
+        (ModulesConfig(files="modules.conf"), "field files must be a tuple of paths"),  # type: ignore[arg-type]
+        (ModulesConfig(path=Path("m.conf")), "field path must be a str or None"),  # type: ignore[arg-type]
+    ],
+)
+def test_a_config_made_in_code_is_checked_field_by_field(
+    config: ModulesConfig, message: str
+) -> None:
+    """What startup would misread: ``autoload="no"`` autoloaded, ``noload="res_a"``
+    noloaded nothing, ``required="no"`` required; the others failed deep in startup."""
+    with pytest.raises(TypeError, match=f"^Host\\(\\): 'config' {message}"):
+        check_host_arguments(**{**_GOOD, "config": config})
+
+
+def test_a_config_as_load_config_makes_it_passes() -> None:
+    config = load_config(values={"load": ["res_a"], "noload": "res_b", "autoload": "no"})
+    check_host_arguments(**{**_GOOD, "config": config})
+    check_host_arguments(**{**_GOOD, "config": ModulesConfig(entries=[ModuleEntry("res_a")])})
 
 
 def test_names_and_timeouts() -> None:

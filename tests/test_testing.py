@@ -226,3 +226,33 @@ def test_project_distribution_says_what_the_pyproject_lacks(
     with pytest.raises(ValueError, match=message) as info:
         project_distribution(tmp_path / "site", tmp_path)
     assert str(tmp_path / "pyproject.toml") in str(info.value)
+
+
+class _Plain:
+    pass
+
+
+@pytest.mark.parametrize("param", ["load", "require", "noload"])
+def test_module_host_takes_a_list_of_names_not_one_string(param: str) -> None:
+    """``load="res_plain"`` would load the modules r, e, s, _, p ..."""
+    with pytest.raises(TypeError, match=f"'{param}' must be a list of module names, not a str"):
+        module_host({"res_plain": _Plain}, **{param: "res_plain"})
+    with pytest.raises(TypeError, match=f"module_host\\(\\): '{param}' must be a module name"):
+        module_host({"res_plain": _Plain}, **{param: ["res_plain", 7]})
+    host = module_host({"res_plain": _Plain}, autoload=False, **{param: ("res_plain",)})
+    assert host.is_running("res_plain") is (param != "noload")
+    host.stop()
+
+
+def test_module_host_autoload_is_a_bool() -> None:
+    with pytest.raises(TypeError, match=r"^module_host\(\): 'autoload' must be True or False"):
+        module_host({"res_plain": _Plain}, autoload="no")  # type: ignore[arg-type]
+
+
+def test_helpers_name_a_wrong_module_name() -> None:
+    host = module_host({"res_plain": _Plain})
+    with pytest.raises(TypeError, match=r"^module_object\(\): 'name' must be a module name"):
+        module_object(host, 3)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"^check_lifecycle\(\): 'name' must not be empty"):
+        check_lifecycle(host, " ")
+    host.stop()

@@ -7,6 +7,8 @@ import math
 import os
 import threading
 from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
 
 __all__ = ["check_flag", "check_host_arguments", "check_name", "check_timeout"]
 
@@ -59,11 +61,8 @@ def check_host_arguments(
             f"Host(): 'discovery' must have scan(), load() and top_level_modules(), "
             f"not {discovery!r}"
         )
-    if config is not None and not hasattr(config, "entries"):
-        raise TypeError(
-            f"Host(): 'config' must be a validated ModulesConfig (for a file use "
-            f"'config_path'), not {config!r}"
-        )
+    if config is not None:
+        _check_config(config)
     _check_path("cache_dir", cache_dir)
     _check_module_settings(module_settings)
     _check_path("config_dir", config_dir)
@@ -125,6 +124,52 @@ def wait_seconds(method: str, timeout: object) -> float | None:
     if math.isnan(timeout):
         raise ValueError(f"{method}(): 'timeout' must be seconds or None, not {timeout!r}")
     return None if timeout > threading.TIMEOUT_MAX else float(timeout)
+
+
+def _check_config(config: object) -> None:
+    """A :class:`ModulesConfig` made in code: every field of the type it is read as (a
+    truthy ``autoload="no"`` would autoload; ``noload="res_x"`` would noload nothing)."""
+    from modloader._config.model import ModuleEntry
+    from modloader._config.model import ModulesConfig
+
+    if not isinstance(config, ModulesConfig):
+        raise TypeError(
+            f"Host(): 'config' must be a validated ModulesConfig (for a file use "
+            f"'config_path'), not {config!r}"
+        )
+    if not isinstance(config.autoload, bool):
+        raise _wrong_field("autoload", "True or False", config.autoload)
+    for field in ("entries", "noload_at"):
+        entries = _items(field, getattr(config, field), ModuleEntry, "ModuleEntry")
+        for index, entry in enumerate(entries):
+            _check_entry(f"{field}[{index}]", entry)
+    for name in _items("noload", config.noload, str, "module names"):
+        if not name.strip():
+            raise _wrong_field("noload", "a tuple of module names", config.noload)
+    _items("files", config.files, str, "paths")
+    _items("warnings", config.warnings, object, "ConfigIssue")
+    if config.path is not None and not isinstance(config.path, str):
+        raise _wrong_field("path", "a str or None", config.path)
+
+
+def _check_entry(where: str, entry: Any) -> None:
+    if not isinstance(entry.name, str) or not entry.name.strip():
+        raise _wrong_field(f"{where}.name", "a module name (str)", entry.name)
+    for flag in ("required", "preload"):
+        if not isinstance(getattr(entry, flag), bool):
+            raise _wrong_field(f"{where}.{flag}", "True or False", getattr(entry, flag))
+    if not isinstance(entry.source, str) or type(entry.line) is not int:
+        raise _wrong_field(where, "a ModuleEntry with a str source and an int line", entry)
+
+
+def _items(field: str, value: object, kind: type, what: str) -> Sequence[Any]:
+    if not isinstance(value, (tuple, list)) or not all(isinstance(v, kind) for v in value):
+        raise _wrong_field(field, f"a tuple of {what}", value)
+    return value
+
+
+def _wrong_field(field: str, what: str, value: object) -> TypeError:
+    return TypeError(f"Host(): 'config' field {field} must be {what}, not {value!r}")
 
 
 def _check_path(param: str, value: object) -> None:

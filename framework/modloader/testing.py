@@ -35,6 +35,8 @@ from modloader._config.model import ModuleEntry
 from modloader._config.model import ModulesConfig
 from modloader._discovery.static import StaticDiscovery
 from modloader._host import Host
+from modloader._hostargs import check_flag
+from modloader._hostargs import check_name
 from modloader._names import name_key
 from modloader._registry.record import ModuleRecord
 from modloader._registry.refs import ModuleHandle
@@ -82,6 +84,11 @@ def module_host(
     ``hookspecs`` (and ``strict_hooks``) declare the app's hooks, as the app's
     own host does, so ``host.hook.<name>(...)`` calls the module under test.
     """
+    load, require, noload = (
+        _name_list(param, value)
+        for param, value in (("load", load), ("require", require), ("noload", noload))
+    )
+    check_flag("module_host", "autoload", autoload)
     dropped = {name_key(n) for n in noload}
     entries = [ModuleEntry(n) for n in load] + [ModuleEntry(n, required=True) for n in require]
     entries = [e for e in entries if name_key(e.name) not in dropped]
@@ -103,6 +110,17 @@ def module_host(
     return host
 
 
+def _name_list(param: str, value: Iterable[str]) -> tuple[str, ...]:
+    """Module names given to :func:`module_host` as a list (a string is not one: its
+    letters would be the names)."""
+    if isinstance(value, str):
+        raise TypeError(
+            f"module_host(): '{param}' must be a list of module names, not a str "
+            f"({value!r}): write [{value!r}]"
+        )
+    return tuple(check_name("module_host", param, name) for name in value)
+
+
 def module_object(host: Host, name: str) -> Any:
     """The object a running module's entry point gave (a class's instance, an instance, a module).
 
@@ -110,7 +128,7 @@ def module_object(host: Host, name: str) -> Any:
     the test. :raises NoSuchModuleError: not in the module list.
     :raises ModuleNotRunningError: in the list but not running.
     """
-    record = host._modules.get(name)
+    record = host._modules.get(check_name("module_object", "name", name))
     if not record.state.running or record.obj is None:
         raise ModuleNotRunningError(record.name, record.state.status)
     return record.obj
@@ -149,7 +167,7 @@ def check_lifecycle(
     ``sys.modules``. With ``strict`` (the default) a problem raises
     :class:`AssertionError` listing them all.
     """
-    record = host._modules.find(name)
+    record = host._modules.find(check_name("check_lifecycle", "name", name))
     report = LifecycleReport(name)
     if record is None or not record.state.running:
         state = "not in the module list" if record is None else record.state.value

@@ -103,6 +103,31 @@ def test_a_holder_that_is_not_text_declines_the_module_that_passes_it() -> None:
     host.stop()
 
 
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        (3, "TypeError: use(): 'name' must be a module name (str), not 3"),
+        ("", "ValueError: use(): 'name' must not be empty"),
+        (None, "TypeError: use(): 'name' must be a module name (str), not None"),
+    ],
+)
+def test_a_module_name_that_is_not_one_is_named_as_host_use_names_it(
+    name: object, error: str
+) -> None:
+    class Careless:
+        def load(self, ctx: Any) -> None:
+            ctx.use(name)
+
+    host = Host(
+        "t.ctx",
+        discovery=StaticDiscovery("t.ctx", {"m": Careless}),
+        config=ModulesConfig(autoload=True),
+    )
+    host.start()
+    assert host.get_module("m").last_error == error
+    host.stop()
+
+
 #: What a context kept past its module's unload is asked for (by a thread left behind).
 LATE_CALLS: dict[str, Callable[[Any], object]] = {
     "use": lambda ctx: ctx.use("other"),

@@ -12,6 +12,7 @@ from typing import Generic
 from typing import Protocol
 from typing import TypeVar
 
+from modloader._hostargs import check_name
 from modloader._registry.record import Registration
 from modloader._registry.refs import acquire
 from modloader._registry.states import ModuleState
@@ -142,7 +143,7 @@ class ModuleContext(Generic[SettingsT]):
         """Take a reference on another running module; release it (or use ``with``) when done."""
         if holder is not None and not isinstance(holder, str):
             raise TypeError(f"use(): 'holder' must be a str, not {holder!r}")
-        return self._loader.use(self, name, holder or self.name)
+        return self._loader.use(self, check_name("use", "name", name), holder or self.name)
 
     def register_command(
         self,
