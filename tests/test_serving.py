@@ -195,6 +195,17 @@ def test_serve_refuses_a_live_socket(host: Host, sock: str) -> None:
 def test_serve_names_a_wrong_path_type(host: Host) -> None:
     with pytest.raises(TypeError, match=r"serve\(path=...\) must be a str or os.PathLike"):
         host.serve(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"serve\(path=...\) must be a str or os.PathLike"):
+        host.serve(b"/tmp/x.sock")  # type: ignore[arg-type]
+    host.stop()
+
+
+@pytest.mark.parametrize("path", ["", "/tmp/a\0b"])
+def test_serve_refuses_an_empty_path_or_one_with_a_nul(host: Host, path: str) -> None:
+    """An empty path was a bare ``FileNotFoundError: ''``."""
+    with pytest.raises(ValueError, match=r"^serve\(path=...\) must be a socket path"):
+        host.serve(path)
+    assert host.run("module show").ok  # the host goes on
     host.stop()
 
 

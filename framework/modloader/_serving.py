@@ -108,8 +108,17 @@ def serve_host(host: Host, path: str | os.PathLike[str] | None = None) -> Contro
     """What :meth:`Host.serve` does: check the host is up, then open its socket."""
     from modloader._registry.states import HostState
 
-    if path is not None and not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"serve(path=...) must be a str or os.PathLike, not {type(path).__name__}")
+    if path is not None:
+        given: object = path  # what the caller passed, whatever its annotation says
+        text = os.fspath(given) if isinstance(given, (str, os.PathLike)) else None
+        if not isinstance(text, str):
+            raise TypeError(
+                f"serve(path=...) must be a str or os.PathLike, not {type(path).__name__}"
+            )
+        if not text or "\0" in text:
+            raise ValueError(
+                f"serve(path=...) must be a socket path (None: the namespace's), not {path!r}"
+            )
     if host.state is not HostState.RUNNING and host.state is not HostState.STARTING:
         raise HostStateError(f"cannot serve a host that is {host.state.value}; start it first")
     return open_control_socket(host.executor, path, host.namespace)
