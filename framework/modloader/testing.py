@@ -177,7 +177,7 @@ def check_lifecycle(
         other.name: [h for h in list(other.holders) if h.holder == record.name]
         for other in host._modules.ordered()
     }
-    if reload and callable(getattr(record.obj, "reload", None)):
+    if reload and record.reload_hook is not None:  # as read at import, in its call
         result = host.run(f"module reload {name}")
         report.reloaded = result.ok
         if not result.ok:
