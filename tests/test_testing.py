@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import threading
 from typing import Any
 
 import pytest
@@ -255,4 +256,22 @@ def test_helpers_name_a_wrong_module_name() -> None:
         module_object(host, 3)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match=r"^check_lifecycle\(\): 'name' must not be empty"):
         check_lifecycle(host, " ")
+    host.stop()
+
+
+def test_check_lifecycle_reads_the_module_object_only_in_its_calls() -> None:
+    """Whether to reload is what the contract read at import said: the module's
+    attributes (a property is its code) are not read again from the test's thread."""
+    reads: list[str] = []
+
+    class Counted:
+        @property
+        def reload(self) -> Any:
+            reads.append(threading.current_thread().name)
+            return lambda ctx: None
+
+    host = module_host({"res_counted": Counted})
+    report = check_lifecycle(host, "res_counted")
+    assert report.reloaded is True and not report.problems
+    assert len(reads) == 1 and reads[0] != threading.current_thread().name
     host.stop()
