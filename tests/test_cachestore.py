@@ -118,6 +118,66 @@ def test_a_kind_folder_that_is_a_link_is_not_followed(store_dir: Path, tmp_path:
     assert _cachestore.load("kind", "k") is None
 
 
+# -- another user's entries --------------------------------------------------------------
+
+_ROOT_ONLY = pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0, reason="giving a file away takes root"
+)
+
+
+@pytest.mark.parametrize("mode", [0o777, 0o770, 0o702])
+def test_a_kind_folder_others_may_write_to_is_not_used(
+    store_dir: Path, mode: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    _cachestore.store("kind", "k", {"a": 1})
+    (store_dir / "kind").chmod(mode)
+    assert _cachestore.load("kind", "k") is None
+    _cachestore.store("kind", "k2", {"b": 2})
+    assert not (store_dir / "kind" / "k2.json").exists()  # nor written to
+    assert _cachestore.load("kind", "k") is None
+    warned = [r.getMessage() for r in caplog.records if "cache folder" in r.getMessage()]
+    assert warned == [
+        f"cache folder {store_dir / 'kind'} is writable by other users: not used "
+        f"(chmod go-w {store_dir / 'kind'})"
+    ]  # once
+    (store_dir / "kind").chmod(0o700)
+    assert _cachestore.load("kind", "k") == {"a": 1}
+
+
+@_ROOT_ONLY
+def test_an_entry_or_a_kind_folder_of_another_user_is_a_miss(
+    store_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    _cachestore.store("kind", "k", {"a": 1})
+    entry = store_dir / "kind" / "k.json"
+    os.chown(entry, 12345, 12345)  # planted by uid 12345
+    assert _cachestore.load("kind", "k") is None
+    os.chown(entry, 0, 0)
+    assert _cachestore.load("kind", "k") == {"a": 1}
+    os.chown(store_dir / "kind", 12345, 12345)
+    assert _cachestore.load("kind", "k") is None
+    assert f"cache folder {store_dir / 'kind'} belongs to uid 12345: not used" in caplog.text
+
+
+def test_a_configuration_planted_in_a_shared_cache_is_not_used(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    """A cache folder others may write to (``MODLOADER_CACHE_DIR=/tmp/shared``): an
+    entry rewritten there would have changed what the host loads."""
+    from modloader._config import load_config
+    from modloader._config._load import CACHE_KIND
+
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = no\nload => res_x\n")
+    assert not load_config(path=conf, environ={}).autoload
+    (entry,) = (store_dir / CACHE_KIND).glob("*.json")
+    planted = entry.read_text().replace("false", "true", 1)
+    assert planted != entry.read_text()
+    (store_dir / CACHE_KIND).chmod(0o777)  # shared: anyone may replace the entry
+    entry.write_text(planted)
+    assert not load_config(path=conf, environ={}).autoload
+
+
 @pytest.mark.parametrize("how", ["deep-json", "link-to-dev-zero", "fifo"])
 def test_discovery_rewrites_a_damaged_cache(store_dir: Path, tmp_path: Path, how: str) -> None:
     from modloader._discovery.scan import CACHE_KIND

@@ -17,6 +17,11 @@ so any number of processes may read and write at once.
   through a symbolic link, never a FIFO or a device), at most
   :data:`MAX_ENTRY_BYTES` long, valid JSON and nested no deeper than JSON's
   reader allows. Anything else is not read, and the next store replaces it.
+* Another user's entries are a miss: an entry is read only from a kind's
+  folder that this user owns and nobody else may write to, and only if this
+  user owns it (a cache folder shared with others, ``MODLOADER_CACHE_DIR=/tmp/x``,
+  could otherwise hold entries planted to change what a host loads). Such a
+  folder is not written to either; it is logged once.
 
 A host reads and writes through its own :class:`CacheStore`; the functions
 of this module use the one made active with :func:`using` (the host's, while
@@ -145,6 +150,8 @@ class CacheStore:
         tmp_name = None
         try:
             os.makedirs(folder, mode=0o700, exist_ok=True)
+            if not _private(os.lstat(folder), folder):
+                return
             import tempfile  # only when writing: the warm path never pays for it
 
             text = json.dumps(value, separators=(",", ":"))  # the C encoder
@@ -187,10 +194,15 @@ def _read_entry(root: str, kind: str, name: str) -> bytes | None:
     """
     dir_fd = file_fd = -1
     try:
-        dir_fd = os.open(os.path.join(root, kind), _DIR_FLAGS)
+        folder = os.path.join(root, kind)
+        dir_fd = os.open(folder, _DIR_FLAGS)
+        if not _private(os.fstat(dir_fd), folder):
+            return None
         file_fd = os.open(name, _READ_FLAGS, dir_fd=dir_fd)
         info = os.fstat(file_fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_ENTRY_BYTES:
+            return None
+        if _EUID is not None and info.st_uid != _EUID:  # planted, if the folder ever was shared
             return None
         chunks: list[bytes] = []
         size = 0
@@ -209,6 +221,36 @@ def _read_entry(root: str, kind: str, name: str) -> bytes | None:
         for fd in (file_fd, dir_fd):
             if fd >= 0:
                 os.close(fd)
+
+
+#: This process's user (``None`` where the system has no such notion).
+_EUID: Final = os.geteuid() if hasattr(os, "geteuid") else None
+#: The kinds' folders found shared with other users, each logged once.
+_SHARED: set[str] = set()
+
+
+def _private(info: os.stat_result, folder: str) -> bool:
+    """Whether ``folder`` (its ``stat``) is a real folder of this user that nobody
+    else may write to; if not, it is logged (once) and its cache is not used."""
+    if _EUID is None:
+        return True
+    mine = stat.S_ISDIR(info.st_mode) and info.st_uid == _EUID
+    if mine and not info.st_mode & 0o022:
+        return True
+    if folder not in _SHARED:
+        _SHARED.add(folder)
+        import logging
+
+        if mine:
+            why = f"is writable by other users: not used (chmod go-w {folder})"
+        elif stat.S_ISDIR(info.st_mode):
+            why = (
+                f"belongs to uid {info.st_uid}: not used (give this user a cache folder of its own)"
+            )
+        else:
+            why = "is not a folder: not used"
+        logging.getLogger("modloader").warning("cache folder %s %s", folder, why)
+    return False
 
 
 def _prune(folder: str) -> None:
