@@ -73,3 +73,30 @@ def test_a_log_file_that_cannot_be_opened_is_an_error_naming_it(tmp_path):
         f"modloader: error: cannot open the log file {missing}: No such file or directory"
     )
     assert done.stdout == ""  # no module was started
+
+
+def test_a_fifo_that_nobody_reads_is_an_error_not_a_wait(tmp_path):
+    """Opened as ``logging.FileHandler`` opens, the FIFO held the command for good."""
+    site = make_site(tmp_path)
+    fifo = tmp_path / "modloader.log"
+    os.mkfifo(fifo)
+    done = run(site, tmp_path, "--log-file", str(fifo))  # within run()'s 60 s
+    assert done.returncode == 1
+    assert done.stderr.strip() == (
+        f"modloader: error: cannot open the log file {fifo}: it is a FIFO that no process reads"
+    )
+    assert done.stdout == ""  # no module was started
+
+
+def test_a_fifo_that_a_process_reads_gets_the_log(tmp_path):
+    site = make_site(tmp_path)
+    fifo = tmp_path / "modloader.log"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open before the command starts
+    try:
+        done = run(site, tmp_path, "--log-file", str(fifo))  # a few KB: the pipe holds them
+        received = os.read(reader, 1 << 16).decode()
+    finally:
+        os.close(reader)
+    assert done.returncode == 0, done.stderr
+    assert any(line.endswith("INFO: the quiet news") for line in received.splitlines())

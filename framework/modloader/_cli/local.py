@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import logging
@@ -79,7 +80,7 @@ def configure_logging(options: Options) -> str | None:
     if options.log_file is not None:
         # Asterisk's messages file: the whole story, whatever the terminal shows.
         try:
-            to_file = logging.FileHandler(options.log_file, encoding="utf-8")
+            to_file = logging.StreamHandler(_open_log_file(options.log_file))
         except OSError as exc:
             return f"modloader: error: cannot open the log file {options.log_file}: {exc.strerror}"
         to_file.setLevel(min(level, logging.INFO))
@@ -90,6 +91,35 @@ def configure_logging(options: Options) -> str | None:
     root.handlers[:] = handlers
     root.setLevel(min(h.level or level for h in handlers))
     return None
+
+
+#: Append, create if missing; a FIFO nobody reads is an error (``ENXIO``), not a wait.
+_LOG_FLAGS = (
+    os.O_WRONLY
+    | os.O_APPEND
+    | os.O_CREAT
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+def _open_log_file(path: str) -> TextIO:
+    """``--log-file``, opened to append as :class:`logging.FileHandler` would, but never
+    waiting: a FIFO in its place that no process reads would hold the open for good.
+    One that a process reads (a log collector's) is written to, blocking as usual."""
+    try:
+        fd = os.open(path, _LOG_FLAGS, 0o666)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO, and nobody reading it
+            exc.strerror = "it is a FIFO that no process reads"
+        raise
+    try:
+        os.set_blocking(fd, True)
+        return open(fd, "a", encoding="utf-8")
+    except BaseException:
+        os.close(fd)
+        raise
 
 
 def make_host(options: Options) -> Host:
