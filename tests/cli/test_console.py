@@ -15,12 +15,14 @@ from prompt_toolkit.application import create_app_session
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
+from modloader._cli import console as console_module
 from modloader._cli.console import Console
 from modloader._cli.console import default_history_path
 from modloader._cli.console import run_console
 from modloader._control.client import ControlClient
 from modloader._control.client import RemoteExecutor
 from modloader._control.unix import ControlServer
+from tests._hostile import within
 
 FAKE_HOST = Path(__file__).resolve().parents[1] / "control" / "fake_host.py"
 CONTROL = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b[>=]|\r")
@@ -91,6 +93,25 @@ def test_history_file_is_kept(executor, tmp_path):
     # Up arrow twice recalls the first line of the previous run.
     drive(executor, "\x1b[A\x1b[A\r\x04", tmp_path)
     assert executor.lines[-1] == "echo first"
+
+
+@pytest.mark.parametrize("what", ["fifo", "link-to-dev-zero", "folder", "too-big"])
+def test_a_history_file_that_is_not_one_is_not_kept(executor, tmp_path, caplog, what):
+    """A FIFO nobody reads held the console for good before its first prompt; a
+    link to /dev/zero (or gigabytes of history) would have been read whole."""
+    history = tmp_path / "history"
+    if what == "fifo":
+        os.mkfifo(history)
+    elif what == "link-to-dev-zero":
+        history.symlink_to("/dev/zero")
+    elif what == "folder":
+        history.mkdir()
+    else:
+        with history.open("wb") as file:
+            file.truncate(console_module.MAX_HISTORY_BYTES + 1)  # sparse: no disk used
+    out = within(10, lambda: drive(executor, "echo still here\r\x04", tmp_path))
+    assert out == "still here\n"
+    assert "console history not kept" in caplog.text
 
 
 def test_log_records_are_printed_to_the_console(executor, tmp_path):

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 import sys
 import threading
 from collections.abc import Iterable
@@ -64,6 +65,18 @@ HISTORY_ENV = "MODLOADER_HISTORY_FILE"
 LOG_FORMAT = "[%(asctime)s] %(levelname)s[%(name)s]: %(message)s"
 
 
+#: The largest history file read back (a shell keeps far less).
+MAX_HISTORY_BYTES = 16 * 2**20
+_HISTORY_FLAGS = (
+    os.O_WRONLY
+    | os.O_CREAT
+    | os.O_APPEND
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
 def default_history_path() -> str:
     """``$MODLOADER_HISTORY_FILE``, else ``$XDG_STATE_HOME/modloader/history``,
     else ``~/.local/state/modloader/history``."""
@@ -81,15 +94,26 @@ def _open_history(path: str | None) -> History:
     if path == "":
         return InMemoryHistory()
     path = default_history_path() if path is None else os.fspath(path)
+    problem = None
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
         # Commands may name things an operator would not share: owner-only, like a shell's.
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        os.close(fd)
+        # Never waiting (a FIFO nobody reads is ENXIO); only a regular file of sane size is
+        # read back (a link to /dev/zero, or a file of gigabytes, would be read whole).
+        fd = os.open(path, _HISTORY_FLAGS, 0o600)
+        try:
+            info = os.fstat(fd)
+        finally:
+            os.close(fd)
     except OSError as exc:
-        logging.getLogger("modloader.console").warning(
-            "console history not kept: cannot write %s (%s)", path, exc
-        )
+        problem = f"cannot write {path} ({exc})"
+    else:
+        if not stat.S_ISREG(info.st_mode):
+            problem = f"{path} is not a regular file"
+        elif info.st_size > MAX_HISTORY_BYTES:
+            problem = f"{path} is larger than {MAX_HISTORY_BYTES // 2**20} MiB (shorten it)"
+    if problem is not None:
+        logging.getLogger("modloader.console").warning("console history not kept: %s", problem)
         return InMemoryHistory()
     return FileHistory(path)
 
