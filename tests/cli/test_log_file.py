@@ -100,3 +100,19 @@ def test_a_fifo_that_a_process_reads_gets_the_log(tmp_path):
         os.close(reader)
     assert done.returncode == 0, done.stderr
     assert any(line.endswith("INFO: the quiet news") for line in received.splitlines())
+
+
+def test_a_log_file_that_cannot_be_written_is_said_once(tmp_path):
+    """A full disk (``/dev/full`` here): logging printed a traceback per line."""
+    site = make_site(tmp_path)
+    log = tmp_path / "modloader.log"
+    log.symlink_to("/dev/full")
+    done = run(site, tmp_path, "--log-file", str(log), "-v")
+    assert done.returncode == 0, done.stderr
+    said = [line for line in done.stderr.splitlines() if "cannot write the log file" in line]
+    assert said == [
+        f"modloader: cannot write the log file {log} ([Errno 28] No space left on device); "
+        "its lines are lost while that lasts"
+    ]
+    assert "Traceback" not in done.stderr and "Logging error" not in done.stderr
+    assert "the loud news" in done.stderr  # the terminal still has the log

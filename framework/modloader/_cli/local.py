@@ -80,7 +80,7 @@ def configure_logging(options: Options) -> str | None:
     if options.log_file is not None:
         # Asterisk's messages file: the whole story, whatever the terminal shows.
         try:
-            to_file = logging.StreamHandler(_open_log_file(options.log_file))
+            to_file = _LogFile(_open_log_file(options.log_file), options.log_file)
         except OSError as exc:
             return f"modloader: error: cannot open the log file {options.log_file}: {exc.strerror}"
         to_file.setLevel(min(level, logging.INFO))
@@ -91,6 +91,27 @@ def configure_logging(options: Options) -> str | None:
     root.handlers[:] = handlers
     root.setLevel(min(h.level or level for h in handlers))
     return None
+
+
+class _LogFile(logging.StreamHandler):  # type: ignore[type-arg]
+    """``--log-file``'s handler: a write that fails (a full disk, a collector gone) is
+    said once on stderr, not as a traceback per line; the lines are lost meanwhile."""
+
+    def __init__(self, stream: TextIO, path: str) -> None:
+        super().__init__(stream)
+        self.path = path
+        self.failed = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if self.failed:
+            return
+        self.failed = True
+        error = sys.exc_info()[1]
+        print(
+            f"modloader: cannot write the log file {self.path} ({error}); "
+            "its lines are lost while that lasts",
+            file=sys.stderr,
+        )
 
 
 #: Append, create if missing; a FIFO nobody reads is an error (``ENXIO``), not a wait.
