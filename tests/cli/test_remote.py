@@ -320,3 +320,35 @@ def test_a_host_that_hangs_up_is_said_to_be_stopping(short_tmp, how, capsys):
     assert status == 1
     assert "malformed" not in err
     assert "the host closed the connection without a reply (it may be stopping)" in err
+
+
+def _closed(streams, *args):
+    """``modloader ARGS`` started with ``streams`` closed (``>&-``), as by a daemon or cron."""
+    framework = str(Path(__file__).resolve().parents[2] / "framework")
+    env = {**os.environ, "PYTHONPATH": framework}
+    shell = 'exec "$@" ' + " ".join(f"{fd}>&-" for fd in streams)
+    return subprocess.run(
+        ["sh", "-c", shell, "sh", sys.executable, "-m", "modloader", *args],
+        env=env,
+        stdout=subprocess.PIPE if 1 not in streams else None,
+        stderr=subprocess.PIPE if 2 not in streams else None,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("streams", [(1,), (1, 2), (0, 1, 2)])
+def test_rx_with_its_standard_streams_closed(host, streams):
+    """With stdout closed, printing the reply was an ``AttributeError`` traceback (exit 1)."""
+    done = _closed(streams, "-s", host.path, "-rx", "echo hi")
+    assert done.returncode == 0
+    assert done.stderr in (None, b"")
+    failed = _closed(streams, "-s", host.path, "-rx", "bogus")
+    assert failed.returncode == 1  # the command's status, not a crash's
+
+
+def test_a_local_command_with_stdout_closed(tmp_path, monkeypatch):
+    monkeypatch.setenv("MODLOADER_CACHE_DIR", str(tmp_path))
+    done = _closed((1,), "--cache", "show")
+    assert done.returncode == 0
+    assert done.stderr == b""

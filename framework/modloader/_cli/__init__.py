@@ -83,6 +83,7 @@ def main(
     if isinstance(argv, str):
         raise TypeError("main(argv=...) must be a sequence of arguments, not a str")
     argv = sys.argv[1:] if argv is None else list(argv)
+    _fill_closed_streams()
     for stream in (sys.stdout, sys.stderr):
         # A module's text must never kill the command on a terminal that cannot show it.
         reconfigure = getattr(stream, "reconfigure", None)
@@ -123,6 +124,24 @@ def main(
     from modloader._cli.local import run_local
 
     return run_local(args)
+
+
+def _fill_closed_streams() -> None:
+    """A standard stream closed when the command started (``>&-``, some daemons) is
+    ``None`` in Python: ``/dev/null`` takes its place, so that printing is not an
+    ``AttributeError`` and no socket or file the command opens gets that descriptor."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        if getattr(sys, name) is not None:
+            continue
+        try:
+            os.fstat(fd)
+        except OSError:  # closed: /dev/null in its place
+            null = os.open(os.devnull, os.O_RDWR)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        stream = open(fd, "r" if fd == 0 else "w", encoding="utf-8", closefd=False)
+        setattr(sys, name, stream)
 
 
 def _fast_remote(argv: list[str], namespace: str | None) -> int | None:
