@@ -253,3 +253,6 @@ def test_the_store_order_of_folders(tmp_path: Path) -> None:
     assert _cachestore.CacheStore(env_prefix="APP_", environ=env).path() == "/a"
     assert _cachestore.CacheStore(env_prefix="OTHER_", environ=env).path() == "/m"
     assert _cachestore.CacheStore(environ={"XDG_CACHE_HOME": "/x"}).path() == "/x/modloader"
+    home = os.path.expanduser("~")  # a relative XDG_CACHE_HOME is ignored, as XDG says
+    relative = _cachestore.CacheStore(environ={"XDG_CACHE_HOME": "cache"}).path()
+    assert relative == os.path.join(home, ".cache", "modloader")

@@ -9,6 +9,7 @@ import pytest
 
 from modloader._files import NotRegularFileError
 from modloader._files import open_regular
+from modloader._files import xdg_folder
 from tests._hostile import within
 
 
@@ -57,3 +58,14 @@ def test_no_descriptor_is_left_open(tmp_path: Path) -> None:
         with pytest.raises(NotRegularFileError):
             open_regular(str(tmp_path))
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_an_xdg_folder_is_taken_only_when_absolute(monkeypatch: pytest.MonkeyPatch) -> None:
+    home = os.path.expanduser("~")
+    assert xdg_folder("XDG_X_HOME", ".x", environ={"XDG_X_HOME": "/srv/x"}) == "/srv/x"
+    for given in ("relative/x", "", "./x"):  # under the current folder: ignored
+        assert xdg_folder("XDG_X_HOME", ".x", environ={"XDG_X_HOME": given}) == f"{home}/.x"
+    monkeypatch.setenv("XDG_X_HOME", "/from/env")
+    assert xdg_folder("XDG_X_HOME", ".local", "x") == "/from/env"
+    monkeypatch.setenv("XDG_X_HOME", "x")
+    assert xdg_folder("XDG_X_HOME", ".local", "x") == f"{home}/.local/x"

@@ -116,8 +116,9 @@ class CacheStore:
         explicit = self._env("CACHE_DIR")
         if explicit:
             return explicit
-        environ = os.environ if self._environ is None else self._environ
-        base = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+        from modloader._files import xdg_folder
+
+        base = xdg_folder("XDG_CACHE_HOME", ".cache", environ=self._environ)
         return os.path.join(base, "modloader")
 
     def is_enabled(self) -> bool:

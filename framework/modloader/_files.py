@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 import stat
 from typing import IO
+from typing import TYPE_CHECKING
 from typing import Any
 from typing import overload
 
-__all__ = ["NotRegularFileError", "open_regular"]
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+__all__ = ["NotRegularFileError", "open_regular", "xdg_folder"]
 
 #: Non-blocking (a FIFO is not waited on; a regular file ignores the flag), no
 #: controlling terminal taken, not inherited by child processes.
@@ -53,3 +57,13 @@ def open_regular(path: str, encoding: str | None = None, errors: str | None = No
     except BaseException:
         os.close(fd)
         raise
+
+
+def xdg_folder(variable: str, *default: str, environ: Mapping[str, str] | None = None) -> str:
+    """``$variable`` (``XDG_CACHE_HOME`` ...) when it is an absolute path, else
+    ``~/<default>``: the XDG specification has a relative one ignored (it would name
+    a folder under whatever the current directory is)."""
+    value = (os.environ if environ is None else environ).get(variable)
+    if value and os.path.isabs(value):
+        return value
+    return os.path.join(os.path.expanduser("~"), *default)

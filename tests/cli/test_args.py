@@ -50,6 +50,11 @@ def test_default_config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert default_config_path("app.mods") == tmp_path / "modloader" / "app.mods" / "modules.conf"
     assert default_config_path("modloader.demo").name == "demo.conf"
+    # A relative one would name a modules.conf under whatever folder the command runs in.
+    monkeypatch.setenv("XDG_CONFIG_HOME", "config")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    expected = tmp_path / "home" / ".config" / "modloader" / "app.mods" / "modules.conf"
+    assert default_config_path("app.mods") == expected
 
 
 def test_execute_in_process(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -42,6 +42,7 @@ from prompt_toolkit.shortcuts import CompleteStyle
 
 from modloader._cli import colour as _colour
 from modloader._commands.base import Executor
+from modloader._files import xdg_folder
 
 if TYPE_CHECKING:
     from modloader._control.logfeed import ConsoleFilter
@@ -83,9 +84,7 @@ def default_history_path() -> str:
     explicit = os.environ.get(HISTORY_ENV)
     if explicit:
         return os.path.expanduser(explicit)
-    state = os.environ.get("XDG_STATE_HOME")
-    if not state or not os.path.isabs(state):
-        state = os.path.join(os.path.expanduser("~"), ".local", "state")
+    state = xdg_folder("XDG_STATE_HOME", ".local", "state")
     return os.path.join(state, "modloader", "history")
 
 

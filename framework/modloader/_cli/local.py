@@ -41,8 +41,9 @@ def default_config_path(namespace: str) -> Path:
     """
     from pathlib import Path  # only without -C: a warm start with it does without pathlib
 
-    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    path = Path(base) / "modloader" / namespace / "modules.conf"
+    from modloader._files import xdg_folder
+
+    path = Path(xdg_folder("XDG_CONFIG_HOME", ".config")) / "modloader" / namespace / "modules.conf"
     if namespace == DEMO_NAMESPACE and not path.exists():
         shipped = Path(__file__).resolve().parent.parent / "demo.conf"
         if shipped.exists():
