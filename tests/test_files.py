@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from modloader._files import NotRegularFileError
+from modloader._files import open_appending
 from modloader._files import open_regular
 from modloader._files import xdg_folder
 from tests._hostile import within
@@ -69,3 +70,29 @@ def test_an_xdg_folder_is_taken_only_when_absolute(monkeypatch: pytest.MonkeyPat
     assert xdg_folder("XDG_X_HOME", ".local", "x") == "/from/env"
     monkeypatch.setenv("XDG_X_HOME", "x")
     assert xdg_folder("XDG_X_HOME", ".local", "x") == f"{home}/.local/x"
+
+
+def test_open_appending_never_waits_on_a_fifo_nobody_reads(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(OSError, match="it is a FIFO that no process reads"):
+        open_appending(str(fifo), 0o600)  # at once: an ordinary open waits here for good
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        fd = within(5, lambda: open_appending(str(fifo), 0o600))
+        assert os.get_blocking(fd)  # writes block as usual once it is open
+        os.write(fd, b"line\n")
+        os.close(fd)
+        assert os.read(reader, 100) == b"line\n"
+    finally:
+        os.close(reader)
+
+
+def test_open_appending_creates_with_the_mode_and_appends(tmp_path: Path) -> None:
+    path = tmp_path / "log"
+    for text in (b"one\n", b"two\n"):
+        fd = open_appending(str(path), 0o600)
+        os.write(fd, text)
+        os.close(fd)
+    assert path.read_bytes() == b"one\ntwo\n"
+    assert path.stat().st_mode & 0o777 == 0o600

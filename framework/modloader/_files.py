@@ -19,12 +19,23 @@ from typing import overload
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-__all__ = ["NotRegularFileError", "open_regular", "xdg_folder"]
+__all__ = ["NotRegularFileError", "open_appending", "open_regular", "xdg_folder"]
 
 #: Non-blocking (a FIFO is not waited on; a regular file ignores the flag), no
 #: controlling terminal taken, not inherited by child processes.
 _OPEN_FLAGS = (
     os.O_RDONLY
+    | getattr(os, "O_NONBLOCK", 0)
+    | getattr(os, "O_NOCTTY", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
+
+
+#: Append, create if missing, and never wait (a FIFO nobody reads is ``ENXIO`` at once).
+_APPEND_FLAGS = (
+    os.O_WRONLY
+    | os.O_APPEND
+    | os.O_CREAT
     | getattr(os, "O_NONBLOCK", 0)
     | getattr(os, "O_NOCTTY", 0)
     | getattr(os, "O_CLOEXEC", 0)
@@ -57,6 +68,27 @@ def open_regular(path: str, encoding: str | None = None, errors: str | None = No
     except BaseException:
         os.close(fd)
         raise
+
+
+def open_appending(path: str, mode: int) -> int:
+    """A descriptor of ``path`` to append to (created with ``mode`` if missing), for
+    blocking writes, opened without waiting: a FIFO that no process reads is an
+    :class:`OSError` saying so, where an ordinary ``open()`` would wait for a reader
+    for good. One that a process reads (a log collector's) is opened as usual."""
+    import errno
+
+    try:
+        fd = os.open(path, _APPEND_FLAGS, mode)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO, and nobody reading it
+            exc.strerror = "it is a FIFO that no process reads"
+        raise
+    try:
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def xdg_folder(variable: str, *default: str, environ: Mapping[str, str] | None = None) -> str:

@@ -42,6 +42,7 @@ from prompt_toolkit.shortcuts import CompleteStyle
 
 from modloader._cli import colour as _colour
 from modloader._commands.base import Executor
+from modloader._files import open_appending
 from modloader._files import xdg_folder
 
 if TYPE_CHECKING:
@@ -68,14 +69,6 @@ LOG_FORMAT = "[%(asctime)s] %(levelname)s[%(name)s]: %(message)s"
 
 #: The largest history file read back (a shell keeps far less).
 MAX_HISTORY_BYTES = 16 * 2**20
-_HISTORY_FLAGS = (
-    os.O_WRONLY
-    | os.O_CREAT
-    | os.O_APPEND
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_NOCTTY", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-)
 
 
 def default_history_path() -> str:
@@ -99,7 +92,7 @@ def _open_history(path: str | None) -> History:
         # Commands may name things an operator would not share: owner-only, like a shell's.
         # Never waiting (a FIFO nobody reads is ENXIO); only a regular file of sane size is
         # read back (a link to /dev/zero, or a file of gigabytes, would be read whole).
-        fd = os.open(path, _HISTORY_FLAGS, 0o600)
+        fd = open_appending(path, 0o600)
         try:
             info = os.fstat(fd)
         finally:

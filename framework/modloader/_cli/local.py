@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import json
 import logging
@@ -115,29 +114,13 @@ class _LogFile(logging.StreamHandler):  # type: ignore[type-arg]
         )
 
 
-#: Append, create if missing; a FIFO nobody reads is an error (``ENXIO``), not a wait.
-_LOG_FLAGS = (
-    os.O_WRONLY
-    | os.O_APPEND
-    | os.O_CREAT
-    | getattr(os, "O_NONBLOCK", 0)
-    | getattr(os, "O_NOCTTY", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-)
-
-
 def _open_log_file(path: str) -> TextIO:
     """``--log-file``, opened to append as :class:`logging.FileHandler` would, but never
-    waiting: a FIFO in its place that no process reads would hold the open for good.
-    One that a process reads (a log collector's) is written to, blocking as usual."""
+    waiting on a FIFO that no process reads (:func:`~modloader._files.open_appending`)."""
+    from modloader._files import open_appending
+
+    fd = open_appending(path, 0o666)
     try:
-        fd = os.open(path, _LOG_FLAGS, 0o666)
-    except OSError as exc:
-        if exc.errno == errno.ENXIO:  # a FIFO, and nobody reading it
-            exc.strerror = "it is a FIFO that no process reads"
-        raise
-    try:
-        os.set_blocking(fd, True)
         return open(fd, "a", encoding="utf-8")
     except BaseException:
         os.close(fd)
