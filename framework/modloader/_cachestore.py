@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import Final
 
+from modloader._files import xdg_folder
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -116,8 +118,6 @@ class CacheStore:
         explicit = self._env("CACHE_DIR")
         if explicit:
             return explicit
-        from modloader._files import xdg_folder
-
         base = xdg_folder("XDG_CACHE_HOME", ".cache", environ=self._environ)
         return os.path.join(base, "modloader")
 

@@ -17,6 +17,8 @@ from typing import TextIO
 from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
 from modloader._control.terminal import escape_controls
+from modloader._files import open_appending
+from modloader._files import xdg_folder
 from modloader.errors import ConfigError
 from modloader.errors import ModLoaderError
 from modloader.errors import StartupError
@@ -39,8 +41,6 @@ def default_config_path(namespace: str) -> Path:
     file does not exist.
     """
     from pathlib import Path  # only without -C: a warm start with it does without pathlib
-
-    from modloader._files import xdg_folder
 
     path = Path(xdg_folder("XDG_CONFIG_HOME", ".config")) / "modloader" / namespace / "modules.conf"
     if namespace == DEMO_NAMESPACE and not path.exists():
@@ -117,8 +117,6 @@ class _LogFile(logging.StreamHandler):  # type: ignore[type-arg]
 def _open_log_file(path: str) -> TextIO:
     """``--log-file``, opened to append as :class:`logging.FileHandler` would, but never
     waiting on a FIFO that no process reads (:func:`~modloader._files.open_appending`)."""
-    from modloader._files import open_appending
-
     fd = open_appending(path, 0o666)
     try:
         return open(fd, "a", encoding="utf-8")
