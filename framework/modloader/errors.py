@@ -106,8 +106,10 @@ class ModLoaderError(Exception):
 class ConfigIssue(NamedTuple):
     """One problem found in the configuration, with where it came from.
 
-    ``source`` is a file path, an environment variable name, or ``"<code>"``.
-    ``line`` is 0 when the source has no lines (environment, code).
+    ``source`` is a file path, an environment variable name, ``"<code>"``, or,
+    for a module's own ``settings_model`` that is not a model, where the module's
+    object is defined (``pkg.mod:Class``). ``line`` is 0 when the source has no
+    lines (environment, code).
     """
 
     source: str

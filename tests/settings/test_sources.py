@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from modloader import StartupError
+from modloader.pytest_plugin import FakeSite
 from modloader.testing import module_object
+from tests.settings.conftest import NAMESPACE
 from tests.settings.conftest import HostMaker
 
 
@@ -278,3 +280,51 @@ def test_module_settings_of_an_invalid_module_lists_the_errors(
     assert not result.ok
     assert "The settings are invalid:" in result.output
     assert f"  {conf}:2: 'capacity': Input should be a valid integer" in result.output
+
+
+BAD_MODEL_CODE = """
+from pydantic import BaseModel
+
+
+class Plain(BaseModel):
+    level: int = 1
+
+
+class WithPlainModel:
+    settings_model = Plain
+
+
+class WithDict:
+    settings_model = dict
+
+    def load(self, ctx):
+        pass
+
+
+settings_model = "not a model"
+"""
+
+
+def test_a_settings_model_that_is_not_module_settings_names_where_it_is_defined(
+    make_host: HostMaker, fake_distributions: FakeSite
+) -> None:
+    fake_distributions.add(
+        "itest-bad-model",
+        entry_points={
+            NAMESPACE: {
+                "res_pydantic": "itest_bad_model:WithPlainModel",
+                "res_dict": "itest_bad_model:WithDict",
+                "res_pymod": "itest_bad_model",
+            }
+        },
+        files={"itest_bad_model/__init__.py": BAD_MODEL_CODE},
+    )
+    host = make_host()
+    expected = "invalid settings: {}: 'settings_model' must be a subclass of "
+    expected += "modloader.ModuleSettings, not {}"
+    assert reason(host, "res_pydantic") == expected.format(
+        "itest_bad_model:WithPlainModel", "<class 'itest_bad_model.Plain'>"
+    )
+    assert reason(host, "res_dict") == expected.format("itest_bad_model:WithDict", "<class 'dict'>")
+    assert reason(host, "res_pymod") == expected.format("itest_bad_model", "'not a model'")
+    assert host.is_running("res_store")  # the others start

@@ -13,6 +13,7 @@ import logging
 import os
 from collections.abc import Callable
 from collections.abc import Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -40,6 +41,16 @@ def env_head(prefix: str, name: str) -> str:
 def model_of(obj: Any) -> Any:
     """The module's ``settings_model``, or ``None``."""
     return getattr(obj, "settings_model", None)
+
+
+def _defined_in(obj: Any) -> str:
+    """Where a module's object is defined, as an entry point names it: ``pkg.mod:Class``
+    (a Python module: ``pkg.mod``). A bad ``settings_model`` is the module's own code,
+    so that is where the issue is said to come from."""
+    if isinstance(obj, ModuleType):
+        return str(obj.__name__)
+    cls = obj if isinstance(obj, type) else type(obj)
+    return f"{cls.__module__}:{cls.__qualname__}"
 
 
 class SettingsService:
@@ -87,7 +98,7 @@ class SettingsService:
                 f"'settings_model' must be a subclass of modloader.ModuleSettings, not {model!r}"
             )
             bad = Resolved()
-            bad.errors.append(ConfigIssue("<code>", 0, "bad-model", message))
+            bad.errors.append(ConfigIssue(_defined_in(obj), 0, "bad-model", message))
             return bad
         path = self.file_for(name, obj)
         return resolve(
