@@ -116,3 +116,17 @@ def test_a_log_file_that_cannot_be_written_is_said_once(tmp_path):
     ]
     assert "Traceback" not in done.stderr and "Logging error" not in done.stderr
     assert "the loud news" in done.stderr  # the terminal still has the log
+
+
+def test_an_applications_command_says_its_own_name(tmp_path):
+    """``modloader.main(prog="myapp")``: the log file's errors begin with ``myapp:``."""
+    from modloader._cli.args import Options
+    from modloader._cli.args import Profile
+    from modloader._cli.local import configure_logging
+
+    fifo = tmp_path / "myapp.log"
+    os.mkfifo(fifo)
+    options = Options(log_file=str(fifo), profile=Profile(prog="myapp", namespace="my.ns"))
+    assert configure_logging(options) == (
+        f"myapp: error: cannot open the log file {fifo}: it is a FIFO that no process reads"
+    )

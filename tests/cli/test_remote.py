@@ -322,6 +322,57 @@ def test_a_host_that_hangs_up_is_said_to_be_stopping(short_tmp, how, capsys):
     assert "the host closed the connection without a reply (it may be stopping)" in err
 
 
+@pytest.mark.parametrize("how", ["thin", "full", "full-json"])
+def test_a_host_that_does_not_answer_is_given_up_whatever_the_socket(
+    short_tmp, how, monkeypatch, capsys
+):
+    """A hung or stopped (SIGSTOP) host: the kernel takes the connection and the request,
+    and nothing answers. ``-rx`` gives up after REPLY_TIMEOUT with ``-s`` too, and says
+    so in the name of the application's own command."""
+    import threading
+    import time
+
+    from modloader._cli import remote
+    from modloader._cli import rx
+    from modloader._cli.args import Profile
+
+    monkeypatch.setattr(rx, "REPLY_TIMEOUT", 0.5)
+    monkeypatch.setattr(remote, "REPLY_TIMEOUT", 0.5)
+    path = str(short_tmp / "h.sock")
+    listener = _listener(path)
+    listener.setblocking(True)
+    done = threading.Event()
+
+    def say_nothing():
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        done.wait(10)  # then hangs up: a client that waits for good fails, not hangs
+        conn.close()
+
+    thread = threading.Thread(target=say_nothing)
+    thread.start()
+    began = time.monotonic()
+    app = {"prog": "myapp", "namespace": "my.ns"}
+    try:
+        if how == "thin":
+            status = main(["-s", path, "-rx", "module show"], **app)
+        elif how == "full":
+            options = Options(remote=True, socket=path, execute="module show")
+            status = run_remote(options._replace(profile=Profile(**app)))
+        else:
+            status = main(["-s", path, "-rx", "module show", "--json"], **app)
+    finally:
+        took = time.monotonic() - began
+        done.set()
+        thread.join(5)
+        listener.close()
+    out, err = capsys.readouterr()
+    assert status == 1 and took < 5
+    assert err == "myapp: no reply from the host within 0.5 s\n"
+    if how == "full-json":
+        assert json.loads(out)["error"]["message"] == "no reply from the host within 0.5 s"
+
+
 def _closed(streams, *args):
     """``modloader ARGS`` started with ``streams`` closed (``>&-``), as by a daemon or cron."""
     framework = str(Path(__file__).resolve().parents[2] / "framework")

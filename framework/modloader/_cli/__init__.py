@@ -90,7 +90,7 @@ def main(
         if reconfigure is not None:
             reconfigure(errors="backslashreplace")
     if any(flag in argv for flag in _REMOTE_FLAGS):
-        status = _fast_remote(argv, namespace)
+        status = _fast_remote(argv, namespace, prog)
         if status is not None:
             return status
     from modloader._cli.args import Profile
@@ -144,15 +144,15 @@ def _fill_closed_streams() -> None:
         setattr(sys, name, stream)
 
 
-def _fast_remote(argv: list[str], namespace: str | None) -> int | None:
+def _fast_remote(argv: list[str], namespace: str | None, prog: str) -> int | None:
     """The plain ``-rx CMD`` fast path; ``None`` when the full client must decide."""
     from modloader._cli.rx import fast_remote
 
     if namespace is None:
-        return fast_remote(argv)
+        return fast_remote(argv, prog)
     if any(arg in ("-n", "--namespace") or arg.startswith("--namespace=") for arg in argv):
         return None  # an application's command has no -n: the full parser says so
-    return fast_remote(["-n", namespace, *argv])
+    return fast_remote(["-n", namespace, *argv], prog)
 
 
 def _check_arguments(**arguments: Any) -> None:

@@ -150,8 +150,8 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
         "--timeout",
         type=float,
         metavar="SECONDS",
-        help="with -rx: seconds each process has to answer (default 60 with the namespace's "
-        "sockets; none with -s)",
+        help="with -rx: seconds each process has to answer (default 60); with -r: each "
+        "command (default: as long as it takes)",
     )
     parser.add_argument("--json", action="store_true", help="structured output instead of text")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")

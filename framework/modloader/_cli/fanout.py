@@ -29,16 +29,15 @@ from modloader._control.client import ControlClient
 from modloader._control.paths import folder_problem
 from modloader._control.protocol import result_as_dict
 from modloader._control.terminal import escape_controls
+from modloader._control.wire import REPLY_TIMEOUT
 from modloader._control.workers import list_sockets
 from modloader._control.workers import socket_pid
 from modloader.errors import AccessDeniedError
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
 
-__all__ = ["DEFAULT_TIMEOUT", "JSON_SCHEMA", "Reply", "differences", "print_replies", "reach"]
+__all__ = ["JSON_SCHEMA", "Reply", "differences", "print_replies", "reach"]
 
-#: Seconds each process has to answer (``--timeout``): a hung one must not hang scripts.
-DEFAULT_TIMEOUT: Final = 60.0
 #: The version of the ``--json`` form of a namespace's replies (docs/fleets.md).
 JSON_SCHEMA: Final = 1
 #: Seconds to open each connection.
@@ -111,7 +110,7 @@ def _ask(primary: str, path: str, line: str, timeout: float, want: int | None) -
 
 
 def reach(
-    primary: str, line: str, *, timeout: float = DEFAULT_TIMEOUT, pid: int | None = None
+    primary: str, line: str, *, timeout: float = REPLY_TIMEOUT, pid: int | None = None
 ) -> list[Reply]:
     """Run ``line`` on every live process whose socket is ``primary`` or beside it.
 

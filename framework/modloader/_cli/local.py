@@ -80,9 +80,12 @@ def configure_logging(options: Options) -> str | None:
     if options.log_file is not None:
         # Asterisk's messages file: the whole story, whatever the terminal shows.
         try:
-            to_file = _LogFile(_open_log_file(options.log_file), options.log_file)
+            to_file = _LogFile(
+                _open_log_file(options.log_file), options.log_file, options.profile.prog
+            )
         except OSError as exc:
-            return f"modloader: error: cannot open the log file {options.log_file}: {exc.strerror}"
+            prog = options.profile.prog
+            return f"{prog}: error: cannot open the log file {options.log_file}: {exc.strerror}"
         to_file.setLevel(min(level, logging.INFO))
         handler.setLevel(level)
         to_file.setFormatter(formatter)
@@ -97,9 +100,9 @@ class _LogFile(logging.StreamHandler):  # type: ignore[type-arg]
     """``--log-file``'s handler: a write that fails (a full disk, a collector gone) is
     said once on stderr, not as a traceback per line; the lines are lost meanwhile."""
 
-    def __init__(self, stream: TextIO, path: str) -> None:
+    def __init__(self, stream: TextIO, path: str, prog: str) -> None:
         super().__init__(stream)
-        self.path = path
+        self.path, self.prog = path, prog
         self.failed = False
 
     def handleError(self, record: logging.LogRecord) -> None:
@@ -108,7 +111,7 @@ class _LogFile(logging.StreamHandler):  # type: ignore[type-arg]
         self.failed = True
         error = sys.exc_info()[1]
         print(
-            f"modloader: cannot write the log file {self.path} ({error}); "
+            f"{self.prog}: cannot write the log file {self.path} ({error}); "
             "its lines are lost while that lasts",
             file=sys.stderr,
         )

@@ -19,6 +19,7 @@ from modloader._control.client import RemoteExecutor
 from modloader._control.paths import default_socket_path
 from modloader._control.protocol import Event
 from modloader._control.terminal import escape_controls
+from modloader._control.wire import REPLY_TIMEOUT
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
 
@@ -30,8 +31,8 @@ def socket_path(options: Options) -> str:
     return options.socket or default_socket_path(options.namespace)
 
 
-def _report(exc: ControlError, *, as_json: bool) -> int:
-    print(escape_controls(str(exc)), file=sys.stderr)
+def _report(exc: ControlError, *, as_json: bool, prog: str) -> int:
+    print(escape_controls(f"{prog}: {exc}"), file=sys.stderr)
     if as_json:
         error = {"ok": False, "error": {"code": exc.code, "message": exc.message}}
         print(json.dumps(error, indent=2))
@@ -47,34 +48,36 @@ def run_remote(options: Options) -> int:
     :returns: 0 on success; 1 when the command failed or no host answered.
     """
     path = socket_path(options)
+    line = options.execute
+    # -rx waits REPLY_TIMEOUT by default, whatever the socket; the console (-r) waits as
+    # long as each command takes.
+    reply_timeout = REPLY_TIMEOUT if options.timeout is None else options.timeout
+    timeout = reply_timeout if line is not None else options.timeout
     try:
-        if options.execute is not None and options.socket is None:
-            return _execute_all(path, options)
+        if line is not None and options.socket is None:
+            return _execute_all(path, line, reply_timeout, options)
         if options.pid is not None:
             path = _socket_of(path, options.pid)
-        client = ControlClient(path, private_folder=options.socket is None, timeout=options.timeout)
-        if options.execute is not None:
-            return _execute(client, options.execute, as_json=options.json)
+        client = ControlClient(path, private_folder=options.socket is None, timeout=timeout)
+        if line is not None:
+            return _execute(client, line, as_json=options.json)
         return _console(client, options)
     except ControlError as exc:
-        return _report(exc, as_json=options.json)
+        return _report(exc, as_json=options.json, prog=options.profile.prog)
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
 
 
-def _execute_all(primary: str, options: Options) -> int:
-    from modloader._cli.fanout import DEFAULT_TIMEOUT
+def _execute_all(primary: str, line: str, timeout: float, options: Options) -> int:
     from modloader._cli.fanout import print_replies
     from modloader._cli.fanout import reach
 
-    assert options.execute is not None
-    timeout = DEFAULT_TIMEOUT if options.timeout is None else options.timeout
-    replies = reach(primary, options.execute, timeout=timeout, pid=options.pid)
+    replies = reach(primary, line, timeout=timeout, pid=options.pid)
     if not replies:
         if options.pid is not None:
             raise ControlError(f"no process {options.pid} answers on the sockets of {primary}")
         raise ConnectError(primary)
-    return print_replies(replies, options.execute, as_json=options.json)
+    return print_replies(replies, line, as_json=options.json)
 
 
 def _socket_of(primary: str, pid: int) -> str:

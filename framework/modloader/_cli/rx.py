@@ -23,7 +23,9 @@ import sys
 
 from modloader._control.wire import CLOSED
 from modloader._control.wire import MAX_RESPONSE_BYTES
+from modloader._control.wire import REPLY_TIMEOUT
 from modloader._control.wire import execute_request
+from modloader._control.wire import no_reply
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: typing alone costs ~15 ms here
 if TYPE_CHECKING:
@@ -32,8 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["fast_remote"]
 
-#: Give up waiting for the host after this many seconds (a hung host must not hang scripts).
-TIMEOUT = 60.0
 #: The longest reply read.
 MAX_REPLY = MAX_RESPONSE_BYTES
 
@@ -117,7 +117,7 @@ def _exchange(path: str, command: str) -> bytes:
     request = execute_request(command, 1)
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        sock.settimeout(TIMEOUT)
+        sock.settimeout(REPLY_TIMEOUT)
         try:
             sock.connect(path)
         except (FileNotFoundError, ConnectionRefusedError):
@@ -145,10 +145,10 @@ def _exchange(path: str, command: str) -> bytes:
         sock.close()
 
 
-def _say(text: str) -> None:
+def _say(prog: str, text: str) -> None:
     from modloader._control.terminal import escape_controls
 
-    sys.stderr.write(f"modloader: {escape_controls(text)}\n")
+    sys.stderr.write(f"{prog}: {escape_controls(text)}\n")
 
 
 def _has_workers(primary: str) -> bool:
@@ -163,8 +163,11 @@ def _has_workers(primary: str) -> bool:
     return any(name.startswith(prefix) for name in names)
 
 
-def fast_remote(argv: Sequence[str]) -> int | None:
-    """Run a plain ``-rx CMD`` and return the exit status, or ``None`` to use the full client."""
+def fast_remote(argv: Sequence[str], prog: str = "modloader") -> int | None:
+    """Run a plain ``-rx CMD`` and return the exit status, or ``None`` to use the full client.
+
+    ``prog``: the command's name, which its messages begin with.
+    """
     parsed = _parse(argv)
     if parsed is None:
         return None
@@ -183,7 +186,7 @@ def fast_remote(argv: Sequence[str]) -> int | None:
     folder = os.path.dirname(os.path.abspath(socket_path))
     problem = folder_problem(folder, private=private) if os.path.lexists(folder) else None
     if problem is not None:
-        _say(problem)
+        _say(prog, problem)
         return 1
     try:
         raw = _exchange(socket_path, command)
@@ -193,18 +196,19 @@ def fast_remote(argv: Sequence[str]) -> int | None:
     except _Unsent:
         return None  # e.g. permissions: nothing was sent, the full client says it properly
     except _Refused as exc:
-        _say(str(exc))
+        _say(prog, str(exc))
         return 1
     except _Closed as exc:
-        _say(str(exc) or f"{CLOSED} ({socket_path})")
+        _say(prog, str(exc) or f"{CLOSED} ({socket_path})")
         return 1
     except OSError as exc:
-        _say(f"the host did not answer: {exc}")
+        timed_out = isinstance(exc, TimeoutError)
+        _say(prog, no_reply(REPLY_TIMEOUT) if timed_out else f"the host did not answer: {exc}")
         return 1
-    return _show(raw)
+    return _show(raw, prog)
 
 
-def _show(raw: bytes) -> int:
+def _show(raw: bytes, prog: str) -> int:
     import _json
 
     from modloader._control.terminal import escape_controls
@@ -215,11 +219,11 @@ def _show(raw: bytes) -> int:
     except (StopIteration, ValueError, RecursionError, SystemError):  # SystemError: a cut line
         reply = None
     if not isinstance(reply, dict):
-        _say("the host sent a malformed reply")
+        _say(prog, "the host sent a malformed reply")
         return 1
     error = reply.get("error")
     if isinstance(error, dict):
-        _say(str(error.get("message", "the host refused the request")))
+        _say(prog, str(error.get("message", "the host refused the request")))
         return 1
     output = reply.get("output") or ""
     if output and isinstance(output, str):

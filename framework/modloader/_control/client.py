@@ -32,6 +32,7 @@ from modloader._control.protocol import decode_response
 from modloader._control.protocol import encode
 from modloader._control.protocol import result_from_response
 from modloader._control.wire import CLOSED
+from modloader._control.wire import no_reply
 from modloader._version import __version__
 from modloader.errors import AccessDeniedError
 from modloader.errors import ConnectError
@@ -229,7 +230,7 @@ class ControlClient:
                 line = self._read_line(sock)
         except TimeoutError as exc:
             self.close()
-            raise ControlError(f"no reply from the host within {self.timeout:g} s") from exc
+            raise ControlError(no_reply(self.timeout)) from exc
         except OSError as exc:
             self.close()
             raise ControlError(f"lost the connection to {self.path}: {exc}") from exc
@@ -254,7 +255,7 @@ class ControlClient:
             reply = self._replies.get(timeout=self.timeout)
         except queue.Empty:
             self.close()
-            raise ControlError(f"no reply from the host within {self.timeout:g} s") from None
+            raise ControlError(no_reply(self.timeout)) from None
         except OSError as exc:
             reply = exc
         if isinstance(reply, Response):

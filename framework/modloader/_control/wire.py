@@ -10,7 +10,14 @@ must start in about the time Python itself takes.
 
 from __future__ import annotations
 
-__all__ = ["CLOSED", "MAX_RESPONSE_BYTES", "PROTOCOL_VERSION", "execute_request"]
+__all__ = [
+    "CLOSED",
+    "MAX_RESPONSE_BYTES",
+    "PROTOCOL_VERSION",
+    "REPLY_TIMEOUT",
+    "execute_request",
+    "no_reply",
+]
 
 #: The version a client writes.
 PROTOCOL_VERSION = 1
@@ -18,6 +25,14 @@ PROTOCOL_VERSION = 1
 MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 #: What a client says when the host hangs up without a reply.
 CLOSED = "the host closed the connection without a reply (it may be stopping)"
+#: Seconds ``-rx`` waits for a reply unless ``--timeout`` says otherwise, whatever the
+#: socket and the output: a host that hangs (or is stopped) must not hang scripts.
+REPLY_TIMEOUT = 60.0
+
+
+def no_reply(seconds: float | None) -> str:
+    """What a client says when the host did not answer within ``seconds``."""
+    return f"no reply from the host within {seconds or 0:g} s"
 
 
 def execute_request(line: str, request_id: int) -> bytes:
