@@ -217,11 +217,12 @@ def test_remote_console_over_the_socket(executor, tmp_path):
 class Terminal:
     """The console script running on a pseudo-terminal."""
 
-    def __init__(self, history):
+    def __init__(self, history, argv=None, env=None):
         master, slave = os.openpty()
-        env = {**os.environ, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1", "COLUMNS": "100"}
+        env = {**os.environ, **(env or {})}
+        env.update(TERM="xterm", PROMPT_TOOLKIT_NO_CPR="1", COLUMNS="100")
         self.proc = subprocess.Popen(
-            [sys.executable, str(FAKE_HOST), "console", str(history)],
+            argv or [sys.executable, str(FAKE_HOST), "console", str(history)],
             stdin=slave,
             stdout=slave,
             stderr=slave,

@@ -41,6 +41,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.shortcuts import CompleteStyle
 
 from modloader._cli import colour as _colour
+from modloader._cli.streams import KeptStreams
 from modloader._commands.base import Executor
 from modloader._files import open_appending
 from modloader._files import xdg_folder
@@ -213,6 +214,8 @@ class Console:
         self.log_level = log_level
         self._stdout = stdout
         self._stop = threading.Event()
+        #: The standard streams as :meth:`run` began (put back after each command).
+        self._kept: KeptStreams | None = None
         self._write_lock = threading.RLock()
         #: While a command typed here runs, its log lines wait for its output.
         self._busy = False
@@ -286,6 +289,7 @@ class Console:
     def run(self) -> None:
         """Read and run lines until Ctrl-D, ``exit``, ``quit`` or :meth:`stop`."""
         with patch_stdout(raw=True), self._logging():
+            self._kept = KeptStreams()  # the console's own, whatever a module's command does
             if self.banner:
                 self.write(self.banner)
             while not self._stop.is_set():
@@ -322,7 +326,11 @@ class Console:
                     self.write(answered)
                 return
         try:
-            result = self.executor.execute(line)
+            try:
+                result = self.executor.execute(line)
+            finally:
+                if self._kept is not None:
+                    self._kept.restore(f"'{line}'")
         except KeyboardInterrupt:
             self.write(f"Interrupted while running '{line}'")
             return

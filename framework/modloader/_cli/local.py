@@ -16,6 +16,9 @@ from typing import TextIO
 
 from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
+from modloader._cli.streams import KeptStreams
+from modloader._cli.streams import TerminalHandler
+from modloader._cli.streams import reopened
 from modloader._control.terminal import escape_controls
 from modloader._files import open_appending
 from modloader._files import xdg_folder
@@ -68,7 +71,7 @@ def configure_logging(options: Options) -> str | None:
     formatter = escaping_formatter(
         "[%(asctime)s] %(levelname)s: %(message)s", datefmt="%b %d %H:%M:%S"
     )
-    handler = logging.StreamHandler(sys.stderr)
+    handler = TerminalHandler(sys.stderr)
     handler.setFormatter(formatter)
     from modloader._cli import colour
 
@@ -231,6 +234,7 @@ def run_local(options: Options) -> int:
     from modloader._cli.signals import finish
     from modloader._cli.signals import log_reload_failures
 
+    kept = KeptStreams()  # before any module code runs
     problem = configure_logging(options)
     if problem is not None:
         print(problem, file=sys.stderr)
@@ -253,13 +257,14 @@ def run_local(options: Options) -> int:
         host = make_host(options)
         host.subscribe(log_reload_failures)
         signals.set_target(host)
-        status = _run_host(host, options, signals)
+        status = _run_host(host, options, signals, kept)
+        kept.restore("the stop")
         return finish(status, options.exit_timeout, before)
     finally:
         signals.restore()
 
 
-def _run_host(host: Host, options: Options, signals: ProcessSignals) -> int:
+def _run_host(host: Host, options: Options, signals: ProcessSignals, kept: KeptStreams) -> int:
     from modloader._cli.signals import Phase
     from modloader._cli.signals import reload_everything
     from modloader._systemd import notify
@@ -267,11 +272,13 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals) -> int:
     try:
         host.start(core_init=options.profile.core_init)
     except ModLoaderError as exc:
+        kept.restore("startup")
         if signals.received is not None and isinstance(exc, StartupError):
             # A stop asked for during startup: what started was unloaded.
             return signals.exit_status if options.execute is not None else 0
         _report_start_error(exc, options.json, options.profile.prog)
         return exc.exit_code
+    kept.restore("startup")
     signals.phase = Phase.RUNNING
     if options.execute is None:
         from modloader._cli.serve import Foreground
@@ -304,11 +311,13 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals) -> int:
             if options.json:
                 _ = result.data  # made while the modules still run
         finally:
+            kept.restore(f"'{options.execute}'")
             signals.reloader = None
             signals.phase = Phase.STOPPING
             # ``-x "core stop now"`` asks for a stop without unloading; honour it.
             host.stop(graceful=host.wait_for_stop(0) is not False)
-        print_result(result, as_json=options.json)
+            kept.restore("the stop")
+        print_result(result, as_json=options.json, stdout=kept.stdout)
         release()
     return signals.exit_status or result.exit_code
 
@@ -322,12 +331,14 @@ def _log_after_output() -> Iterator[Callable[[], None]]:
     """
     held: list[tuple[logging.StreamHandler[TextIO], TextIO, io.StringIO]] = []
     for handler in logging.getLogger().handlers:
-        if type(handler) is logging.StreamHandler and handler.stream is sys.stderr:
+        if isinstance(handler, TerminalHandler) and handler.stream is sys.stderr:
             buffer = io.StringIO()
             held.append((handler, handler.setStream(buffer) or sys.stderr, buffer))
 
     def release() -> None:
         for handler, stream, buffer in held:
+            if stream.closed:  # by module code, meanwhile
+                stream = reopened(stream)
             handler.setStream(stream)
             stream.write(buffer.getvalue())
             stream.flush()

@@ -1,0 +1,88 @@
+"""The command's standard streams, whatever module code does to ``sys.stdout`` and ``sys.stderr``.
+
+A module runs in the command's process, and a careless one may replace a
+standard stream (``sys.stdout = io.StringIO()`` to quiet a chatty library,
+never put back) or close it (``sys.stdout.close()``). The command's own
+output went with it: ``-x "module show"`` printed into the module's buffer
+and exited 0, and a closed ``sys.stderr`` ended the process with ``lost
+sys.stderr``. So the command keeps the streams it started with
+(:class:`KeptStreams`) and puts them back after module code has run (startup,
+a command, the stop), saying so; its log handler writes to the stream it was
+given (:class:`TerminalHandler`). Python opens its standard streams without
+owning their descriptors, so a closed one is opened again over the same one.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import TextIO
+
+__all__ = ["KeptStreams", "TerminalHandler", "reopened"]
+
+_log = logging.getLogger("modloader")
+
+#: The descriptor of each standard stream, by the name Python gives it.
+_DESCRIPTORS = {"<stdin>": 0, "<stdout>": 1, "<stderr>": 2}
+
+
+def reopened(stream: TextIO) -> TextIO:
+    """A new stream over the descriptor of ``stream``, which was closed; ``/dev/null``
+    when that descriptor is unknown or closed too (the text is lost, not the command)."""
+    name = getattr(stream, "name", None)
+    fd = _DESCRIPTORS.get(name) if isinstance(name, str) else name
+    if fd is None:  # a wrapper (the console's proxy) may still tell its descriptor
+        try:
+            fd = stream.fileno()
+        except (OSError, ValueError):
+            fd = None
+    if isinstance(fd, int) and not isinstance(fd, bool):
+        try:
+            return open(fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
+        except OSError:
+            pass
+    return open(os.devnull, "w", encoding="utf-8")
+
+
+def _closed(stream: object) -> bool:
+    """Whether ``stream`` was closed (the console's log stream has no such attribute)."""
+    return getattr(stream, "closed", False) is True
+
+
+class KeptStreams:
+    """``sys.stdout`` and ``sys.stderr`` as they were when made; :meth:`restore` puts
+    them back after module code has run."""
+
+    def __init__(self) -> None:
+        self.stdout: TextIO = sys.stdout
+        self.stderr: TextIO = sys.stderr
+
+    def restore(self, after: str) -> None:
+        """Put back a standard stream that module code replaced or closed (``after``:
+        what ran, for the warning)."""
+        for name in ("stderr", "stdout"):  # stderr first: the warnings go there
+            kept: TextIO = getattr(self, name)
+            now = getattr(sys, name)
+            if now is kept and not _closed(kept):
+                continue
+            what = "closed" if now is kept else "replaced"
+            if _closed(kept):
+                closed, kept = kept, reopened(kept)
+                setattr(self, name, kept)
+                for handler in logging.getLogger().handlers:
+                    if isinstance(handler, TerminalHandler) and handler.stream is closed:
+                        handler.stream = kept
+            setattr(sys, name, kept)
+            _log.warning("module code %s sys.%s during %s; put back", what, name, after)
+
+
+class TerminalHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The log on the terminal: the stream it was given, opened again over its descriptor
+    if module code closed it (``sys.stderr.close()``), rather than a logging error that,
+    with ``sys.stderr`` closed, ends the process."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _closed(self.stream):
+            self.stream = reopened(self.stream)  # not setStream: it flushes the closed one
+        super().emit(record)

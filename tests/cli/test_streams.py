@@ -1,0 +1,192 @@
+"""A module that replaces or closes ``sys.stdout``/``sys.stderr`` does not take the
+command's own output with it: real ``modloader`` processes over a real distribution."""
+
+import io
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from modloader._cli.streams import KeptStreams
+from modloader._cli.streams import TerminalHandler
+from modloader._cli.streams import reopened
+from tests._dists import make_dist
+
+FRAMEWORK = Path(__file__).resolve().parents[2] / "framework"
+
+#: What careless modules do to the standard streams in their ``load()``.
+CARELESS = {
+    "res_quiet": "sys.stdout = io.StringIO()",  # to quiet a chatty library; never put back
+    "res_none": "sys.stdout = None",
+    "res_closes_out": "sys.stdout.close()",
+    "res_closes_err": "sys.stderr.close()\n        ctx.logger.warning('said after closing stderr')",
+    "res_both": "sys.stdout = sys.stderr = io.StringIO()",
+}
+
+MODULE = """
+import io
+import sys
+
+
+class Module:
+    def load(self, ctx):
+        {action}
+
+    def unload(self, ctx):
+        {action}
+"""
+
+
+def make_site(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    for name, action in CARELESS.items():
+        make_dist(
+            site,
+            name.replace("_", "-"),
+            "1",
+            {"careless.modules": {name: f"{name}:Module"}},
+            {f"{name}.py": MODULE.format(action=action)},
+        )
+    make_dist(
+        site,
+        "res-fine",
+        "1",
+        {"careless.modules": {"res_fine": "res_fine:Module"}},
+        {"res_fine.py": "class Module:\n    pass\n"},
+    )
+    return site
+
+
+def run(tmp_path, site, *args, load=()):
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = no\n" + "".join(f"load = {n}\n" for n in load))
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
+        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "modloader", "-n", "careless.modules", "-C", str(conf), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+
+
+@pytest.mark.parametrize("name", list(CARELESS))
+def test_a_module_that_replaces_or_closes_a_standard_stream(tmp_path, name):
+    """Before: ``module show`` went into the module's buffer (exit 0, nothing printed), or
+    the command died (``ValueError: I/O operation on closed file``, ``lost sys.stderr``)."""
+    site = make_site(tmp_path)
+    done = run(tmp_path, site, "-x", "module show", load=[name, "res_fine"])
+    assert done.returncode == 0, done.stderr
+    rows = {n: f"{n:<30} {n:<40} 0          Running           unknown" for n in (name, "res_fine")}
+    assert done.stdout.splitlines()[1:] == [*(rows[n] for n in sorted(rows)), "2 modules loaded"]
+    stream = "stderr" if name == "res_closes_err" else "stdout"
+    what = "closed" if name.startswith("res_closes") else "replaced"
+    assert f"WARNING: module code {what} sys.{stream} during startup; put back" in done.stderr
+    assert f"WARNING: module code {what} sys.{stream} during the stop; put back" in done.stderr
+    if name == "res_closes_err":
+        assert "said after closing stderr" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_json_output_too(tmp_path):
+    import json
+
+    site = make_site(tmp_path)
+    done = run(tmp_path, site, "-x", "module show", "--json", load=["res_both"])
+    assert done.returncode == 0, done.stderr
+    assert [m["name"] for m in json.loads(done.stdout)["data"]["modules"]] == ["res_both"]
+
+
+def test_a_command_that_replaces_one(tmp_path):
+    """``-x "module load ..."``: the module's code runs in the command itself."""
+    site = make_site(tmp_path)
+    done = run(tmp_path, site, "-x", "module load res_quiet", load=["res_fine"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "Loaded res_quiet\n"
+    assert "module code replaced sys.stdout during 'module load res_quiet'" in done.stderr
+
+
+# -- in process -----------------------------------------------------------------------------
+
+
+def test_restore_puts_back_and_says_so(monkeypatch, caplog):
+    mine = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", mine)
+    kept = KeptStreams()
+    monkeypatch.setattr(sys, "stdout", io.StringIO())
+    with caplog.at_level(logging.WARNING, logger="modloader"):
+        kept.restore("startup")
+        kept.restore("startup")  # nothing more to say
+    assert sys.stdout is mine
+    assert caplog.messages == ["module code replaced sys.stdout during startup; put back"]
+
+
+def test_a_closed_stream_is_opened_again_over_its_descriptor(tmp_path):
+    path = tmp_path / "out"
+    with open(path, "w") as target:
+        stream = open(target.fileno(), "w", closefd=False)
+        stream.close()
+        again = reopened(stream)
+        again.write("still here\n")
+        again.flush()
+    assert path.read_text() == "still here\n"
+
+
+def test_a_stream_whose_descriptor_is_unknown_writes_nowhere():
+    stream = io.StringIO()
+    stream.close()
+    with reopened(stream) as again:
+        assert again.name == os.devnull
+        again.write("lost, not an error\n")
+
+
+def test_the_terminal_handler_survives_its_stream_being_closed(tmp_path):
+    path = tmp_path / "log"
+    with open(path, "w") as target:
+        stream = open(target.fileno(), "w", closefd=False)
+        handler = TerminalHandler(stream)
+        stream.close()
+        handler.handle(logging.makeLogRecord({"msg": "after the close", "levelno": 30}))
+        handler.flush()
+    assert path.read_text() == "after the close\n"
+
+
+def test_the_console_keeps_printing_after_a_module_replaces_stdout(tmp_path):
+    """``modloader -c`` on a real terminal: ``module load res_quiet`` at the prompt
+    replaced the console's own output, and every later reply went into that buffer."""
+    from tests.cli.test_console import Terminal
+
+    site = make_site(tmp_path)
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = no\nload = res_fine\n")
+    argv = [sys.executable, "-m", "modloader", "-n", "careless.modules", "-C", str(conf), "-c"]
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
+        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_RUNTIME_DIR": str(tmp_path),
+    }
+    term = Terminal(tmp_path / "history", argv, env)
+    try:
+        term.expect("*CLI>")
+        term.type("module load res_quiet\r")
+        term.expect("Loaded res_quiet")
+        term.expect("module code replaced sys.stdout during 'module load res_quiet'; put back")
+        term.expect("*CLI>")
+        term.type("module show like res_\r")
+        term.expect("2 modules loaded")
+        term.expect("*CLI>")
+        term.type("\x04")
+        assert term.proc.wait(20) == 0
+    finally:
+        term.close()
