@@ -98,6 +98,44 @@ def test_a_module_that_replaces_or_closes_a_standard_stream(tmp_path, name):
     assert "Traceback" not in done.stderr
 
 
+LOGGING_CARELESS = {
+    "res_clears": "logging.getLogger().handlers.clear()",
+    "res_mutes": "logging.disable(logging.CRITICAL)",
+}
+
+
+@pytest.mark.parametrize("name", list(LOGGING_CARELESS))
+def test_a_module_that_removes_the_log_or_switches_it_off(tmp_path, name):
+    """Before: every later line of the log (a module failing, the stop) was lost, on the
+    terminal and in ``--log-file``. The log is put back when the phase that changed it
+    ends (here startup): what was logged in between is lost."""
+    site = tmp_path / "site"
+    site.mkdir()
+    code = "import logging\n\nclass Module:\n    def load(self, ctx):\n        {}\n"
+    make_dist(
+        site,
+        "res-x",
+        "1",
+        {"careless.modules": {name: "res_x:Module"}},
+        {"res_x.py": code.format(LOGGING_CARELESS[name])},
+    )
+    fails = "class Module:\n    def load(self, ctx):\n        raise RuntimeError('no')\n"
+    make_dist(
+        site,
+        "res-late",
+        "1",
+        {"careless.modules": {"res_late": "res_late:Module"}},
+        {"res_late.py": fails},
+    )
+    log = tmp_path / "modloader.log"
+    done = run(tmp_path, site, "-x", "module load res_late", "--log-file", str(log), load=[name])
+    assert done.returncode == 1
+    what = "switched logging off" if name == "res_mutes" else "removed the log's handlers"
+    assert f"WARNING: module code {what} during startup" in done.stderr
+    for shown in (done.stderr, log.read_text()):
+        assert "res_late: load() raised RuntimeError: no" in shown
+
+
 def test_json_output_too(tmp_path):
     import json
 

@@ -289,7 +289,16 @@ class Console:
     def run(self) -> None:
         """Read and run lines until Ctrl-D, ``exit``, ``quit`` or :meth:`stop`."""
         with patch_stdout(raw=True), self._logging():
-            self._kept = KeptStreams()  # the console's own, whatever a module's command does
+            # The console's own streams and log (its handlers, the terminal's and a log
+            # file's; not a remote console's feed, which goes when it leaves), whatever a
+            # module's command does to them.
+            logger = self.logger or logging.getLogger()
+            own = [
+                h
+                for h in logger.handlers
+                if isinstance(h, logging.StreamHandler) or h in self._shown
+            ]
+            self._kept = KeptStreams(logger, own)
             if self.banner:
                 self.write(self.banner)
             while not self._stop.is_set():

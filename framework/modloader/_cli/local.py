@@ -234,11 +234,12 @@ def run_local(options: Options) -> int:
     from modloader._cli.signals import finish
     from modloader._cli.signals import log_reload_failures
 
-    kept = KeptStreams()  # before any module code runs
     problem = configure_logging(options)
     if problem is not None:
         print(problem, file=sys.stderr)
         return 1
+    root = logging.getLogger()
+    kept = KeptStreams(root, root.handlers)  # before any module code runs
     # Before anything slow: a signal from here on stops what has started, and no more.
     signals = ProcessSignals(None)
     signals.install()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterable
 from typing import TextIO
 
 __all__ = ["KeptStreams", "TerminalHandler", "reopened"]
@@ -51,16 +52,22 @@ def _closed(stream: object) -> bool:
 
 
 class KeptStreams:
-    """``sys.stdout`` and ``sys.stderr`` as they were when made; :meth:`restore` puts
-    them back after module code has run."""
+    """``sys.stdout``, ``sys.stderr`` and the command's log handlers as they were when
+    made; :meth:`restore` puts them back after module code has run."""
 
-    def __init__(self) -> None:
+    def __init__(
+        self, logger: logging.Logger | None = None, handlers: Iterable[logging.Handler] = ()
+    ) -> None:
         self.stdout: TextIO = sys.stdout
         self.stderr: TextIO = sys.stderr
+        #: The command's own ``handlers`` on ``logger`` (where its log goes).
+        self.logger = logging.getLogger() if logger is None else logger
+        self.handlers = list(handlers)
 
     def restore(self, after: str) -> None:
-        """Put back a standard stream that module code replaced or closed (``after``:
+        """Put back what module code replaced, closed, removed or switched off (``after``:
         what ran, for the warning)."""
+        self._restore_log(after)
         for name in ("stderr", "stdout"):  # stderr first: the warnings go there
             kept: TextIO = getattr(self, name)
             now = getattr(sys, name)
@@ -75,6 +82,16 @@ class KeptStreams:
                         handler.stream = kept
             setattr(sys, name, kept)
             _log.warning("module code %s sys.%s during %s; put back", what, name, after)
+
+    def _restore_log(self, after: str) -> None:
+        missing = [h for h in self.handlers if h not in self.logger.handlers]
+        for handler in missing:
+            self.logger.addHandler(handler)
+        if logging.root.manager.disable > logging.NOTSET:
+            logging.disable(logging.NOTSET)
+            _log.warning("module code switched logging off during %s; switched back on", after)
+        if missing:
+            _log.warning("module code removed the log's handlers during %s; put back", after)
 
 
 class TerminalHandler(logging.StreamHandler):  # type: ignore[type-arg]
