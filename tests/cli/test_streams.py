@@ -40,24 +40,27 @@ class Module:
 """
 
 
+#: A module whose ``load()`` fails: a line of the log to look for.
+FAILS = "class Module:\n    def load(self, ctx):\n        raise RuntimeError('no')\n"
+
+
+def add(site, name, code):
+    """Install ``name`` (one Python module, ``name:Module``) into ``site``."""
+    make_dist(
+        site,
+        name.replace("_", "-"),
+        "1",
+        {"careless.modules": {name: f"{name}:Module"}},
+        {f"{name}.py": code},
+    )
+
+
 def make_site(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
     for name, action in CARELESS.items():
-        make_dist(
-            site,
-            name.replace("_", "-"),
-            "1",
-            {"careless.modules": {name: f"{name}:Module"}},
-            {f"{name}.py": MODULE.format(action=action)},
-        )
-    make_dist(
-        site,
-        "res-fine",
-        "1",
-        {"careless.modules": {"res_fine": "res_fine:Module"}},
-        {"res_fine.py": "class Module:\n    pass\n"},
-    )
+        add(site, name, MODULE.format(action=action))
+    add(site, "res_fine", "class Module:\n    pass\n")
     return site
 
 
@@ -92,7 +95,10 @@ def test_a_module_that_replaces_or_closes_a_standard_stream(tmp_path, name):
     stream = "stderr" if name == "res_closes_err" else "stdout"
     what = "closed" if name.startswith("res_closes") else "replaced"
     assert f"WARNING: module code {what} sys.{stream} during startup; put back" in done.stderr
-    assert f"WARNING: module code {what} sys.{stream} during the stop; put back" in done.stderr
+    # After startup, each module operation is followed by the check: the stop's unload too.
+    assert f"WARNING: module code {what} sys.{stream} during {name} (unloaded); put back" in (
+        done.stderr
+    )
     if name == "res_closes_err":
         assert "said after closing stderr" in done.stderr
     assert "Traceback" not in done.stderr
@@ -112,21 +118,8 @@ def test_a_module_that_removes_the_log_or_switches_it_off(tmp_path, name):
     site = tmp_path / "site"
     site.mkdir()
     code = "import logging\n\nclass Module:\n    def load(self, ctx):\n        {}\n"
-    make_dist(
-        site,
-        "res-x",
-        "1",
-        {"careless.modules": {name: "res_x:Module"}},
-        {"res_x.py": code.format(LOGGING_CARELESS[name])},
-    )
-    fails = "class Module:\n    def load(self, ctx):\n        raise RuntimeError('no')\n"
-    make_dist(
-        site,
-        "res-late",
-        "1",
-        {"careless.modules": {"res_late": "res_late:Module"}},
-        {"res_late.py": fails},
-    )
+    add(site, name, code.format(LOGGING_CARELESS[name]))
+    add(site, "res_late", FAILS)
     log = tmp_path / "modloader.log"
     done = run(tmp_path, site, "-x", "module load res_late", "--log-file", str(log), load=[name])
     assert done.returncode == 1
@@ -151,7 +144,7 @@ def test_a_command_that_replaces_one(tmp_path):
     done = run(tmp_path, site, "-x", "module load res_quiet", load=["res_fine"])
     assert done.returncode == 0, done.stderr
     assert done.stdout == "Loaded res_quiet\n"
-    assert "module code replaced sys.stdout during 'module load res_quiet'" in done.stderr
+    assert "module code replaced sys.stdout during res_quiet (loaded); put back" in done.stderr
 
 
 # -- in process -----------------------------------------------------------------------------
@@ -228,3 +221,44 @@ def test_the_console_keeps_printing_after_a_module_replaces_stdout(tmp_path):
         assert term.proc.wait(20) == 0
     finally:
         term.close()
+
+
+def test_a_serving_host_puts_the_log_back_after_an_operation_over_the_socket(tmp_path):
+    """``modloader -s SOCK`` for days: a module loaded with ``-rx`` that removes the log's
+    handlers no longer leaves the host mute until it stops."""
+    import signal
+    import time
+
+    site = tmp_path / "site"
+    site.mkdir()
+    code = "import logging\n\nclass Module:\n    def load(self, ctx):\n        {}\n"
+    add(site, "res_clears", code.format(LOGGING_CARELESS["res_clears"]))
+    add(site, "res_late", FAILS)
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = no\n")
+    sock = tmp_path / "h.sock"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
+        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    command = [sys.executable, "-m", "modloader", "-n", "careless.modules"]
+    host = subprocess.Popen(
+        [*command, "-C", str(conf), "-s", str(sock)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not sock.exists():
+            assert host.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        for line in ("module load res_clears", "module load res_late"):
+            subprocess.run([*command, "-s", str(sock), "-rx", line], env=env, timeout=60)
+    finally:
+        host.send_signal(signal.SIGTERM)
+        _, err = host.communicate(timeout=30)
+    assert "module code removed the log's handlers during res_clears (loaded)" in err
+    assert "res_late: load() raised RuntimeError: no" in err

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 from collections.abc import Iterable
 from typing import TextIO
 
@@ -63,11 +64,16 @@ class KeptStreams:
         #: The command's own ``handlers`` on ``logger`` (where its log goes).
         self.logger = logging.getLogger() if logger is None else logger
         self.handlers = list(handlers)
+        self._lock = threading.Lock()  # restored from the thread of any module operation
 
     def restore(self, after: str) -> None:
         """Put back what module code replaced, closed, removed or switched off (``after``:
         what ran, for the warning)."""
-        self._restore_log(after)
+        with self._lock:
+            self._restore_log(after)
+            self._restore_streams(after)
+
+    def _restore_streams(self, after: str) -> None:
         for name in ("stderr", "stdout"):  # stderr first: the warnings go there
             kept: TextIO = getattr(self, name)
             now = getattr(sys, name)
