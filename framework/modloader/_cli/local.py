@@ -280,9 +280,10 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals, kept: KeptS
         _report_start_error(exc, options.json, options.profile.prog)
         return exc.exit_code
     kept.restore("startup")
-    if not options.console:  # the console keeps its own (its output is not the terminal's)
-        # From here on after each module's load, unload or reload too, whoever asked for
-        # it (-x, the control socket): a host serving for days is not left mute.
+    if options.execute is None and not options.console:
+        # Serving: after each module's load, unload or reload too, whoever asked for it
+        # over the socket, so a host serving for days is not left mute. (-x checks after
+        # its command and the stop; the console after each command, as it keeps its own.)
         host.subscribe(lambda event: kept.restore(f"{event.name} ({event.kind.value})"))
     signals.phase = Phase.RUNNING
     if options.execute is None:
