@@ -39,10 +39,12 @@ if TYPE_CHECKING:
     from modloader._registry.events import ModuleEvent as ModuleEvent
     from modloader._registry.outcomes import LoadOutcome as LoadOutcome
     from modloader._registry.outcomes import ModuleInfo as ModuleInfo
+    from modloader._registry.outcomes import ModuleSettingsInfo as ModuleSettingsInfo
     from modloader._registry.outcomes import RefreshOutcome as RefreshOutcome
     from modloader._registry.outcomes import ReloadOutcome as ReloadOutcome
     from modloader._registry.outcomes import ReloadStatus as ReloadStatus
     from modloader._registry.outcomes import SettingsReload as SettingsReload
+    from modloader._registry.outcomes import SettingValue as SettingValue
     from modloader._registry.outcomes import UnloadOutcome as UnloadOutcome
     from modloader._registry.refs import ModuleHandle as ModuleHandle
     from modloader._registry.startup import StartupReport as StartupReport
@@ -116,9 +118,11 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "modloader._registry.outcomes": (
         "LoadOutcome",
         "ModuleInfo",
+        "ModuleSettingsInfo",
         "RefreshOutcome",
         "ReloadOutcome",
         "ReloadStatus",
+        "SettingValue",
         "SettingsReload",
         "UnloadOutcome",
     ),

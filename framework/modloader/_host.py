@@ -34,6 +34,7 @@ from modloader._registry.modlist import ModuleList
 from modloader._registry.operations import Operations
 from modloader._registry.outcomes import LoadOutcome
 from modloader._registry.outcomes import ModuleInfo
+from modloader._registry.outcomes import ModuleSettingsInfo
 from modloader._registry.outcomes import RefreshOutcome
 from modloader._registry.outcomes import ReloadOutcome
 from modloader._registry.outcomes import UnloadOutcome
@@ -487,6 +488,20 @@ class Host:
     def list_modules(self) -> list[ModuleInfo]:
         """Every module in the module list, sorted case-insensitively by name."""
         return [describe(r) for r in self._modules.ordered()]
+
+    def module_settings(self, name: str) -> ModuleSettingsInfo:
+        """``module settings``: each effective value of ``name``'s settings, and its origin.
+
+        :raises ~modloader.errors.NoSuchModuleError: not in the module list.
+        :raises ~modloader.errors.ModuleBusyError: its code is running now.
+        :raises ~modloader.errors.ModuleTimeoutError: validating them did not finish in time.
+        :raises ~modloader.errors.ModuleError: its code was never imported, or validating
+            its settings raised (``str()`` says which).
+        """
+        from modloader._settings.command import settings_info
+
+        self._running("module_settings")
+        return settings_info(self._lifecycle, _check_name("module_settings", "name", name))
 
     def is_running(self, name: str) -> bool:
         """Whether the module ``name`` is running (``False`` for a name not in the list)."""

@@ -387,3 +387,29 @@ def test_other_host_arguments_go_to_the_host() -> None:
         AsyncHost("test.aio", no_such_option=1)
     host = AsyncHost("test.aio", env_prefix="APP_", settings={"autoload": False})
     assert (host.host.env_prefix, host.host.settings) == ("APP_", {"autoload": False})
+
+
+def test_module_settings_are_read_off_the_loop() -> None:
+    from modloader import ModuleSettings
+    from modloader import NoSuchModuleError
+    from modloader import SettingValue
+
+    class Settings(ModuleSettings):
+        level: int = 1
+
+    class WithSettings:
+        settings_model = Settings
+
+        def load(self, ctx: ModuleContext[Settings]) -> None:
+            pass
+
+    async def main() -> None:
+        host = make({"res_set": WithSettings}, module_settings={"res_set": {"level": 2}})
+        await host.start()
+        info = await host.module_settings("res_set")
+        assert info.values == (SettingValue("level", 2, "code"),)
+        with pytest.raises(NoSuchModuleError):
+            await host.module_settings("res_none")
+        await host.stop()
+
+    asyncio.run(main())

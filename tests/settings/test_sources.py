@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from modloader import ModuleSettingsInfo
+from modloader import NoSuchModuleError
+from modloader import SettingValue
 from modloader import StartupError
 from modloader.pytest_plugin import FakeSite
 from modloader.testing import module_object
@@ -160,6 +163,37 @@ def test_module_settings_json(make_host: HostMaker, conf_dir: Path) -> None:
         "origin": f"{conf_dir / 'res_store.conf'}:2",
     } in (data["settings"])
     assert "hunter2" not in result.output
+
+
+def test_module_settings_from_python_are_the_commands_facts_typed(
+    make_host: HostMaker, conf_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    conf = conf_dir / "res_store.conf"
+    conf.write_text("[general]\ntoken = hunter2\n")
+    monkeypatch.setenv("MYAPP_RES_STORE__CAPACITY", "4")
+    host = make_host()
+    info = host.module_settings("res_store")
+    assert isinstance(info, ModuleSettingsInfo)
+    assert (info.name, info.declares_settings, info.valid) == ("res_store", True, True)
+    assert info.model == "itest_settings_store.StoreSettings"
+    assert (info.file, info.environment) == (str(conf), "MYAPP_RES_STORE__*")
+    assert info.values[0] == SettingValue("capacity", 4, "MYAPP_RES_STORE__CAPACITY")
+    assert SettingValue("token", "**********", f"{conf}:2") in info.values
+    assert info.to_dict() == host.run("module settings res_store --json").data
+    assert host.module_settings("res_plain") == ModuleSettingsInfo("res_plain", False)
+
+    conf.write_text("[general]\ncapacity = lots\n")
+    monkeypatch.delenv("MYAPP_RES_STORE__CAPACITY")
+    host.unload("res_store")  # not running: its sources are read and validated now
+    assert not host.run("module load res_store").ok
+    bad = host.module_settings("res_store")
+    assert (bad.valid, bad.values) == (False, ())
+    (issue,) = bad.errors
+    assert (issue.source, issue.line) == (str(conf), 2)
+    with pytest.raises(NoSuchModuleError, match=r"No such module 'res_stor' \(did you mean"):
+        host.module_settings("res_stor")
+    with pytest.raises(TypeError):
+        host.module_settings(3)  # type: ignore[arg-type]
 
 
 def test_module_settings_completion_and_usage(make_host: HostMaker) -> None:

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 
 from modloader import Host
+from modloader import ModuleBusyError
+from modloader import ModuleError
+from modloader import ModuleTimeoutError
 from modloader.pytest_plugin import FakeSite
 from modloader.testing import module_object
 from tests.settings.conftest import NAMESPACE
@@ -190,6 +193,30 @@ def test_settings_of_a_module_not_running_are_validated_as_a_module_call(
     monkeypatch.delenv("CHECKED_DOES")
     result = declined.run("module settings res_checked")
     assert "Unknown key 'levle' in [general] (did you mean 'level'?)" in result.output
+
+
+def test_the_typed_call_raises_the_same_facts(
+    declined: Host,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gate = hold_validators(declined, monkeypatch, tmp_path)
+    with pytest.raises(ModuleTimeoutError) as timed_out:
+        declined.module_settings("res_checked")
+    assert (timed_out.value.name, timed_out.value.seconds) == ("res_checked", 0.3)
+    with pytest.raises(ModuleBusyError) as busy:
+        declined.module_settings("res_checked")
+    assert busy.value.busy == "settings"
+    gate.unlink()
+    wait_for(caplog, "res_checked: settings() returned")
+    monkeypatch.setenv("CHECKED_DOES", "raise KeyboardInterrupt()")
+    with pytest.raises(ModuleError, match="validating its settings raised KeyboardInterrupt"):
+        declined.module_settings("res_checked")
+    monkeypatch.delenv("CHECKED_DOES")
+    info = declined.module_settings("res_checked")
+    assert not info.valid
+    assert "Unknown key 'levle' in [general]" in str(info.errors[0])
 
 
 @pytest.mark.parametrize("raised", ["SystemExit(3)", "RuntimeError('x')"])

@@ -28,6 +28,9 @@ def host_api(host: Host) -> None:
     assert_type(host.refresh("res_x", recursive=True), modloader.RefreshOutcome)
     assert_type(host.extensions.names(), list[str])
     assert_type(host.is_running("res_x"), bool)
+    assert_type(host.module_settings("res_x"), modloader.ModuleSettingsInfo)
+    assert_type(host.module_settings("res_x").values, tuple[modloader.SettingValue, ...])
+    assert_type(host.module_settings("res_x").errors, tuple[modloader.ConfigIssue, ...])
     with host.use("res_x") as handle:
         assert_type(handle, ModuleHandle[Any])
         assert_type(handle.obj, Any)

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from modloader._discovery.base import Discovery
     from modloader._registry.outcomes import LoadOutcome
     from modloader._registry.outcomes import ModuleInfo
+    from modloader._registry.outcomes import ModuleSettingsInfo
     from modloader._registry.outcomes import RefreshOutcome
     from modloader._registry.outcomes import ReloadOutcome
     from modloader._registry.outcomes import UnloadOutcome
@@ -310,6 +311,10 @@ class AsyncHost:
     def list_modules(self) -> list[ModuleInfo]:
         """Every module in the module list, sorted by name; never waits for an operation."""
         return [describe(r) for r in self.host._modules.ordered()]
+
+    async def module_settings(self, name: str) -> ModuleSettingsInfo:
+        """:meth:`Host.module_settings`, off the loop (the model's validators may run)."""
+        return await asyncio.to_thread(self.host.module_settings, name)
 
     def is_running(self, name: str) -> bool:
         """``True`` when ``name`` is in the module list and running."""

@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 __all__ = [
     "LoadOutcome",
     "ModuleInfo",
+    "ModuleSettingsInfo",
     "RefreshOutcome",
     "ReloadOutcome",
     "ReloadStatus",
+    "SettingValue",
     "SettingsReload",
     "StartResult",
     "UnloadOutcome",
@@ -191,6 +193,56 @@ class ModuleInfo(NamedTuple):
 
 
 _KEYS = ModuleInfo._fields
+
+
+class SettingValue(NamedTuple):
+    """One effective value of a module's settings, and where it came from."""
+
+    #: The field's dotted path: ``capacity``, ``limits.low``, ``peers.alice.port``.
+    key: str
+    #: The value as JSON has it; a secret (``SecretStr``, ``SecretBytes``) masked.
+    value: Any
+    #: ``default``, ``code``, an environment variable, or ``file:line``.
+    origin: str
+
+
+class ModuleSettingsInfo(NamedTuple):
+    """``module settings <name>``: a module's settings, each value with its origin.
+
+    The settings in force for a running module; for one that is not running,
+    its sources read and validated now. :meth:`to_dict` is the ``--json`` form.
+    """
+
+    name: str
+    #: ``False``: the module has no ``settings_model`` (nothing else is set).
+    declares_settings: bool
+    #: The model's qualified name: ``myapp_store.StoreSettings``.
+    model: str | None = None
+    #: Its settings file (``None``: the host has no configuration folder).
+    file: str | None = None
+    #: Its environment variables: ``MYAPP_RES_STORE__*``.
+    environment: str | None = None
+    #: ``False``: the sources do not validate; ``errors`` says why, and ``values`` is empty.
+    valid: bool = True
+    values: tuple[SettingValue, ...] = ()
+    #: Each problem, naming its source (``file:line``, a variable, ``<code>``).
+    errors: tuple[ConfigIssue, ...] = ()
+    #: What was ignored (an environment variable naming no setting ...).
+    warnings: tuple[ConfigIssue, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form (``module settings --json``)."""
+        data: dict[str, Any] = {
+            "module": self.name,
+            "declares_settings": self.declares_settings,
+            "valid": self.valid,
+        }
+        if self.declares_settings:
+            data.update(model=self.model, file=self.file, environment=self.environment)
+        data["settings"] = [value._asdict() for value in self.values]
+        data["errors"] = [str(issue) for issue in self.errors]
+        data["warnings"] = [str(issue) for issue in self.warnings]
+        return data
 
 
 def _plain(value: Any) -> Any:

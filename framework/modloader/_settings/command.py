@@ -12,60 +12,63 @@ from modloader._commands.table import CommandTable
 from modloader._commands.table import Reply
 from modloader._registry.calls import CallStatus
 from modloader._registry.lifecycle import Lifecycle
+from modloader._registry.outcomes import ModuleSettingsInfo
+from modloader._registry.outcomes import SettingValue
 from modloader._settings.service import env_head
 from modloader._settings.service import model_of
 from modloader.errors import CommandError
 from modloader.errors import ModLoaderError
 from modloader.errors import ModuleBusyError
+from modloader.errors import ModuleError
+from modloader.errors import ModuleTimeoutError
 from modloader.errors import UsageError
 
 if TYPE_CHECKING:
     from modloader._registry.record import ModuleRecord
     from modloader._settings._validate import Resolved
 
-__all__ = ["install_settings_command", "settings_data"]
+__all__ = ["install_settings_command", "settings_info"]
 
 
-def settings_data(life: Lifecycle, name: str) -> dict[str, Any]:
-    """The structured form of ``module settings <name>``.
+def settings_info(life: Lifecycle, name: str) -> ModuleSettingsInfo:
+    """``module settings <name>``: :meth:`Host.module_settings <modloader.Host.module_settings>`.
 
-    :raises CommandError: the module is not in the list, or its code was never imported.
+    :raises NoSuchModuleError: not in the module list.
+    :raises ModuleBusyError: its code is running: its settings are not read now.
+    :raises ModuleTimeoutError: validating them did not finish within the time limit.
+    :raises ModuleError: its code was never imported, or validating them raised.
     """
     service = life.settings
     assert service is not None
     with life.lock:
-        try:
-            record = life.modules.get(name)
-        except ModLoaderError as exc:
-            raise CommandError(str(exc)) from None
+        record = life.modules.get(name)
         obj = record.obj
         shown = record.ctx.name if record.ctx is not None else record.name
-        base = {"module": record.name, "declares_settings": False, "valid": True}
-        if obj is None:
-            if record.candidate is None:
-                return {**base, "settings": [], "errors": [], "warnings": []}
-            raise CommandError(
+        if obj is None and record.candidate is not None:
+            raise ModuleError(
+                record.name,
                 f"Module '{record.name}' was never imported ({record.state.status}); "
-                "its settings are unknown"
+                "its settings are unknown",
             )
-        if model_of(obj) is None:
-            return {**base, "settings": [], "errors": [], "warnings": []}
+        model = None if obj is None else model_of(obj)
+        if model is None:
+            return ModuleSettingsInfo(record.name, declares_settings=False)
         resolved = service.in_force(shown) if record.state.running else None
         if resolved is None:
             resolved = _read(life, record, shown, obj)
         from modloader._settings._validate import effective_values
 
-        return {
-            **base,
-            "declares_settings": True,
-            "model": f"{model_of(obj).__module__}.{model_of(obj).__qualname__}",
-            "file": service.file_for(shown, obj),
-            "environment": env_head(service.env_prefix, shown) + "*",
-            "valid": resolved.ok,
-            "settings": effective_values(resolved),
-            "errors": [str(issue) for issue in resolved.errors],
-            "warnings": [str(issue) for issue in resolved.warnings],
-        }
+        return ModuleSettingsInfo(
+            record.name,
+            declares_settings=True,
+            model=f"{model.__module__}.{model.__qualname__}",
+            file=service.file_for(shown, obj),
+            environment=env_head(service.env_prefix, shown) + "*",
+            valid=resolved.ok,
+            values=tuple(SettingValue(**row) for row in effective_values(resolved)),
+            errors=tuple(resolved.errors),
+            warnings=tuple(resolved.warnings),
+        )
 
 
 def _read(life: Lifecycle, record: ModuleRecord, shown: str, obj: Any) -> Resolved:
@@ -73,15 +76,20 @@ def _read(life: Lifecycle, record: ModuleRecord, shown: str, obj: Any) -> Resolv
     its code, so they run as a module call (its thread, the time limit, the lock free)."""
     assert life.settings is not None
     if record.busy:
-        raise CommandError(str(ModuleBusyError(record.name, record.busy)))
+        raise ModuleBusyError(record.name, record.busy)
     call = life.run(life.module_call(record, "settings", life.settings.read, (shown, obj)))
     if call.status is CallStatus.TIMED_OUT:
-        raise CommandError(
+        assert call.limit is not None
+        error = ModuleTimeoutError(record.name, "settings", call.limit)
+        error.message = (
             f"Module '{record.name}': validating its settings did not finish within "
             f"{call.limit:g} s"
         )
+        raise error
     if call.status is CallStatus.RAISED:
-        raise CommandError(f"Module '{record.name}': validating its settings raised {call.reason}")
+        raise ModuleError(
+            record.name, f"Module '{record.name}': validating its settings raised {call.reason}"
+        )
     resolved: Resolved = call.value
     return resolved
 
@@ -127,7 +135,10 @@ def install_settings_command(table: CommandTable, life: Lifecycle) -> None:
         words = [a for a in args if a != "--json"]
         if len(words) != 1:
             raise UsageError("")
-        data = settings_data(life, words[0])
+        try:
+            data = settings_info(life, words[0]).to_dict()
+        except ModLoaderError as exc:
+            raise CommandError(str(exc)) from None
         lines = [json.dumps(data, indent=2)] if as_json else render(data)
         return Reply(lines=lines, data=data, ok=data["valid"])
 
