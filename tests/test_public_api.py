@@ -149,6 +149,19 @@ def test_the_public_modules_names_are_all_in_modloader():
     assert set(errors.__all__) | set(module.__all__) <= set(modloader.__all__)
 
 
+def test_every_error_defined_in_errors_is_in_its_all():
+    """An error left out of ``errors.__all__`` was missing from the API reference
+    (``automodule`` documents ``__all__``): ModuleBusyError and ModuleTimeoutError were."""
+    from modloader import errors
+
+    defined = {
+        name
+        for name, value in vars(errors).items()
+        if isinstance(value, type) and value.__module__ == errors.__name__
+    }
+    assert defined == set(errors.__all__)
+
+
 def test_error_codes_are_unique():
     from modloader import errors
 
