@@ -42,6 +42,7 @@ class StaticDiscovery:
 
     @property
     def namespace(self) -> str:
+        """The entry-point group it stands for (the host's namespace)."""
         return self._namespace
 
     def add(
@@ -71,13 +72,17 @@ class StaticDiscovery:
         return candidate
 
     def remove(self, name: str) -> None:
+        """Make ``name`` undiscoverable, as an uninstall would (nothing if it is not there)."""
         self._candidates.pop(name, None)
         self._objects.pop(name, None)
 
     def scan(self) -> list[Candidate]:
+        """Every module it publishes now (the discovery protocol: what the host lists)."""
         return list(self._candidates.values())
 
     def load(self, candidate: Candidate) -> Any:
+        """The object of ``candidate`` (the discovery protocol: "import" it); an exception
+        given as the object is raised, as a failing import would."""
         self.loaded.append(candidate.name)
         obj = self._objects[candidate.name]
         if isinstance(obj, BaseException):
@@ -85,6 +90,8 @@ class StaticDiscovery:
         return obj
 
     def top_level_modules(self, candidate: Candidate) -> frozenset[str]:
+        """The top-level Python modules whose code an unload of ``candidate`` drops: a
+        Python module given as the object, else none (the objects live in your code)."""
         obj = self._objects.get(candidate.name)
         module = getattr(obj, "__name__", None) if type(obj).__name__ == "module" else None
         return (
@@ -94,5 +101,6 @@ class StaticDiscovery:
         )
 
     def extend(self, modules: Iterable[tuple[str, Any]]) -> None:
+        """:meth:`add` each ``(name, object)`` pair."""
         for name, obj in modules:
             self.add(name, obj)

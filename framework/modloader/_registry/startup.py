@@ -55,6 +55,7 @@ class StartupReport:
         )
 
     def say(self, level: int, message: str) -> None:
+        """Add a message to :attr:`messages` and log it at ``level`` (the host's own use)."""
         self.messages.append((level, message))
         _log.log(level, "%s", message)
 
