@@ -69,6 +69,16 @@ def test_rx_without_a_host_json(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["error"]["code"] == "connect"
 
 
+@pytest.mark.parametrize("json_flag", [[], ["--json"]], ids=["thin", "full"])
+def test_rx_without_a_host_names_the_applications_command(tmp_path, capsys, json_flag):
+    """Both clients say it in Asterisk's words, with the command's own name (the full
+    client printed ``modloader: Unable to connect to remote modloader ...``)."""
+    path = str(tmp_path / "none.sock")
+    argv = ["-s", path, "-rx", "module show", *json_flag]
+    assert main(argv, prog="myapp", namespace="my.ns") == 1
+    assert capsys.readouterr().err == f"Unable to connect to remote myapp (does {path} exist?)\n"
+
+
 def test_rx_default_socket_follows_the_namespace(monkeypatch, host, capsys):
     monkeypatch.setenv("XDG_RUNTIME_DIR", os.path.dirname(os.path.dirname(host.path)))
     folder = os.path.join(os.path.dirname(os.path.dirname(host.path)), "modloader")

@@ -20,6 +20,7 @@ from modloader._control.paths import default_socket_path
 from modloader._control.protocol import Event
 from modloader._control.terminal import escape_controls
 from modloader._control.wire import REPLY_TIMEOUT
+from modloader._control.wire import unable_to_connect
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
 
@@ -32,7 +33,8 @@ def socket_path(options: Options) -> str:
 
 
 def _report(exc: ControlError, *, as_json: bool, prog: str) -> int:
-    print(escape_controls(f"{prog}: {exc}"), file=sys.stderr)
+    text = unable_to_connect(prog, exc.path) if isinstance(exc, ConnectError) else f"{prog}: {exc}"
+    print(escape_controls(text), file=sys.stderr)
     if as_json:
         error = {"ok": False, "error": {"code": exc.code, "message": exc.message}}
         print(json.dumps(error, indent=2))

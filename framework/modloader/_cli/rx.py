@@ -26,6 +26,7 @@ from modloader._control.wire import MAX_RESPONSE_BYTES
 from modloader._control.wire import REPLY_TIMEOUT
 from modloader._control.wire import execute_request
 from modloader._control.wire import no_reply
+from modloader._control.wire import unable_to_connect
 
 TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: typing alone costs ~15 ms here
 if TYPE_CHECKING:
@@ -191,7 +192,7 @@ def fast_remote(argv: Sequence[str], prog: str = "modloader") -> int | None:
     try:
         raw = _exchange(socket_path, command)
     except (FileNotFoundError, ConnectionRefusedError):
-        sys.stderr.write(f"Unable to connect to remote modloader (does {socket_path} exist?)\n")
+        sys.stderr.write(unable_to_connect(prog, socket_path) + "\n")
         return 1
     except _Unsent:
         return None  # e.g. permissions: nothing was sent, the full client says it properly

@@ -17,6 +17,7 @@ __all__ = [
     "REPLY_TIMEOUT",
     "execute_request",
     "no_reply",
+    "unable_to_connect",
 ]
 
 #: The version a client writes.
@@ -28,6 +29,12 @@ CLOSED = "the host closed the connection without a reply (it may be stopping)"
 #: Seconds ``-rx`` waits for a reply unless ``--timeout`` says otherwise, whatever the
 #: socket and the output: a host that hangs (or is stopped) must not hang scripts.
 REPLY_TIMEOUT = 60.0
+
+
+def unable_to_connect(prog: str, path: str) -> str:
+    """Asterisk's words when no host listens (``asterisk -rx`` says ``remote asterisk``),
+    with no ``prog:`` before them, as Asterisk prints them."""
+    return f"Unable to connect to remote {prog} (does {path} exist?)"
 
 
 def no_reply(seconds: float | None) -> str:
