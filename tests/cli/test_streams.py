@@ -259,3 +259,46 @@ def test_a_serving_host_puts_the_log_back_after_an_operation_over_the_socket(tmp
         _, err = host.communicate(timeout=30)
     assert "module code removed the log's handlers during res_clears (loaded)" in err
     assert "res_late: load() raised RuntimeError: no" in err
+
+
+APP = """
+import logging
+import sys
+
+import modloader
+
+
+def init(host):
+    # The application's own log, set up in its core_init: not module code's doing.
+    logging.basicConfig(force=True, stream=sys.stderr, format="APP %(levelname)s %(message)s")
+
+
+sys.exit(modloader.main(prog="myapp", namespace="careless.modules", core_init=init))
+"""
+
+
+def test_what_the_applications_core_init_sets_up_is_kept(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    add(site, "res_late", FAILS)
+    (tmp_path / "app.py").write_text(APP)
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = yes\n")
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
+        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    done = subprocess.run(
+        [sys.executable, str(tmp_path / "app.py"), "-C", str(conf), "-x", "module show"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "APP WARNING res_late: load() raised RuntimeError: no" in done.stderr
+    assert "module code" not in done.stderr  # no warning, and the command's handler not back
+    assert "] WARNING:" not in done.stderr

@@ -271,7 +271,7 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals, kept: KeptS
     from modloader._systemd import notify
 
     try:
-        host.start(core_init=options.profile.core_init)
+        host.start(core_init=_core_init(options, kept))
     except ModLoaderError as exc:
         kept.restore("startup")
         if signals.received is not None and isinstance(exc, StartupError):
@@ -326,6 +326,20 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals, kept: KeptS
         print_result(result, as_json=options.json, stdout=kept.stdout)
         release()
     return signals.exit_status or result.exit_code
+
+
+def _core_init(options: Options, kept: KeptStreams) -> Callable[[Host], None] | None:
+    """The application's ``core_init``; what it sets up (its own streams or log
+    handlers) is then what ``kept`` keeps, not module code's doing."""
+    app_init = options.profile.core_init
+    if app_init is None:
+        return None
+
+    def init(host: Host) -> None:
+        app_init(host)
+        kept.rebase()
+
+    return init
 
 
 @contextlib.contextmanager

@@ -66,6 +66,13 @@ class KeptStreams:
         self.handlers = list(handlers)
         self._lock = threading.Lock()  # restored from the thread of any module operation
 
+    def rebase(self) -> None:
+        """Keep the streams and ``logger``'s handlers as they are now: what the
+        application's own code (its ``core_init``) set up is not module code's doing."""
+        with self._lock:
+            self.stdout, self.stderr = sys.stdout, sys.stderr
+            self.handlers = list(self.logger.handlers)
+
     def restore(self, after: str) -> None:
         """Put back what module code replaced, closed, removed or switched off (``after``:
         what ran, for the warning)."""
