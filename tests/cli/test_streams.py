@@ -268,20 +268,38 @@ import sys
 import modloader
 
 
-def init(host):
-    # The application's own log, set up in its core_init: not module code's doing.
+def own_log():
+    # The application's own log, set up in its code: not module code's doing.
     logging.basicConfig(force=True, stream=sys.stderr, format="APP %(levelname)s %(message)s")
 
 
-sys.exit(modloader.main(prog="myapp", namespace="careless.modules", core_init=init))
+def init(host):
+    own_log()
+
+
+def factory(namespace, **options):
+    own_log()
+    return modloader.Host(namespace, **options)
+
+
+hook = {WHERE!r}
+sys.exit(
+    modloader.main(
+        prog="myapp",
+        namespace="careless.modules",
+        core_init=init if hook == "core_init" else None,
+        host_factory=factory if hook == "host_factory" else None,
+    )
+)
 """
 
 
-def test_what_the_applications_core_init_sets_up_is_kept(tmp_path):
+@pytest.mark.parametrize("where", ["core_init", "host_factory"])
+def test_what_the_application_sets_up_is_kept(tmp_path, where):
     site = tmp_path / "site"
     site.mkdir()
     add(site, "res_late", FAILS)
-    (tmp_path / "app.py").write_text(APP)
+    (tmp_path / "app.py").write_text(APP.replace("{WHERE!r}", repr(where)))
     conf = tmp_path / "modules.conf"
     conf.write_text("[modules]\nautoload = yes\n")
     env = {

@@ -238,8 +238,6 @@ def run_local(options: Options) -> int:
     if problem is not None:
         print(problem, file=sys.stderr)
         return 1
-    root = logging.getLogger()
-    kept = KeptStreams(root, root.handlers)  # before any module code runs
     # Before anything slow: a signal from here on stops what has started, and no more.
     signals = ProcessSignals(None)
     signals.install()
@@ -256,6 +254,10 @@ def run_local(options: Options) -> int:
                 return exc.exit_code
         before = threading.enumerate()
         host = make_host(options)
+        # Before any module code runs; after the application's host_factory, which may
+        # set up its own log (so may its core_init: see _core_init).
+        root = logging.getLogger()
+        kept = KeptStreams(root, root.handlers)
         host.subscribe(log_reload_failures)
         signals.set_target(host)
         status = _run_host(host, options, signals, kept)
