@@ -1,15 +1,17 @@
-"""The command's standard streams, whatever module code does to ``sys.stdout`` and ``sys.stderr``.
+"""The command's standard streams and log, whatever module code does to them.
 
 A module runs in the command's process, and a careless one may replace a
 standard stream (``sys.stdout = io.StringIO()`` to quiet a chatty library,
-never put back) or close it (``sys.stdout.close()``). The command's own
-output went with it: ``-x "module show"`` printed into the module's buffer
-and exited 0, and a closed ``sys.stderr`` ended the process with ``lost
-sys.stderr``. So the command keeps the streams it started with
-(:class:`KeptStreams`) and puts them back after module code has run (startup,
-a command, the stop), saying so; its log handler writes to the stream it was
-given (:class:`TerminalHandler`). Python opens its standard streams without
-owning their descriptors, so a closed one is opened again over the same one.
+never put back), close it (``sys.stdout.close()``), remove the root logger's
+handlers or call ``logging.disable()``. The command's own output went with
+it: ``-x "module show"`` printed into the module's buffer and exited 0, a
+closed ``sys.stderr`` ended the process with ``lost sys.stderr``, and the
+log fell silent. So the command keeps what it set up (:class:`KeptStreams`)
+and puts it back after module code has run (startup, a ``-x`` command, each
+console command, the stop, and each module operation while it serves the
+socket), saying so; its log handler writes to the stream it was given
+(:class:`TerminalHandler`). Python opens its standard streams without owning
+their descriptors, so a closed one is opened again over the same one.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ __all__ = ["KeptStreams", "TerminalHandler", "reopened"]
 _log = logging.getLogger("modloader")
 
 #: The descriptor of each standard stream, by the name Python gives it.
-_DESCRIPTORS = {"<stdin>": 0, "<stdout>": 1, "<stderr>": 2}
+_DESCRIPTORS = {"<stdout>": 1, "<stderr>": 2}
 
 
 def reopened(stream: TextIO) -> TextIO:
@@ -68,7 +70,7 @@ class KeptStreams:
 
     def rebase(self) -> None:
         """Keep the streams and ``logger``'s handlers as they are now: what the
-        application's own code (its ``core_init``) set up is not module code's doing."""
+        application's own ``core_init`` set up is not module code's doing."""
         with self._lock:
             self.stdout, self.stderr = sys.stdout, sys.stderr
             self.handlers = list(self.logger.handlers)
@@ -90,7 +92,7 @@ class KeptStreams:
             if _closed(kept):
                 closed, kept = kept, reopened(kept)
                 setattr(self, name, kept)
-                for handler in logging.getLogger().handlers:
+                for handler in self.logger.handlers:
                     if isinstance(handler, TerminalHandler) and handler.stream is closed:
                         handler.stream = kept
             setattr(sys, name, kept)
