@@ -76,7 +76,11 @@ def test_rx_without_a_host_names_the_applications_command(tmp_path, capsys, json
     path = str(tmp_path / "none.sock")
     argv = ["-s", path, "-rx", "module show", *json_flag]
     assert main(argv, prog="myapp", namespace="my.ns") == 1
-    assert capsys.readouterr().err == f"Unable to connect to remote myapp (does {path} exist?)\n"
+    out, err = capsys.readouterr()
+    said = f"Unable to connect to remote myapp (does {path} exist?)"
+    assert err == said + "\n"
+    if json_flag:
+        assert json.loads(out)["error"] == {"code": "connect", "message": said}
 
 
 def test_rx_default_socket_follows_the_namespace(monkeypatch, host, capsys):

@@ -33,10 +33,13 @@ def socket_path(options: Options) -> str:
 
 
 def _report(exc: ControlError, *, as_json: bool, prog: str) -> int:
-    text = unable_to_connect(prog, exc.path) if isinstance(exc, ConnectError) else f"{prog}: {exc}"
-    print(escape_controls(text), file=sys.stderr)
+    if isinstance(exc, ConnectError):  # Asterisk's sentence, standing alone
+        message = shown = unable_to_connect(prog, exc.path)
+    else:
+        message, shown = exc.message, f"{prog}: {exc.message}"
+    print(escape_controls(shown), file=sys.stderr)
     if as_json:
-        error = {"ok": False, "error": {"code": exc.code, "message": exc.message}}
+        error = {"ok": False, "error": {"code": exc.code, "message": message}}
         print(json.dumps(error, indent=2))
     return exc.exit_code
 
