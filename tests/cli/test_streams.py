@@ -64,19 +64,25 @@ def make_site(tmp_path):
     return site
 
 
-def run(tmp_path, site, *args, load=()):
-    conf = tmp_path / "modules.conf"
-    conf.write_text("[modules]\nautoload = no\n" + "".join(f"load = {n}\n" for n in load))
-    env = {
+def environment(tmp_path, site):
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
         "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
     }
+
+
+def run(tmp_path, site, *args, load=(), command=None):
+    """``modloader -n careless.modules -C modules.conf ARGS`` (or ``command``), with
+    ``load`` the modules it loads."""
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = no\n" + "".join(f"load = {n}\n" for n in load))
+    command = command or [sys.executable, "-m", "modloader", "-n", "careless.modules"]
     return subprocess.run(
-        [sys.executable, "-m", "modloader", "-n", "careless.modules", "-C", str(conf), *args],
+        [*command, "-C", str(conf), *args],
         capture_output=True,
         text=True,
-        env=env,
+        env=environment(tmp_path, site),
         timeout=60,
         check=False,
         cwd=tmp_path,
@@ -234,11 +240,7 @@ def test_a_serving_host_puts_the_log_back_after_an_operation_over_the_socket(tmp
     conf = tmp_path / "modules.conf"
     conf.write_text("[modules]\nautoload = no\n")
     sock = tmp_path / "h.sock"
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
-        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
-    }
+    env = environment(tmp_path, site)
     command = [sys.executable, "-m", "modloader", "-n", "careless.modules"]
     host = subprocess.Popen(
         [*command, "-C", str(conf), "-s", str(sock)],
@@ -299,23 +301,10 @@ def test_what_the_application_sets_up_is_kept(tmp_path, where):
     site = tmp_path / "site"
     site.mkdir()
     add(site, "res_late", FAILS)
-    (tmp_path / "app.py").write_text(APP.replace("{WHERE!r}", repr(where)))
-    conf = tmp_path / "modules.conf"
-    conf.write_text("[modules]\nautoload = yes\n")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
-        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
-    }
-    done = subprocess.run(
-        [sys.executable, str(tmp_path / "app.py"), "-C", str(conf), "-x", "module show"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-    )
+    app = tmp_path / "app.py"
+    app.write_text(APP.replace("{WHERE!r}", repr(where)))
+    command = [sys.executable, str(app)]
+    done = run(tmp_path, site, "-x", "module show", load=["res_late"], command=command)
     assert done.returncode == 0, done.stderr
     assert "APP WARNING res_late: load() raised RuntimeError: no" in done.stderr
     assert "module code" not in done.stderr  # no warning, and the command's handler not back
