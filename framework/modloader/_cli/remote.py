@@ -39,7 +39,9 @@ def _report(exc: ControlError, *, as_json: bool, prog: str) -> int:
         message, shown = exc.message, f"{prog}: {exc.message}"
     print(escape_controls(shown), file=sys.stderr)
     if as_json:
-        error = {"ok": False, "error": {"code": exc.code, "message": message}}
+        # A reply not given in time is "timeout", as the namespace's fan-out says it.
+        code = "timeout" if isinstance(exc.__cause__, TimeoutError) else exc.code
+        error = {"ok": False, "error": {"code": code, "message": message}}
         print(json.dumps(error, indent=2))
     return exc.exit_code
 
