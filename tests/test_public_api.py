@@ -67,6 +67,8 @@ EXPECTED = {
     "DiscoveryError",
     "EventKind",
     "Host",
+    "HookImplInfo",
+    "HookInfo",
     "HostState",
     "HostStateError",
     "InvalidSettingsError",

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from modloader._config.model import ModulesConfig as ModulesConfig
     from modloader._discovery.base import Candidate as Candidate
     from modloader._discovery.static import StaticDiscovery as StaticDiscovery
+    from modloader._hooks.info import HookImplInfo as HookImplInfo
+    from modloader._hooks.info import HookInfo as HookInfo
     from modloader._hooks.markers import hookimpl as hookimpl
     from modloader._hooks.markers import hookspec as hookspec
     from modloader._host import Host as Host
@@ -105,6 +107,10 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     ),
     "modloader._discovery.base": ("Candidate",),
     "modloader._discovery.static": ("StaticDiscovery",),
+    "modloader._hooks.info": (
+        "HookImplInfo",
+        "HookInfo",
+    ),
     "modloader._hooks.markers": (
         "hookimpl",
         "hookspec",

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from modloader._commands.base import CommandResult
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery
+    from modloader._hooks.info import HookInfo
     from modloader._hooks.manager import HostHooks
     from modloader._registry.record import ModuleRecord
     from modloader._serving import ControlSocket
@@ -525,6 +526,14 @@ class Host:
                 f"host {self.namespace!r} declares no hooks: pass hookspecs=[...] to Host()"
             )
         return self._hooks.relay
+
+    def list_hooks(self) -> list[HookInfo]:
+        """``module show hooks``: each hook, sorted by name, and the running modules
+        implementing it in call order (a snapshot); ``[]`` without ``hookspecs=``."""
+        if self._hooks is None:
+            return []
+        with self._lifecycle.lock:  # modules join and leave the hooks under it
+            return self._hooks.describe()
 
     @property
     def extensions(self) -> ExtensionManager[Any]:

@@ -389,7 +389,7 @@ def test_other_host_arguments_go_to_the_host() -> None:
     assert (host.host.env_prefix, host.host.settings) == ("APP_", {"autoload": False})
 
 
-def test_module_settings_are_read_off_the_loop() -> None:
+def test_module_settings_and_hooks_are_read_off_the_loop() -> None:
     from modloader import ModuleSettings
     from modloader import NoSuchModuleError
     from modloader import SettingValue
@@ -410,6 +410,7 @@ def test_module_settings_are_read_off_the_loop() -> None:
         assert info.values == (SettingValue("level", 2, "code"),)
         with pytest.raises(NoSuchModuleError):
             await host.module_settings("res_none")
+        assert await host.list_hooks() == []  # no hookspecs
         await host.stop()
 
     asyncio.run(main())

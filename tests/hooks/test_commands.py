@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from modloader import HookImplInfo
+from modloader import HookInfo
 from modloader import Host
 from tests.hooks.conftest import HookSite
 
@@ -75,3 +77,28 @@ def test_module_show_still_lists_modules(hook_site: HookSite, app_host: HostFact
     host = app_host()
     assert host.run("module show like res_a").output.endswith("1 modules loaded")
     assert "module show hooks" in host.run("core show help").output
+
+
+def test_list_hooks_is_the_commands_facts_typed(hook_site: HookSite, app_host: HostFactory) -> None:
+    hook_site.add("res_b")
+    hook_site.add("res_a")
+    host = app_host()
+    hooks = host.list_hooks()
+    assert all(isinstance(h, HookInfo) for h in hooks)
+    assert [h.name for h in hooks] == ["app_ready", "filter_note", "open_store", "wrapped"]
+    filter_note = hooks[1]
+    assert filter_note == HookInfo(
+        "filter_note", declared=True, modules=(HookImplInfo("res_a"), HookImplInfo("res_b"))
+    )
+    assert (hooks[0].historic, hooks[2].firstresult, hooks[2].modules) == (True, True, ())
+    assert [h.to_dict() for h in hooks] == host.run("module show hooks").data["hooks"]
+    host.unload("res_a")
+    assert host.list_hooks()[1].modules == (HookImplInfo("res_b"),)
+
+
+def test_a_host_without_hookspecs_lists_none() -> None:
+    from modloader import ModulesConfig
+    from modloader import StaticDiscovery
+
+    host = Host("t.none", discovery=StaticDiscovery("t.none", {}), config=ModulesConfig())
+    assert host.list_hooks() == []

@@ -29,6 +29,7 @@ async def async_host_api(host: AsyncHost) -> None:
     assert_type(host.get_module("res_x"), modloader.ModuleInfo)
     assert_type(host.list_modules(), list[modloader.ModuleInfo])
     assert_type(await host.module_settings("res_x"), modloader.ModuleSettingsInfo)
+    assert_type(await host.list_hooks(), list[modloader.HookInfo])
     assert_type(host.host, modloader.Host)
     assert_type(host.time_limit, float | None)
     async with host.use("res_x") as handle:

@@ -29,6 +29,8 @@ def host_api(host: Host) -> None:
     assert_type(host.extensions.names(), list[str])
     assert_type(host.is_running("res_x"), bool)
     assert_type(host.module_settings("res_x"), modloader.ModuleSettingsInfo)
+    assert_type(host.list_hooks(), list[modloader.HookInfo])
+    assert_type(host.list_hooks()[0].modules, tuple[modloader.HookImplInfo, ...])
     assert_type(host.module_settings("res_x").values, tuple[modloader.SettingValue, ...])
     assert_type(host.module_settings("res_x").errors, tuple[modloader.ConfigIssue, ...])
     with host.use("res_x") as handle:

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from modloader._commands.base import CommandResult
     from modloader._config.model import ModulesConfig
     from modloader._discovery.base import Discovery
+    from modloader._hooks.info import HookInfo
     from modloader._registry.outcomes import LoadOutcome
     from modloader._registry.outcomes import ModuleInfo
     from modloader._registry.outcomes import ModuleSettingsInfo
@@ -311,6 +312,10 @@ class AsyncHost:
     def list_modules(self) -> list[ModuleInfo]:
         """Every module in the module list, sorted by name; never waits for an operation."""
         return [describe(r) for r in self.host._modules.ordered()]
+
+    async def list_hooks(self) -> list[HookInfo]:
+        """:meth:`Host.list_hooks`, off the loop (it waits for an operation in progress)."""
+        return await asyncio.to_thread(self.host.list_hooks)
 
     async def module_settings(self, name: str) -> ModuleSettingsInfo:
         """:meth:`Host.module_settings`, off the loop (the model's validators may run)."""

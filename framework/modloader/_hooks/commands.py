@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from collections.abc import Mapping
 from typing import TYPE_CHECKING
-from typing import Any
 
 from modloader._commands.table import Command
 from modloader._commands.table import CommandTable
@@ -13,6 +11,8 @@ from modloader._commands.table import Reply
 from modloader.errors import UsageError
 
 if TYPE_CHECKING:
+    from modloader._hooks.info import HookImplInfo
+    from modloader._hooks.info import HookInfo
     from modloader._hooks.manager import HostHooks
     from modloader._registry.calls import OpLock
 
@@ -21,22 +21,22 @@ __all__ = ["install_hook_commands", "render_hook_table"]
 _ROW = "{:<30} {:<12} {}"
 
 
-def _module_text(module: Mapping[str, Any]) -> str:
-    marks = [m for m in ("wrapper", "tryfirst", "trylast") if module[m]]
-    return str(module["name"]) + (f" ({', '.join(marks)})" if marks else "")
+def _module_text(module: HookImplInfo) -> str:
+    marks = [m for m in ("wrapper", "tryfirst", "trylast") if getattr(module, m)]
+    return module.name + (f" ({', '.join(marks)})" if marks else "")
 
 
-def render_hook_table(hooks: Iterable[Mapping[str, Any]]) -> list[str]:
+def render_hook_table(hooks: Iterable[HookInfo]) -> list[str]:
     """Header, one row per hook, and ``N hooks declared``."""
     lines = [_ROW.format("Hook", "Kind", "Modules (in call order)")]
     count = 0
     for hook in hooks:
         count += 1
-        kind = "firstresult" if hook["firstresult"] else "historic" if hook["historic"] else ""
-        if not hook["declared"]:
+        kind = "firstresult" if hook.firstresult else "historic" if hook.historic else ""
+        if not hook.declared:
             kind = "undeclared"
-        modules = ", ".join(_module_text(m) for m in hook["modules"]) or "-"
-        lines.append(_ROW.format(hook["hook"], kind, modules).rstrip())
+        modules = ", ".join(_module_text(m) for m in hook.modules) or "-"
+        lines.append(_ROW.format(hook.name, kind, modules).rstrip())
     lines.append(f"{count} hooks declared" if count != 1 else "1 hook declared")
     return lines
 
@@ -57,10 +57,11 @@ def install_hook_commands(table: CommandTable, lock: OpLock, hooks: HostHooks | 
                 h
                 for h in hooks.describe()
                 if keyword is None
-                or keyword in h["hook"].lower()
-                or any(keyword in m["name"].lower() for m in h["modules"])
+                or keyword in h.name.lower()
+                or any(keyword in m.name.lower() for m in h.modules)
             ]
-        return Reply(lines=render_hook_table(infos), data={"hooks": infos, "count": len(infos)})
+        data = {"hooks": [h.to_dict() for h in infos], "count": len(infos)}
+        return Reply(lines=render_hook_table(infos), data=data)
 
     table.add(
         Command(

@@ -36,6 +36,8 @@ from typing import Any
 
 import pluggy
 
+from modloader._hooks.info import HookImplInfo
+from modloader._hooks.info import HookInfo
 from modloader._hooks.markers import PROJECT_NAME
 from modloader._registry.events import EventKind
 from modloader._registry.events import ModuleEvent
@@ -47,15 +49,12 @@ if TYPE_CHECKING:
 
     from modloader._registry.record import ModuleRecord
 
-__all__ = ["HookInfo", "HostHooks"]
+__all__ = ["HostHooks"]
 
 _log = logging.getLogger("modloader")
 _S = ModuleState
 _RUNNING = ModuleState.RUNNING
 _new = object.__new__
-
-#: A hook's description for ``module show hooks``: plain data, ready for JSON.
-HookInfo = dict[str, Any]
 
 
 def _skip(*args: object, **kwargs: object) -> None:
@@ -414,21 +413,22 @@ class HostHooks:
             if not isinstance(caller, pluggy.HookCaller):
                 continue
             spec = caller.spec
+            modules = tuple(
+                HookImplInfo(
+                    impl.plugin_name,
+                    wrapper=bool(impl.wrapper or impl.hookwrapper),
+                    tryfirst=bool(impl.tryfirst),
+                    trylast=bool(impl.trylast),
+                )
+                for impl in reversed(caller.get_hookimpls())
+            )
             infos.append(
-                {
-                    "hook": name,
-                    "declared": spec is not None,
-                    "firstresult": spec is not None and bool(spec.opts.get("firstresult")),
-                    "historic": caller.is_historic(),
-                    "modules": [
-                        {
-                            "name": impl.plugin_name,
-                            "wrapper": bool(impl.wrapper or impl.hookwrapper),
-                            "tryfirst": bool(impl.tryfirst),
-                            "trylast": bool(impl.trylast),
-                        }
-                        for impl in reversed(caller.get_hookimpls())
-                    ],
-                }
+                HookInfo(
+                    name,
+                    declared=spec is not None,
+                    firstresult=spec is not None and bool(spec.opts.get("firstresult")),
+                    historic=caller.is_historic(),
+                    modules=modules,
+                )
             )
         return infos
