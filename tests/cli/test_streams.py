@@ -309,3 +309,15 @@ def test_what_the_application_sets_up_is_kept(tmp_path, where):
     assert "APP WARNING res_late: load() raised RuntimeError: no" in done.stderr
     assert "module code" not in done.stderr  # no warning, and the command's handler not back
     assert "] WARNING:" not in done.stderr
+
+
+def test_the_check_prints_its_verdict_after_an_import_that_replaces_stdout(tmp_path):
+    """``--check`` imports the modules (never calling ``load()``): one that replaces
+    ``sys.stdout`` at import made it print nothing and exit 0."""
+    site = tmp_path / "site"
+    site.mkdir()
+    add(site, "res_import_quiet", "import io\nimport sys\n\nsys.stdout = io.StringIO()\n\n" + FAILS)
+    done = run(tmp_path, site, "--check", load=["res_import_quiet"])
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "check OK: 1 module would start, 0 with settings\n"
+    assert "module code replaced sys.stdout during the check; put back" in done.stderr

@@ -211,12 +211,18 @@ def run_check(options: Options) -> int:
     """``modloader -n NS [-C FILE] --check``: print every problem; exit 1 if there is an error."""
     from modloader._cli.args import EXIT_INTERRUPTED
     from modloader._cli.local import make_host
+    from modloader._cli.streams import KeptStreams
     from modloader._host import Host
 
     host = make_host(options)
     assert isinstance(host, Host)
+    root = logging.getLogger()
+    kept = KeptStreams(root, root.handlers)  # modules are imported: their code runs
     try:
-        report = host.check()
+        try:
+            report = host.check()
+        finally:
+            kept.restore("the check")
     except KeyboardInterrupt:  # Ctrl-C: the check stops at once, and says so
         print("check interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
