@@ -166,14 +166,15 @@ def test_restore_puts_back_and_says_so(monkeypatch, caplog):
 
 
 def test_a_closed_stream_is_opened_again_over_its_descriptor(tmp_path):
+    """In the encoding it had (``PYTHONIOENCODING`` may have chosen one)."""
     path = tmp_path / "out"
     with open(path, "w") as target:
-        stream = open(target.fileno(), "w", closefd=False)
+        stream = open(target.fileno(), "w", encoding="latin-1", closefd=False)
         stream.close()
         again = reopened(stream)
-        again.write("still here\n")
+        again.write("still h\u00e9re \u20ac\n")
         again.flush()
-    assert path.read_text() == "still here\n"
+    assert path.read_bytes() == b"still h\xe9re \\u20ac\n"
 
 
 def test_a_stream_whose_descriptor_is_unknown_writes_nowhere():

@@ -41,10 +41,13 @@ def reopened(stream: TextIO) -> TextIO:
             fd = stream.fileno()
         except (OSError, ValueError):
             fd = None
+    encoding = getattr(stream, "encoding", None)  # still told once closed
+    if not isinstance(encoding, str):
+        encoding = "utf-8"
     if isinstance(fd, int) and not isinstance(fd, bool):
         try:
-            return open(fd, "w", encoding="utf-8", errors="backslashreplace", closefd=False)
-        except OSError:
+            return open(fd, "w", encoding=encoding, errors="backslashreplace", closefd=False)
+        except (OSError, LookupError):
             pass
     return open(os.devnull, "w", encoding="utf-8")
 
