@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests._dists import make_dist
 
 FRAMEWORK = Path(__file__).resolve().parents[2] / "framework"
@@ -64,27 +66,24 @@ def test_the_file_gets_info_that_the_terminal_does_not_and_is_appended_to(tmp_pa
     assert any(line.endswith("WARNING: the loud news") for line in lines), lines
 
 
-def test_a_log_file_that_cannot_be_opened_is_an_error_naming_it(tmp_path):
+@pytest.mark.parametrize(
+    ("what", "reason"),
+    [
+        ("missing", "No such file or directory"),
+        # Opened as ``logging.FileHandler`` opens, the FIFO held the command for good.
+        ("fifo", "it is a FIFO that no process reads"),
+    ],
+)
+def test_a_log_file_that_cannot_be_opened_is_an_error_naming_it(tmp_path, what, reason):
     site = make_site(tmp_path)
-    missing = tmp_path / "no" / "such" / "folder" / "modloader.log"
-    done = run(site, tmp_path, "--log-file", str(missing))
+    if what == "missing":
+        log = tmp_path / "no" / "such" / "folder" / "modloader.log"
+    else:
+        log = tmp_path / "modloader.log"
+        os.mkfifo(log)
+    done = run(site, tmp_path, "--log-file", str(log))  # within run()'s 60 s
     assert done.returncode == 1
-    assert done.stderr.strip() == (
-        f"modloader: error: cannot open the log file {missing}: No such file or directory"
-    )
-    assert done.stdout == ""  # no module was started
-
-
-def test_a_fifo_that_nobody_reads_is_an_error_not_a_wait(tmp_path):
-    """Opened as ``logging.FileHandler`` opens, the FIFO held the command for good."""
-    site = make_site(tmp_path)
-    fifo = tmp_path / "modloader.log"
-    os.mkfifo(fifo)
-    done = run(site, tmp_path, "--log-file", str(fifo))  # within run()'s 60 s
-    assert done.returncode == 1
-    assert done.stderr.strip() == (
-        f"modloader: error: cannot open the log file {fifo}: it is a FIFO that no process reads"
-    )
+    assert done.stderr.strip() == f"modloader: error: cannot open the log file {log}: {reason}"
     assert done.stdout == ""  # no module was started
 
 

@@ -256,8 +256,7 @@ def run_local(options: Options) -> int:
         host = make_host(options)
         # Before any module code runs; after the application's host_factory, which may
         # set up its own log (so may its core_init: see _core_init).
-        root = logging.getLogger()
-        kept = KeptStreams(root, root.handlers)
+        kept = KeptStreams()
         host.subscribe(log_reload_failures)
         signals.set_target(host)
         status = _run_host(host, options, signals, kept)

@@ -62,13 +62,16 @@ class KeptStreams:
     made; :meth:`restore` puts them back after module code has run."""
 
     def __init__(
-        self, logger: logging.Logger | None = None, handlers: Iterable[logging.Handler] = ()
+        self,
+        logger: logging.Logger | None = None,
+        handlers: Iterable[logging.Handler] | None = None,
     ) -> None:
         self.stdout: TextIO = sys.stdout
         self.stderr: TextIO = sys.stderr
-        #: The command's own ``handlers`` on ``logger`` (where its log goes).
+        #: The command's own ``handlers`` on ``logger`` (where its log goes); by default
+        #: the root logger and every handler it has now.
         self.logger = logging.getLogger() if logger is None else logger
-        self.handlers = list(handlers)
+        self.handlers = list(self.logger.handlers if handlers is None else handlers)
         self._lock = threading.Lock()  # restored from the thread of any module operation
 
     def rebase(self) -> None:

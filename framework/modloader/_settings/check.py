@@ -216,8 +216,7 @@ def run_check(options: Options) -> int:
 
     host = make_host(options)
     assert isinstance(host, Host)
-    root = logging.getLogger()
-    kept = KeptStreams(root, root.handlers)  # modules are imported: their code runs
+    kept = KeptStreams()  # modules are imported: their code runs
     try:
         try:
             report = host.check()
