@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import sys
@@ -559,6 +560,9 @@ _UNSAYABLE = {
     ),
     "str-exits": (lambda: Unsayable(SystemExit(4)), "Unsayable: <its str() raised SystemExit>"),
     "reason-exits": (lambda: ModuleDeclined(_BadText()), "<its str() raised SystemExit>"),  # type: ignore[arg-type]
+    # Nothing to say: the class's name alone, as Python's traceback ends (not "Name: ").
+    "says-nothing": (lambda: asyncio.CancelledError(), "CancelledError"),
+    "says-nothing-base": (lambda: KeyboardInterrupt(), "KeyboardInterrupt"),
 }
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from modloader import LoadResult
 from modloader import ModuleDeclined
+from modloader._registry.words import headline
 from modloader._registry.words import said
 from modloader._registry.words import shown
 from modloader._registry.words import told
@@ -25,6 +26,11 @@ def test_said_reads_str_and_a_decline_s_reason() -> None:
     assert said(ModuleDeclined("no database")) == "no database"
     assert said(Unsayable(SystemExit(3))) == "<its str() raised SystemExit>"
     assert said(Unsayable(KeyboardInterrupt())) == "<its str() raised KeyboardInterrupt>"
+
+
+def test_headline_names_the_class_and_what_it_said_if_anything() -> None:
+    assert headline(ValueError("bad"), "bad") == "ValueError: bad"
+    assert headline(ValueError(), "") == "ValueError"
 
 
 def test_told_formats_only_for_debug_logging_and_names_what_it_cannot(

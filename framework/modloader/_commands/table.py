@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from modloader._commands.base import CommandResult
 from modloader._registry.context import CommandHandlerT
+from modloader._registry.words import headline
 from modloader._registry.words import said
 from modloader._registry.words import shown
 from modloader.errors import CommandError
@@ -152,7 +153,7 @@ class CommandTable:
             lines.append(f"Command '{line}' failed.")
             return CommandResult(line, ok=False, output="\n".join(lines), data={"error": exc.code})
         except (Exception, SystemExit) as exc:  # a module's command must not take the host down
-            text = f"{type(exc).__name__}: {said(exc)}\nCommand '{line}' failed."
+            text = f"{headline(exc, said(exc))}\nCommand '{line}' failed."
             return CommandResult(line, ok=False, output=text, data={"error": "exception"})
         lines = list(reply.lines)
         if not reply.ok:

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
 
+from modloader._registry.words import headline
 from modloader._registry.words import said
 from modloader._registry.words import told
 from modloader.module import ModuleDeclined
@@ -104,7 +105,8 @@ class CallResult(NamedTuple):
     def reason(self) -> str:
         """``"ValueError: bad"``, ``"load() did not return within 30 s"``, or ``""``."""
         if self.status is CallStatus.RAISED:
-            return f"{type(self.error).__name__}: {self.message}"
+            assert self.error is not None
+            return headline(self.error, self.message)
         if self.status is CallStatus.TIMED_OUT and self.hook == "import":
             return f"its import did not finish within {self.limit:g} s"
         if self.status is CallStatus.TIMED_OUT:

@@ -16,6 +16,7 @@ from modloader._hostargs import check_name
 from modloader._registry.record import Registration
 from modloader._registry.refs import acquire
 from modloader._registry.states import ModuleState
+from modloader._registry.words import headline
 from modloader._registry.words import said
 from modloader.errors import CommandError
 from modloader.errors import ModuleNotRunningError
@@ -201,7 +202,7 @@ def guard_command(owner: str, words: str, handler: CommandHandlerT) -> CommandHa
             _log.warning("%s: command '%s' raised", owner, words, exc_info=True)
             line = " ".join([*words.split(), *args])
             raise CommandError(
-                f"internal error while running '{line}': {type(exc).__name__}: {said(exc)}"
+                f"internal error while running '{line}': {headline(exc, said(exc))}"
             ) from exc
 
     return run

@@ -17,7 +17,7 @@ from modloader.module import LoadResult
 from modloader.module import ModuleDeclined
 from modloader.module import ReloadResult
 
-__all__ = ["said", "shown", "told"]
+__all__ = ["headline", "said", "shown", "told"]
 
 _log = logging.getLogger("modloader")
 
@@ -32,6 +32,12 @@ def said(error: BaseException) -> str:
         return str(error.reason if isinstance(error, ModuleDeclined) else error)
     except BaseException as exc:
         return f"<its str() raised {type(exc).__name__}>"
+
+
+def headline(error: BaseException, message: str) -> str:
+    """``"ValueError: bad"``, or the class's name alone when the exception says nothing
+    (``raise asyncio.CancelledError()``), as Python's own traceback ends."""
+    return f"{type(error).__name__}: {message}" if message else type(error).__name__
 
 
 def told(error: BaseException) -> str:
