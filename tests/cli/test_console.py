@@ -4,6 +4,7 @@ import logging
 import os
 import re
 import select
+import shutil
 import subprocess
 import sys
 import threading
@@ -43,11 +44,11 @@ def executor():
 def drive(executor, keys, tmp_path, **options):
     """Run a console over ``executor`` with ``keys`` typed; returns what it printed."""
     out = io.StringIO()
+    options.setdefault("history_path", str(tmp_path / "history"))
     with create_pipe_input() as pipe, create_app_session(input=pipe, output=DummyOutput()):
         pipe.send_text(keys)
         run_console(
             executor,
-            history_path=str(tmp_path / "history"),
             stdout=out,
             input=pipe,
             output=DummyOutput(),
@@ -112,6 +113,48 @@ def test_a_history_file_that_is_not_one_is_not_kept(executor, tmp_path, caplog, 
     out = within(10, lambda: drive(executor, "echo still here\r\x04", tmp_path))
     assert out == "still here\n"
     assert "console history not kept" in caplog.text
+
+
+def test_a_history_file_that_cannot_be_written_loses_the_line_not_the_command(
+    executor, tmp_path, caplog
+):
+    """A full disk (ENOSPC), or the history's folder removed while the console runs:
+    each line typed ended in prompt_toolkit's traceback and "Press ENTER to
+    continue...", and the command was not run."""
+    folder = tmp_path / "state"
+    folder.mkdir()
+    execute = executor.execute
+
+    def execute_and_remove_the_folder(line):
+        if folder.exists():
+            shutil.rmtree(folder)  # from now on, each write of the history fails
+        return execute(line)
+
+    executor.execute = execute_and_remove_the_folder
+    with caplog.at_level(logging.WARNING, logger="modloader.console"):
+        out = within(
+            10,
+            lambda: drive(
+                executor,
+                "echo one\recho two\recho three\r\x04",
+                tmp_path,
+                history_path=str(folder / "history"),
+            ),
+        )
+    assert executor.lines == ["echo one", "echo two", "echo three"]
+    assert out == "one\ntwo\nthree\n"
+    said = [r.getMessage() for r in caplog.records if "history" in r.getMessage()]
+    assert said == [
+        f"console history not written to {folder / 'history'} (No such file or directory); "
+        "this session's lines are kept in memory"
+    ]
+
+
+def test_a_line_whose_history_write_failed_is_kept_in_memory(tmp_path):
+    history = console_module._open_history(str(tmp_path / "gone" / "history"))
+    shutil.rmtree(tmp_path / "gone")
+    history.append_string("module show")
+    assert list(history.get_strings()) == ["module show"]
 
 
 def test_log_records_are_printed_to_the_console(executor, tmp_path):

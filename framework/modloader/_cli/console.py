@@ -108,7 +108,34 @@ def _open_history(path: str | None) -> History:
     if problem is not None:
         logging.getLogger("modloader.console").warning("console history not kept: %s", problem)
         return InMemoryHistory()
-    return FileHistory(path)
+    return _HistoryFile(path)
+
+
+class _HistoryFile(FileHistory):
+    """prompt_toolkit's history file, where a write that fails loses the line, not the
+    command: a full disk made each command end in prompt_toolkit's traceback and
+    "Press ENTER to continue...", and the command was not run. The line stays in
+    this console's memory; the failure is said once, and again after a write that
+    succeeds."""
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(filename)
+        self.failing = False
+
+    def store_string(self, string: str) -> None:
+        try:
+            super().store_string(string)
+        except OSError as exc:
+            if not self.failing:
+                logging.getLogger("modloader.console").warning(
+                    "console history not written to %s (%s); this session's lines are kept "
+                    "in memory",
+                    self.filename,
+                    exc.strerror or exc,
+                )
+            self.failing = True
+        else:
+            self.failing = False
 
 
 def _last_word(text: str) -> str:
