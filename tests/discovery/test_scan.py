@@ -261,6 +261,24 @@ def test_an_entry_points_file_larger_than_any_real_one_is_not_read(
     assert names([site]) == ["fine", "huge"]
 
 
+def test_a_line_without_an_equals_sign_in_the_group_is_named_and_skipped(
+    site, caplog, trust_fresh_files
+):
+    """importlib.metadata raises on such a line (TypeError), so the publisher's
+    module would silently be missing: the log says which line of which file."""
+    folder = make_dist(site, "careless")
+    eps = folder / "entry_points.txt"
+    eps.write_text(f"[other]\nalso broken\n[{GROUP}]\nres_fine = fine:M\nres_broken broken:M\n")
+    with caplog.at_level(logging.WARNING, logger="modloader"):
+        assert names([site]) == ["res_fine"]
+        assert names([site]) == ["res_fine"]  # warm: read once, said once
+    said = [r.getMessage() for r in caplog.records]
+    assert said == [
+        f"{eps}:5: 'res_broken broken:M' in [{GROUP}] is not an entry point (it has no '='); "
+        "ignored"
+    ]
+
+
 def test_a_metadata_header_block_is_read_only_so_far(site, monkeypatch):
     monkeypatch.setattr(scan_mod, "MAX_HEADER_CHARS", 300)
     folder = plugin(site, "long")

@@ -1,8 +1,8 @@
 """The settings model: pydantic-settings checks the values of every source (SPEC 3.3).
 
-This is the only module of the package that imports pydantic or
-pydantic-settings; :func:`modloader.load_config` imports it only when a
-result is not already cached.
+pydantic and pydantic-settings come through :mod:`modloader._pydantic`;
+:func:`modloader.load_config` imports this module only when a result is not
+already cached.
 
 :data:`ModulesSettings` has one field per directive of
 :data:`~._directives.SPECS`: ``autoload`` a boolean (pydantic's boolean
@@ -32,20 +32,6 @@ from typing import Annotated
 from typing import Any
 from typing import NamedTuple
 
-from pydantic import AfterValidator
-from pydantic import BaseModel
-from pydantic import BeforeValidator
-from pydantic import ConfigDict
-from pydantic import StringConstraints
-from pydantic import ValidationError
-from pydantic import ValidationInfo
-from pydantic import create_model
-from pydantic.fields import FieldInfo
-from pydantic_core import ErrorDetails
-from pydantic_settings import BaseSettings
-from pydantic_settings import PydanticBaseSettingsSource
-from pydantic_settings import SettingsConfigDict
-
 from modloader._config._directives import AUTOLOAD
 from modloader._config._directives import BY_FIELD
 from modloader._config._directives import BY_KEY
@@ -55,6 +41,19 @@ from modloader._config._directives import Spec
 from modloader._config._sources import Layer
 from modloader._config._sources import Setting
 from modloader._config._sources import env_settings
+from modloader._pydantic import AfterValidator
+from modloader._pydantic import BaseModel
+from modloader._pydantic import BaseSettings
+from modloader._pydantic import BeforeValidator
+from modloader._pydantic import ConfigDict
+from modloader._pydantic import ErrorDetails
+from modloader._pydantic import FieldInfo
+from modloader._pydantic import PydanticBaseSettingsSource
+from modloader._pydantic import SettingsConfigDict
+from modloader._pydantic import StringConstraints
+from modloader._pydantic import ValidationError
+from modloader._pydantic import ValidationInfo
+from modloader._pydantic import create_model
 from modloader.errors import ConfigIssue
 
 __all__ = ["EnvironmentSource", "ModulesSettings", "Validated", "bad_bool", "validate"]

@@ -276,7 +276,7 @@ class _Scan:
         if text is None:
             folder_st = _stat(folder) if self.cached else None
             return [_sig(folder_st), self._racy(folder_st), False, None]
-        eps = _group_entry_points(text, self.group)
+        eps = _group_entry_points(text, self.group, ep_path)
         if not eps:
             return [_sig(ep_st), self._racy(ep_st), True, None]
         meta_path = os.path.join(folder, _metadata_file(folder))
@@ -416,15 +416,16 @@ def _read_text(path: str) -> str | None:
     return text
 
 
-def _group_entry_points(text: str, group: str) -> list[list[str]]:
+def _group_entry_points(text: str, group: str, path: str = "") -> list[list[str]]:
     """The ``[name, value]`` pairs of one section, parsed as :mod:`importlib.metadata` does.
 
     Lines are stripped; blank lines and ``#`` comments are skipped; a line without
-    ``=`` is skipped here (importlib.metadata would raise on it).
+    ``=`` is skipped here, said in the log when it is in ``group`` (importlib.metadata
+    raises on it, so the publisher's own tools fail on it too).
     """
     found: list[list[str]] = []
     section: str | None = None
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
@@ -435,6 +436,14 @@ def _group_entry_points(text: str, group: str) -> list[list[str]]:
             name, sep, value = line.partition("=")
             if sep:
                 found.append([name.strip(), value.strip()])
+            else:
+                _log.warning(
+                    "%s:%d: %r in [%s] is not an entry point (it has no '='); ignored",
+                    path,
+                    number,
+                    line[:200],
+                    group,
+                )
     return found
 
 

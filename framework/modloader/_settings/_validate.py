@@ -1,7 +1,8 @@
 """Sources merged strongest first, validated by the module's model, every value with its origin.
 
-This is the only place (with :mod:`.model`) that imports pydantic, and it is
-imported only for a module that declares ``settings_model``.
+With :mod:`.model`, the only part of module settings that uses pydantic (its
+names come through :mod:`modloader._pydantic`); it is imported only for a
+module that declares ``settings_model``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,12 @@ from collections.abc import Mapping
 from typing import Any
 from typing import NamedTuple
 
-from pydantic import BaseModel
-from pydantic import SecretBytes
-from pydantic import SecretStr
-from pydantic import ValidationError
-from pydantic_core import to_jsonable_python
-
 from modloader._names import suggest
+from modloader._pydantic import BaseModel
+from modloader._pydantic import SecretBytes
+from modloader._pydantic import SecretStr
+from modloader._pydantic import ValidationError
+from modloader._pydantic import to_jsonable_python
 from modloader._settings.conffile import ConfFile
 from modloader.errors import ConfigIssue
 

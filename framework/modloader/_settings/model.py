@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic_settings import BaseSettings
-from pydantic_settings import PydanticBaseSettingsSource
-from pydantic_settings import SettingsConfigDict
+from modloader._pydantic import BaseSettings
+from modloader._pydantic import PydanticBaseSettingsSource
+from modloader._pydantic import SettingsConfigDict
 
 __all__ = ["ModuleSettings"]
 
