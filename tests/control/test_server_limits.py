@@ -216,3 +216,64 @@ def test_clients_not_yet_accepted_are_told_the_host_is_stopping(server, short_tm
         reply = read_reply(sock)
         sock.close()
         assert reply["error"]["message"] == STOPPING
+
+
+def test_out_of_descriptors_the_host_pauses_accepting_then_serves_again(short_tmp):
+    """A host at its descriptor limit (EMFILE) retried accept() at once, for as long
+    as the limit lasted: 100 % of a CPU and a warning each time (680,000 lines in
+    20 s). Now it pauses (up to 1 s), says so once, and serves again once
+    descriptors are free."""
+    import resource
+    import signal
+    import subprocess
+
+    from tests._apps import modloader_command
+    from tests._apps import wait_for_socket
+
+    path = str(short_tmp / "ctl.sock")
+
+    def few_descriptors():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (48, 48))
+
+    host = subprocess.Popen(
+        [*modloader_command(), "-n", "itest.descriptors", "-s", path],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=few_descriptors,
+    )
+    log = []
+    reader = threading.Thread(target=lambda: log.extend(host.stdout), daemon=True)
+    reader.start()
+    try:
+        wait_for_socket(path, host)
+        clients = [raw(path) for _ in range(70)]  # more than the host can hold open
+
+        def cpu_seconds():
+            with open(f"/proc/{host.pid}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+        time.sleep(1.0)
+        before = cpu_seconds()
+        time.sleep(2.0)
+        assert cpu_seconds() - before < 0.5  # it was 2.0: a busy loop
+        for sock in clients:
+            sock.close()
+        ran = subprocess.run(
+            [*modloader_command(), "-s", path, "-rx", "module show", "--timeout", "10"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stderr
+        assert "0 modules loaded" in ran.stdout
+    finally:
+        host.send_signal(signal.SIGTERM)
+        host.wait(timeout=30)
+        reader.join(10)
+        host.stdout.close()
+    said = "".join(log)
+    assert said.count("control socket: cannot accept connections: Too many open files") == 1
+    assert said.count("control socket: accepting connections again") == 1

@@ -65,6 +65,13 @@ __all__ = [
 
 logger = logging.getLogger("modloader.control")
 
+#: Seconds accepting pauses after it failed for want of resources (doubled each
+#: time it fails again, up to :data:`ACCEPT_PAUSE_MAX`).
+ACCEPT_PAUSE = 0.05
+ACCEPT_PAUSE_MAX = 1.0
+#: What accept() raises when the one client it took has already gone: no pause.
+_ONE_CLIENT_GONE = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EINTR, errno.EAGAIN})
+
 
 class ServerState(enum.Enum):
     """Where a :class:`ControlServer` is in its life."""
@@ -312,13 +319,20 @@ class ControlServer:
     def _accept_loop(self) -> None:
         listener = self._listener
         assert listener is not None
+        pause = 0.0
         with selectors.DefaultSelector() as selector:
             selector.register(listener, selectors.EVENT_READ)
             selector.register(self._wake_r, selectors.EVENT_READ)
             while self._state is ServerState.LISTENING:
                 for key, _ in selector.select():
                     if key.fileobj is listener and self._state is ServerState.LISTENING:
-                        self._accept(listener)
+                        pause = self._accept(listener, pause)
+                if pause and self._state is ServerState.LISTENING:
+                    # The listener stays readable while its clients wait: without it, only
+                    # close() (the wake pipe) ends the pause early.
+                    selector.unregister(listener)
+                    selector.select(pause)
+                    selector.register(listener, selectors.EVENT_READ)
         self._turn_away(listener)
 
     def _turn_away(self, listener: socket.socket) -> None:
@@ -336,12 +350,32 @@ class ControlServer:
                 sock.shutdown(socket.SHUT_WR)
             sock.close()
 
-    def _accept(self, listener: socket.socket) -> None:
+    def _accept(self, listener: socket.socket, pause: float) -> float:
+        """Accept one client; :returns: how long to pause accepting (``0``: not at all).
+
+        Out of descriptors (``EMFILE``) or memory, accepting fails again at once for
+        as long as that lasts, and the listener stays readable: retried straight away,
+        that was a busy loop writing a warning each time (hundreds of thousands of
+        lines a minute). Accepting pauses instead, longer each time up to
+        :data:`ACCEPT_PAUSE_MAX`; the clients already connected are served meanwhile,
+        and new ones wait in the listen queue. Said once when it starts, once when
+        accepting works again.
+        """
         try:
             sock, _ = listener.accept()
-        except OSError as exc:  # e.g. EMFILE: keep serving the clients already here
-            logger.warning("control socket: accept failed: %s", exc)
-            return
+        except OSError as exc:
+            if exc.errno in _ONE_CLIENT_GONE:
+                return pause
+            if not pause:
+                logger.warning(
+                    "control socket: cannot accept connections: %s; new clients wait, "
+                    "and accepting is tried again every %g s at most until it works",
+                    exc.strerror or exc,
+                    ACCEPT_PAUSE_MAX,
+                )
+            return min(max(pause * 2, ACCEPT_PAUSE), ACCEPT_PAUSE_MAX)
+        if pause:
+            logger.info("control socket: accepting connections again")
         conn = Connection(self, sock)
         with self._lock:
             full = len(self._connections) >= self.max_clients
@@ -357,8 +391,9 @@ class ControlServer:
                 error = ControlError(f"too many clients (at most {self.max_clients}); try again")
                 sock.sendall(encode(error_response(0, error)))
             sock.close()
-            return
+            return 0.0
         thread.start()
+        return 0.0
 
     def forget(self, conn: Connection) -> None:
         with self._lock:
