@@ -1,6 +1,7 @@
 """The server against hostile or unlucky clients: slow lines, undecodable text, ids, stopping."""
 
 import json
+import logging
 import os
 import socket
 import threading
@@ -277,3 +278,42 @@ def test_out_of_descriptors_the_host_pauses_accepting_then_serves_again(short_tm
     said = "".join(log)
     assert said.count("control socket: cannot accept connections: Too many open files") == 1
     assert said.count("control socket: accepting connections again") == 1
+
+
+def test_no_thread_for_a_connection_is_said_and_the_host_serves_again(server, monkeypatch, caplog):
+    """Memory or a thread limit: ``can't start new thread`` for a connection ended
+    the accepting thread (the socket was deaf for good), and the stop then failed
+    with ``cannot join thread before it is started``: the modules were not unloaded."""
+    refusing = threading.Event()
+    refusing.set()
+    start = threading.Thread.start
+
+    def start_unless_refusing(thread):
+        if thread.name == "modloader-control-conn" and refusing.is_set():
+            raise RuntimeError("can't start new thread")
+        start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start_unless_refusing)
+    with caplog.at_level(logging.INFO, logger="modloader.control"):
+        for _ in range(3):
+            sock = raw(server.path)
+            reply = read_reply(sock)
+            sock.close()
+            assert reply["error"]["message"] == (
+                "the host cannot serve another connection now (can't start new thread); try again"
+            )
+        refusing.clear()
+        deadline = time.monotonic() + 10
+        while True:  # accepting may be pausing: the client waits in the queue meanwhile
+            with ControlClient(server.path, timeout=5) as client:
+                if client.execute("echo back").output == "back":
+                    break
+            assert time.monotonic() < deadline
+    said = [r.getMessage() for r in caplog.records if r.name == "modloader.control"]
+    assert said == [
+        "control socket: cannot start a thread for a connection: can't start new thread; new "
+        "clients wait, and accepting is tried again every 1 s at most until it works",
+        "control socket: accepting connections again",
+    ]
+    server.close()  # the stop goes through
+    assert server.state is ServerState.CLOSED

@@ -22,6 +22,7 @@ from modloader import ModuleTimeoutError
 from modloader import ReloadError
 from modloader import StaticDiscovery
 from modloader import UnloadMode
+from modloader import UnloadRefusedError
 from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
 from modloader._registry.calls import OpLock
@@ -1020,3 +1021,36 @@ def test_a_fork_during_an_operation_leaves_the_child_its_own_switch_interval(
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == ["child 0.005 0.005 True", "parent 0.005"]
+
+
+def test_no_thread_for_module_code_fails_the_operation_and_leaves_nothing_busy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``can't start new thread`` (memory, a limit on threads) was raised out of the
+    operation half done: its module stayed busy for good (``its unload() has not
+    returned yet``), and the stop left it loaded, though its code never ran."""
+    from modloader._registry import calls
+
+    def cannot_start(thread: threading.Thread) -> None:
+        raise RuntimeError("can't start new thread")
+
+    one, two = Scripted(), Scripted()
+    host = make({"one": one, "two": two})
+    assert host.unload("two").name == "two"
+    monkeypatch.setattr(calls, "_WORKERS", calls._Workers())  # no idle thread to reuse
+    monkeypatch.setattr(calls._CallThread, "start", cannot_start)
+    why = "RuntimeError: no thread could be started to run it (can't start new thread)"
+    with pytest.raises(ReloadError):
+        host.reload("one")
+    with pytest.raises(UnloadRefusedError) as refused:
+        host.unload("one", UnloadMode.FIRM)
+    assert refused.value.reason == why
+    with pytest.raises(LoadDeclinedError) as declined:
+        host.load("two")
+    assert declined.value.reason == why
+    assert (one.calls, two.calls) == (["load"], ["load", "unload"])  # none ran meanwhile
+    assert (state(host, "one"), state(host, "two")) == ("running", "declined")
+    monkeypatch.undo()  # threads again: nothing was left busy
+    assert host.load("two").name == "two"
+    assert host.unload("one").name == "one"
+    assert host.stop() == ["two"]

@@ -226,6 +226,8 @@ class ControlServer:
             with contextlib.suppress(OSError):
                 conn.sock.shutdown(socket.SHUT_RD)
         for conn, thread in connections.items():
+            if thread.ident is None:  # being started by the acceptor as the server closed
+                continue
             thread.join(max(0.0, deadline - time.monotonic()))
             if thread.is_alive():
                 with contextlib.suppress(OSError):
@@ -358,24 +360,16 @@ class ControlServer:
         that was a busy loop writing a warning each time (hundreds of thousands of
         lines a minute). Accepting pauses instead, longer each time up to
         :data:`ACCEPT_PAUSE_MAX`; the clients already connected are served meanwhile,
-        and new ones wait in the listen queue. Said once when it starts, once when
-        accepting works again.
+        and new ones wait in the listen queue. The same when no thread can be started
+        for a connection (that client is told so). Said once when it starts, once
+        when accepting works again.
         """
         try:
             sock, _ = listener.accept()
         except OSError as exc:
             if exc.errno in _ONE_CLIENT_GONE:
                 return pause
-            if not pause:
-                logger.warning(
-                    "control socket: cannot accept connections: %s; new clients wait, "
-                    "and accepting is tried again every %g s at most until it works",
-                    exc.strerror or exc,
-                    ACCEPT_PAUSE_MAX,
-                )
-            return min(max(pause * 2, ACCEPT_PAUSE), ACCEPT_PAUSE_MAX)
-        if pause:
-            logger.info("control socket: accepting connections again")
+            return _pause_after(pause, f"cannot accept connections: {exc.strerror or exc}")
         conn = Connection(self, sock)
         with self._lock:
             full = len(self._connections) >= self.max_clients
@@ -386,13 +380,17 @@ class ControlServer:
                 self._connections[conn] = thread
         if full:
             logger.warning("control socket: more than %d clients; refusing one", self.max_clients)
-            sock.settimeout(0.5)
-            with contextlib.suppress(OSError):
-                error = ControlError(f"too many clients (at most {self.max_clients}); try again")
-                sock.sendall(encode(error_response(0, error)))
-            sock.close()
+            _refuse(sock, f"too many clients (at most {self.max_clients}); try again")
             return 0.0
-        thread.start()
+        try:
+            thread.start()
+        except RuntimeError as exc:  # "can't start new thread": memory, a limit on threads
+            with self._lock:
+                self._connections.pop(conn, None)
+            _refuse(sock, f"the host cannot serve another connection now ({exc}); try again")
+            return _pause_after(pause, f"cannot start a thread for a connection: {exc}")
+        if pause:
+            logger.info("control socket: accepting connections again")
         return 0.0
 
     def forget(self, conn: Connection) -> None:
@@ -434,3 +432,23 @@ class ControlServer:
                     f"internal error while running '{request.line}': {type(exc).__name__}: {exc}"
                 ),
             )
+
+
+def _pause_after(pause: float, problem: str) -> float:
+    """The next pause of accepting after ``problem``; said when a pause begins."""
+    if not pause:
+        logger.warning(
+            "control socket: %s; new clients wait, and accepting is tried again every "
+            "%g s at most until it works",
+            problem,
+            ACCEPT_PAUSE_MAX,
+        )
+    return min(max(pause * 2, ACCEPT_PAUSE), ACCEPT_PAUSE_MAX)
+
+
+def _refuse(sock: socket.socket, message: str) -> None:
+    """Tell a client it is not served (an error reply with id 0), and close it."""
+    sock.settimeout(0.5)
+    with contextlib.suppress(OSError):
+        sock.sendall(encode(error_response(0, ControlError(message))))
+    sock.close()

@@ -170,6 +170,12 @@ class Call:
         if late is not None:
             late(result)
 
+    def not_run(self, why: BaseException) -> CallResult:
+        """The result of a call that could not be run (no thread for it: ``why``)."""
+        error = RuntimeError(f"no thread could be started to run it ({why})")
+        self.result = self._make(CallStatus.RAISED, error=error, message=str(error))
+        return self.result
+
     def _make(
         self,
         status: CallStatus,

@@ -184,9 +184,18 @@ class _Run:
         #: watcher reads when an exception may have come after it took ``finished``.
         self.done = False
         self.watcher = threading.get_ident()
+        #: Why no call thread could be started, once it could not (see :meth:`begin`).
+        self.no_thread: RuntimeError | None = None
 
     def begin(self) -> None:
-        submit(self.drive, self.watcher)
+        try:
+            submit(self.drive, self.watcher)
+        except RuntimeError as exc:  # "can't start new thread": memory, a limit on threads
+            # The steps run here instead, and each module call fails without running:
+            # its code would have no time limit in this thread. Raised out of here, the
+            # steps were left half done, their module busy for good.
+            self.no_thread = exc
+            self.drive()
 
     # -- in the call thread ----------------------------------------------------------
 
@@ -203,6 +212,10 @@ class _Run:
                 request = self.next_request()
             while request is not None:
                 call = Call(request.hook, request.fn, request.args, request.limit)
+                if self.no_thread is not None:
+                    self.send = call.not_run(self.no_thread)
+                    request = self.next_request()
+                    continue
                 held = self.lock.suspend()
                 with self.guard:
                     self.current, self.held = (call, request), held
