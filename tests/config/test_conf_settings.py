@@ -177,6 +177,12 @@ def test_bad_json_list_in_the_environment(tmp_path: Path) -> None:
     assert str(error) == "MODLOADER_NOLOAD: Invalid value for 'noload': 1 is not a module name"
     error = _error(default_path=tmp_path / "x", environ={"MODLOADER_NOLOAD": '["a"'})
     assert str(error).startswith("MODLOADER_NOLOAD: Invalid value for 'noload': not a JSON list")
+    # Deeper than the JSON reader goes: it was a RecursionError and a traceback.
+    deep = "[" * 100_000 + "]" * 100_000
+    error = _error(default_path=tmp_path / "x", environ={"MODLOADER_NOLOAD": deep})
+    assert str(error) == (
+        "MODLOADER_NOLOAD: Invalid value for 'noload': not a JSON list (nested too deeply)"
+    )
 
 
 @pytest.mark.parametrize(

@@ -274,6 +274,17 @@ def test_a_wrong_environment_value_names_the_variable(
     )
 
 
+def test_environment_json_nested_too_deeply_names_the_variable(
+    make_host: HostMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """It was a RecursionError in the module's call: declined with that as its reason."""
+    monkeypatch.setenv("MYAPP_RES_STORE__LIMITS", "[" * 100_000 + "]" * 100_000)
+    assert reason(make_host()).startswith(
+        "invalid settings: MYAPP_RES_STORE__LIMITS: 'limits': Input should be a valid "
+        "dictionary or instance of Limits"
+    )
+
+
 def test_an_environment_variable_naming_no_field_is_a_warning(
     make_host: HostMaker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -87,6 +87,9 @@ def _decode(value: Any, info: ValidationInfo) -> Any:
     except json.JSONDecodeError as exc:
         message = f"Invalid value for '{_key(info)}': not a JSON list ({exc.msg})"
         raise ValueError(message) from None
+    except RecursionError:  # [[[[...: deeper than the JSON reader goes
+        message = f"Invalid value for '{_key(info)}': not a JSON list (nested too deeply)"
+        raise ValueError(message) from None
 
 
 def _printable(value: str, info: ValidationInfo) -> str:

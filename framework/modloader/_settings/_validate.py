@@ -218,7 +218,7 @@ def _env_value(kind: str, raw: str) -> Any:
     if kind in ("list", "mapping", "model"):
         try:
             return json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply
             if kind == "list":
                 return [part.strip() for part in raw.split(",") if part.strip()]
     return raw
