@@ -40,3 +40,15 @@ def test_a_malformed_attribute_of_a_python_module_is_refused() -> None:
     module.load_priority = 300  # type: ignore[attr-defined]
     with pytest.raises(ValueError, match="load_priority"):
         read_contract(ModuleRecord("res_bad"), module)
+
+
+def test_a_refused_support_level_is_not_what_module_show_shows() -> None:
+    """Declined for it, the module was still listed with the bad level ("bogus")."""
+
+    class Bogus:
+        support_level = "bogus"
+
+    record = ModuleRecord("res_bogus")
+    with pytest.raises(ValueError, match="'support_level' must be one of"):
+        read_contract(record, Bogus())
+    assert record.support_level == "unknown"

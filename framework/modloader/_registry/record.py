@@ -167,11 +167,12 @@ def read_contract(record: ModuleRecord, obj: Any) -> None:
     description = _attr(obj, "description")
     record.description = str(description).splitlines()[0] if description else None
     level = _attr(obj, "support_level") or SupportLevel.UNKNOWN
-    record.support_level = str(level).lower()
-    if record.support_level not in _LEVELS:
+    support_level = str(level).lower()
+    if support_level not in _LEVELS:  # refused, so not shown either: it stays "unknown"
         raise ValueError(
             f"'support_level' must be one of core, extended, deprecated, unknown; not {level!r}"
         )
+    record.support_level = support_level
     priority = _attr(obj, "load_priority")
     priority = LoadPriority.DEFAULT if priority is None else priority
     if isinstance(priority, bool) or not isinstance(priority, int) or not 0 <= priority <= 255:
