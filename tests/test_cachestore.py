@@ -17,12 +17,35 @@ def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_round_trip_and_clear(store_dir: Path) -> None:
-    _cachestore.store("kind", "k1", {"a": [1, 2]})
-    assert _cachestore.load("kind", "k1") == {"a": [1, 2]}
-    assert _cachestore.load("kind", "other") is None
-    assert [p.name for p in _cachestore.entries("kind")] == ["k1.json"]
+    key = _cachestore.key_for("k1")
+    _cachestore.store("kind", key, {"a": [1, 2]})
+    assert _cachestore.load("kind", key) == {"a": [1, 2]}
+    assert _cachestore.load("kind", _cachestore.key_for("other")) is None
+    assert [p.name for p in _cachestore.entries("kind")] == [f"{key}.json"]
     assert _cachestore.clear() == 1
-    assert _cachestore.load("kind", "k1") is None
+    assert _cachestore.load("kind", key) is None
+
+
+def test_files_not_named_as_entries_are_never_pruned_nor_cleared(store_dir: Path) -> None:
+    """A cache folder set to one that holds the user's files (``MODLOADER_CACHE_DIR=$HOME``):
+    each store pruned ``~/config/*.json`` to the newest 64, and ``--cache clear``
+    removed every ``~/*/*.json`` (a project's ``package.json``)."""
+    mine = [store_dir / "project" / "package.json", store_dir / "kind" / "settings.json"]
+    mine += [store_dir / "kind" / f"old{i}.json" for i in range(_cachestore.MAX_ENTRIES + 5)]
+    for path in mine:
+        path.parent.mkdir(exist_ok=True)
+        path.write_text("{}")
+        os.utime(path, ns=(0, 0))  # older than any entry: the first a prune would take
+    (store_dir / "kind").chmod(0o700)
+    keys = [_cachestore.key_for(str(i)) for i in range(3)]
+    for key in keys:
+        _cachestore.store("kind", key, 1)
+    assert sorted(p.stem for p in _cachestore.entries()) == sorted(keys)
+    leftover = store_dir / "kind" / ".tmp-ab_cd123.json"  # a write that was cut short
+    leftover.write_text("{")
+    assert _cachestore.clear() == 4
+    assert all(path.read_text() == "{}" for path in mine)
+    assert not leftover.exists()
 
 
 @pytest.mark.parametrize("how", ["env", "disable-file"])
@@ -37,16 +60,13 @@ def test_switched_off(store_dir: Path, monkeypatch: pytest.MonkeyPatch, how: str
 
 
 def test_old_entries_are_pruned(store_dir: Path) -> None:
-    for i in range(_cachestore.MAX_ENTRIES + 5):
-        _cachestore.store("kind", f"k{i:03}", i)
-        os.utime(store_dir / "kind" / f"k{i:03}.json", ns=(i * 10**9, i * 10**9))
-    kept = sorted(p.stem for p in _cachestore.entries("kind"))
-    assert len(kept) == _cachestore.MAX_ENTRIES
-    assert kept[0] == "k005"  # the oldest five went
-    assert (
-        _cachestore.load("kind", f"k{_cachestore.MAX_ENTRIES + 4:03}")
-        == _cachestore.MAX_ENTRIES + 4
-    )
+    keys = [_cachestore.key_for(f"k{i:03}") for i in range(_cachestore.MAX_ENTRIES + 5)]
+    for i, key in enumerate(keys):
+        _cachestore.store("kind", key, i)
+        os.utime(store_dir / "kind" / f"{key}.json", ns=(i * 10**9, i * 10**9))
+    kept = {p.stem for p in _cachestore.entries("kind")}
+    assert kept == set(keys[5:])  # the oldest five went
+    assert _cachestore.load("kind", keys[-1]) == _cachestore.MAX_ENTRIES + 4
 
 
 def test_a_corrupt_entry_is_a_miss(store_dir: Path) -> None:

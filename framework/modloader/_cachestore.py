@@ -13,6 +13,9 @@ so any number of processes may read and write at once.
   non-empty value but ``0``), or a file named ``.disable`` in the folder.
 * Bounded: each kind keeps its :data:`MAX_ENTRIES` most recently written
   entries; older ones are removed when a new one is written.
+* Its own files only: an entry is a file named by its key (32 hexadecimal
+  digits) and ``.json``; pruning and :meth:`CacheStore.clear` touch nothing
+  else, so a folder that holds the user's files too (``$HOME``) keeps them.
 * Damage is a miss: an entry is read only if it is a regular file (not
   through a symbolic link, never a FIFO or a device), at most
   :data:`MAX_ENTRY_BYTES` long, valid JSON and nested no deeper than JSON's
@@ -56,6 +59,7 @@ __all__ = [
     "digest",
     "entries",
     "is_enabled",
+    "is_entry_name",
     "key_for",
     "load",
     "store",
@@ -170,17 +174,34 @@ class CacheStore:
                     os.unlink(tmp_name)
 
     def entries(self, kind: str | None = None) -> list[Path]:
-        """The stored files, for inspection (``kind`` narrows to one kind)."""
+        """The stored files, for inspection (``kind`` narrows to one kind): only files
+        named as entries are (see :func:`is_entry_name`)."""
         from pathlib import Path  # for inspection only: a warm start does without it
 
         root = Path(self.path())
         pattern = f"{kind}/*.json" if kind else "*/*.json"
-        return sorted(root.glob(pattern)) if root.is_dir() else []
+        found = root.glob(pattern) if root.is_dir() else ()
+        return sorted(path for path in found if is_entry_name(path.name))
 
     def clear(self, kind: str | None = None) -> int:
-        """Remove stored entries (of one kind, or all); returns how many were removed."""
+        """Remove stored entries (of one kind, or all); returns how many were removed.
+
+        Only files named as entries are removed (and this store's temporary files
+        left by a write that was cut short): the folder may be one the user keeps
+        other files in (``MODLOADER_CACHE_DIR=$HOME``).
+        """
+        from pathlib import Path
+
         removed = 0
-        for path in self.entries(kind):
+        leftovers: list[Path] = []
+        root = Path(self.path())
+        if root.is_dir():
+            leftovers = [
+                path
+                for path in root.glob(f"{kind}/.tmp-*.json" if kind else "*/.tmp-*.json")
+                if _is_temporary_name(path.name)
+            ]
+        for path in [*self.entries(kind), *leftovers]:
             with contextlib.suppress(OSError):
                 path.unlink()
                 removed += 1
@@ -254,13 +275,33 @@ def _private(info: os.stat_result, folder: str) -> bool:
     return False
 
 
+def is_entry_name(name: str) -> bool:
+    """Whether ``name`` is what an entry's file is called: its key (32 hexadecimal
+    digits, :func:`key_for`) and ``.json``. Nothing else in a kind's folder is the
+    cache's to prune or clear."""
+    return (
+        len(name) == 37
+        and name.endswith(".json")
+        and all(c in "0123456789abcdef" for c in name[:32])
+    )
+
+
+def _is_temporary_name(name: str) -> bool:
+    """A file :meth:`CacheStore.store` was writing (``tempfile``: 8 random characters)."""
+    middle = name[5:-5]
+    return (
+        name.startswith(".tmp-")
+        and name.endswith(".json")
+        and len(middle) == 8
+        and all(c in "abcdefghijklmnopqrstuvwxyz0123456789_" for c in middle)
+    )
+
+
 def _prune(folder: str) -> None:
     """Keep the :data:`MAX_ENTRIES` newest entries of ``folder``; a miss costs a rebuild only."""
     with os.scandir(folder) as it:
         found = [
-            (e.stat(follow_symlinks=False).st_mtime_ns, e.path)
-            for e in it
-            if e.name.endswith(".json")
+            (e.stat(follow_symlinks=False).st_mtime_ns, e.path) for e in it if is_entry_name(e.name)
         ]
     if len(found) <= MAX_ENTRIES:
         return
