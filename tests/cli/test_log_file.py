@@ -129,3 +129,49 @@ def test_an_applications_command_says_its_own_name(tmp_path):
     assert configure_logging(options) == (
         f"myapp: error: cannot open the log file {fifo}: it is a FIFO that no process reads"
     )
+
+
+@pytest.mark.parametrize("rotation", ["moved", "removed"])
+def test_a_rotated_log_file_is_followed(tmp_path, rotation):
+    """``logrotate`` moves the file away and makes a new one (or the file is removed):
+    the host wrote to the moved file for good, and the new one stayed empty."""
+    import signal
+    import time
+
+    from tests._apps import wait_for_socket
+
+    site = make_site(tmp_path)
+    log, sock = tmp_path / "modloader.log", tmp_path / "c.sock"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
+        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
+    }
+    command = [sys.executable, "-m", "modloader", "-n", "logs.modules", "-s", str(sock)]
+    host = subprocess.Popen(
+        [*command, "--log-file", str(log)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+    )
+    try:
+        wait_for_socket(str(sock), host)
+        if rotation == "moved":
+            log.rename(tmp_path / "modloader.log.1")
+            log.write_text("")  # logrotate's "create"
+        else:
+            log.unlink()
+        host.send_signal(signal.SIGHUP)  # something to log: "SIGHUP: reloading every module"
+        deadline = time.monotonic() + 15
+        while "SIGHUP: reloading every module" not in (log.read_text() if log.exists() else ""):
+            assert time.monotonic() < deadline, "the log file was not followed"
+            time.sleep(0.05)
+    finally:
+        host.send_signal(signal.SIGTERM)
+        _, stderr = host.communicate(timeout=30)
+    assert host.returncode == 0, stderr
+    if rotation == "moved":
+        old = (tmp_path / "modloader.log.1").read_text()
+        assert "INFO: the quiet news" in old and "SIGHUP" not in old

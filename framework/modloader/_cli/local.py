@@ -101,12 +101,44 @@ def configure_logging(options: Options) -> str | None:
 
 class _LogFile(logging.StreamHandler):  # type: ignore[type-arg]
     """``--log-file``'s handler: a write that fails (a full disk, a collector gone) is
-    said once on stderr, not as a traceback per line; the lines are lost meanwhile."""
+    said once on stderr, not as a traceback per line; the lines are lost meanwhile.
+
+    It follows the path, as :class:`logging.handlers.WatchedFileHandler` does: when
+    the file there is no longer the one it writes to (``logrotate`` moved it away
+    and made a new one, or it was removed), the path is opened again before the
+    next line. A rotated log needs no signal and no ``copytruncate``.
+    """
 
     def __init__(self, stream: TextIO, path: str, prog: str) -> None:
         super().__init__(stream)
         self.path, self.prog = path, prog
         self.failed = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self._follow()
+        super().emit(record)
+
+    def _follow(self) -> None:
+        try:
+            there: os.stat_result | None = os.stat(self.path)
+        except FileNotFoundError:
+            there = None
+        except OSError:
+            return  # cannot tell: write where we are
+        try:
+            mine: os.stat_result | None = os.fstat(self.stream.fileno())
+        except (OSError, ValueError):
+            mine = None
+        if there is not None and mine is not None:
+            if (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino):
+                return
+        try:
+            stream = _open_log_file(self.path)
+        except OSError:
+            return  # its folder is gone, say: the next write says what is wrong, once
+        old, self.stream = self.stream, stream
+        with contextlib.suppress(OSError, ValueError):
+            old.close()
 
     def handleError(self, record: logging.LogRecord) -> None:
         if self.failed:
