@@ -164,11 +164,13 @@ def test_serve_is_a_context_manager_and_close_is_idempotent(host: Host, sock: st
         assert isinstance(control, ControlSocket)
         assert control.path == sock
         assert not control.closed
+        assert control.accepting
         with ControlClient(sock, timeout=5) as client:
             assert "res_plain" in client.execute("module show").output
             assert client.execute("core stop gracefully").output == "Stopping gracefully."
         assert host.wait_for_stop(5) is True
     assert control.closed
+    assert not control.accepting
     assert not os.path.exists(sock)
     control.close()  # again: nothing happens
     assert repr(control) == f"<ControlSocket {sock!r} closed>"

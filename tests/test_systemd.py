@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -230,3 +231,89 @@ def test_exec_reload_fails_when_a_module_reports_a_reload_failure(host: Signalle
     assert code == 0, err
     # The operator's reply says it failed; the host's log says which module and why.
     assert err.count("beta: reload failed: reload() returned False") == 1
+
+
+@pytest.mark.parametrize(
+    ("environ", "interval"),
+    [
+        ({"NOTIFY_SOCKET": "/run/x", "WATCHDOG_USEC": "30000000"}, 15.0),
+        ({"NOTIFY_SOCKET": "/run/x", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "$PID"}, 15.0),
+        ({"NOTIFY_SOCKET": "/run/x", "WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"}, None),
+        ({"NOTIFY_SOCKET": "/run/x", "WATCHDOG_USEC": "0"}, None),
+        ({"NOTIFY_SOCKET": "/run/x", "WATCHDOG_USEC": "soon"}, None),
+        ({"WATCHDOG_USEC": "30000000"}, None),
+        ({}, None),
+    ],
+    ids=["asked", "asked-of-us", "asked-of-another", "zero", "garbage", "no-socket", "outside"],
+)
+def test_the_watchdog_interval_is_half_what_systemd_asks(
+    environ: dict[str, str], interval: float | None
+) -> None:
+    from modloader._systemd import watchdog_interval
+
+    if environ.get("WATCHDOG_PID") == "$PID":
+        environ = {**environ, "WATCHDOG_PID": str(os.getpid())}
+    assert watchdog_interval(environ) == interval
+
+
+def test_with_watchdogsec_the_host_says_it_is_alive_until_it_has_stopped(
+    host: Signalled, listener: tuple[socket.socket, str]
+) -> None:
+    """``WatchdogSec=`` without ``WATCHDOG=1`` pings: systemd killed the host (SIGABRT)
+    once the period passed, whatever it was doing."""
+    sock, path = listener
+    sock.settimeout(60)
+    proc = host.start(env={"NOTIFY_SOCKET": path, "WATCHDOG_USEC": "200000"})  # 0.2 s
+    try:
+        assert _fields(sock)["READY"] == "1"
+        started = time.monotonic()
+        pings = [_fields(sock) for _ in range(5)]
+        assert pings == [{"WATCHDOG": "1"}] * 5
+        assert time.monotonic() - started < 2.0  # every 0.1 s
+        proc.send_signal(signal.SIGTERM)
+        seen = [_fields(sock)]
+        while seen[-1] != {"STOPPING": "1"}:
+            seen.append(_fields(sock))
+        code, _, err = finish(proc)
+    finally:
+        proc.kill()
+    assert code == 0, err
+    assert "not told the host is alive" not in err
+
+
+def test_the_watchdog_stops_pinging_while_the_host_is_not_well_and_says_so_once(
+    listener: tuple[socket.socket, str],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from modloader._systemd import Watchdog
+
+    sock, path = listener
+    sock.settimeout(5)
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    well = [True]
+    watchdog = Watchdog(0.02, lambda: well[0], "the control socket is not served")
+    watchdog.start()
+    try:
+        assert _fields(sock) == {"WATCHDOG": "1"}
+        well[0] = False
+        time.sleep(0.3)
+        while True:  # what was sent before it fell ill
+            sock.settimeout(0.2)
+            try:
+                sock.recv(4096)
+            except TimeoutError:
+                break
+        time.sleep(0.2)
+        with pytest.raises(TimeoutError):
+            sock.recv(4096)  # no ping while unwell
+        well[0] = True
+        sock.settimeout(5)
+        assert _fields(sock) == {"WATCHDOG": "1"}  # and again once well
+    finally:
+        watchdog.stop()
+    said = [r.getMessage() for r in caplog.records if "WatchdogSec" in r.getMessage()]
+    assert said == [
+        "the control socket is not served: systemd is no longer told the host is alive, "
+        "and restarts it after WatchdogSec="
+    ]

@@ -59,6 +59,12 @@ class ControlSocket:
         """``True`` once :meth:`close` has run."""
         return self._server.state is ServerState.CLOSED
 
+    @property
+    def accepting(self) -> bool:
+        """``True`` while clients are accepted: open, and its accepting thread alive (a
+        health check for a supervisor)."""
+        return self._server.accepting
+
     def close(self) -> None:
         """Stop accepting, end the open connections and remove the socket. Idempotent.
 

@@ -24,7 +24,9 @@ from modloader._commands.base import CommandResult
 from modloader._commands.base import Executor
 from modloader._control.paths import default_socket_path
 from modloader._serving import open_control_socket
+from modloader._systemd import Watchdog
 from modloader._systemd import notify
+from modloader._systemd import watchdog_interval
 from modloader.errors import ControlError
 
 __all__ = ["Foreground", "ServedHost", "serve"]
@@ -142,6 +144,15 @@ class Foreground:
             return exc.exit_code
         signals.on_force(control.close)
         notify("READY=1", f"STATUS={self._status(control.path)}")
+        watchdog = None
+        interval = watchdog_interval()
+        if interval is not None:  # WatchdogSec=: alive while serving, and while stopping
+            watchdog = Watchdog(
+                interval,
+                lambda: self._stopping.is_set() or control.accepting,
+                "the control socket is not served",
+            )
+            watchdog.start()
         if signals.received is not None:  # a signal between startup's end and now
             self.request_stop(graceful=True)
         if signals.reload_pending and not self._stopping.is_set():  # a SIGHUP during startup
@@ -154,12 +165,15 @@ class Foreground:
                 while not self._stopping.wait(1.0):
                     pass
         finally:
+            self._stopping.set()  # the console's end too: the watchdog goes on while stopping
             signals.reloader = None
             signals.phase = Phase.STOPPING
             notify("STOPPING=1")
             # Close the door first, so that no command races the shutdown.
             control.close()
             self.host.stop(graceful=self._graceful)
+            if watchdog is not None:
+                watchdog.stop()
         return 0
 
     def _status(self, path: str) -> str:

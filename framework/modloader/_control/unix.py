@@ -156,6 +156,12 @@ class ControlServer:
         return self._state is ServerState.LISTENING
 
     @property
+    def accepting(self) -> bool:
+        """Listening, and the thread that accepts clients is alive."""
+        acceptor = self._acceptor
+        return self._state is ServerState.LISTENING and acceptor is not None and acceptor.is_alive()
+
+    @property
     def client_count(self) -> int:
         """How many connections are being served now."""
         with self._lock:
