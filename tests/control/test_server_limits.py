@@ -317,3 +317,30 @@ def test_no_thread_for_a_connection_is_said_and_the_host_serves_again(server, mo
     ]
     server.close()  # the stop goes through
     assert server.state is ServerState.CLOSED
+
+
+def test_a_failure_taking_a_client_does_not_end_accepting(server, monkeypatch, caplog):
+    """Anything ``_accept`` raised (a MemoryError making the connection) ended the
+    accepting thread: the socket was deaf for good."""
+    from modloader._control import unix
+
+    real = unix.Connection
+    failures = [MemoryError()]
+
+    def connection(*args, **kwargs):
+        if failures:
+            raise failures.pop()
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(unix, "Connection", connection)
+    with caplog.at_level(logging.WARNING, logger="modloader.control"):
+        lost = raw(server.path)
+        deadline = time.monotonic() + 10
+        while True:
+            with ControlClient(server.path, timeout=5) as client:
+                if client.execute("echo back").output == "back":
+                    break
+            assert time.monotonic() < deadline
+        lost.close()
+    assert server.accepting
+    assert "control socket: taking a client failed (MemoryError: )" in caplog.text

@@ -334,7 +334,11 @@ class ControlServer:
             while self._state is ServerState.LISTENING:
                 for key, _ in selector.select():
                     if key.fileobj is listener and self._state is ServerState.LISTENING:
-                        pause = self._accept(listener, pause)
+                        try:
+                            pause = self._accept(listener, pause)
+                        except Exception as exc:  # MemoryError, say: never a deaf socket
+                            problem = f"taking a client failed ({type(exc).__name__}: {exc})"
+                            pause = _pause_after(pause, problem)
                 if pause and self._state is ServerState.LISTENING:
                     # The listener stays readable while its clients wait: without it, only
                     # close() (the wake pipe) ends the pause early.
@@ -376,7 +380,11 @@ class ControlServer:
             if exc.errno in _ONE_CLIENT_GONE:
                 return pause
             return _pause_after(pause, f"cannot accept connections: {exc.strerror or exc}")
-        conn = Connection(self, sock)
+        try:
+            conn = Connection(self, sock)
+        except BaseException:
+            sock.close()
+            raise
         with self._lock:
             full = len(self._connections) >= self.max_clients
             if not full:
