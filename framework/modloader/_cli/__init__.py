@@ -84,6 +84,39 @@ def main(
         raise TypeError("main(argv=...) must be a sequence of arguments, not a str")
     argv = sys.argv[1:] if argv is None else list(argv)
     _fill_closed_streams()
+    from modloader._cli.output import OutputError
+
+    try:
+        return _run(
+            argv,
+            prog,
+            namespace,
+            default_config_path,
+            env_prefix,
+            host_factory,
+            core_init,
+            description,
+            epilog,
+        )
+    except OutputError as exc:  # > /dev/full: said as ls says it, not as a traceback
+        try:
+            print(f"{prog}: write error: {exc}", file=sys.stderr, flush=True)
+        except (OSError, ValueError):
+            pass
+        return 1
+
+
+def _run(
+    argv: list[str],
+    prog: str,
+    namespace: str | None,
+    default_config_path: str | os.PathLike[str] | None,
+    env_prefix: str,
+    host_factory: Callable[..., Host] | None,
+    core_init: Callable[[Host], None] | None,
+    description: str | None,
+    epilog: str | None,
+) -> int:
     for stream in (sys.stdout, sys.stderr):
         # A module's text must never kill the command on a terminal that cannot show it.
         reconfigure = getattr(stream, "reconfigure", None)

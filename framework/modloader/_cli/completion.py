@@ -16,6 +16,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from modloader._cli.output import write
+
 __all__ = ["complete", "print_completion"]
 
 
@@ -75,17 +77,17 @@ def print_completion(parser: argparse.ArgumentParser, shell: str) -> None:
     script = shtab.complete(parser, shell=shell, preamble=preamble)
     if shell == "bash":  # argparse reads -rx as -r -x; the generated script does not
         script += _RX_BASH
-    sys.stdout.write(script)
+    write(sys.stdout, script)
 
 
 def complete(topic: str, words: Sequence[str], *, namespace: str, socket: str | None) -> None:
     """Print the candidates for ``topic``, one a line."""
     if topic == "namespaces":
-        print("\n".join(_namespaces()))
+        write(sys.stdout, "".join(f"{name}\n" for name in _namespaces()))
         return
     line = " ".join(words)
     for candidate in _host_candidates(line, namespace=namespace, socket=socket):
-        print(candidate)
+        write(sys.stdout, f"{candidate}\n")
 
 
 def _namespaces() -> list[str]:

@@ -24,6 +24,7 @@ from typing import Final
 from typing import NamedTuple
 from typing import TextIO
 
+from modloader._cli.output import write
 from modloader._commands.base import CommandResult
 from modloader._control.client import ControlClient
 from modloader._control.paths import folder_problem
@@ -193,7 +194,7 @@ def differences(replies: list[Reply]) -> str | None:
 def _write_output(out: TextIO, result: CommandResult) -> None:
     if result.output:
         text = escape_controls(result.output)
-        out.write(text if text.endswith("\n") else text + "\n")
+        write(out, text if text.endswith("\n") else text + "\n")
 
 
 def _print_json(replies: list[Reply], line: str, out: TextIO) -> None:
@@ -204,7 +205,7 @@ def _print_json(replies: list[Reply], line: str, out: TextIO) -> None:
     for document in documents:
         document["command"] = document["command"] or line
     shown: Any = documents[0] if len(documents) == 1 else documents
-    out.write(json.dumps(shown, indent=2, default=str) + "\n")
+    write(out, json.dumps(shown, indent=2, default=str) + "\n")
 
 
 def print_replies(
@@ -225,12 +226,11 @@ def print_replies(
     else:
         for reply in replies:
             if reply.result is None:
-                out.write(f"== pid {reply.pid}: failed ==\n{escape_controls(reply.error or '')}\n")
+                write(out, f"== pid {reply.pid}: failed ==\n{escape_controls(reply.error or '')}\n")
             else:
-                out.write(f"== pid {reply.pid} ==\n")
+                write(out, f"== pid {reply.pid} ==\n")
                 _write_output(out, reply.result)
         summary = differences(replies)
         if summary is not None:
-            out.write(escape_controls(summary) + "\n")
-    out.flush()
+            write(out, escape_controls(summary) + "\n")
     return status

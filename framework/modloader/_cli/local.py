@@ -16,6 +16,7 @@ from typing import TextIO
 
 from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
+from modloader._cli.output import write
 from modloader._cli.streams import KeptStreams
 from modloader._cli.streams import TerminalHandler
 from modloader._cli.streams import reopened
@@ -208,18 +209,8 @@ def run_cache(action: str) -> int:
     for path in _cachestore.entries():
         with contextlib.suppress(OSError):  # removed since it was listed
             lines.append(f"  {path.parent.name:<12} {path.stat().st_size:>9} bytes  {path.name}")
-    _write(sys.stdout, "\n".join(lines) + "\n")
+    write(sys.stdout, "\n".join(lines) + "\n")
     return 0
-
-
-def _write(out: TextIO, text: str) -> None:
-    """Write and flush ``text``; a reader that has gone (``| head``) is not an error."""
-    try:
-        out.write(text)
-        out.flush()
-    except BrokenPipeError:
-        # The interpreter flushes stdout again at exit: point it at nothing first.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
 
 
 def _report_start_error(exc: ModLoaderError, as_json: bool, prog: str = "modloader") -> None:
@@ -247,10 +238,10 @@ def print_result(result: CommandResult, *, as_json: bool, stdout: TextIO | None 
     if as_json:
         from modloader._control.protocol import result_as_dict
 
-        _write(out, json.dumps(result_as_dict(result), indent=2, default=str) + "\n")
+        write(out, json.dumps(result_as_dict(result), indent=2, default=str) + "\n")
     elif result.output:
         text = escape_controls(result.output)
-        _write(out, text if text.endswith("\n") else text + "\n")
+        write(out, text if text.endswith("\n") else text + "\n")
 
 
 def run_local(options: Options) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import sys
 
+from modloader._cli.output import write
 from modloader._control.wire import CLOSED
 from modloader._control.wire import MAX_RESPONSE_BYTES
 from modloader._control.wire import REPLY_TIMEOUT
@@ -229,7 +230,7 @@ def _show(raw: bytes, prog: str) -> int:
     output = reply.get("output") or ""
     if output and isinstance(output, str):
         output = escape_controls(output)
-        sys.stdout.write(output if output.endswith("\n") else output + "\n")
+        write(sys.stdout, output if output.endswith("\n") else output + "\n")
     sys.stdout.flush()
     code = reply.get("exit_code", 0 if reply.get("ok") else 1)
     return code if isinstance(code, int) and not isinstance(code, bool) else 1

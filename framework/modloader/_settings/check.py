@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
 
+from modloader._cli.output import write
 from modloader._names import name_key
 from modloader._names import suggest
 from modloader._registry.calls import CallResult
@@ -240,7 +241,7 @@ def run_check(options: Options) -> int:
         )
     else:
         for line in report.lines():
-            print(line, file=sys.stdout if line.startswith("check ") else sys.stderr)
+            write(sys.stdout if line.startswith("check ") else sys.stderr, line + "\n")
     return report.exit_code
 
 
