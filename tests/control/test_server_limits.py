@@ -344,3 +344,52 @@ def test_a_failure_taking_a_client_does_not_end_accepting(server, monkeypatch, c
         lost.close()
     assert server.accepting
     assert "control socket: taking a client failed (MemoryError: )" in caplog.text
+
+
+@pytest.mark.parametrize("what", ["socket", "folder"])
+def test_a_removed_socket_is_made_again(executor, short_tmp, monkeypatch, caplog, what):
+    """A cleaner of the temporary folder (or a careless ``rm``) took the socket away:
+    every client got ``Unable to connect`` until the host was restarted."""
+    import shutil
+
+    from modloader._control import unix
+
+    monkeypatch.setattr(unix, "CHECK_SOCKET_EVERY", 0.05)
+    path = short_tmp / "ctl" / "test.sock"
+    server = ControlServer(executor, path)
+    server.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="modloader.control"):
+            if what == "socket":
+                path.unlink()
+            else:
+                shutil.rmtree(path.parent)
+            deadline = time.monotonic() + 10
+            while not path.exists():
+                assert time.monotonic() < deadline, "the socket was not made again"
+                time.sleep(0.02)
+            with ControlClient(str(path), timeout=5) as client:
+                assert client.execute("echo back").output == "back"
+        assert oct(path.stat().st_mode & 0o777) == "0o600"
+        assert f"control socket {path} was removed; it is there again" in caplog.text
+        assert server.accepting
+    finally:
+        server.close()
+    assert not path.exists()  # the new one is removed at the close, as the first was
+
+
+def test_a_path_taken_by_something_else_is_left_alone(executor, short_tmp, monkeypatch):
+    from modloader._control import unix
+
+    monkeypatch.setattr(unix, "CHECK_SOCKET_EVERY", 0.05)
+    path = short_tmp / "ctl" / "test.sock"
+    server = ControlServer(executor, path)
+    server.start()
+    try:
+        path.unlink()
+        path.write_text("somebody else's")  # not ours to replace
+        time.sleep(0.3)
+        assert path.read_text() == "somebody else's"
+    finally:
+        server.close()
+    assert path.read_text() == "somebody else's"  # nor to remove at the close

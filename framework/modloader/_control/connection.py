@@ -37,7 +37,7 @@ from modloader.errors import ProtocolError
 if TYPE_CHECKING:
     from modloader._control.unix import ControlServer
 
-__all__ = ["Connection", "stopping_error"]
+__all__ = ["Connection", "refuse", "stopping_error"]
 
 logger = logging.getLogger("modloader.control")
 
@@ -51,6 +51,14 @@ def _late(limit: float) -> ProtocolError:
     return ProtocolError(
         f"request not completed within {limit:g} s (no newline); closing the connection"
     )
+
+
+def refuse(sock: socket.socket, message: str) -> None:
+    """Tell a client it is not served (an error reply with id 0), and close it."""
+    sock.settimeout(0.5)
+    with contextlib.suppress(OSError):
+        sock.sendall(encode(error_response(0, ControlError(message))))
+    sock.close()
 
 
 def stopping_error() -> ControlError:

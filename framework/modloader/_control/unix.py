@@ -34,6 +34,7 @@ from modloader._control.checks import check_socket_path
 from modloader._control.checks import is_listening
 from modloader._control.checks import peer_credentials
 from modloader._control.connection import Connection
+from modloader._control.connection import refuse
 from modloader._control.connection import stopping_error
 from modloader._control.logfeed import LogFeed
 from modloader._control.paths import prepare_socket_folder
@@ -69,6 +70,8 @@ logger = logging.getLogger("modloader.control")
 #: time it fails again, up to :data:`ACCEPT_PAUSE_MAX`).
 ACCEPT_PAUSE = 0.05
 ACCEPT_PAUSE_MAX = 1.0
+#: Seconds between two checks that the socket's path is still there (see ``_bound_again``).
+CHECK_SOCKET_EVERY = 5.0
 #: What accept() raises when the one client it took has already gone: no pause.
 _ONE_CLIENT_GONE = frozenset({errno.ECONNABORTED, errno.EPROTO, errno.EINTR, errno.EAGAIN})
 
@@ -144,6 +147,7 @@ class ControlServer:
         self._identity: tuple[int, int] | None = None
         self._wake_r, self._wake_w = -1, -1
         self._acceptor: threading.Thread | None = None
+        self._rebind_failed = False
 
     @property
     def state(self) -> ServerState:
@@ -331,8 +335,19 @@ class ControlServer:
         with selectors.DefaultSelector() as selector:
             selector.register(listener, selectors.EVENT_READ)
             selector.register(self._wake_r, selectors.EVENT_READ)
+            checked = time.monotonic()
             while self._state is ServerState.LISTENING:
-                for key, _ in selector.select():
+                ready = selector.select(CHECK_SOCKET_EVERY)
+                if time.monotonic() - checked >= CHECK_SOCKET_EVERY:
+                    checked = time.monotonic()
+                    again = self._bound_again()
+                    if again is not None:
+                        selector.unregister(listener)
+                        listener.close()
+                        listener = again
+                        selector.register(listener, selectors.EVENT_READ)
+                        continue
+                for key, _ in ready:
                     if key.fileobj is listener and self._state is ServerState.LISTENING:
                         try:
                             pause = self._accept(listener, pause)
@@ -346,6 +361,40 @@ class ControlServer:
                     selector.select(pause)
                     selector.register(listener, selectors.EVENT_READ)
         self._turn_away(listener)
+
+    def _bound_again(self) -> socket.socket | None:
+        """A new listener when the socket's path was removed (a cleaner of the temporary
+        folder, a careless ``rm``), else ``None``; a path that holds anything (this
+        socket, another host's, a file) is left as it is.
+
+        Without it, every client was told ``Unable to connect`` for as long as the host
+        ran, and only a restart gave the operator the host back.
+        """
+        try:
+            os.lstat(self.path)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return None
+        else:
+            return None
+        try:
+            prepare_socket_folder(self.path, private=self.private_folder)  # gone with it?
+            with self._lock:
+                if self._state is not ServerState.LISTENING:
+                    return None
+                listener = self._bind()
+                self._listener = listener
+        except (ControlError, OSError) as exc:
+            if not self._rebind_failed:  # said once; tried again at each check
+                logger.warning(
+                    "control socket %s was removed, and cannot be made again: %s", self.path, exc
+                )
+            self._rebind_failed = True
+            return None
+        self._rebind_failed = False
+        logger.warning("control socket %s was removed; it is there again", self.path)
+        return listener
 
     def _turn_away(self, listener: socket.socket) -> None:
         """Tell the clients still waiting to be accepted that the host is stopping."""
@@ -365,14 +414,10 @@ class ControlServer:
     def _accept(self, listener: socket.socket, pause: float) -> float:
         """Accept one client; :returns: how long to pause accepting (``0``: not at all).
 
-        Out of descriptors (``EMFILE``) or memory, accepting fails again at once for
-        as long as that lasts, and the listener stays readable: retried straight away,
-        that was a busy loop writing a warning each time (hundreds of thousands of
-        lines a minute). Accepting pauses instead, longer each time up to
-        :data:`ACCEPT_PAUSE_MAX`; the clients already connected are served meanwhile,
-        and new ones wait in the listen queue. The same when no thread can be started
-        for a connection (that client is told so). Said once when it starts, once
-        when accepting works again.
+        Out of descriptors (``EMFILE``), memory or threads, accepting fails again at
+        once while that lasts (retried straight away: a busy loop, a warning each
+        time). It pauses instead, up to :data:`ACCEPT_PAUSE_MAX`, said once; the
+        clients connected are served, new ones wait in the listen queue.
         """
         try:
             sock, _ = listener.accept()
@@ -394,14 +439,14 @@ class ControlServer:
                 self._connections[conn] = thread
         if full:
             logger.warning("control socket: more than %d clients; refusing one", self.max_clients)
-            _refuse(sock, f"too many clients (at most {self.max_clients}); try again")
+            refuse(sock, f"too many clients (at most {self.max_clients}); try again")
             return 0.0
         try:
             thread.start()
         except RuntimeError as exc:  # "can't start new thread": memory, a limit on threads
             with self._lock:
                 self._connections.pop(conn, None)
-            _refuse(sock, f"the host cannot serve another connection now ({exc}); try again")
+            refuse(sock, f"the host cannot serve another connection now ({exc}); try again")
             return _pause_after(pause, f"cannot start a thread for a connection: {exc}")
         if pause:
             logger.info("control socket: accepting connections again")
@@ -458,11 +503,3 @@ def _pause_after(pause: float, problem: str) -> float:
             ACCEPT_PAUSE_MAX,
         )
     return min(max(pause * 2, ACCEPT_PAUSE), ACCEPT_PAUSE_MAX)
-
-
-def _refuse(sock: socket.socket, message: str) -> None:
-    """Tell a client it is not served (an error reply with id 0), and close it."""
-    sock.settimeout(0.5)
-    with contextlib.suppress(OSError):
-        sock.sendall(encode(error_response(0, ControlError(message))))
-    sock.close()
