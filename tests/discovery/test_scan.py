@@ -279,6 +279,20 @@ def test_a_line_without_an_equals_sign_in_the_group_is_named_and_skipped(
     ]
 
 
+def test_an_entry_points_file_that_is_not_utf8_is_named(site, caplog, trust_fresh_files):
+    """Undecodable bytes before the section's header hid it: the module was missing,
+    and nothing said why (importlib.metadata raises on the file)."""
+    folder = make_dist(site, "garbled")
+    eps = folder / "entry_points.txt"
+    eps.write_bytes(b"\xff\xfe[" + GROUP.encode() + b"]\nres_garbled = garbled:M\n")
+    with caplog.at_level(logging.WARNING, logger="modloader"):
+        assert names([site]) == []
+    assert [r.getMessage() for r in caplog.records] == [
+        f"{eps} is not valid UTF-8 (importlib.metadata cannot read it): what it publishes "
+        f"in [{GROUP}] may be missing here"
+    ]
+
+
 def test_a_metadata_header_block_is_read_only_so_far(site, monkeypatch):
     monkeypatch.setattr(scan_mod, "MAX_HEADER_CHARS", 300)
     folder = plugin(site, "long")

@@ -425,6 +425,13 @@ def _group_entry_points(text: str, group: str, path: str = "") -> list[list[str]
     """
     found: list[list[str]] = []
     section: str | None = None
+    if "\ufffd" in text and f"[{group}]" in text:  # read with replacement characters
+        _log.warning(
+            "%s is not valid UTF-8 (importlib.metadata cannot read it): what it publishes "
+            "in [%s] may be missing here",
+            path,
+            group,
+        )
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
