@@ -31,6 +31,7 @@ def test_every_option() -> None:
         namespace="app.mods", config="m.conf", execute="module show", socket="/s", json=True
     )
     assert parse_args(["-rx", "module show"]) == Options(remote=True, execute="module show")
+    assert parse_args(["-R"]) == Options(remote=True, reconnect=True)
 
 
 def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
@@ -44,6 +45,8 @@ def test_usage_errors_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert parse_args(["--bogus"]) == 1
     assert parse_args(["-c", "-x", "module show"]) == 1
     assert "-x and -c cannot be combined" in capsys.readouterr().err
+    assert parse_args(["-R", "-x", "module show"]) == 1
+    assert "-R keeps a console attached: use -rx CMD" in capsys.readouterr().err
 
 
 def test_default_config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

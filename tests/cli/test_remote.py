@@ -420,3 +420,94 @@ def test_a_local_command_with_stdout_closed(tmp_path, monkeypatch):
     done = _closed((1,), "--cache", "show")
     assert done.returncode == 0
     assert done.stderr == b""
+
+
+def test_minus_r_capital_reconnects_to_a_restarted_host() -> None:
+    """Asterisk's ``-R``: the console outlives a restart of the host. ``-r`` ends there
+    (``Disconnected from the host``), and so did every remote console before."""
+    import shutil
+    import signal
+    import tempfile
+    import threading
+    import time
+
+    from tests._apps import modloader_command
+
+    folder = tempfile.mkdtemp(prefix="mlR-", dir="/tmp")  # a short path for the socket
+    sock = os.path.join(folder, "c.sock")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2] / "framework")}
+
+    def host() -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [*modloader_command(), "-n", "itest.reconnect", "-s", sock],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 30
+        while not os.path.exists(sock):
+            assert proc.poll() is None and time.monotonic() < deadline, "the host did not start"
+            time.sleep(0.02)
+        return proc
+
+    first = host()
+    console = subprocess.Popen(
+        [*modloader_command(), "-s", sock, "-R"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    said: list[str] = []
+    reader = threading.Thread(target=lambda: said.extend(console.stdout), daemon=True)  # type: ignore[arg-type]
+    reader.start()
+
+    def wait_for(text: str) -> None:
+        deadline = time.monotonic() + 30
+        while not any(text in line for line in said):
+            assert time.monotonic() < deadline, f"no {text!r} in {said}"
+            time.sleep(0.02)
+
+    second = None
+    try:
+        wait_for(f"(pid = {first.pid})")
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=30)
+        wait_for("Attempting to reconnect for 30 seconds")
+        second = host()
+        wait_for("Reconnect succeeded after")
+        wait_for(f"(pid = {second.pid})")  # a new console, greeting the new host
+        assert console.stdin is not None
+        console.stdin.write("module show\n")
+        console.stdin.flush()
+        wait_for("0 modules loaded")
+        console.stdin.write("exit\n")
+        console.stdin.flush()
+        assert console.wait(timeout=30) == 0
+    finally:
+        for proc in (first, second, console):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        reader.join(10)
+        for pipe in (console.stdin, console.stdout):
+            if pipe is not None:
+                pipe.close()
+        shutil.rmtree(folder, ignore_errors=True)
+    text = "".join(said)
+    assert text.index("Disconnected from the host") < text.index("Attempting to reconnect")
+
+
+def test_minus_r_capital_gives_up_after_its_time(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from modloader._cli import remote
+    from modloader._control.client import ControlClient
+
+    monkeypatch.setattr(remote, "RECONNECT_SECONDS", 0.3)
+    monkeypatch.setattr(remote, "RECONNECT_EVERY", 0.05)
+    assert remote._reconnect(ControlClient(str(tmp_path / "nobody.sock"))) is None
+    assert capsys.readouterr().out == (
+        "Attempting to reconnect for 0.3 seconds\nFailed to reconnect for 0.3 seconds. Quitting.\n"
+    )

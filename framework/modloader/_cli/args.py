@@ -65,6 +65,8 @@ class Options(NamedTuple):
     execute: str | None = None
     console: bool = False
     remote: bool = False
+    #: ``-R``: a remote console that reconnects when the host goes away (Asterisk's ``-R``).
+    reconnect: bool = False
     socket: str | None = None
     json: bool = False
     verbose: int = 0
@@ -132,6 +134,12 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
         "--remote",
         action="store_true",
         help="attach to a running host over its control socket",
+    )
+    parser.add_argument(
+        "-R",
+        "--reconnect",
+        action="store_true",
+        help="as -r, and when the host goes away (a restart), reconnect to it for 30 s",
     )
     parser.add_argument(
         "-s",
@@ -266,6 +274,11 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         parser.print_usage(sys.stderr)
         print(f"{profile.prog}: error: -x and -c cannot be combined", file=sys.stderr)
         return 1
+    if ns.reconnect and ns.execute is not None:
+        parser.print_usage(sys.stderr)
+        print(f"{profile.prog}: error: -R keeps a console attached: use -rx CMD", file=sys.stderr)
+        return 1
+    ns.remote = ns.remote or ns.reconnect
     problem = _remote_problem(ns)
     if problem is None and ns.config_dir is not None and not os.path.isdir(ns.config_dir):
         # Like -C, which must exist: a misspelt folder would give every module its defaults.
@@ -280,6 +293,7 @@ def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options |
         execute=ns.execute,
         console=ns.console,
         remote=ns.remote,
+        reconnect=ns.reconnect,
         socket=ns.socket,
         json=ns.json,
         verbose=ns.verbose,

@@ -14,6 +14,7 @@ import sys
 from modloader._cli.args import EXIT_INTERRUPTED
 from modloader._cli.args import Options
 from modloader._cli.local import print_result
+from modloader._cli.output import write
 from modloader._control.client import ControlClient
 from modloader._control.client import RemoteExecutor
 from modloader._control.paths import default_socket_path
@@ -117,9 +118,29 @@ def console_levels(options: Options) -> tuple[int, int]:
     return (0 if options.quiet else 1), options.verbose
 
 
+#: How long ``-R`` tries to reach the host again after it went away (Asterisk's 30 s).
+RECONNECT_SECONDS = 30.0
+#: Between two tries.
+RECONNECT_EVERY = 0.5
+
+
 def _console(client: ControlClient, options: Options) -> int:
+    """The remote console (``-r``); with ``-R``, a new one each time the host is back."""
+    while _session(client, options) and options.reconnect:
+        again = _reconnect(client)
+        if again is None:
+            return 1
+        client = again
+    return 0
+
+
+def _session(client: ControlClient, options: Options) -> bool:
+    """One console over ``client``; ``True`` when it ended because the host went away."""
+    import threading
+
     from modloader._cli.console import Console  # prompt_toolkit: only for -r
 
+    gone = threading.Event()
     with client:
         hello = client.hello()
         banner = escape_controls(
@@ -130,6 +151,7 @@ def _console(client: ControlClient, options: Options) -> int:
 
         def on_event(event: Event | None) -> None:
             if event is None:
+                gone.set()
                 console.write("Disconnected from the host (it may have stopped).")
                 console.stop()
             elif event.event == "dropped":
@@ -145,4 +167,28 @@ def _console(client: ControlClient, options: Options) -> int:
         except ControlError as exc:  # an older host: commands only
             console.banner = f"{banner}\n{escape_controls(str(exc))}; showing command output only"
         console.run()
-    return 0
+        return gone.is_set()  # read before the close: closing ends the subscription too
+
+
+def _reconnect(client: ControlClient) -> ControlClient | None:
+    """A client connected to the host at the same socket again, as Asterisk's ``-R``
+    does, or ``None`` after :data:`RECONNECT_SECONDS`; each step said on stdout."""
+    import time
+
+    write(sys.stdout, f"Attempting to reconnect for {RECONNECT_SECONDS:g} seconds\n")
+    began = time.monotonic()
+    while True:
+        again = ControlClient(
+            client.path, private_folder=client.private_folder, timeout=client.timeout
+        )
+        try:
+            again.connect()
+        except ConnectError:  # not back yet
+            if time.monotonic() - began >= RECONNECT_SECONDS:
+                write(sys.stdout, f"Failed to reconnect for {RECONNECT_SECONDS:g} seconds. ")
+                write(sys.stdout, "Quitting.\n")
+                return None
+            time.sleep(RECONNECT_EVERY)
+            continue
+        write(sys.stdout, f"Reconnect succeeded after {time.monotonic() - began:.3f} seconds\n")
+        return again
