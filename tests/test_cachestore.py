@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,20 @@ def test_the_store_order_of_folders(tmp_path: Path) -> None:
     home = os.path.expanduser("~")  # a relative XDG_CACHE_HOME is ignored, as XDG says
     relative = _cachestore.CacheStore(environ={"XDG_CACHE_HOME": "cache"}).path()
     assert relative == os.path.join(home, ".cache", "modloader")
+
+
+def test_a_temporary_file_left_by_a_cut_short_write_goes_at_the_next_store(
+    store_dir: Path,
+) -> None:
+    """A process killed while it wrote an entry left ``.tmp-*.json`` behind for good,
+    as large as the entry (up to 32 MiB), one more at each such death."""
+    _cachestore.store("kind", _cachestore.key_for("a"), 1)
+    old = store_dir / "kind" / ".tmp-abcd1234.json"
+    old.write_text("{half an entr")
+    hour_ago = int((time.time() - 3600) * 1e9)
+    os.utime(old, ns=(hour_ago, hour_ago))
+    writing = store_dir / "kind" / ".tmp-wxyz9876.json"  # another process's, being written
+    writing.write_text("{")
+    _cachestore.store("kind", _cachestore.key_for("b"), 2)
+    assert not old.exists()
+    assert writing.exists()

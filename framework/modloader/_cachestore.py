@@ -16,6 +16,9 @@ so any number of processes may read and write at once.
 * Its own files only: an entry is a file named by its key (32 hexadecimal
   digits) and ``.json``; pruning and :meth:`CacheStore.clear` touch nothing
   else, so a folder that holds the user's files too (``$HOME``) keeps them.
+* A write cut short (the process killed) leaves a temporary file; the next
+  write in that folder removes it once it is :data:`STALE_TEMPORARY_SECONDS`
+  old.
 * Damage is a miss: an entry is read only if it is a regular file (not
   through a symbolic link, never a FIFO or a device), at most
   :data:`MAX_ENTRY_BYTES` long, valid JSON and nested no deeper than JSON's
@@ -38,6 +41,7 @@ import contextvars
 import json
 import os
 import stat
+import time
 from collections.abc import Iterator
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -74,6 +78,9 @@ MAX_ENTRIES = 64
 #: The largest entry read; a longer file is a miss (a damaged or planted entry
 #: must not cost unbounded memory). Tens of thousands of distributions fit.
 MAX_ENTRY_BYTES: Final = 32 * 1024 * 1024
+
+#: A temporary file this old was left by a write that was cut short (see ``_prune``).
+STALE_TEMPORARY_SECONDS: Final = 600.0
 
 _DEFAULT_PREFIX: Final = "MODLOADER_"
 _READ_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
@@ -298,11 +305,21 @@ def _is_temporary_name(name: str) -> bool:
 
 
 def _prune(folder: str) -> None:
-    """Keep the :data:`MAX_ENTRIES` newest entries of ``folder``; a miss costs a rebuild only."""
+    """Keep the :data:`MAX_ENTRIES` newest entries of ``folder``; a miss costs a rebuild only.
+
+    A temporary file older than :data:`STALE_TEMPORARY_SECONDS` goes too: a write
+    cut short (the process killed) left it, and it may be as large as an entry.
+    """
+    found = []
+    stale_before = time.time_ns() - int(STALE_TEMPORARY_SECONDS * 1e9)
     with os.scandir(folder) as it:
-        found = [
-            (e.stat(follow_symlinks=False).st_mtime_ns, e.path) for e in it if is_entry_name(e.name)
-        ]
+        for e in it:
+            if is_entry_name(e.name):
+                found.append((e.stat(follow_symlinks=False).st_mtime_ns, e.path))
+            elif _is_temporary_name(e.name):
+                with contextlib.suppress(OSError):
+                    if e.stat(follow_symlinks=False).st_mtime_ns < stale_before:
+                        os.unlink(e.path)
     if len(found) <= MAX_ENTRIES:
         return
     found.sort()
