@@ -183,12 +183,7 @@ class CacheStore:
     def entries(self, kind: str | None = None) -> list[Path]:
         """The stored files, for inspection (``kind`` narrows to one kind): only files
         named as entries are (see :func:`is_entry_name`)."""
-        from pathlib import Path  # for inspection only: a warm start does without it
-
-        root = Path(self.path())
-        pattern = f"{kind}/*.json" if kind else "*/*.json"
-        found = root.glob(pattern) if root.is_dir() else ()
-        return sorted(path for path in found if is_entry_name(path.name))
+        return [path for path in self._files(kind) if is_entry_name(path.name)]
 
     def clear(self, kind: str | None = None) -> int:
         """Remove stored entries (of one kind, or all); returns how many were removed.
@@ -197,22 +192,20 @@ class CacheStore:
         left by a write that was cut short): the folder may be one the user keeps
         other files in (``MODLOADER_CACHE_DIR=$HOME``).
         """
-        from pathlib import Path
-
         removed = 0
-        leftovers: list[Path] = []
-        root = Path(self.path())
-        if root.is_dir():
-            leftovers = [
-                path
-                for path in root.glob(f"{kind}/.tmp-*.json" if kind else "*/.tmp-*.json")
-                if _is_temporary_name(path.name)
-            ]
-        for path in [*self.entries(kind), *leftovers]:
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed += 1
+        for path in self._files(kind):
+            if is_entry_name(path.name) or _is_temporary_name(path.name):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed += 1
         return removed
+
+    def _files(self, kind: str | None) -> list[Path]:
+        """Every ``*.json`` in the kinds' folders (``.tmp-*`` too), sorted."""
+        from pathlib import Path  # for inspection only: a warm start does without it
+
+        root = Path(self.path())
+        return sorted(root.glob(f"{kind}/*.json" if kind else "*/*.json")) if root.is_dir() else []
 
 
 def _read_entry(root: str, kind: str, name: str) -> bytes | None:

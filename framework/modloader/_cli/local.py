@@ -130,9 +130,8 @@ class _LogFile(logging.StreamHandler):  # type: ignore[type-arg]
             mine: os.stat_result | None = os.fstat(self.stream.fileno())
         except (OSError, ValueError):
             mine = None
-        if there is not None and mine is not None:
-            if (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino):
-                return
+        if there is not None and mine is not None and os.path.samestat(there, mine):
+            return  # still the file it writes to
         try:
             stream = _open_log_file(self.path)
         except OSError:

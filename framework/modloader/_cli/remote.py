@@ -185,8 +185,10 @@ def _reconnect(client: ControlClient) -> ControlClient | None:
             again.connect()
         except ConnectError:  # not back yet
             if time.monotonic() - began >= RECONNECT_SECONDS:
-                write(sys.stdout, f"Failed to reconnect for {RECONNECT_SECONDS:g} seconds. ")
-                write(sys.stdout, "Quitting.\n")
+                write(
+                    sys.stdout,
+                    f"Failed to reconnect for {RECONNECT_SECONDS:g} seconds. Quitting.\n",
+                )
                 return None
             time.sleep(RECONNECT_EVERY)
             continue

@@ -230,8 +230,7 @@ def _show(raw: bytes, prog: str) -> int:
     output = reply.get("output") or ""
     if output and isinstance(output, str):
         output = escape_controls(output)
-        write(sys.stdout, output if output.endswith("\n") else output + "\n")
-    sys.stdout.flush()
+        write(sys.stdout, output if output.endswith("\n") else output + "\n")  # and flushed
     code = reply.get("exit_code", 0 if reply.get("ok") else 1)
     return code if isinstance(code, int) and not isinstance(code, bool) else 1
 

@@ -372,11 +372,10 @@ class ControlServer:
         """
         try:
             os.lstat(self.path)
+            return None  # something is there, or cannot be told
         except FileNotFoundError:
             pass
         except OSError:
-            return None
-        else:
             return None
         try:
             prepare_socket_folder(self.path, private=self.private_folder)  # gone with it?

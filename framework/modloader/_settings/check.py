@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
 
-from modloader._cli.output import write
 from modloader._names import name_key
 from modloader._names import suggest
 from modloader._registry.calls import CallResult
@@ -212,6 +211,7 @@ def run_check(options: Options) -> int:
     """``modloader -n NS [-C FILE] --check``: print every problem; exit 1 if there is an error."""
     from modloader._cli.args import EXIT_INTERRUPTED
     from modloader._cli.local import make_host
+    from modloader._cli.output import write
     from modloader._cli.streams import KeptStreams
     from modloader._host import Host
 
