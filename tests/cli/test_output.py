@@ -49,11 +49,14 @@ def test_a_failed_write_is_an_output_error_and_a_reader_gone_is_not() -> None:
         ["--cache", "show"],
         ["--check"],
         ["--print-completion", "bash"],
+        ["--help"],
+        ["--version"],
     ],
-    ids=["-x", "-x --json", "--cache show", "--check", "--print-completion"],
+    ids=["-x", "-x --json", "--cache show", "--check", "--print-completion", "--help", "-V"],
 )
 def test_output_to_a_full_disk_is_a_write_error(tmp_path: Path, arguments: list[str]) -> None:
-    """``> /dev/full``: every one of these ended in an ``OSError`` traceback."""
+    """``> /dev/full``: each of these ended in an ``OSError`` traceback, or (``--help``,
+    ``--version``) exited 0 as though the text had been written."""
     env = {
         **os.environ,
         "PYTHONPATH": str(FRAMEWORK),

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 from typing import NamedTuple
 
+from modloader._cli.output import write
 from modloader._version import __version__
 
 # The names only: the module itself (and shtab) is imported when completing.
@@ -243,14 +244,26 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.Namespace | int:
+    """The parsed arguments, or the exit status once argparse printed help, the version
+    or a usage error. Help that cannot be written (``> /dev/full``) is an
+    :class:`~modloader._cli.output.OutputError`, as any other output."""
+    try:
+        return parser.parse_args(list(argv))
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            return 1
+        write(sys.stdout, "")  # flushes what argparse wrote
+        return 0
+
+
 def parse_args(argv: Sequence[str], profile: Profile | None = None) -> Options | int:
     """Parse ``argv``; an ``int`` is the exit status when nothing is left to run."""
     profile = Profile() if profile is None else profile
     parser = _parser(profile)
-    try:
-        ns = parser.parse_args(list(argv))
-    except SystemExit as exc:  # argparse printed help, the version, or a usage error
-        return 0 if exc.code in (0, None) else 1
+    ns = _parse(parser, argv)
+    if isinstance(ns, int):
+        return ns
     namespace = ns.namespace if profile.namespace is None else profile.namespace
     if ns.print_completion is not None or ns.complete is not None:
         from modloader._cli import completion
