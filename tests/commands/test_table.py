@@ -246,3 +246,54 @@ def test_split_line_is_shlex_split(line: str) -> None:
     except ValueError:
         expected = line.split()
     assert split_line(line) == expected
+
+
+class Wide:
+    description = "\u65e5\u672c\u8a9e\u306e\u30e2\u30b8\u30e5\u30fc\u30eb\u3067\u3059\u3002" * 4
+
+
+class Accented:
+    description = "Cafe\u0301 cre\u0300me bru\u0302le\u0301e"
+
+
+class Controls:
+    description = "bell\x07 \x1b[31mred\x1b[0m\ttab"
+
+
+def test_show_aligns_columns_on_the_terminal_not_characters() -> None:
+    """CJK text takes two columns a character, a combining accent none, and an escaped
+    control character four: each shifted the row's later columns (Asterisk counts
+    bytes, which misaligns any non-ASCII text)."""
+    from wcwidth import wcswidth  # prompt_toolkit's own measure of terminal columns
+
+    mods = {"res_wide": Wide, "res_accented": Accented, "res_controls": Controls, "res_plain": Mod}
+    host = Host("ns", discovery=StaticDiscovery("ns", mods), config=ModulesConfig())
+    host.start()
+    try:
+        lines = host.run("module show").output.splitlines()[:-1]
+    finally:
+        host.stop()
+    assert {wcswidth(line) for line in lines} == {wcswidth(lines[0])}
+    # The status column starts at the same terminal column in every row.
+    starts = {wcswidth(line[: line.index("Running")]) for line in lines[1:]}
+    assert starts == {83}
+    rows = dict(line.split(" ", 1) for line in lines[1:])
+    assert rows["res_controls"].split()[0:3] == ["bell\\x07", "\\x1b[31mred\\x1b[0m\\x09tab", "0"]
+    assert "\t" not in "\n".join(lines) and "\x1b" not in "\n".join(lines)
+    assert rows["res_wide"].lstrip().startswith(Wide.description[:20] + " 0")
+
+
+def test_help_aligns_wide_command_words() -> None:
+    class Words:
+        def load(self, ctx):
+            ctx.register_command("\u8868\u793a \u72b6\u614b", lambda args: "ok", summary="wide")
+
+    host = Host("ns", discovery=StaticDiscovery("ns", {"res_words": Words}), config=ModulesConfig())
+    host.start()
+    try:
+        lines = host.run("core show help").output.splitlines()
+    finally:
+        host.stop()
+    from wcwidth import wcswidth
+
+    assert len({wcswidth(line[: line.index("  -- ")]) for line in lines if "  -- " in line}) == 1

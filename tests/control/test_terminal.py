@@ -1,4 +1,4 @@
-"""Text shown to an operator: control characters escaped, ordinary text kept."""
+"""The console and its log escape what they show (the escaping itself: tests/test_text.py)."""
 
 import io
 import logging
@@ -10,38 +10,6 @@ from prompt_toolkit.output import DummyOutput
 
 from modloader._cli.console import run_console
 from modloader._commands.base import CommandResult
-from modloader._control.terminal import escape_controls
-
-
-@pytest.mark.parametrize(
-    ("text", "shown"),
-    [
-        ("plain text, accents: caf\u00e9 \u2615", "plain text, accents: caf\u00e9 \u2615"),
-        ("tabs\tand\nnewlines\n", "tabs\tand\nnewlines\n"),
-        ("a back\\slash stays", "a back\\slash stays"),
-        ("\x1b]0;owned\x07", "\\x1b]0;owned\\x07"),
-        ("\x1b[2J\x1b[31mred", "\\x1b[2J\\x1b[31mred"),
-        ("over\rwrite", "over\\x0dwrite"),
-        ("nul\x00 del\x7f c1\x9b", "nul\\x00 del\\x7f c1\\x9b"),
-        ("bidi \u202eevil\u2066", "bidi \\u202eevil\\u2066"),
-        ("line\u2028sep", "line\\u2028sep"),
-        ("undecodable \udcff", "undecodable \\udcff"),
-    ],
-    ids=[
-        "plain",
-        "tabs-newlines",
-        "backslash",
-        "osc-title-bell",
-        "csi",
-        "carriage-return",
-        "nul-del-c1",
-        "bidi",
-        "line-separator",
-        "lone-surrogate",
-    ],
-)
-def test_escape_controls(text, shown):
-    assert escape_controls(text) == shown
 
 
 class _Hostile:

@@ -102,3 +102,20 @@ def test_a_host_without_hookspecs_lists_none() -> None:
 
     host = Host("t.none", discovery=StaticDiscovery("t.none", {}), config=ModulesConfig())
     assert host.list_hooks() == []
+
+
+def test_the_hook_table_aligns_wide_names_and_escapes_controls() -> None:
+    from wcwidth import wcswidth  # prompt_toolkit's own measure of terminal columns
+
+    from modloader import HookImplInfo
+    from modloader import HookInfo
+    from modloader._hooks.commands import render_hook_table
+
+    hooks = [
+        HookInfo("\u8868\u793a", True, modules=(HookImplInfo("res_a\x1b[2J"),)),
+        HookInfo("plain", True, firstresult=True, modules=(HookImplInfo("res_b"),)),
+    ]
+    lines = render_hook_table(hooks)
+    assert wcswidth(lines[1][: lines[1].index("res_a")]) == 44
+    assert lines[2].index("res_b") == 44
+    assert lines[1].endswith("res_a\\x1b[2J")

@@ -150,6 +150,22 @@ def test_module_settings_text_masks_secrets(
     assert lines[-1] == "7 settings"
 
 
+def test_module_settings_text_aligns_wide_values_and_escapes_controls(
+    make_host: HostMaker, conf_dir: Path
+) -> None:
+    """A value in CJK took two columns a character but was padded as one; a tab in a
+    value broke the row."""
+    from wcwidth import wcswidth  # prompt_toolkit's own measure of terminal columns
+
+    wide = "\u5009\u5eab\u306e\u30e9\u30d9\u30eb"
+    (conf_dir / "res_store.conf").write_text(f"[general]\nlabel = {wide}\tend\n", "utf-8")
+    lines = make_host().run("module settings res_store").output.splitlines()
+    table = lines[3:-1]
+    origin = [wcswidth(line[: line.rindex("  ") + 2]) for line in table]
+    assert len(set(origin)) == 1, table
+    assert f" {wide}\\x09end  " in "\n".join(table)
+
+
 def test_module_settings_json(make_host: HostMaker, conf_dir: Path) -> None:
     (conf_dir / "res_store.conf").write_text("[general]\ntoken = hunter2\n")
     host = make_host()

@@ -267,7 +267,7 @@ class Console:
         unless ``escaped`` says the caller did that already (and then added colour).
         """
         if not escaped:
-            from modloader._control.terminal import escape_controls
+            from modloader._text import escape_controls
 
             text = escape_controls(text)
         stream = self._stdout if self._stdout is not None else sys.stdout
@@ -285,7 +285,7 @@ class Console:
 
     def write_remote_log(self, level: int, text: str) -> None:
         """Print a line of a remote host's log (its level word coloured, as Asterisk does)."""
-        from modloader._control.terminal import escape_controls
+        from modloader._text import escape_controls
 
         text = escape_controls(text)
         colour = _colour.LEVEL_COLOURS.get(level) if self.colour else None
@@ -374,7 +374,7 @@ class Console:
             self.write(f"Command '{line}' failed: {type(exc).__name__}: {exc}")
             return
         if result.output:
-            from modloader._control.terminal import escape_controls
+            from modloader._text import escape_controls
 
             output = escape_controls(result.output)
             if self.colour and line.split()[:2] == ["module", "show"]:

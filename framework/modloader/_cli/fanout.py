@@ -29,10 +29,10 @@ from modloader._commands.base import CommandResult
 from modloader._control.client import ControlClient
 from modloader._control.paths import folder_problem
 from modloader._control.protocol import result_as_dict
-from modloader._control.terminal import escape_controls
 from modloader._control.wire import REPLY_TIMEOUT
 from modloader._control.workers import list_sockets
 from modloader._control.workers import socket_pid
+from modloader._text import escape_controls
 from modloader.errors import AccessDeniedError
 from modloader.errors import ConnectError
 from modloader.errors import ControlError

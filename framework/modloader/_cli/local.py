@@ -20,9 +20,9 @@ from modloader._cli.output import write
 from modloader._cli.streams import KeptStreams
 from modloader._cli.streams import TerminalHandler
 from modloader._cli.streams import reopened
-from modloader._control.terminal import escape_controls
 from modloader._files import open_appending
 from modloader._files import xdg_folder
+from modloader._text import escape_controls
 from modloader.errors import ConfigError
 from modloader.errors import ModLoaderError
 from modloader.errors import StartupError

@@ -19,9 +19,9 @@ from modloader._control.client import ControlClient
 from modloader._control.client import RemoteExecutor
 from modloader._control.paths import default_socket_path
 from modloader._control.protocol import Event
-from modloader._control.terminal import escape_controls
 from modloader._control.wire import REPLY_TIMEOUT
 from modloader._control.wire import unable_to_connect
+from modloader._text import escape_controls
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
 

@@ -148,7 +148,7 @@ def _exchange(path: str, command: str) -> bytes:
 
 
 def _say(prog: str, text: str) -> None:
-    from modloader._control.terminal import escape_controls
+    from modloader._text import escape_controls
 
     sys.stderr.write(f"{prog}: {escape_controls(text)}\n")
 
@@ -213,7 +213,7 @@ def fast_remote(argv: Sequence[str], prog: str = "modloader") -> int | None:
 def _show(raw: bytes, prog: str) -> int:
     import _json
 
-    from modloader._control.terminal import escape_controls
+    from modloader._text import escape_controls
 
     line = raw.partition(b"\n")[0].decode("utf-8", "replace")
     try:

@@ -19,6 +19,7 @@ from modloader._registry.outcomes import ReloadOutcome
 from modloader._registry.outcomes import ReloadStatus
 from modloader._registry.outcomes import UnloadOutcome
 from modloader._registry.record import ModuleRecord
+from modloader._text import fit
 from modloader.errors import DependencyError
 from modloader.errors import InvalidSettingsError
 from modloader.errors import LoadDeclinedError
@@ -49,16 +50,16 @@ def render_module_table(rows: Iterable[ModuleRecord | ModuleInfo | Mapping[str, 
     """Header, one row per module, and ``N modules loaded`` (always that plural).
 
     A row is a module's record, its :class:`ModuleInfo` or the latter's
-    :meth:`~ModuleInfo.to_dict` form.
+    :meth:`~ModuleInfo.to_dict` form. Its cells are aligned in terminal columns (a CJK
+    character takes two, a combining accent none) and its control characters escaped
+    (:func:`~modloader._text.fit`); Asterisk's own table counts bytes.
     """
     lines = [_ROW.format("Module", "Description", "Use Count", "Status", "Support Level")]
-    count = 0
-    row_format = _ROW.format
+    table: list[tuple[Any, ...]] = []
     for row in rows:
-        count += 1
         if isinstance(row, ModuleRecord):
-            lines.append(
-                row_format(
+            table.append(
+                (
                     row.name,
                     row.shown_description,
                     len(row.holders),
@@ -66,18 +67,31 @@ def render_module_table(rows: Iterable[ModuleRecord | ModuleInfo | Mapping[str, 
                     row.support_level,
                 )
             )
-            continue
-        lines.append(
-            row_format(
-                row["name"],
-                row["description"],
-                row["use_count"],
-                row["status"],
-                row["support_level"],
+        else:
+            table.append(
+                (
+                    row["name"],
+                    row["description"],
+                    row["use_count"],
+                    row["status"],
+                    row["support_level"],
+                )
             )
-        )
-    lines.append(f"{count} modules loaded")
+    row_format = _ROW.format
+    lines += [row_format(*cells) for cells in table]
+    shown = "".join(lines)
+    if not (shown.isascii() and shown.isprintable()):  # rows in columns, not characters
+        lines[1:] = [_row(line, cells) for line, cells in zip(lines[1:], table, strict=True)]
+    lines.append(f"{len(table)} modules loaded")
     return lines
+
+
+def _row(line: str, cells: tuple[Any, ...]) -> str:
+    """``line`` if it is printable ASCII; else its cells escaped, aligned in terminal columns."""
+    if line.isascii() and line.isprintable():
+        return line
+    name, description, uses, status, level = cells
+    return f"{fit(name, 30)} {fit(description, 40, cut=True)} {uses:<10} {status:<11} {level:>13}"
 
 
 def _declined_first(name: str) -> str:

@@ -14,6 +14,9 @@ from modloader._registry.context import CommandHandlerT
 from modloader._registry.words import headline
 from modloader._registry.words import said
 from modloader._registry.words import shown
+from modloader._text import cell
+from modloader._text import fit
+from modloader._text import width
 from modloader.errors import CommandError
 from modloader.errors import NoSuchCommandError
 from modloader.errors import UsageError
@@ -194,5 +197,8 @@ class CommandTable:
             commands = matches
         else:
             commands = self.all()
-        width = max((len(c.text) for c in commands), default=0)
-        return [f"{c.text:<{width}}  -- {c.summary}" for c in commands]
+        texts = [cell(c.text) for c in commands]
+        columns = max(map(width, texts), default=0)
+        return [
+            f"{fit(t, columns)}  -- {cell(c.summary)}" for t, c in zip(texts, commands, strict=True)
+        ]

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from modloader._commands.table import Command
 from modloader._commands.table import CommandTable
 from modloader._commands.table import Reply
+from modloader._text import cell
+from modloader._text import fit
 from modloader.errors import UsageError
 
 if TYPE_CHECKING:
@@ -36,7 +38,7 @@ def render_hook_table(hooks: Iterable[HookInfo]) -> list[str]:
         if not hook.declared:
             kind = "undeclared"
         modules = ", ".join(_module_text(m) for m in hook.modules) or "-"
-        lines.append(_ROW.format(hook.name, kind, modules).rstrip())
+        lines.append(f"{fit(hook.name, 30)} {kind:<12} {cell(modules)}".rstrip())
     lines.append(f"{count} hooks declared" if count != 1 else "1 hook declared")
     return lines
 

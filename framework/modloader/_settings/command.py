@@ -16,6 +16,9 @@ from modloader._registry.outcomes import ModuleSettingsInfo
 from modloader._registry.outcomes import SettingValue
 from modloader._settings.service import env_head
 from modloader._settings.service import model_of
+from modloader._text import cell
+from modloader._text import fit
+from modloader._text import width
 from modloader.errors import CommandError
 from modloader.errors import ModLoaderError
 from modloader.errors import ModuleBusyError
@@ -110,19 +113,18 @@ def render(data: dict[str, Any]) -> list[str]:
         lines += [f"  {e}" for e in data["errors"]]
         return lines
     rows = [
-        (
-            r["key"],
-            json.dumps(r["value"]) if not isinstance(r["value"], str) else r["value"],
-            r["origin"],
-        )
+        [
+            cell(r["key"]),
+            cell(json.dumps(r["value"]) if not isinstance(r["value"], str) else r["value"]),
+            cell(r["origin"]),
+        ]
         for r in data["settings"]
     ]
     widths = [
-        max([len(h), *(len(row[i]) for row in rows)])
-        for i, h in enumerate(("Key", "Value", "Origin"))
+        max([len(h), *(width(row[i]) for row in rows)]) for i, h in enumerate(("Key", "Value"))
     ]
     lines.append(f"{'Key':<{widths[0]}}  {'Value':<{widths[1]}}  Origin")
-    lines += [f"{k:<{widths[0]}}  {v:<{widths[1]}}  {o}" for k, v, o in rows]
+    lines += [f"{fit(k, widths[0])}  {fit(v, widths[1])}  {o}" for k, v, o in rows]
     lines.append(f"{len(rows)} setting" if len(rows) == 1 else f"{len(rows)} settings")
     return lines
 
