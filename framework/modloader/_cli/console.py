@@ -263,7 +263,7 @@ class Console:
     def write(self, text: str, *, escaped: bool = False) -> None:
         """Print ``text`` (a newline is added) above the prompt. Thread-safe.
 
-        Control characters are shown as escapes (see :mod:`modloader._control.terminal`),
+        Control characters are shown as escapes (see :mod:`modloader._text`),
         unless ``escaped`` says the caller did that already (and then added colour).
         """
         if not escaped:

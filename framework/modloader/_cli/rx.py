@@ -10,7 +10,7 @@ own start. This path uses the C modules underneath them, ``_socket`` and
 request's framing, the reply's limit and wording
 (:mod:`modloader._control.wire`), the folder and peer checks
 (:mod:`modloader._control.paths`) and the escaping of what is printed
-(:mod:`modloader._control.terminal`). It hands every case it does not
+(:mod:`modloader._text`). It hands every case it does not
 parse — ``--json``, ``--help``, unknown options — and every connection it
 cannot open for a reason other
 than "nobody listens" to the full client, *before* anything is sent, so a
