@@ -47,6 +47,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
+from typing import Any
 from typing import ClassVar
 from typing import NamedTuple
 
@@ -103,6 +104,23 @@ class ModLoaderError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        """The error as ``--json`` and ``result.data`` carry it::
+
+            {"error": "in-use", "message": "Soft unload failed, ...",
+             "facts": {"name": "res_store", "use_count": 1, "holders": ["app_echo"]}}
+
+        ``facts`` holds the attributes the error carries, as JSON values (tuples
+        as lists, enums as their values, named tuples as objects).
+        """
+        from modloader._jsonable import jsonable
+
+        facts = {k: jsonable(v) for k, v in vars(self).items() if not k.startswith("_")}
+        facts.pop("message", None)
+        if "name" in facts:  # the module's name first, as in every message
+            facts = {"name": facts.pop("name"), **facts}
+        return {"error": self.code, "message": self.message, "facts": facts}
 
 
 class ConfigIssue(NamedTuple):

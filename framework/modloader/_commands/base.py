@@ -44,7 +44,10 @@ class CommandResult:
         """The structured form (JSON-serialisable), for ``--json`` and Python callers.
 
         ``module show`` gives ``{"modules": [...], "count": N}``, a module
-        operation ``{"ok": ..., "lines": [...]}``, a failure ``{"error": code}``.
+        operation ``{"ok": ..., "lines": [...]}`` with its typed outcome
+        (``"outcome"``, or ``"outcomes"`` for ``module unload``), and a failure the
+        error's ``{"error": code, "message": ..., "facts": {...}}``
+        (:meth:`~modloader.errors.ModLoaderError.to_dict`).
         """
         if callable(self._data):
             self._data = self._data()

@@ -18,6 +18,7 @@ from modloader._commands.render import unload_lines
 from modloader._commands.table import Command
 from modloader._commands.table import CommandTable
 from modloader._commands.table import Reply
+from modloader._jsonable import jsonable
 from modloader._names import name_key
 from modloader._registry.lifecycle import describe
 from modloader._registry.operations import Operations
@@ -34,8 +35,15 @@ __all__ = ["BuiltinCommands", "install_builtin_commands"]
 _FLAGS = {"-f": UnloadMode.FIRM, "-h": UnloadMode.HARD}
 
 
-def _reply(lines: list[str], ok: bool) -> Reply:
-    return Reply(lines=lines, data={"ok": ok, "lines": lines}, ok=ok)
+def _reply(lines: list[str], ok: bool, result: object = None, **done: object) -> Reply:
+    """A module operation's reply. Its data: ``ok`` and the ``lines``, the typed
+    outcome(s) in ``done`` as JSON values, and, when ``result`` is an error, the
+    error's code, message and facts (:meth:`ModLoaderError.to_dict`)."""
+    data: dict[str, Any] = {"ok": ok, "lines": lines}
+    data.update((key, jsonable(value)) for key, value in done.items())
+    if isinstance(result, ModLoaderError):
+        data.update(result.to_dict())
+    return Reply(lines=lines, data=data, ok=ok)
 
 
 class BuiltinCommands:
@@ -89,7 +97,8 @@ class BuiltinCommands:
             result = self.ops.load(args[0])
         except ModLoaderError as exc:
             result = exc
-        return _reply(load_lines(args[0], result), isinstance(result, LoadOutcome))
+        done = isinstance(result, LoadOutcome)
+        return _reply(load_lines(args[0], result), done, result, outcome=result if done else None)
 
     def unload(self, args: list[str]) -> Reply:
         mode = UnloadMode.SOFT
@@ -98,6 +107,7 @@ class BuiltinCommands:
         if not args:
             raise UsageError("")
         lines: list[str] = []
+        unloaded: list[UnloadOutcome] = []
         for name in args:  # left to right, stopping at the first failure (SPEC 5.3)
             try:
                 result: UnloadOutcome | ModLoaderError = self.ops.unload(name, mode)
@@ -105,8 +115,9 @@ class BuiltinCommands:
                 result = exc
             lines += unload_lines(name, result)
             if not isinstance(result, UnloadOutcome):
-                return _reply(lines, False)
-        return _reply(lines, True)
+                return _reply(lines, False, result, outcomes=unloaded)
+            unloaded.append(result)
+        return _reply(lines, True, outcomes=unloaded)
 
     def reload(self, args: list[str]) -> Reply:
         try:
@@ -120,7 +131,8 @@ class BuiltinCommands:
             and not result.failed  # silent, but a failure: systemctl reload says so
             and all(swap.ok for swap in result.settings)
         )
-        return _reply(reload_lines(args, result), ok)
+        outcome = result if isinstance(result, ReloadOutcome) else None
+        return _reply(reload_lines(args, result), ok, result, outcome=outcome)
 
     def refresh(self, args: list[str]) -> Reply:
         if not args or len(args) > 2:
@@ -131,8 +143,9 @@ class BuiltinCommands:
             result: RefreshOutcome | ModLoaderError = self.ops.refresh(args[0], recursive)
         except ModLoaderError as exc:
             result = exc
-        ok = isinstance(result, RefreshOutcome) and result.ok
-        return _reply(refresh_lines(args[0], result), ok)
+        outcome = result if isinstance(result, RefreshOutcome) else None
+        ok = outcome is not None and outcome.ok
+        return _reply(refresh_lines(args[0], result), ok, result, outcome=outcome)
 
     def help(self, args: list[str]) -> Reply:
         lines = self.table.help_lines(args)

@@ -143,21 +143,24 @@ class CommandTable:
         try:
             command, args = self.resolve(words)
         except NoSuchCommandError as exc:
-            return CommandResult(line, ok=False, output=exc.message, data={"error": exc.code})
+            return CommandResult(line, ok=False, output=exc.message, data=exc.to_dict())
         try:
             reply = command.handler(args)
         except UsageError as exc:
             text = f"Usage: {command.usage}"
             if exc.message and exc.message != command.usage:
                 text = f"{exc.message}\n{text}"
-            return CommandResult(line, ok=False, output=text, data={"error": exc.code})
+            return CommandResult(line, ok=False, output=text, data=exc.to_dict())
         except CommandError as exc:
             lines = [exc.output, exc.message] if exc.output else [exc.message]
             lines.append(f"Command '{line}' failed.")
-            return CommandResult(line, ok=False, output="\n".join(lines), data={"error": exc.code})
+            return CommandResult(line, ok=False, output="\n".join(lines), data=exc.to_dict())
         except (Exception, SystemExit) as exc:  # a module's command must not take the host down
-            text = f"{headline(exc, said(exc))}\nCommand '{line}' failed."
-            return CommandResult(line, ok=False, output=text, data={"error": "exception"})
+            reason = headline(exc, said(exc))
+            data = {"error": "exception", "message": reason, "facts": {}}
+            return CommandResult(
+                line, ok=False, output=f"{reason}\nCommand '{line}' failed.", data=data
+            )
         lines = list(reply.lines)
         if not reply.ok:
             lines.append(f"Command '{line}' failed.")
