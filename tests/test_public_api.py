@@ -101,6 +101,7 @@ EXPECTED = {
     "NoSuchModuleError",
     "ProtocolError",
     "RefreshOutcome",
+    "RemoteHost",
     "ReloadError",
     "ReloadOutcome",
     "ReloadResult",

@@ -300,3 +300,42 @@ def test_an_application_runs_every_operation_typed_and_serves_its_operators(
     assert facts["dependency"] == ["res_user", ["res_base"]]
     assert facts["after"] == 1
     assert app_env.lifecycle()[-2:] == ["unload res_user", "unload res_base"]
+
+
+def test_a_remote_host_makes_the_typed_calls_on_a_modloader_process(
+    app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RemoteHost, from this process, on the ``modloader`` command's host in another."""
+    from modloader import ModuleInUseError
+    from modloader import RemoteHost
+    from modloader import UnloadMode
+
+    proc = app_env.popen(
+        [*_apps.modloader_command(), "-n", _apps.NAMESPACE, "-C", str(app_env.conf)]
+    )
+    try:
+        wait_for_socket(app_env.socket, proc)
+        monkeypatch.setenv("XDG_RUNTIME_DIR", app_env.env["XDG_RUNTIME_DIR"])
+        with RemoteHost(_apps.NAMESPACE) as remote:
+            assert remote.pid == proc.pid
+            with pytest.raises(ModuleInUseError) as caught:
+                remote.unload("res_base")
+            assert (caught.value.use_count, caught.value.holders) == (1, ("res_user",))
+            outcome = remote.unload("res_base", UnloadMode.FIRM)
+            assert outcome.dependents_unloaded == ("res_user",)
+            assert [m.name for m in remote.list_modules()] == []
+            assert remote.load("res_base").name == "res_base"
+            assert remote.get_module("res_base").description == "The base resource"
+            assert remote.run("core stop gracefully").output == "Stopping gracefully."
+        code, _, err = _finish(proc)
+    finally:
+        proc.kill()
+    assert code == 0, err
+    assert app_env.lifecycle() == [
+        "load res_base",
+        "load res_user",
+        "unload res_user",
+        "unload res_base",
+        "load res_base",
+        "unload res_base",
+    ]

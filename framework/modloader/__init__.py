@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from modloader._config._load import load_config as load_config
     from modloader._config.model import ModuleEntry as ModuleEntry
     from modloader._config.model import ModulesConfig as ModulesConfig
+    from modloader._control.remote_host import RemoteHost as RemoteHost
     from modloader._discovery.base import Candidate as Candidate
     from modloader._discovery.static import StaticDiscovery as StaticDiscovery
     from modloader._hooks.info import HookImplInfo as HookImplInfo
@@ -101,6 +102,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
     "modloader._aio.serving": ("AsyncControlSocket",),
     "modloader._commands.base": ("CommandResult",),
     "modloader._config._load": ("load_config",),
+    "modloader._control.remote_host": ("RemoteHost",),
     "modloader._config.model": (
         "ModuleEntry",
         "ModulesConfig",

@@ -40,6 +40,21 @@ def host_api(host: Host) -> None:
     assert_type(typed.obj, Mod)
 
 
+def remote_api() -> None:
+    with modloader.RemoteHost("myapp.modules", pid=4242, timeout=None) as remote:
+        assert_type(remote, modloader.RemoteHost)
+        assert_type(remote.pid, int | None)
+        assert_type(remote.run("module show"), modloader.CommandResult)
+        assert_type(remote.list_modules(), list[modloader.ModuleInfo])
+        assert_type(remote.get_module("res_x"), modloader.ModuleInfo)
+        assert_type(remote.load("res_x"), modloader.LoadOutcome)
+        assert_type(remote.unload("res_x", modloader.UnloadMode.HARD), modloader.UnloadOutcome)
+        assert_type(remote.reload("res_x"), modloader.ReloadOutcome)
+        assert_type(remote.refresh("res_x", recursive=True), modloader.RefreshOutcome)
+    assert_type(modloader.RemoteHost(path="/run/x.sock").path, str)
+    assert_type(modloader.ModuleInUseError("x", 1, ()).to_dict(), dict[str, Any])
+
+
 def module_api(ctx: ModuleContext) -> None:
     assert_type(ctx.name, str)
     assert_type(ctx.use("res_dep"), ModuleHandle[Any])

@@ -21,6 +21,7 @@ from modloader._control.paths import default_socket_path
 from modloader._control.protocol import Event
 from modloader._control.wire import REPLY_TIMEOUT
 from modloader._control.wire import unable_to_connect
+from modloader._control.workers import socket_of
 from modloader._text import escape_controls
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
@@ -65,7 +66,7 @@ def run_remote(options: Options) -> int:
         if line is not None and options.socket is None:
             return _execute_all(path, line, reply_timeout, options)
         if options.pid is not None:
-            path = _socket_of(path, options.pid)
+            path = socket_of(path, options.pid)
         client = ControlClient(path, private_folder=options.socket is None, timeout=timeout)
         if line is not None:
             return _execute(client, line, as_json=options.json)
@@ -86,21 +87,6 @@ def _execute_all(primary: str, line: str, timeout: float, options: Options) -> i
             raise ControlError(f"no process {options.pid} answers on the sockets of {primary}")
         raise ConnectError(primary)
     return print_replies(replies, line, as_json=options.json)
-
-
-def _socket_of(primary: str, pid: int) -> str:
-    """The socket of the namespace's process ``pid`` (for ``-r -p PID``)."""
-    from modloader._control.workers import list_sockets
-
-    for path in list_sockets(primary):
-        try:
-            with ControlClient(path, connect_timeout=2.0, private_folder=True) as client:
-                found = client.peer_pid if client.peer_pid is not None else client.hello().pid
-        except ControlError:
-            continue
-        if found == pid:
-            return path
-    raise ControlError(f"no process {pid} answers on the sockets of {primary}")
 
 
 def _execute(client: ControlClient, line: str, *, as_json: bool) -> int:

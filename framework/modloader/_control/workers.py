@@ -29,6 +29,7 @@ __all__ = [
     "folder_lock",
     "list_sockets",
     "remove_stale_workers",
+    "socket_of",
     "socket_pid",
     "worker_socket_path",
 ]
@@ -70,6 +71,25 @@ def list_sockets(primary: str) -> list[str]:
             workers.append((pid, os.path.join(folder, name)))
     found = [primary] if os.path.basename(primary) in names else []
     return found + [path for _, path in sorted(workers)]
+
+
+def socket_of(primary: str, pid: int) -> str:
+    """The socket of the namespace's process ``pid`` (``-r -p PID``, ``RemoteHost(pid=)``).
+
+    :raises ~modloader.errors.ControlError: no process ``pid`` answers on them.
+    """
+    from modloader._control.client import ControlClient
+    from modloader.errors import ControlError
+
+    for path in list_sockets(primary):
+        try:
+            with ControlClient(path, connect_timeout=2.0, private_folder=True) as client:
+                found = client.peer_pid if client.peer_pid is not None else client.hello().pid
+        except ControlError:
+            continue
+        if found == pid:
+            return path
+    raise ControlError(f"no process {pid} answers on the sockets of {primary}")
 
 
 def _answers(path: str) -> bool:

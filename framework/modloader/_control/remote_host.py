@@ -1,0 +1,351 @@
+"""A host in another process, over its control socket: the typed calls of :class:`Host`.
+
+:class:`RemoteHost` sends the command an operator would type (``module unload
+-f res_x``) with the structured reply asked for, and turns the reply's
+``data`` back into what :class:`~modloader.Host` returns in-process: the
+outcome (:class:`~modloader.UnloadOutcome` ...), or the error the host raised,
+as the same class with the same facts (``use_count``, ``holders`` ...). The
+host needs no new request for it: ``data`` is what ``-rx --json`` prints
+(docs/commands.md, structured results).
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any
+from typing import Self
+from typing import TypeVar
+
+from modloader import errors
+from modloader._commands.base import CommandResult
+from modloader._control.client import ControlClient
+from modloader._control.paths import default_socket_path
+from modloader._control.wire import REPLY_TIMEOUT
+from modloader._control.workers import socket_of
+from modloader._registry.outcomes import LoadOutcome
+from modloader._registry.outcomes import ModuleInfo
+from modloader._registry.outcomes import RefreshOutcome
+from modloader._registry.outcomes import ReloadOutcome
+from modloader._registry.outcomes import ReloadStatus
+from modloader._registry.outcomes import SettingsReload
+from modloader._registry.outcomes import UnloadOutcome
+from modloader.errors import ConfigIssue
+from modloader.errors import ModLoaderError
+from modloader.errors import ProtocolError
+from modloader.errors import UsageError
+from modloader.module import UnloadMode
+
+__all__ = ["RemoteHost", "error_from_dict"]
+
+T = TypeVar("T")
+
+_FLAGS = {UnloadMode.SOFT: "", UnloadMode.FIRM: "-f ", UnloadMode.HARD: "-h "}
+
+
+class RemoteHost:
+    """A host running in another process, reached over its control socket.
+
+    The module operations of :class:`~modloader.Host`, typed as there::
+
+        with modloader.RemoteHost(namespace="myapp.modules") as remote:
+            try:
+                remote.unload("res_cache")
+            except modloader.ModuleInUseError as exc:
+                print(exc.use_count, exc.holders)  # the same facts as in-process
+            print([m.name for m in remote.list_modules() if m.running])
+
+    :param namespace: reach the namespace's socket (its first process, as
+        ``modloader -n NAMESPACE -r``), in the owner-only per-user folder.
+    :param path: the socket's path instead (``-s PATH``, ``host.serve(path)``).
+    :param pid: with ``namespace``: the process ``pid`` among its workers (``-p``).
+    :param timeout: seconds to wait for each reply (``None``: as long as it takes).
+    :param connect_timeout: seconds to wait for the connection.
+    :raises ~modloader.errors.ConnectError: nothing listens there.
+    :raises ~modloader.errors.AccessDeniedError: the socket, its folder or the process
+        listening is not to be trusted (another user's).
+    :raises ~modloader.errors.ControlError: no process ``pid`` answers.
+
+    One connection, opened here and closed by :meth:`close` (or ``with``). A
+    connection lost (the host stopped) is a :class:`~modloader.errors.ControlError`;
+    make a new :class:`RemoteHost` to reach the host again.
+    """
+
+    def __init__(
+        self,
+        namespace: str | None = None,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        pid: int | None = None,
+        timeout: float | None = REPLY_TIMEOUT,
+        connect_timeout: float = 5.0,
+    ) -> None:
+        if (namespace is None) == (path is None):
+            raise TypeError("RemoteHost() takes a namespace or a path, one of the two")
+        if pid is not None and namespace is None:
+            raise TypeError("RemoteHost(pid=...) chooses among a namespace's processes")
+        if namespace is not None:
+            path = default_socket_path(namespace)
+            if pid is not None:
+                path = socket_of(path, pid)
+        assert path is not None
+        self._client = ControlClient(
+            path,
+            timeout=timeout,
+            connect_timeout=connect_timeout,
+            private_folder=namespace is not None,
+        )
+        self._client.connect()
+
+    @property
+    def path(self) -> str:
+        """The socket's path."""
+        return self._client.path
+
+    @property
+    def pid(self) -> int | None:
+        """The process that answers (``None`` where the system cannot tell)."""
+        return self._client.peer_pid
+
+    def close(self) -> None:
+        """Close the connection. Idempotent."""
+        self._client.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<RemoteHost {self.path!r} pid={self.pid}>"
+
+    # -- commands ------------------------------------------------------------------------
+
+    def run(self, line: str) -> CommandResult:
+        """Run one command line on the host, as ``modloader -rx LINE --json`` does.
+
+        :raises ~modloader.errors.ControlError: the host could not be reached or
+            refused the request (a failed command is a result, not an error).
+        """
+        if not isinstance(line, str):
+            raise TypeError(f"run(line) takes a str, not {type(line).__name__}")
+        return self._client.execute(line, structured=True)
+
+    # -- module operations ---------------------------------------------------------------
+
+    def load(self, name: str) -> LoadOutcome:
+        """``module load``: :meth:`Host.load <modloader.Host.load>` on the host."""
+        data = self._operation("load", f"module load {_word(name)}")
+        return _decoded(data, "outcome", functools.partial(outcome_from_dict, LoadOutcome))
+
+    def unload(self, name: str, mode: UnloadMode = UnloadMode.SOFT) -> UnloadOutcome:
+        """``module unload [-f|-h]``: :meth:`Host.unload <modloader.Host.unload>` on the host."""
+        if not isinstance(mode, UnloadMode):
+            raise TypeError(f"unload(): 'mode' must be an UnloadMode, not {mode!r}")
+        data = self._operation("unload", f"module unload {_FLAGS[mode]}{_word(name)}")
+        return _decoded(data, "outcomes", _one_unload)
+
+    def reload(self, name: str | None = None) -> ReloadOutcome:
+        """``module reload [name]``: :meth:`Host.reload <modloader.Host.reload>` on the host
+        (for a name it refused, its error is raised, as there)."""
+        line = "module reload" if name is None else f"module reload {_word(name)}"
+        data = self._operation("reload", line)
+        outcome = _decoded(data, "outcome", functools.partial(outcome_from_dict, ReloadOutcome))
+        if outcome.refused:
+            raise outcome.refused[0]
+        return outcome
+
+    def refresh(self, name: str, recursive: bool = False) -> RefreshOutcome:
+        """``module refresh``: :meth:`Host.refresh <modloader.Host.refresh>` on the host."""
+        if not isinstance(recursive, bool):
+            raise TypeError(f"refresh(): 'recursive' must be a bool, not {recursive!r}")
+        words = " recursively" if recursive else ""
+        data = self._operation("refresh", f"module refresh {_word(name)}{words}")
+        return _decoded(data, "outcome", functools.partial(outcome_from_dict, RefreshOutcome))
+
+    # -- information -----------------------------------------------------------------------
+
+    def list_modules(self) -> list[ModuleInfo]:
+        """``module show``: every module of the host's module list, sorted by name."""
+        result = self.run("module show")
+        modules = result.data.get("modules") if isinstance(result.data, dict) else None
+        if not result.ok or not isinstance(modules, list):
+            raise _not_understood("module show", "a list of modules", result.data)
+        decode = functools.partial(outcome_from_dict, ModuleInfo)
+        return [_checked("module show", "a module", decode, item) for item in modules]
+
+    def get_module(self, name: str) -> ModuleInfo:
+        """One module of the host's module list.
+
+        :raises ~modloader.errors.NoSuchModuleError: not in the module list.
+        """
+        word = _word(name)
+        for info in self.list_modules():
+            if info.name == word:
+                return info
+        raise errors.NoSuchModuleError(word)
+
+    def _operation(self, what: str, line: str) -> Mapping[str, Any]:
+        """Run a module operation; its data, or the host's error raised."""
+        result = self.run(line)
+        data = result.data
+        if not isinstance(data, dict):
+            raise _not_understood(line, f"the result of a {what}", data)
+        if not result.ok and "error" in data:
+            raise _checked(line, "an error", error_from_dict, data)
+        return data
+
+
+def _word(name: str) -> str:
+    """``name`` as one word of a command line."""
+    if not isinstance(name, str):
+        raise TypeError(f"a module name is a str, not {type(name).__name__}")
+    if not name or name != name.strip() or len(name.split()) != 1:
+        raise UsageError(f"'{name}' is not a module name (one word)")
+    if name.startswith("-"):
+        raise UsageError(f"'{name}': a name that starts with '-' is read as a flag")
+    return name
+
+
+def _decoded(data: Mapping[str, Any], key: str, decode: Callable[[Any], T]) -> T:
+    return _checked(f"the {key} of the reply", key, decode, data.get(key))
+
+
+def _checked(line: str, what: str, decode: Callable[[Any], T], value: Any) -> T:
+    try:
+        return decode(value)
+    except (TypeError, ValueError, KeyError, AttributeError) as exc:
+        raise _not_understood(line, what, value) from exc
+
+
+def _not_understood(line: str, what: str, value: Any) -> ProtocolError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 200 else shown[:200] + "..."
+    return ProtocolError(f"the host's reply to '{line}' does not hold {what}: {shown}")
+
+
+def _one_unload(outcomes: Any) -> UnloadOutcome:
+    [outcome] = outcomes
+    return outcome_from_dict(UnloadOutcome, outcome)
+
+
+# -- decoding: what modloader._jsonable encoded, back into the typed results ---------------
+
+
+def _many(decode: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...]]:
+    def many(values: Any) -> tuple[T, ...]:
+        if not isinstance(values, list):
+            raise TypeError(f"expected a list, not {type(values).__name__}")
+        return tuple(decode(v) for v in values)
+
+    return many
+
+
+def _loaded(value: Any) -> LoadOutcome | errors.ModuleError:
+    if isinstance(value, dict) and "error" in value:
+        error = error_from_dict(value)
+        if not isinstance(error, errors.ModuleError):
+            raise TypeError(f"{error.code} is not an error about a module")
+        return error
+    return outcome_from_dict(LoadOutcome, value)
+
+
+def _issue(value: Any) -> ConfigIssue:
+    return outcome_from_dict(ConfigIssue, value)
+
+
+def _refused(value: Any) -> errors.ModuleError:
+    error = error_from_dict(value)
+    if not isinstance(error, errors.ModuleError):
+        raise TypeError(f"{error.code} is not an error about a module")
+    return error
+
+
+def _status(value: Any) -> ReloadStatus | None:
+    return None if value is None else ReloadStatus(value)
+
+
+#: The fields that are not plain values (lists become tuples), by class and name.
+_FIELDS: dict[tuple[type, str], Callable[[Any], Any]] = {
+    (UnloadOutcome, "mode"): UnloadMode,
+    (SettingsReload, "status"): ReloadStatus,
+    (SettingsReload, "errors"): _many(_issue),
+    (ReloadOutcome, "refused"): _many(_refused),
+    (ReloadOutcome, "settings"): _many(lambda v: outcome_from_dict(SettingsReload, v)),
+    (RefreshOutcome, "dependents_unloaded"): _many(lambda v: outcome_from_dict(UnloadOutcome, v)),
+    (RefreshOutcome, "dependents_loaded"): _many(_loaded),
+}
+#: An error's facts that are not plain values (lists become tuples), by name.
+_FACTS: dict[str, Callable[[Any], Any]] = {
+    "progress": _many(lambda v: outcome_from_dict(UnloadOutcome, v)),
+    "errors": _many(_issue),
+    "issues": _many(_issue),
+    "settings": _status,
+    "missing": lambda v: {str(k): str(w) for k, w in v.items()},
+}
+
+
+def _plain(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+def outcome_from_dict(cls: type[T], data: Any) -> T:
+    """A named tuple ``cls`` (an outcome, :class:`ModuleInfo`) from its JSON form; a
+    field the reply leaves out takes its default (a newer host's new key is ignored)."""
+    if not isinstance(data, dict):
+        raise TypeError(f"expected an object, not {type(data).__name__}")
+    defaults: dict[str, Any] = getattr(cls, "_field_defaults", {})
+    values = []
+    for field in getattr(cls, "_fields", ()):
+        if field not in data:
+            values.append(defaults[field])  # KeyError: a field without a default is missing
+            continue
+        convert = _FIELDS.get((cls, field), _plain)
+        values.append(convert(data[field]))
+    return cls(*values)
+
+
+@functools.cache
+def _error_classes() -> dict[str, type[ModLoaderError]]:
+    classes = [c for c in vars(errors).values() if isinstance(c, type)]
+    return {c.code: c for c in classes if issubclass(c, ModLoaderError)}
+
+
+def error_from_dict(data: Any) -> ModLoaderError:
+    """The error :meth:`ModLoaderError.to_dict` gave, as its class with its facts; a code
+    this version does not know is a :class:`~modloader.errors.ModLoaderError` whose
+    ``code`` is that code."""
+    if not isinstance(data, dict) or not isinstance(data.get("error"), str):
+        raise TypeError("expected an error's object")
+    code, message, facts = data["error"], data.get("message", ""), data.get("facts", {})
+    if not isinstance(message, str) or not isinstance(facts, dict):
+        raise TypeError("an error's message is text and its facts an object")
+    cls = _error_classes().get(code, ModLoaderError)
+    error = cls.__new__(cls)
+    ModLoaderError.__init__(error, message)
+    if cls is ModLoaderError:
+        vars(error)["code"] = code
+    if isinstance(error, errors.ModuleError):  # what every module error carries
+        error.name, error.replaced_declined, error.progress = "", False, ()
+    for key, value in facts.items():
+        if (
+            isinstance(key, str)
+            and key.isidentifier()
+            and not key.startswith("_")
+            and key not in _NOT_FACTS
+        ):
+            setattr(error, key, _FACTS.get(key, _plain)(value))
+    return error
+
+
+#: Attributes of every exception, or the class's: never set from a reply.
+_NOT_FACTS = frozenset(("args", "code", "exit_code", "message", "with_traceback", "add_note"))

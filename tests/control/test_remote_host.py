@@ -1,0 +1,234 @@
+"""RemoteHost: the typed calls of Host, on a host in another process (here: its socket).
+
+Each operation is made on an in-process host and, over a real Unix socket, on
+a second host with the same modules: both must answer alike, outcomes equal
+and errors of the same class carrying the same facts.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from tests.test_errors import CASES
+
+from modloader import ConnectError
+from modloader import Host
+from modloader import ModLoaderError
+from modloader import ModuleInUseError
+from modloader import ModulesConfig
+from modloader import ProtocolError
+from modloader import RemoteHost
+from modloader import StaticDiscovery
+from modloader import UnloadMode
+from modloader import UsageError
+from modloader._commands.base import CommandResult
+from modloader._control.remote_host import error_from_dict
+from modloader._control.unix import ControlServer
+
+
+class Store:
+    description = "A store"
+
+
+class Echo:
+    requires = ("res_store",)
+
+
+class Refuses:
+    def unload(self, ctx):
+        return False
+
+
+class Declines:
+    def load(self, ctx):
+        raise ValueError("no database")
+
+
+class Reloads:
+    def reload(self, ctx):
+        return None
+
+
+MODULES = {
+    "res_store": Store,
+    "app_echo": Echo,
+    "res_refuses": Refuses,
+    "res_declines": Declines,
+    "res_reloads": Reloads,
+}
+
+
+def _host() -> Host:
+    host = Host("ns", discovery=StaticDiscovery("ns", MODULES), config=ModulesConfig())
+    host.start()
+    return host
+
+
+@pytest.fixture
+def folder() -> Iterator[str]:
+    path = tempfile.mkdtemp(prefix="mlr-", dir="/tmp")  # short: socket paths are limited
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def trio(folder: str) -> Iterator[tuple[Host, Host, RemoteHost]]:
+    """An in-process host; a second one, served; a RemoteHost on the second."""
+    local, served = _host(), _host()
+    with (
+        served.serve(os.path.join(folder, "h.sock")) as socket,
+        RemoteHost(path=socket.path) as remote,
+    ):
+        yield local, served, remote
+    local.stop()
+    served.stop()
+
+
+def _call(target: Any, op: Callable[[Any], Any]) -> Any:
+    try:
+        return op(target)
+    except ModLoaderError as exc:
+        return exc
+
+
+def _same(here: Any, there: Any, label: str = "") -> None:
+    if isinstance(here, BaseException):
+        assert type(there) is type(here), (label, there)
+        assert str(there) == str(here), label
+        assert vars(there) == vars(here), label
+    else:
+        assert there == here, label
+
+
+OPERATIONS: list[tuple[str, Callable[[Any], Any]]] = [
+    ("unload in use", lambda h: h.unload("res_store")),
+    ("unload unknown", lambda h: h.unload("res_nothing")),
+    ("unload refused", lambda h: h.unload("res_refuses", UnloadMode.FIRM)),
+    ("unload firm", lambda h: h.unload("res_store", UnloadMode.FIRM)),
+    ("load back", lambda h: h.load("res_store")),
+    ("load running", lambda h: h.load("res_store")),
+    ("load not installed", lambda h: h.load("res_stor")),
+    ("load dependency down", lambda h: h.load("app_echo")),
+    ("load declines", lambda h: h.load("res_declines")),
+    ("unload declined", lambda h: h.unload("res_declines")),
+    ("hard unload", lambda h: h.unload("res_refuses", UnloadMode.HARD)),
+    ("reload one", lambda h: h.reload("res_reloads")),
+    ("reload all", lambda h: h.reload()),
+    ("reload unknown", lambda h: h.reload("res_nothing")),
+    ("reload without reload()", lambda h: h.reload("res_store")),
+    ("refresh", lambda h: h.refresh("res_store")),
+    ("refresh recursively", lambda h: h.refresh("res_store", recursive=True)),
+    ("get_module", lambda h: h.get_module("res_store")._replace(load_time=None)),
+    ("get_module unknown", lambda h: h.get_module("res_nothing")),
+]
+
+
+def test_every_operation_answers_as_in_process(trio):
+    local, served, remote = trio
+    for label, op in OPERATIONS:
+        here, there = _call(local, op), _call(remote, op)
+        _same(here, there, label)
+    # Held from outside (application code): refused, with who holds it.
+    with local.use("res_store", holder="web"), served.use("res_store", holder="web"):
+        _same(_call(local, OPERATIONS[0][1]), _call(remote, OPERATIONS[0][1]))
+        refresh = lambda h: h.refresh("res_store", recursive=True)  # noqa: E731
+        _same(_call(local, refresh), _call(remote, refresh))
+
+
+def test_the_facts_travel(trio):
+    _, _, remote = trio
+    with pytest.raises(ModuleInUseError) as caught:
+        remote.unload("res_store")
+    assert (caught.value.name, caught.value.use_count, caught.value.holders) == (
+        "res_store",
+        1,
+        ("app_echo",),
+    )
+    outcome = remote.unload("res_store", UnloadMode.FIRM)
+    assert outcome.mode is UnloadMode.FIRM and outcome.dependents_unloaded == ("app_echo",)
+    modules = {m.name: m for m in remote.list_modules()}
+    assert "res_store" not in modules and modules["res_declines"].state == "declined"
+
+
+@pytest.mark.parametrize(("error", "code", "facts"), CASES, ids=[c[1] for c in CASES])
+def test_each_error_comes_back_as_itself(error, code, facts):
+    back = error_from_dict(error.to_dict())
+    assert type(back) is type(error) and back.code == code
+    assert str(back) == str(error) and vars(back) == vars(error)
+
+
+def test_a_code_this_version_does_not_know():
+    back = error_from_dict({"error": "brand-new", "message": "something new", "facts": {"x": [1]}})
+    assert type(back) is ModLoaderError
+    assert (back.code, str(back), back.x) == ("brand-new", "something new", (1,))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "not an object",
+        {"ok": False, "error": "in-use", "message": 3},
+        {"ok": False, "error": "in-use", "message": "m", "facts": []},
+        {"ok": True, "outcomes": [{"name": "x", "mode": "sideways"}]},
+        {"ok": True, "outcomes": []},
+        {"ok": True, "outcomes": "many"},
+    ],
+    ids=["not-object", "message", "facts", "enum", "no-outcome", "not-list"],
+)
+def test_a_reply_that_is_not_understood_is_a_protocol_error(folder, data):
+    class Executor:
+        def execute(self, line: str) -> CommandResult:
+            ok = isinstance(data, dict) and data.get("ok", False)
+            return CommandResult(line, ok=ok, output="", data=data)
+
+        def complete(self, line: str) -> list[str]:
+            return []
+
+    path = os.path.join(folder, "fake.sock")
+    with ControlServer(Executor(), path), RemoteHost(path=path) as remote:
+        with pytest.raises(ProtocolError, match="does not hold"):
+            remote.unload("res_x")
+        assert remote.run("anything").data == data  # the connection goes on
+
+
+def test_arguments_are_checked_before_anything_is_sent(trio):
+    _, _, remote = trio
+    with pytest.raises(UsageError, match="one word"):
+        remote.load("res store")
+    with pytest.raises(UsageError, match="read as a flag"):
+        remote.unload("-f")
+    with pytest.raises(TypeError, match="UnloadMode"):
+        remote.unload("res_store", "firm")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="namespace or a path"):
+        RemoteHost()
+    with pytest.raises(TypeError, match="namespace or a path"):
+        RemoteHost("ns", path="/tmp/x.sock")
+
+
+def test_nothing_listening(folder):
+    path = os.path.join(folder, "none.sock")
+    with pytest.raises(ConnectError) as caught:
+        RemoteHost(path=path)
+    assert caught.value.path == path
+
+
+def test_the_namespace_socket_and_a_worker_by_pid(folder, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", folder)
+    host = _host()
+    try:
+        with host.serve():
+            with RemoteHost("ns") as remote:
+                assert remote.pid == os.getpid()
+                assert remote.path == os.path.join(folder, "modloader", "ns.sock")
+                assert remote.get_module("res_store").running
+            with RemoteHost("ns", pid=os.getpid()) as remote:
+                assert remote.pid == os.getpid()
+                assert remote.get_module("res_store").running
+    finally:
+        host.stop()
