@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from collections.abc import Iterator
 from typing import Any
@@ -18,6 +19,7 @@ import pytest
 from tests.test_errors import CASES
 
 from modloader import ConnectError
+from modloader import ControlError
 from modloader import Host
 from modloader import ModLoaderError
 from modloader import ModuleInUseError
@@ -53,6 +55,13 @@ class Declines:
 class Reloads:
     def reload(self, ctx):
         return None
+
+    def load(self, ctx):
+        ctx.register_command("say", self.say, summary="say a word, slowly", usage="say WORD")
+
+    def say(self, args):
+        time.sleep(0.002)
+        return args[0]
 
 
 MODULES = {
@@ -230,5 +239,37 @@ def test_the_namespace_socket_and_a_worker_by_pid(folder, monkeypatch):
             with RemoteHost("ns", pid=os.getpid()) as remote:
                 assert remote.pid == os.getpid()
                 assert remote.get_module("res_store").running
+    finally:
+        host.stop()
+
+
+def test_threads_take_turns_and_a_lost_connection_is_made_again(folder):
+    import threading
+
+    host = _host()
+    path = os.path.join(folder, "h.sock")
+    try:
+        socket = host.serve(path)
+        with RemoteHost(path=path) as remote:
+            answers: list[tuple[str, str]] = []
+
+            def say(word: str) -> None:
+                for _ in range(10):
+                    answers.append((word, remote.run(f"say {word}").output))
+
+            threads = [threading.Thread(target=say, args=(f"w{i}",)) for i in range(6)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+            # Each thread got its own reply, never another's.
+            assert len(answers) == 60 and all(word == said for word, said in answers)
+
+            socket.close()  # the host stops serving: the call fails, said as such
+            with pytest.raises(ControlError):
+                remote.get_module("res_store")
+            socket = host.serve(path)  # served again: the next call connects again
+            assert remote.get_module("res_store").running
+        socket.close()
     finally:
         host.stop()

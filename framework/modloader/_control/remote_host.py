@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Callable
 from collections.abc import Mapping
 from types import TracebackType
@@ -69,9 +70,11 @@ class RemoteHost:
         listening is not to be trusted (another user's).
     :raises ~modloader.errors.ControlError: no process ``pid`` answers.
 
-    One connection, opened here and closed by :meth:`close` (or ``with``). A
-    connection lost (the host stopped) is a :class:`~modloader.errors.ControlError`;
-    make a new :class:`RemoteHost` to reach the host again.
+    One connection, opened here and closed by :meth:`close` (or ``with``); calls
+    from several threads take turns on it. A connection lost (the host stopped,
+    a reply not given in time) fails the call in progress with a
+    :class:`~modloader.errors.ControlError`; the next call connects again (to
+    the host restarted on the same socket, say).
     """
 
     def __init__(
@@ -98,6 +101,7 @@ class RemoteHost:
             connect_timeout=connect_timeout,
             private_folder=namespace is not None,
         )
+        self._lock = threading.Lock()
         self._client.connect()
 
     @property
@@ -112,7 +116,8 @@ class RemoteHost:
 
     def close(self) -> None:
         """Close the connection. Idempotent."""
-        self._client.close()
+        with self._lock:
+            self._client.close()
 
     def __enter__(self) -> Self:
         return self
@@ -138,7 +143,8 @@ class RemoteHost:
         """
         if not isinstance(line, str):
             raise TypeError(f"run(line) takes a str, not {type(line).__name__}")
-        return self._client.execute(line, structured=True)
+        with self._lock:  # one request and its reply at a time on the connection
+            return self._client.execute(line, structured=True)
 
     # -- module operations ---------------------------------------------------------------
 
