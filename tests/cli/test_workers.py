@@ -147,10 +147,10 @@ def test_p_picks_one_and_show_says_where_they_differ(fleet: Fleet, app_env: AppE
         f"not shown: pid {pids[1]})"
     )
     # -r -p PID: the console attaches to that process's socket.
-    from modloader._cli.remote import _socket_of
+    from modloader._control.workers import socket_of
 
-    assert _socket_of(app_env.socket, pids[0]) == app_env.socket
-    assert _socket_of(app_env.socket, pids[2]) == worker_socket_path(app_env.socket, pids[2])
+    assert socket_of(app_env.socket, pids[0]) == app_env.socket
+    assert socket_of(app_env.socket, pids[2]) == worker_socket_path(app_env.socket, pids[2])
     missing = app_env.rx("module show", "-p", "999999999")
     assert missing.returncode == 1
     assert "no process 999999999 answers" in missing.stderr
