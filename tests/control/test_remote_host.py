@@ -135,6 +135,11 @@ OPERATIONS: list[tuple[str, Callable[[Any], Any]]] = [
     ("refresh recursively", lambda h: h.refresh("res_store", recursive=True)),
     ("get_module", lambda h: h.get_module("res_store")._replace(load_time=None)),
     ("get_module unknown", lambda h: h.get_module("res_nothing")),
+    ("get_module close", lambda h: h.get_module("res_stor")),
+    (
+        "get_module another spelling",
+        lambda h: h.get_module("RES_STORE.so")._replace(load_time=None),
+    ),
 ]
 
 

@@ -27,6 +27,8 @@ from modloader._control.client import ControlClient
 from modloader._control.paths import default_socket_path
 from modloader._control.wire import REPLY_TIMEOUT
 from modloader._control.workers import socket_of
+from modloader._names import name_key
+from modloader._names import suggest
 from modloader._registry.outcomes import LoadOutcome
 from modloader._registry.outcomes import ModuleInfo
 from modloader._registry.outcomes import RefreshOutcome
@@ -195,10 +197,11 @@ class RemoteHost:
         :raises ~modloader.errors.NoSuchModuleError: not in the module list.
         """
         word = _word(name)
-        for info in self.list_modules():
-            if info.name == word:
+        modules = self.list_modules()
+        for info in modules:
+            if name_key(info.name) == name_key(word):  # as the host matches names
                 return info
-        raise errors.NoSuchModuleError(word)
+        raise errors.NoSuchModuleError(word, suggest(word, [m.name for m in modules]))
 
     def _operation(self, what: str, line: str) -> Mapping[str, Any]:
         """Run a module operation; its data, or the host's error raised."""
