@@ -116,8 +116,14 @@ class ModLoaderError(Exception):
         """
         from modloader._jsonable import jsonable
 
-        facts = {k: jsonable(v) for k, v in vars(self).items() if not k.startswith("_")}
-        facts.pop("message", None)
+        facts: dict[str, Any] = {}
+        for key, value in vars(self).items():
+            if key.startswith("_") or key == "message":
+                continue
+            try:
+                facts[key] = jsonable(value)
+            except Exception:  # a module's own error may carry anything (a cycle, say)
+                facts[key] = f"<{type(value).__name__} that cannot be shown>"
         if "name" in facts:  # the module's name first, as in every message
             facts = {"name": facts.pop("name"), **facts}
         return {"error": self.code, "message": self.message, "facts": facts}

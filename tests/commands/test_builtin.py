@@ -105,3 +105,44 @@ def test_rx_json_carries_the_facts_over_the_socket(host, capsys):
     reply = json.loads(capsys.readouterr().out)
     assert reply["data"]["error"] == "in-use"
     assert reply["data"]["facts"]["holders"] == ["app_echo"]
+
+
+class _Unshowable:
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+    def to_dict(self, wanted: str) -> dict:  # another library's, wanting an argument
+        return {}
+
+
+def test_a_modules_own_error_with_odd_facts_still_fails_cleanly():
+    """A careless module raises an error carrying a cycle and objects that cannot be
+    shown: the command fails with its message, the facts that can be shown, and a
+    placeholder for the rest."""
+    from modloader.errors import CommandError
+
+    class OddError(CommandError):
+        pass
+
+    def handler(args):
+        error = OddError("it went wrong")
+        cycle: list = []
+        cycle.append(cycle)
+        error.cycle, error.odd, error.fine = cycle, _Unshowable(), ("a", 1)
+        raise error
+
+    class Odd:
+        def load(self, ctx):
+            ctx.register_command("odd", handler, summary="odd")
+
+    host = Host("ns", discovery=StaticDiscovery("ns", {"res_odd": Odd}), config=ModulesConfig())
+    host.start()
+    try:
+        result = host.run("odd")
+    finally:
+        host.stop()
+    assert not result.ok and result.output.startswith("it went wrong")
+    facts = json.loads(json.dumps(result.data))["facts"]
+    assert facts["fine"] == ["a", 1]
+    assert facts["cycle"] == "<list that cannot be shown>"
+    assert facts["odd"] == "<_Unshowable object>"
