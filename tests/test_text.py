@@ -5,6 +5,7 @@ import pytest
 from modloader._text import cell
 from modloader._text import escape_controls
 from modloader._text import fit
+from modloader._text import plain_ascii
 from modloader._text import width
 
 
@@ -77,3 +78,20 @@ def test_fit_pads_and_cuts_to_columns(text, cut, shown):
     assert fit(text, 6, cut=cut) == shown
     if cut or width(cell(text)) <= 6:
         assert width(fit(text, 6, cut=cut)) == 6
+
+
+@pytest.mark.parametrize(
+    ("text", "plain"),
+    [
+        ("plain text, 0 to 9 ~", True),
+        ("", True),
+        ("tab\there", False),
+        ("del\x7f", False),
+        ("nul\x00", False),
+        ("caf\u00e9", False),
+        ("wide \u65e5", False),
+    ],
+)
+def test_plain_ascii(text, plain):
+    assert plain_ascii(text) is plain
+    assert plain_ascii(text * 1000) is plain  # the long text a whole table is

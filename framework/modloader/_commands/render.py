@@ -20,6 +20,7 @@ from modloader._registry.outcomes import ReloadStatus
 from modloader._registry.outcomes import UnloadOutcome
 from modloader._registry.record import ModuleRecord
 from modloader._text import fit
+from modloader._text import plain_ascii
 from modloader.errors import DependencyError
 from modloader.errors import InvalidSettingsError
 from modloader.errors import LoadDeclinedError
@@ -79,8 +80,7 @@ def render_module_table(rows: Iterable[ModuleRecord | ModuleInfo | Mapping[str, 
             )
     row_format = _ROW.format
     lines += [row_format(*cells) for cells in table]
-    shown = "".join(lines)
-    if not (shown.isascii() and shown.isprintable()):  # rows in columns, not characters
+    if not plain_ascii("".join(lines)):  # rows in terminal columns, not characters
         lines[1:] = [_row(line, cells) for line, cells in zip(lines[1:], table, strict=True)]
     lines.append(f"{len(table)} modules loaded")
     return lines
@@ -88,7 +88,7 @@ def render_module_table(rows: Iterable[ModuleRecord | ModuleInfo | Mapping[str, 
 
 def _row(line: str, cells: tuple[Any, ...]) -> str:
     """``line`` if it is printable ASCII; else its cells escaped, aligned in terminal columns."""
-    if line.isascii() and line.isprintable():
+    if plain_ascii(line):
         return line
     name, description, uses, status, level = cells
     return f"{fit(name, 30)} {fit(description, 40, cut=True)} {uses:<10} {status:<11} {level:>13}"
