@@ -1,7 +1,7 @@
 """Typed results as JSON values: what ``--json``, the control socket and ``result.data`` carry.
 
-Standard library only, and nothing imported: the error tree uses it, and the
-remote client imports that.
+Standard library only: the error tree imports it (when an error is turned
+into data), and the remote client imports the error tree.
 """
 
 from __future__ import annotations
