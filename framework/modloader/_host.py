@@ -20,6 +20,7 @@ from modloader._hostargs import check_callable
 from modloader._hostargs import check_flag
 from modloader._hostargs import check_host_arguments
 from modloader._hostargs import check_line
+from modloader._hostargs import check_mode
 from modloader._hostargs import check_name as _check_name
 from modloader._hostargs import check_timeout
 from modloader._hostargs import wait_seconds
@@ -429,8 +430,7 @@ class Host:
         :raises UnloadRefusedError: an ``unload()`` refused (``.refused_by``, ``.reason``).
         """
         self._running("unload")
-        if not isinstance(mode, UnloadMode):
-            raise TypeError(f"unload(): 'mode' must be an UnloadMode, not {mode!r}")
+        mode = check_mode("unload", mode)
         return self._operations.unload(_check_name("unload", "name", name), mode)
 
     def reload(self, name: str | None = None) -> ReloadOutcome:

@@ -10,7 +10,9 @@ from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
 
-__all__ = ["check_flag", "check_host_arguments", "check_name", "check_timeout"]
+from modloader.module import UnloadMode
+
+__all__ = ["check_flag", "check_host_arguments", "check_mode", "check_name", "check_timeout"]
 
 
 def check_host_arguments(
@@ -74,6 +76,13 @@ def check_name(method: str, param: str, value: object) -> str:
         raise TypeError(f"{method}(): '{param}' must be a module name (str), not {value!r}")
     if not value.strip():
         raise ValueError(f"{method}(): '{param}' must not be empty")
+    return value
+
+
+def check_mode(method: str, value: object) -> UnloadMode:
+    """How hard ``method`` unloads: an :class:`~modloader.UnloadMode`."""
+    if not isinstance(value, UnloadMode):
+        raise TypeError(f"{method}(): 'mode' must be an UnloadMode, not {value!r}")
     return value
 
 

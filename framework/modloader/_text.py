@@ -14,12 +14,16 @@ character takes two columns, a combining accent none. Asterisk's
 
 Standard library only, and nothing imported at module level: the remote
 client's fast path uses it; :mod:`unicodedata` is imported for the first
-text that is not printable ASCII.
+text that is not printable ASCII, :mod:`logging` by :func:`escaping_formatter`.
 """
 
 from __future__ import annotations
 
-__all__ = ["cell", "escape_controls", "fit", "plain_ascii", "width"]
+TYPE_CHECKING = False  # not ``typing.TYPE_CHECKING``: see modloader/__init__.py
+if TYPE_CHECKING:
+    import logging
+
+__all__ = ["cell", "escape_controls", "escaping_formatter", "fit", "plain_ascii", "width"]
 
 _TABLE: dict[int, str] = {}
 # In a cell, tabs and newlines are escaped as well: they would break the row.
@@ -64,6 +68,21 @@ def escape_controls(text: str) -> str:
     return text
 
 
+def escaping_formatter(fmt: str, datefmt: str | None = None) -> logging.Formatter:
+    """A :class:`logging.Formatter` whose lines have their control characters escaped.
+
+    For a log handler that writes to a terminal: a module may log any text.
+    A traceback's newlines are kept.
+    """
+    import logging
+
+    class _Escaping(logging.Formatter):
+        def format(self, record: logging.LogRecord) -> str:
+            return escape_controls(super().format(record))
+
+    return _Escaping(fmt, datefmt=datefmt)
+
+
 def _widths(text: str) -> list[int]:
     """The columns each character of ``text`` takes."""
     import unicodedata
@@ -93,7 +112,7 @@ def width(text: str) -> int:
 def cell(text: str) -> str:
     """``text`` as a table cell shows it: control characters escaped, tabs and
     newlines too (they would break the row)."""
-    if text.isascii() and text.isprintable():  # short: isprintable is quick there
+    if plain_ascii(text):
         return text
     return escape_controls(text).translate(_CELL_TABLE)
 

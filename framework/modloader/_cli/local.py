@@ -23,6 +23,7 @@ from modloader._cli.streams import reopened
 from modloader._files import open_appending
 from modloader._files import xdg_folder
 from modloader._text import escape_controls
+from modloader._text import escaping_formatter
 from modloader.errors import ConfigError
 from modloader.errors import ModLoaderError
 from modloader.errors import StartupError
@@ -62,7 +63,6 @@ def configure_logging(options: Options) -> str | None:
 
     :returns: why the log file cannot be opened, or ``None``.
     """
-    from modloader._control.terminal import escaping_formatter
     from modloader._systemd import JournalFormatter
     from modloader._systemd import under_journal
 

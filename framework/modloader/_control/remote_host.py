@@ -27,6 +27,9 @@ from modloader._control.client import ControlClient
 from modloader._control.paths import default_socket_path
 from modloader._control.wire import REPLY_TIMEOUT
 from modloader._control.workers import socket_of
+from modloader._hostargs import check_flag
+from modloader._hostargs import check_mode
+from modloader._hostargs import check_name
 from modloader._names import name_key
 from modloader._names import suggest
 from modloader._registry.outcomes import LoadOutcome
@@ -152,56 +155,55 @@ class RemoteHost:
 
     def load(self, name: str) -> LoadOutcome:
         """``module load``: :meth:`Host.load <modloader.Host.load>` on the host."""
-        data = self._operation("load", f"module load {_word(name)}")
-        return _decoded(data, "outcome", functools.partial(outcome_from_dict, LoadOutcome))
+        data = self._operation("load", f"module load {_word('load', name)}")
+        return _decoded(data, "outcome", _of(LoadOutcome))
 
     def unload(self, name: str, mode: UnloadMode = UnloadMode.SOFT) -> UnloadOutcome:
         """``module unload [-f|-h]``: :meth:`Host.unload <modloader.Host.unload>` on the host."""
-        if not isinstance(mode, UnloadMode):
-            raise TypeError(f"unload(): 'mode' must be an UnloadMode, not {mode!r}")
-        data = self._operation("unload", f"module unload {_FLAGS[mode]}{_word(name)}")
+        flag = _FLAGS[check_mode("unload", mode)]
+        data = self._operation("unload", f"module unload {flag}{_word('unload', name)}")
         return _decoded(data, "outcomes", _one_unload)
 
     def reload(self, name: str | None = None) -> ReloadOutcome:
         """``module reload [name]``: :meth:`Host.reload <modloader.Host.reload>` on the host
         (for a name it refused, its error is raised, as there)."""
-        line = "module reload" if name is None else f"module reload {_word(name)}"
-        data = self._operation("reload", line)
-        outcome = _decoded(data, "outcome", functools.partial(outcome_from_dict, ReloadOutcome))
+        line = "module reload" if name is None else f"module reload {_word('reload', name)}"
+        outcome = _decoded(self._operation("reload", line), "outcome", _of(ReloadOutcome))
         if outcome.refused:
             raise outcome.refused[0]
         return outcome
 
     def refresh(self, name: str, recursive: bool = False) -> RefreshOutcome:
         """``module refresh``: :meth:`Host.refresh <modloader.Host.refresh>` on the host."""
-        if not isinstance(recursive, bool):
-            raise TypeError(f"refresh(): 'recursive' must be a bool, not {recursive!r}")
-        words = " recursively" if recursive else ""
-        data = self._operation("refresh", f"module refresh {_word(name)}{words}")
-        return _decoded(data, "outcome", functools.partial(outcome_from_dict, RefreshOutcome))
+        words = " recursively" if check_flag("refresh", "recursive", recursive) else ""
+        data = self._operation("refresh", f"module refresh {_word('refresh', name)}{words}")
+        return _decoded(data, "outcome", _of(RefreshOutcome))
 
     # -- information -----------------------------------------------------------------------
 
     def list_modules(self) -> list[ModuleInfo]:
         """``module show``: every module of the host's module list, sorted by name."""
-        result = self.run("module show")
-        modules = result.data.get("modules") if isinstance(result.data, dict) else None
-        if not result.ok or not isinstance(modules, list):
-            raise _not_understood("module show", "a list of modules", result.data)
-        decode = functools.partial(outcome_from_dict, ModuleInfo)
-        return [_checked("module show", "a module", decode, item) for item in modules]
+        return self._show("module show")
 
     def get_module(self, name: str) -> ModuleInfo:
         """One module of the host's module list.
 
         :raises ~modloader.errors.NoSuchModuleError: not in the module list.
         """
-        word = _word(name)
-        modules = self.list_modules()
-        for info in modules:
-            if name_key(info.name) == name_key(word):  # as the host matches names
+        word = _word("get_module", name)
+        key = name_key(word)  # as the host matches names: any case, ".so" or not
+        for info in self._show(f"module show like {key}"):  # the rows holding it only
+            if name_key(info.name) == key:
                 return info
-        raise errors.NoSuchModuleError(word, suggest(word, [m.name for m in modules]))
+        names = [m.name for m in self.list_modules()]  # for the close ones
+        raise errors.NoSuchModuleError(word, suggest(word, names))
+
+    def _show(self, line: str) -> list[ModuleInfo]:
+        result = self.run(line)
+        modules = result.data.get("modules") if isinstance(result.data, dict) else None
+        if not result.ok or not isinstance(modules, list):
+            raise _not_understood(line, "a list of modules", result.data)
+        return [_checked(line, "a module", _of(ModuleInfo), item) for item in modules]
 
     def _operation(self, what: str, line: str) -> Mapping[str, Any]:
         """Run a module operation; its data, or the host's error raised."""
@@ -214,11 +216,10 @@ class RemoteHost:
         return data
 
 
-def _word(name: str) -> str:
+def _word(method: str, name: object) -> str:
     """``name`` as one word of a command line."""
-    if not isinstance(name, str):
-        raise TypeError(f"a module name is a str, not {type(name).__name__}")
-    if not name or name != name.strip() or len(name.split()) != 1:
+    name = check_name(method, "name", name)
+    if name != name.strip() or len(name.split()) != 1:
         raise UsageError(f"'{name}' is not a module name (one word)")
     if name.startswith("-"):
         raise UsageError(f"'{name}': a name that starts with '-' is read as a flag")
@@ -250,6 +251,15 @@ def _one_unload(outcomes: Any) -> UnloadOutcome:
 # -- decoding: what modloader._jsonable encoded, back into the typed results ---------------
 
 
+def _of(cls: type[T]) -> Callable[[Any], T]:
+    """The decoder of a named tuple ``cls`` (see :func:`outcome_from_dict`)."""
+
+    def decode(value: Any) -> T:
+        return outcome_from_dict(cls, value)
+
+    return decode
+
+
 def _many(decode: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...]]:
     def many(values: Any) -> tuple[T, ...]:
         if not isinstance(values, list):
@@ -259,24 +269,17 @@ def _many(decode: Callable[[Any], T]) -> Callable[[Any], tuple[T, ...]]:
     return many
 
 
-def _loaded(value: Any) -> LoadOutcome | errors.ModuleError:
-    if isinstance(value, dict) and "error" in value:
-        error = error_from_dict(value)
-        if not isinstance(error, errors.ModuleError):
-            raise TypeError(f"{error.code} is not an error about a module")
-        return error
-    return outcome_from_dict(LoadOutcome, value)
-
-
-def _issue(value: Any) -> ConfigIssue:
-    return outcome_from_dict(ConfigIssue, value)
-
-
-def _refused(value: Any) -> errors.ModuleError:
+def _module_error(value: Any) -> errors.ModuleError:
     error = error_from_dict(value)
     if not isinstance(error, errors.ModuleError):
         raise TypeError(f"{error.code} is not an error about a module")
     return error
+
+
+def _loaded(value: Any) -> LoadOutcome | errors.ModuleError:
+    if isinstance(value, dict) and "error" in value:
+        return _module_error(value)
+    return outcome_from_dict(LoadOutcome, value)
 
 
 def _status(value: Any) -> ReloadStatus | None:
@@ -287,17 +290,17 @@ def _status(value: Any) -> ReloadStatus | None:
 _FIELDS: dict[tuple[type, str], Callable[[Any], Any]] = {
     (UnloadOutcome, "mode"): UnloadMode,
     (SettingsReload, "status"): ReloadStatus,
-    (SettingsReload, "errors"): _many(_issue),
-    (ReloadOutcome, "refused"): _many(_refused),
-    (ReloadOutcome, "settings"): _many(lambda v: outcome_from_dict(SettingsReload, v)),
-    (RefreshOutcome, "dependents_unloaded"): _many(lambda v: outcome_from_dict(UnloadOutcome, v)),
+    (SettingsReload, "errors"): _many(_of(ConfigIssue)),
+    (ReloadOutcome, "refused"): _many(_module_error),
+    (ReloadOutcome, "settings"): _many(_of(SettingsReload)),
+    (RefreshOutcome, "dependents_unloaded"): _many(_of(UnloadOutcome)),
     (RefreshOutcome, "dependents_loaded"): _many(_loaded),
 }
 #: An error's facts that are not plain values (lists become tuples), by name.
 _FACTS: dict[str, Callable[[Any], Any]] = {
-    "progress": _many(lambda v: outcome_from_dict(UnloadOutcome, v)),
-    "errors": _many(_issue),
-    "issues": _many(_issue),
+    "progress": _many(_of(UnloadOutcome)),
+    "errors": _many(_of(ConfigIssue)),
+    "issues": _many(_of(ConfigIssue)),
     "settings": _status,
     "missing": lambda v: {str(k): str(w) for k, w in v.items()},
 }

@@ -1,4 +1,7 @@
-"""The console and its log escape what they show (the escaping itself: tests/test_text.py)."""
+"""What the console, the host's log and the modloader command print is escaped.
+
+The escaping itself: tests/test_text.py.
+"""
 
 import io
 import logging
