@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from typing import Any
 
 from modloader import _cachestore
+from modloader._collector import CollectorPaused
 from modloader._commands.table import CommandTable
 from modloader._forking import track_host
 from modloader._hostargs import check_callable
@@ -42,7 +43,6 @@ from modloader._registry.outcomes import UnloadOutcome
 from modloader._registry.refs import ModuleHandle
 from modloader._registry.refs import acquire as _acquire
 from modloader._registry.shutdown import unwind
-from modloader._registry.startup import CollectorPaused
 from modloader._registry.startup import StartupReport
 from modloader._registry.startup import run_startup
 from modloader._registry.states import HostState

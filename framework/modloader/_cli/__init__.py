@@ -126,37 +126,43 @@ def _run(
         status = _fast_remote(argv, namespace, prog)
         if status is not None:
             return status
-    from modloader._cli.args import Profile
-    from modloader._cli.args import parse_args
+    config_path = None if default_config_path is None else os.fspath(default_config_path)
+    # The command's imports and its host: see modloader._collector.
+    from modloader._collector import CollectorPaused
 
-    profile = Profile(
-        prog=prog,
-        namespace=namespace,
-        default_config_path=None if default_config_path is None else os.fspath(default_config_path),
-        env_prefix=env_prefix,
-        host_factory=host_factory,
-        core_init=core_init,
-        description=description,
-        epilog=epilog,
-    )
-    args = parse_args(argv, profile)
-    if isinstance(args, int):  # --help / --version printed, or a usage error reported
-        return args
-    if args.cache is not None:
-        from modloader._cli.local import run_cache
+    with CollectorPaused() as collector:
+        from modloader._cli.args import Profile
+        from modloader._cli.args import parse_args
 
-        return run_cache(args.cache)
-    if args.check:
-        from modloader._settings.check import run_check
+        profile = Profile(
+            prog=prog,
+            namespace=namespace,
+            default_config_path=config_path,
+            env_prefix=env_prefix,
+            host_factory=host_factory,
+            core_init=core_init,
+            description=description,
+            epilog=epilog,
+        )
+        args = parse_args(argv, profile)
+        if isinstance(args, int):  # --help / --version printed, or a usage error reported
+            return args
+        if args.cache is not None:
+            from modloader._cli.local import run_cache
 
-        return run_check(args)
-    if args.remote:
-        from modloader._cli.remote import run_remote
+            return run_cache(args.cache)
+        if args.check:
+            from modloader._settings.check import run_check
 
-        return run_remote(args)
-    from modloader._cli.local import run_local
+            return run_check(args)
+        if args.remote:
+            from modloader._cli.remote import run_remote
 
-    return run_local(args)
+            collector.resume()  # a remote console may run for hours
+            return run_remote(args)
+        from modloader._cli.local import run_local
+
+        return run_local(args, collector.resume)
 
 
 def _fill_closed_streams() -> None:

@@ -243,12 +243,13 @@ def print_result(result: CommandResult, *, as_json: bool, stdout: TextIO | None 
         write(out, text if text.endswith("\n") else text + "\n")
 
 
-def run_local(options: Options) -> int:
+def run_local(options: Options, before_start: Callable[[], None] = lambda: None) -> int:
     """Start a host; run ``-x`` and stop, or serve it in the foreground (``-c``: with a console).
 
     The signal handlers are installed before startup (see
     :mod:`modloader._cli.signals`); after the host has stopped, threads that
-    modules left running get ``--exit-timeout`` seconds to end.
+    modules left running get ``--exit-timeout`` seconds to end. ``before_start``
+    is called just before the host starts (:class:`~modloader._cli.CollectorPause`).
     """
     import threading
 
@@ -281,6 +282,7 @@ def run_local(options: Options) -> int:
         kept = KeptStreams()
         host.subscribe(log_reload_failures)
         signals.set_target(host)
+        before_start()
         status = _run_host(host, options, signals, kept)
         kept.restore("the stop")
         return finish(status, options.exit_timeout, before)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 import time
 from collections.abc import Callable
@@ -30,7 +29,7 @@ from modloader.errors import ModLoaderError
 from modloader.errors import NameConflictError
 from modloader.errors import StartupError
 
-__all__ = ["CollectorPaused", "OrderEntry", "StartupReport", "load_order", "run_startup"]
+__all__ = ["OrderEntry", "StartupReport", "load_order", "run_startup"]
 
 _log = logging.getLogger("modloader")
 _S = ModuleState
@@ -70,25 +69,6 @@ class OrderEntry(NamedTuple):
     name: str
     required: bool
     preload: bool
-
-
-class CollectorPaused:
-    """The garbage collector off for a startup, then the objects it made frozen.
-
-    Startup makes many objects that live as long as the host and little garbage:
-    the collector's passes over them would only cost time. After it, they are
-    frozen (:func:`gc.freeze`) so that later full collections skip them; removing
-    a module thaws them (see ``drop_code``), so its code can be collected.
-    """
-
-    def __enter__(self) -> None:
-        self.collecting = gc.isenabled()
-        gc.disable()
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self.collecting:
-            gc.freeze()
-            gc.enable()
 
 
 def _ms_since(began: float) -> float:
