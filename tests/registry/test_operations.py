@@ -176,16 +176,7 @@ def test_hard_unload_removes_anyway(host: Host) -> None:
     assert "stubborn" not in status(host)
 
 
-@pytest.mark.parametrize(
-    "line",
-    [
-        "module unload",
-        "module unload -f",
-        "module unload -x solo",
-        "module unload --",
-        "module unload -f --",
-    ],
-)
+@pytest.mark.parametrize("line", ["module unload", "module unload -f", "module unload -x solo"])
 def test_unload_usage(host: Host, line: str) -> None:
     ok, lines = out(host, line)
     assert not ok
@@ -194,23 +185,6 @@ def test_unload_usage(host: Host, line: str) -> None:
 
 def test_long_flags_are_accepted(host: Host) -> None:
     assert host.run("module unload -force solo").ok
-
-
-def test_a_name_that_starts_with_a_dash_follows_two_dashes(make_host: HostFactory) -> None:
-    """``module unload -x`` reads a flag; after ``--`` every word is a name."""
-
-    class Plain:
-        pass
-
-    h = make_host({"-dash": Plain, "--": Plain, "solo": Plain})
-    h.start()
-    assert out(h, "module unload -dash")[0] is False  # a flag it does not know: the usage
-    assert out(h, "module unload -- -dash") == (True, ["Unloaded -dash"])
-    assert out(h, "module load -dash") == (True, ["Loaded -dash"])
-    assert out(h, "module unload -f -- -dash solo") == (True, ["Unloaded -dash", "Unloaded solo"])
-    assert out(h, "module unload -- --") == (True, ["Unloaded --"])
-    assert status(h) == {}
-    h.stop()
 
 
 def test_registrations_removed_on_unload(make_host: HostFactory) -> None:

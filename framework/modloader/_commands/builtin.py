@@ -102,10 +102,8 @@ class BuiltinCommands:
 
     def unload(self, args: list[str]) -> Reply:
         mode = UnloadMode.SOFT
-        if args and args[0].startswith("-") and args[0] != "--":
+        if args and args[0].startswith("-"):
             mode = _FLAGS.get(args.pop(0)[:2]) or _usage()
-        if args and args[0] == "--":  # the names follow, even one that starts with '-'
-            args.pop(0)
         if not args:
             raise UsageError("")
         lines: list[str] = []
@@ -212,7 +210,6 @@ class BuiltinCommands:
                 self.listed_names,
                 detail=(
                     "Names are unloaded left to right; the command stops at the first failure.",
-                    "A name that starts with '-' is written after '--' (module unload -- -x).",
                     "Without a flag, a module in use (use count above 0) is not unloaded.",
                     "-f  Firm: unload even if in use. The running modules that depend on it",
                     "    are unloaded first, deepest first; references still held go stale.",

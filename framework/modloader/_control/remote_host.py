@@ -161,10 +161,7 @@ class RemoteHost:
     def unload(self, name: str, mode: UnloadMode = UnloadMode.SOFT) -> UnloadOutcome:
         """``module unload [-f|-h]``: :meth:`Host.unload <modloader.Host.unload>` on the host."""
         flag = _FLAGS[check_mode("unload", mode)]
-        word = _word("unload", name)
-        if word.startswith("-"):  # not a flag: '--' says so (an older host refuses it)
-            flag += "-- "
-        data = self._operation("unload", f"module unload {flag}{word}")
+        data = self._operation("unload", f"module unload {flag}{_word('unload', name)}")
         return _decoded(data, "outcomes", _one_unload)
 
     def reload(self, name: str | None = None) -> ReloadOutcome:
@@ -224,6 +221,8 @@ def _word(method: str, name: object) -> str:
     name = check_name(method, "name", name)
     if name != name.strip() or len(name.split()) != 1:
         raise UsageError(f"'{name}' is not a module name (one word)")
+    if name.startswith("-"):
+        raise UsageError(f"'{name}': a name that starts with '-' is read as a flag")
     return name
 
 
