@@ -175,3 +175,34 @@ def test_a_rotated_log_file_is_followed(tmp_path, rotation):
     if rotation == "moved":
         old = (tmp_path / "modloader.log.1").read_text()
         assert "INFO: the quiet news" in old and "SIGHUP" not in old
+
+
+def test_a_second_command_in_one_process_closes_the_first_ones_log_file(tmp_path):
+    """``modloader.main()`` run twice in one process (a test suite, an application):
+    the log file the first opened is closed when the second sets up its log."""
+    import logging
+
+    from modloader._cli.args import Profile
+    from modloader._cli.args import parse_args
+    from modloader._cli.local import configure_logging
+
+    def command(log: str):
+        argv = ["-n", "logs.modules", "--log-file", str(tmp_path / log), "-x", "module show"]
+        return parse_args(argv, Profile())
+
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    try:
+        assert configure_logging(command("first.log")) is None
+        (first,) = [h for h in root.handlers if getattr(h, "path", None)]
+        stream = first.stream
+        assert configure_logging(command("second.log")) is None
+        assert stream.closed
+        assert [h.path for h in root.handlers if getattr(h, "path", None)] == [
+            str(tmp_path / "second.log")
+        ]
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers[:] = saved
+        root.setLevel(level)

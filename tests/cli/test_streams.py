@@ -196,6 +196,19 @@ def test_the_terminal_handler_survives_its_stream_being_closed(tmp_path):
     assert path.read_text() == "after the close\n"
 
 
+def test_the_terminal_handler_closes_what_it_opened(tmp_path):
+    """The stream it opened in place of a closed one (``/dev/null`` here) goes with it;
+    left open, it was a file the process never closed (an in-process ``main()`` twice)."""
+    stream = io.StringIO()
+    handler = TerminalHandler(stream)
+    stream.close()
+    handler.handle(logging.makeLogRecord({"msg": "lost", "levelno": 30}))
+    opened = handler.stream
+    assert opened.name == os.devnull and not opened.closed
+    handler.close()
+    assert opened.closed
+
+
 def test_the_console_keeps_printing_after_a_module_replaces_stdout(tmp_path):
     """``modloader -c`` on a real terminal: ``module load res_quiet`` at the prompt
     replaced the console's own output, and every later reply went into that buffer."""

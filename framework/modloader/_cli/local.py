@@ -95,7 +95,10 @@ def configure_logging(options: Options) -> str | None:
         to_file.setFormatter(formatter)
         handlers.append(to_file)
     root = logging.getLogger()
-    root.handlers[:] = handlers
+    replaced, root.handlers[:] = root.handlers[:], handlers
+    for old in replaced:  # an earlier main() in this process: its files are closed
+        if isinstance(old, TerminalHandler | _LogFile):
+            old.close()
     root.setLevel(min(h.level or level for h in handlers))
     return None
 
@@ -139,6 +142,14 @@ class _LogFile(logging.StreamHandler):  # type: ignore[type-arg]
         old, self.stream = self.stream, stream
         with contextlib.suppress(OSError, ValueError):
             old.close()
+
+    def close(self) -> None:
+        """Close the log file too (a plain stream handler leaves its stream open)."""
+        try:
+            super().close()
+        finally:
+            with contextlib.suppress(OSError, ValueError):
+                self.stream.close()
 
     def handleError(self, record: logging.LogRecord) -> None:
         if self.failed:

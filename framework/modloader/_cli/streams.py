@@ -16,6 +16,7 @@ their descriptors, so a closed one is opened again over the same one.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -120,7 +121,20 @@ class TerminalHandler(logging.StreamHandler):  # type: ignore[type-arg]
     if module code closed it (``sys.stderr.close()``), rather than a logging error that,
     with ``sys.stderr`` closed, ends the process."""
 
+    #: The stream it opened itself in place of a closed one (closed with the handler).
+    _opened: TextIO | None = None
+
     def emit(self, record: logging.LogRecord) -> None:
         if _closed(self.stream):
             self.stream = reopened(self.stream)  # not setStream: it flushes the closed one
+            self._opened = self.stream
         super().emit(record)
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            opened, self._opened = self._opened, None
+            if opened is not None:
+                with contextlib.suppress(OSError, ValueError):
+                    opened.close()
