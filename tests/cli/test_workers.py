@@ -252,3 +252,71 @@ def test_p_and_timeout_are_checked(
 
     assert main(argv) == 1
     assert message in capsys.readouterr().err
+
+
+# -- RemoteHost.every: the same processes, from Python ------------------------------------
+
+
+def test_every_gives_a_remote_host_for_each_process(
+    fleet: Fleet, app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modloader import RemoteHost
+    from modloader import UnloadMode
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", app_env.env["XDG_RUNTIME_DIR"])
+    first, second, third = fleet.start(3)
+    remotes = RemoteHost.every(_apps.NAMESPACE)
+    try:
+        # The namespace's socket first, then the workers' by pid: -rx's order.
+        assert [r.pid for r in remotes] == [first, *sorted([second, third])]
+        assert [r.path for r in remotes] == list_sockets(app_env.socket)
+        for remote in remotes:
+            assert remote.unload("res_user", UnloadMode.FIRM).name == "res_user"
+    finally:
+        for remote in remotes:
+            remote.close()
+    # Done in every process: -rx sees it everywhere.
+    shown = sections(app_env.rx("module show like res_user").stdout)
+    assert sorted(shown) == sorted([first, second, third])
+    assert all("0 modules loaded" in body for body in shown.values())
+
+
+def test_every_skips_a_dead_process_and_says_when_none_answers(
+    fleet: Fleet, app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modloader import RemoteHost
+    from modloader.errors import ConnectError
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", app_env.env["XDG_RUNTIME_DIR"])
+    with pytest.raises(ConnectError) as caught:
+        RemoteHost.every(_apps.NAMESPACE)  # nothing started yet
+    assert caught.value.path == app_env.socket
+    first, second = fleet.start(2)
+    os.kill(second, signal.SIGKILL)
+    fleet.procs[1].wait(30)
+    assert os.path.exists(worker_socket_path(app_env.socket, second))  # left behind
+    remotes = RemoteHost.every(_apps.NAMESPACE)
+    try:
+        assert [r.pid for r in remotes] == [first]
+    finally:
+        for remote in remotes:
+            remote.close()
+
+
+def test_every_refuses_a_folder_others_may_write(
+    fleet: Fleet, app_env: AppEnv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modloader import RemoteHost
+    from modloader.errors import AccessDeniedError
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", app_env.env["XDG_RUNTIME_DIR"])
+    fleet.start(1)
+    folder = os.path.dirname(app_env.socket)
+    os.chmod(folder, 0o777)  # noqa: S103 - the unsafe folder is what is tested
+    try:
+        with pytest.raises(AccessDeniedError, match="others may write to it"):
+            RemoteHost.every(_apps.NAMESPACE)
+    finally:
+        os.chmod(folder, 0o700)
+    with pytest.raises(TypeError, match="every"):
+        RemoteHost.every(None)  # type: ignore[arg-type]

@@ -52,6 +52,7 @@ def remote_api() -> None:
         assert_type(remote.reload("res_x"), modloader.ReloadOutcome)
         assert_type(remote.refresh("res_x", recursive=True), modloader.RefreshOutcome)
     assert_type(modloader.RemoteHost(path="/run/x.sock").path, str)
+    assert_type(modloader.RemoteHost.every("myapp.modules"), list[modloader.RemoteHost])
     assert_type(modloader.ModuleInUseError("x", 1, ()).to_dict(), dict[str, Any])
 
 

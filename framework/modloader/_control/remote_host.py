@@ -25,7 +25,9 @@ from modloader import errors
 from modloader._commands.base import CommandResult
 from modloader._control.client import ControlClient
 from modloader._control.paths import default_socket_path
+from modloader._control.paths import folder_problem
 from modloader._control.wire import REPLY_TIMEOUT
+from modloader._control.workers import list_sockets
 from modloader._control.workers import socket_of
 from modloader._hostargs import check_flag
 from modloader._hostargs import check_mode
@@ -100,14 +102,65 @@ class RemoteHost:
             if pid is not None:
                 path = socket_of(path, pid)
         assert path is not None
+        self._open(os.fspath(path), namespace is not None, timeout, connect_timeout)
+
+    def _open(
+        self, path: str, private: bool, timeout: float | None, connect_timeout: float
+    ) -> None:
         self._client = ControlClient(
-            path,
-            timeout=timeout,
-            connect_timeout=connect_timeout,
-            private_folder=namespace is not None,
+            path, timeout=timeout, connect_timeout=connect_timeout, private_folder=private
         )
         self._lock = threading.Lock()
         self._client.connect()
+
+    @classmethod
+    def every(
+        cls,
+        namespace: str,
+        *,
+        timeout: float | None = REPLY_TIMEOUT,
+        connect_timeout: float = 5.0,
+    ) -> list[RemoteHost]:
+        """A :class:`RemoteHost` for each process that serves ``namespace``: its pre-fork
+        workers (gunicorn, ``uvicorn --workers``), as ``modloader -rx`` reaches them.
+
+        The namespace's socket first, then its workers' in the order of their
+        pids; a socket whose process has died is skipped. Each is connected;
+        close each (``with`` closes it)::
+
+            for remote in modloader.RemoteHost.every("myapp.modules"):
+                with remote:
+                    remote.reload("res_cache")
+
+        :param timeout: seconds to wait for each reply, per process.
+        :param connect_timeout: seconds to wait for each connection.
+        :raises ~modloader.errors.ConnectError: no process of the namespace answers.
+        :raises ~modloader.errors.AccessDeniedError: the namespace's folder, or a
+            process listening in it, is not to be trusted (another user's).
+        """
+        if not isinstance(namespace, str):
+            raise TypeError(f"every(namespace) takes a str, not {type(namespace).__name__}")
+        primary = default_socket_path(namespace)
+        folder = os.path.dirname(primary)
+        problem = folder_problem(folder, private=True) if os.path.lexists(folder) else None
+        if problem is not None:  # before listing it, let alone connecting to what is in it
+            raise errors.AccessDeniedError(problem)
+        found: list[RemoteHost] = []
+        try:
+            for path in list_sockets(primary):
+                remote = cls.__new__(cls)
+                try:
+                    remote._open(path, True, timeout, connect_timeout)
+                except errors.ConnectError:
+                    continue  # its process died: the next host to start removes the socket
+                found.append(remote)
+        except BaseException:
+            for remote in found:
+                remote.close()
+            raise
+        if not found:
+            raise errors.ConnectError(primary)
+        return found
 
     @property
     def path(self) -> str:
