@@ -15,7 +15,6 @@ one object with one live process, else a list of them, each with its ``pid``
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
@@ -27,7 +26,7 @@ from typing import TextIO
 from modloader._cli.output import write
 from modloader._commands.base import CommandResult
 from modloader._control.client import ControlClient
-from modloader._control.paths import folder_problem
+from modloader._control.paths import socket_folder_problem
 from modloader._control.protocol import result_as_dict
 from modloader._control.wire import REPLY_TIMEOUT
 from modloader._control.workers import list_sockets
@@ -122,8 +121,7 @@ def reach(
     :returns: the replies, in the order of :func:`list_sockets` (none: nobody answers).
     :raises AccessDeniedError: the namespace's folder is not to be trusted.
     """
-    folder = os.path.dirname(os.path.abspath(primary))
-    problem = folder_problem(folder, private=True) if os.path.lexists(folder) else None
+    problem = socket_folder_problem(primary, private=True)
     if problem is not None:  # before listing it, let alone connecting to what is in it
         raise AccessDeniedError(problem)
     paths = list_sockets(primary)

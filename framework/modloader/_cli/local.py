@@ -260,7 +260,7 @@ def run_local(options: Options, before_start: Callable[[], None] = lambda: None)
     The signal handlers are installed before startup (see
     :mod:`modloader._cli.signals`); after the host has stopped, threads that
     modules left running get ``--exit-timeout`` seconds to end. ``before_start``
-    is called just before the host starts (:class:`~modloader._cli.CollectorPause`).
+    is called just before the host starts (see :mod:`modloader._collector`).
     """
     import threading
 

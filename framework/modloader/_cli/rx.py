@@ -174,9 +174,8 @@ def fast_remote(argv: Sequence[str], prog: str = "modloader") -> int | None:
     if parsed is None:
         return None
     namespace, command, socket_path = parsed
-    import os
 
-    from modloader._control.paths import folder_problem
+    from modloader._control.paths import socket_folder_problem
 
     private = socket_path is None
     if socket_path is None:
@@ -185,8 +184,7 @@ def fast_remote(argv: Sequence[str], prog: str = "modloader") -> int | None:
         socket_path = default_socket_path(namespace)
         if _has_workers(socket_path):
             return None  # several processes (pre-fork workers): the full client reaches each
-    folder = os.path.dirname(os.path.abspath(socket_path))
-    problem = folder_problem(folder, private=private) if os.path.lexists(folder) else None
+    problem = socket_folder_problem(socket_path, private=private)
     if problem is not None:
         _say(prog, problem)
         return 1

@@ -19,8 +19,8 @@ from typing import Self
 
 from modloader._commands.base import CommandResult
 from modloader._control.checks import peer_credentials
-from modloader._control.paths import folder_problem
 from modloader._control.paths import peer_problem
+from modloader._control.paths import socket_folder_problem
 from modloader._control.protocol import LOG_VERSION
 from modloader._control.protocol import MAX_RESPONSE_BYTES
 from modloader._control.protocol import SUPPORTED_VERSIONS
@@ -153,11 +153,9 @@ class ControlClient:
         """
         if self._sock is not None:
             return
-        folder = os.path.dirname(os.path.abspath(self.path))
-        if os.path.lexists(folder):
-            problem = folder_problem(folder, private=self.private_folder)
-            if problem is not None:
-                raise AccessDeniedError(problem)
+        problem = socket_folder_problem(self.path, private=self.private_folder)
+        if problem is not None:
+            raise AccessDeniedError(problem)
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.connect_timeout)
         deadline = time.monotonic() + self.connect_timeout

@@ -19,6 +19,7 @@ __all__ = [
     "folder_problem",
     "peer_problem",
     "prepare_socket_folder",
+    "socket_folder_problem",
 ]
 
 #: ``sun_path`` holds 108 bytes on Linux (104 on the BSDs), its final NUL included.
@@ -94,6 +95,13 @@ def prepare_socket_folder(path: str, *, private: bool) -> None:
     problem = folder_problem(folder, private=private)
     if problem is not None:
         raise ControlError(problem)
+
+
+def socket_folder_problem(path: str, *, private: bool) -> str | None:
+    """:func:`folder_problem` of the folder of the socket ``path``, for a client: ``None``
+    when that folder is not there either (then nothing listens in it)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    return folder_problem(folder, private=private) if os.path.lexists(folder) else None
 
 
 def folder_problem(folder: str, *, private: bool) -> str | None:

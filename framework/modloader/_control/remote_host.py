@@ -25,7 +25,7 @@ from modloader import errors
 from modloader._commands.base import CommandResult
 from modloader._control.client import ControlClient
 from modloader._control.paths import default_socket_path
-from modloader._control.paths import folder_problem
+from modloader._control.paths import socket_folder_problem
 from modloader._control.wire import REPLY_TIMEOUT
 from modloader._control.workers import list_sockets
 from modloader._control.workers import socket_of
@@ -141,8 +141,7 @@ class RemoteHost:
         if not isinstance(namespace, str):
             raise TypeError(f"every(namespace) takes a str, not {type(namespace).__name__}")
         primary = default_socket_path(namespace)
-        folder = os.path.dirname(primary)
-        problem = folder_problem(folder, private=True) if os.path.lexists(folder) else None
+        problem = socket_folder_problem(primary, private=True)
         if problem is not None:  # before listing it, let alone connecting to what is in it
             raise errors.AccessDeniedError(problem)
         found: list[RemoteHost] = []
