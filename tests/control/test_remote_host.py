@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from tests.test_errors import CASES
 
+from modloader import AccessDeniedError
 from modloader import ConnectError
 from modloader import ControlError
 from modloader import Host
@@ -244,6 +245,33 @@ def test_the_namespace_socket_and_a_worker_by_pid(folder, monkeypatch):
             with RemoteHost("ns", pid=os.getpid()) as remote:
                 assert remote.pid == os.getpid()
                 assert remote.get_module("res_store").running
+    finally:
+        host.stop()
+
+
+def test_every_closes_what_it_opened_when_a_process_is_not_to_be_trusted(folder, monkeypatch):
+    """A process further down the list refused (``AccessDeniedError``): the error is
+    raised, and the connections already made are closed, not left to the caller."""
+    monkeypatch.setenv("XDG_RUNTIME_DIR", folder)
+    host = _host()
+    try:
+        with host.serve():
+            stranger = os.path.join(folder, "modloader", "ns@999999.sock")
+            open(stranger, "w").close()  # listed after the namespace's socket
+            opened: list[RemoteHost] = []
+            real_open = RemoteHost._open
+
+            def open_(self: RemoteHost, path: str, *args: Any) -> None:
+                if path == stranger:
+                    raise AccessDeniedError(f"{path}: another user's process")
+                real_open(self, path, *args)
+                opened.append(self)
+
+            monkeypatch.setattr(RemoteHost, "_open", open_)
+            with pytest.raises(AccessDeniedError, match="another user"):
+                RemoteHost.every("ns")
+            assert len(opened) == 1
+            assert not opened[0]._client.connected
     finally:
         host.stop()
 
