@@ -147,7 +147,8 @@ def test_a_pause_freezes_what_exists_when_it_resumes() -> None:
     gc.unfreeze()
     with CollectorPaused() as pause:
         assert not gc.isenabled()
-        kept = [object() for _ in range(10)]
+        kept = [[] for _ in range(10)]  # containers: objects the collector tracks
+        assert all(gc.is_tracked(x) for x in kept)
         pause.resume()
         assert gc.isenabled()
         assert gc.get_freeze_count() >= len(kept)
