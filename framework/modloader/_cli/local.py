@@ -254,7 +254,7 @@ def print_result(result: CommandResult, *, as_json: bool, stdout: TextIO | None 
         write(out, text if text.endswith("\n") else text + "\n")
 
 
-def run_local(options: Options, before_start: Callable[[], None] = lambda: None) -> int:
+def run_local(options: Options, before_start: Callable[[], None]) -> int:
     """Start a host; run ``-x`` and stop, or serve it in the foreground (``-c``: with a console).
 
     The signal handlers are installed before startup (see
