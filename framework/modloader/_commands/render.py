@@ -40,8 +40,9 @@ __all__ = [
     "unload_lines",
 ]
 
-# main/loader.c: MODLIST_FORMAT "%-30s %-40.40s %-10d %-11s %13s"
-_ROW = "{:<30} {:<40.40} {:<10} {:<11} {:>13}"
+# main/loader.c's MODLIST_FORMAT2, printf's: its header's format, and its rows' but for the
+# use count's %-10d (%-10s writes an int alike).
+_ROW = "%-30s %-40.40s %-10s %-11s %13s"
 
 #: Errors of a load step (the others are of an unload step).
 _LOAD_ERRORS = (ModuleNotInstalledError, NameConflictError, DependencyError, LoadDeclinedError)
@@ -55,7 +56,7 @@ def render_module_table(rows: Iterable[ModuleRecord | ModuleInfo | Mapping[str, 
     character takes two, a combining accent none) and its control characters escaped
     (:func:`~modloader._text.fit`); Asterisk's own table counts bytes.
     """
-    lines = [_ROW.format("Module", "Description", "Use Count", "Status", "Support Level")]
+    lines = [_ROW % ("Module", "Description", "Use Count", "Status", "Support Level")]
     table: list[tuple[Any, ...]] = []
     for row in rows:
         if isinstance(row, ModuleRecord):
@@ -78,8 +79,7 @@ def render_module_table(rows: Iterable[ModuleRecord | ModuleInfo | Mapping[str, 
                     row["support_level"],
                 )
             )
-    row_format = _ROW.format
-    lines += [row_format(*cells) for cells in table]
+    lines += [_ROW % cells for cells in table]
     if not plain_ascii("".join(lines)):  # rows in terminal columns, not characters
         lines[1:] = [_row(line, cells) for line, cells in zip(lines[1:], table, strict=True)]
     lines.append(f"{len(table)} modules loaded")
