@@ -198,6 +198,7 @@ class _Scan:
         fd = _open_dir(entry) if self.cached and names else None
         records: list[Any] = []
         add, seen, known = records.append, self.seen, _DIST_KEYS
+        trust, wants = self.trust, self._publishes_wanted
         try:
             for name, record in zip(names, old_records, strict=True):
                 norm = known.get(name) or _dist_key(entry, name)
@@ -205,6 +206,10 @@ class _Scan:
                     add(None)  # shadowed by an earlier distribution of the same name
                     continue
                 seen.add(norm)
+                # Trusted: taken as this process's last scan left it, unchecked.
+                if trust and record and not record[1] and not wants(record[3]):
+                    add(record)
+                    continue
                 add(self._dist(entry, fd, name, record))
         finally:
             if fd is not None:
@@ -233,11 +238,8 @@ class _Scan:
         """One metadata folder: reuse its cached record if its files are unchanged."""
         if self.cached and isinstance(record, list) and len(record) == 4 and record[1] is False:
             plugin = record[3]
-            trusted = self.trust and (plugin is None or not self._publishes_wanted(plugin))
-            if trusted or record[0] == self._current_sig(
-                entry, fd, name, record[2], plugin is not None
-            ):
-                if plugin is not None and not trusted:
+            if record[0] == self._current_sig(entry, fd, name, record[2], plugin is not None):
+                if plugin is not None:
                     self._emit(plugin, name)
                 return record
         new = self._read_dist(os.path.join(entry, name))
@@ -382,7 +384,7 @@ def _meta_folders(entry: str) -> list[str]:
     names = [
         c
         for c in children
-        if c.endswith(_META_SUFFIXES) or ("-" in c and c.lower().endswith(_META_SUFFIXES))
+        if "-" in c and (c.endswith(_META_SUFFIXES) or c.lower().endswith(_META_SUFFIXES))
     ]
     names.sort()
     if entry.lower().endswith(".egg") and "EGG-INFO" in children:
