@@ -42,8 +42,11 @@ def test_request_round_trip(request_):
         Response(id=2, ok=False, exit_code=1, output="a\nb", data={"rows": [1, 2]}, notes=("n",)),
         Response(id=3, ok=True, completions=("load", "loaded")),
         Response(id=0, ok=False, exit_code=1, error=ErrorInfo("protocol", "bad")),
+        Response(id=4, ok=True, output="caf\u00e9 \u6f22\u5b57", data={"\u00e9": ["\u2028"]}),
+        Response(id=5, ok=True, output="beyond U+FFFF: \U0001f600", notes=("\U0001f600",)),
+        Response(id=6, ok=True, output="a backslash before ud: C:\\udir"),
     ],
-    ids=["hello", "failed-command", "completions", "error"],
+    ids=["hello", "failed-command", "completions", "error", "non-ascii", "astral", "backslash-ud"],
 )
 def test_response_round_trip(response):
     assert decode_response(encode(response)[:-1]) == response

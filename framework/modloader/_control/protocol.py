@@ -217,6 +217,12 @@ def encode(message: Request | Response | Event) -> bytes:
         # Requests are written in ASCII: a lone surrogate travels as its escape, and
         # the host refuses it rather than running a command that is not what was typed.
         return json.dumps(obj, separators=(",", ":"), default=str).encode("ascii") + b"\n"
+    text = json.dumps(obj, separators=(",", ":"), default=str)
+    # json writes ASCII fastest (a reply is most often ASCII; other text travels as escapes,
+    # read back the same). Only a surrogate's escape, of a character beyond U+FFFF or of a
+    # lone surrogate that is to be written out, takes the way below.
+    if "\\ud" not in text:
+        return text.encode("ascii") + b"\n"
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str)
     try:
         return text.encode("utf-8") + b"\n"
