@@ -80,7 +80,9 @@ class BuiltinCommands:
             raise UsageError("")
         keyword = args[1].lower() if args else ""
         # No lock: a snapshot of the list, so it answers while an operation runs.
-        records = [r for r in self.ops.lifecycle.modules.ordered() if keyword in r.name.lower()]
+        records = self.ops.lifecycle.modules.ordered()
+        if keyword:
+            records = [r for r in records if keyword in r.name.lower()]
         lines = render_module_table(records)
 
         def data() -> dict[str, Any]:
