@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -133,6 +134,16 @@ def test_module_info_to_dict_is_the_json_form() -> None:
     assert info[0] == info.name and info["name"] == info.name  # by position, by key
     assert host.run("module show").data["modules"][0] == info.to_dict()
     assert info["holders"] == [] and info["use_count"] == 0
+    # Every sequence a list, every value as info[key] gives it: JSON's own types.
+    info = info._replace(holders=("app",), requires=("b",), enhances=("c", "d"))
+    assert info.to_dict() == {key: info[key] for key in JSON_KEYS}
+    assert [k for k, v in info.to_dict().items() if isinstance(v, list)] == [
+        "holders",
+        "requires",
+        "optional_modules",
+        "enhances",
+    ]
+    assert json.loads(json.dumps(info.to_dict())) == info.to_dict()
 
 
 def test_extensions_is_a_real_extension_manager() -> None:

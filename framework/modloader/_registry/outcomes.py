@@ -11,6 +11,7 @@ import enum
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
+from typing import get_origin
 
 from modloader._registry.record import labels
 from modloader.errors import ConfigIssue
@@ -180,7 +181,10 @@ class ModuleInfo(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``module show --json``); sequences are lists."""
-        return {key: _plain(value) for key, value in zip(_KEYS, self, strict=True)}
+        data: dict[str, Any] = dict(zip(_KEYS, self, strict=True))
+        for key in _SEQUENCES:
+            data[key] = list(data[key])
+        return data
 
     def __getitem__(self, key: Any) -> Any:
         """``info["use_count"]``: the :meth:`to_dict` value of ``key`` (an index, as for
@@ -193,6 +197,9 @@ class ModuleInfo(NamedTuple):
 
 
 _KEYS = ModuleInfo._fields
+#: The fields that are tuples, lists in :meth:`ModuleInfo.to_dict`.
+_FIELD_TYPES: dict[str, Any] = ModuleInfo.__annotations__
+_SEQUENCES = tuple(k for k, t in _FIELD_TYPES.items() if get_origin(t) is tuple)
 
 
 class SettingValue(NamedTuple):
