@@ -144,6 +144,10 @@ def test_module_info_to_dict_is_the_json_form() -> None:
         "enhances",
     ]
     assert json.loads(json.dumps(info.to_dict())) == info.to_dict()
+    # One made from a careless host's reply (RemoteHost takes fields as they come).
+    odd = info._replace(holders=None, requires=["b"])  # type: ignore[arg-type]
+    assert odd.to_dict() == {key: odd[key] for key in JSON_KEYS}
+    assert odd.to_dict()["holders"] is None
 
 
 def test_extensions_is_a_real_extension_manager() -> None:

@@ -11,7 +11,6 @@ import enum
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
-from typing import get_origin
 
 from modloader._registry.record import labels
 from modloader.errors import ConfigIssue
@@ -181,10 +180,9 @@ class ModuleInfo(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``module show --json``); sequences are lists."""
-        data: dict[str, Any] = dict(zip(_KEYS, self, strict=True))
-        for key in _SEQUENCES:
-            data[key] = list(data[key])
-        return data
+        # _plain for each field, written out: `module show --json` makes one per module.
+        pairs = zip(_KEYS, self, strict=True)
+        return {key: list(value) if isinstance(value, tuple) else value for key, value in pairs}
 
     def __getitem__(self, key: Any) -> Any:
         """``info["use_count"]``: the :meth:`to_dict` value of ``key`` (an index, as for
@@ -197,9 +195,6 @@ class ModuleInfo(NamedTuple):
 
 
 _KEYS = ModuleInfo._fields
-#: The fields that are tuples, lists in :meth:`ModuleInfo.to_dict`.
-_FIELD_TYPES: dict[str, Any] = ModuleInfo.__annotations__
-_SEQUENCES = tuple(k for k, t in _FIELD_TYPES.items() if get_origin(t) is tuple)
 
 
 class SettingValue(NamedTuple):
