@@ -263,6 +263,37 @@ def test_control_characters_from_the_host_are_escaped(short_tmp, how, capsys):
     assert (status, out, err) == (0, SHOWN, "")
 
 
+class _Worded:
+    """An executor whose output is ordinary text that is not ASCII."""
+
+    def __init__(self, output):
+        self.output = output
+
+    def execute(self, line):
+        from modloader._commands.base import CommandResult
+
+        return CommandResult(line=line, output=self.output)
+
+    def complete(self, line):
+        return []
+
+
+@pytest.mark.parametrize("how", ["thin", "full"])
+@pytest.mark.parametrize(
+    "text",
+    ["caf\u00e9 \u6f22\u5b57 na\u0308ive", "beyond U+FFFF: \U0001f600 \u00e9"],
+    ids=["escaped-on-the-wire", "utf-8-on-the-wire"],
+)
+def test_text_that_is_not_ascii_is_shown_as_it_is(short_tmp, how, text, capsys):
+    with ControlServer(_Worded(text), str(short_tmp / "h.sock")) as server:
+        if how == "thin":
+            status = main(["-s", server.path, "-rx", "anything"])
+        else:
+            status = run_remote(Options(remote=True, socket=server.path, execute="anything"))
+    out, err = capsys.readouterr()
+    assert (status, out, err) == (0, text + "\n", "")
+
+
 def test_json_keeps_the_exact_text(short_tmp, capsys):
     with ControlServer(_Hostile(), str(short_tmp / "h.sock")) as server:
         assert main(["-s", server.path, "-rx", "anything", "--json"]) == 0
