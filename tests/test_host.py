@@ -263,6 +263,10 @@ def test_wrong_types_to_the_operations() -> None:
         host.complete(None)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="'callback'"):
         host.on_stop_request(42)  # type: ignore[arg-type]
+    for name in (["a"], {"a": 1}, None, 3):  # hashable or not, before and after a use of "a"
+        with pytest.raises(TypeError, match=r"use\(\): 'name' must be a module name \(str\)"):
+            host.use(name)  # type: ignore[arg-type]
+        host.use("a").release()
     with pytest.raises(TypeError, match="'timeout'"):
         host.wait_for_stop("soon")  # type: ignore[arg-type]
     assert host.wait_for_stop(0) is None

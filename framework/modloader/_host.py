@@ -389,9 +389,11 @@ class Host:
         :raises HostStateError: the host is not started, or stopped.
         """
         # The hot path of every host: one dict lookup, one insert, no lock (see refs.py).
-        # A stopped host has no fast path, so every name reaches the one state check.
-        record = self._spellings.get(name)
-        if record is None:
+        # A stopped host has no fast path, so every name reaches the one state check;
+        # so does a name never used before, and what is not a name (unhashable: a list).
+        try:
+            record = self._spellings[name]
+        except (KeyError, TypeError):
             return self._use_checked(name, holder)
         return _acquire(record, holder)
 
