@@ -12,7 +12,15 @@ from typing import Any
 
 from modloader.module import UnloadMode
 
-__all__ = ["check_flag", "check_host_arguments", "check_mode", "check_name", "check_timeout"]
+__all__ = [
+    "check_flag",
+    "check_host_arguments",
+    "check_mode",
+    "check_name",
+    "check_namespace",
+    "check_path",
+    "check_timeout",
+]
 
 
 def check_host_arguments(
@@ -38,14 +46,9 @@ def check_host_arguments(
     check_timeout(module_timeout)
     check_timeout(switch_interval, "switch_interval")
     check_timeout(operation_switch_interval, "operation_switch_interval")
-    if not isinstance(namespace, str):
-        raise TypeError(
-            f"Host(): 'namespace' must be an entry-point group (str), not {namespace!r}"
-        )
-    if not namespace.strip():
-        raise ValueError("Host(): 'namespace' must not be empty")
-    _check_path("config_path", config_path)
-    _check_path("default_config_path", default_config_path)
+    check_namespace("Host", namespace)
+    check_path("Host", "config_path", config_path)
+    check_path("Host", "default_config_path", default_config_path)
     if not isinstance(env_prefix, str):
         raise TypeError(f"Host(): 'env_prefix' must be a str, not {env_prefix!r}")
     check_flag("Host", "strict_hooks", strict_hooks)
@@ -65,9 +68,9 @@ def check_host_arguments(
         )
     if config is not None:
         _check_config(config)
-    _check_path("cache_dir", cache_dir)
+    check_path("Host", "cache_dir", cache_dir)
     _check_module_settings(module_settings)
-    _check_path("config_dir", config_dir)
+    check_path("Host", "config_dir", config_dir)
 
 
 def check_name(method: str, param: str, value: object) -> str:
@@ -107,18 +110,35 @@ def check_line(method: str, value: object) -> str:
     return value
 
 
-def check_timeout(value: object, param: str = "module_timeout") -> None:
+def check_namespace(method: str, value: object) -> str:
+    """The entry-point group a host serves, given to ``method``: a non-empty string."""
+    if not isinstance(value, str):
+        raise TypeError(
+            f"{method}(): 'namespace' must be an entry-point group (str), not {value!r}"
+        )
+    if not value.strip():
+        raise ValueError(f"{method}(): 'namespace' must not be empty")
+    return value
+
+
+def check_path(method: str, param: str, value: object) -> None:
+    """A path given to ``method``, or ``None``."""
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{method}(): '{param}' must be a path (str or os.PathLike), not {value!r}")
+
+
+def check_timeout(value: object, param: str = "module_timeout", method: str = "Host") -> None:
     """Seconds, more than 0 and no more than a thread can wait (:data:`threading.TIMEOUT_MAX`,
     some 292 years), or ``None``."""
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"Host(): '{param}' must be seconds (a number) or None, not {value!r}")
+        raise TypeError(f"{method}(): '{param}' must be seconds (a number) or None, not {value!r}")
     if not 0 < value < float("inf"):
-        raise ValueError(f"Host(): '{param}' must be more than 0 seconds, not {value!r}")
+        raise ValueError(f"{method}(): '{param}' must be more than 0 seconds, not {value!r}")
     if value > threading.TIMEOUT_MAX:  # a wait that long fails (OverflowError)
         raise ValueError(
-            f"Host(): '{param}' must be at most {threading.TIMEOUT_MAX:g} seconds "
+            f"{method}(): '{param}' must be at most {threading.TIMEOUT_MAX:g} seconds "
             f"(None: no limit), not {value!r}"
         )
 
@@ -179,11 +199,6 @@ def _items(field: str, value: object, kind: type, what: str) -> Sequence[Any]:
 
 def _wrong_field(field: str, what: str, value: object) -> TypeError:
     return TypeError(f"Host(): 'config' field {field} must be {what}, not {value!r}")
-
-
-def _check_path(param: str, value: object) -> None:
-    if value is not None and not isinstance(value, (str, os.PathLike)):
-        raise TypeError(f"Host(): '{param}' must be a path (str or os.PathLike), not {value!r}")
 
 
 def _check_module_settings(value: object) -> None:

@@ -31,6 +31,8 @@ from modloader import StaticDiscovery
 from modloader import UnloadMode
 from modloader import UsageError
 from modloader._commands.base import CommandResult
+from modloader._control import remote_host as remote_host_module
+from modloader._control.client import ControlClient
 from modloader._control.remote_host import error_from_dict
 from modloader._control.unix import ControlServer
 
@@ -224,6 +226,53 @@ def test_arguments_are_checked_before_anything_is_sent(trio):
         RemoteHost()
     with pytest.raises(TypeError, match="namespace or a path"):
         RemoteHost("ns", path="/tmp/x.sock")
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda: RemoteHost(3), TypeError, r"RemoteHost\(\): 'namespace' must be an entry-point"),
+        (lambda: RemoteHost(["ns"]), TypeError, "'namespace' must be an entry-point group"),
+        (lambda: RemoteHost(" "), ValueError, "'namespace' must not be empty"),
+        (lambda: RemoteHost(path=3), TypeError, "'path' must be a path"),
+        (lambda: RemoteHost("ns", pid="42"), TypeError, "'pid' must be a process id"),
+        (lambda: RemoteHost("ns", pid=True), TypeError, "'pid' must be a process id"),
+        (lambda: RemoteHost("ns", pid=0), ValueError, "'pid' must be a process id"),
+        (lambda: RemoteHost("ns", timeout="5"), TypeError, "'timeout' must be seconds"),
+        (lambda: RemoteHost("ns", timeout=0), ValueError, "'timeout' must be more than 0"),
+        (lambda: RemoteHost("ns", connect_timeout=-1), ValueError, "'connect_timeout' must be"),
+        (lambda: RemoteHost("ns", connect_timeout=None), TypeError, "'connect_timeout' must be"),
+        (lambda: RemoteHost.every(["ns"]), TypeError, r"every\(\): 'namespace' must be"),
+        (lambda: RemoteHost.every(""), ValueError, "'namespace' must not be empty"),
+        (lambda: RemoteHost.every(None), TypeError, "'namespace' must be an entry-point group"),
+        (lambda: RemoteHost.every("ns", timeout=float("nan")), ValueError, "'timeout'"),
+    ],
+    ids=[
+        "namespace-int",
+        "namespace-list",
+        "namespace-blank",
+        "path-int",
+        "pid-str",
+        "pid-bool",
+        "pid-zero",
+        "timeout-str",
+        "timeout-zero",
+        "connect-negative",
+        "connect-none",
+        "every-list",
+        "every-empty",
+        "every-none",
+        "every-nan",
+    ],
+)
+def test_wrong_arguments_name_the_parameter_before_connecting(make, error, message, monkeypatch):
+    def connect(self):
+        raise AssertionError("connected with a wrong argument")
+
+    monkeypatch.setattr(ControlClient, "connect", connect)
+    monkeypatch.setattr(remote_host_module, "list_sockets", connect)
+    with pytest.raises(error, match=message):
+        make()
 
 
 def test_nothing_listening(folder):

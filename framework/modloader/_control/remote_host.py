@@ -32,6 +32,9 @@ from modloader._control.workers import socket_of
 from modloader._hostargs import check_flag
 from modloader._hostargs import check_mode
 from modloader._hostargs import check_name
+from modloader._hostargs import check_namespace
+from modloader._hostargs import check_path
+from modloader._hostargs import check_timeout
 from modloader._names import name_key
 from modloader._names import suggest
 from modloader._registry.outcomes import LoadOutcome
@@ -76,6 +79,8 @@ class RemoteHost:
     :raises ~modloader.errors.AccessDeniedError: the socket, its folder or the process
         listening is not to be trusted (another user's).
     :raises ~modloader.errors.ControlError: no process ``pid`` answers.
+    :raises TypeError: an argument of the wrong type, named, before anything is
+        connected (:class:`ValueError`: an empty namespace, a wait of 0 seconds).
 
     One connection, opened here and closed by :meth:`close` (or ``with``); calls
     from several threads take turns on it. A connection lost (the host stopped,
@@ -97,6 +102,10 @@ class RemoteHost:
             raise TypeError("RemoteHost() takes a namespace or a path, one of the two")
         if pid is not None and namespace is None:
             raise TypeError("RemoteHost(pid=...) chooses among a namespace's processes")
+        if namespace is not None:
+            check_namespace("RemoteHost", namespace)
+        check_path("RemoteHost", "path", path)
+        _check_arguments("RemoteHost", timeout, connect_timeout, pid)
         if namespace is not None:
             path = default_socket_path(namespace)
             if pid is not None:
@@ -138,8 +147,8 @@ class RemoteHost:
         :raises ~modloader.errors.AccessDeniedError: the namespace's folder, or a
             process listening in it, is not to be trusted (another user's).
         """
-        if not isinstance(namespace, str):
-            raise TypeError(f"every(namespace) takes a str, not {type(namespace).__name__}")
+        check_namespace("RemoteHost.every", namespace)
+        _check_arguments("RemoteHost.every", timeout, connect_timeout)
         primary = default_socket_path(namespace)
         problem = socket_folder_problem(primary, private=True)
         if problem is not None:  # before listing it, let alone connecting to what is in it
@@ -280,6 +289,21 @@ def _word(method: str, name: object) -> str:
 
 def _decoded(data: Mapping[str, Any], key: str, decode: Callable[[Any], T]) -> T:
     return _checked(f"the {key} of the reply", key, decode, data.get(key))
+
+
+def _check_arguments(
+    method: str, timeout: object, connect_timeout: object, pid: object = None
+) -> None:
+    """The waits and the pid :class:`RemoteHost` and :meth:`RemoteHost.every` are given:
+    wrong, it fails before any connection, naming the parameter (as ``Host`` does)."""
+    if pid is not None and (isinstance(pid, bool) or not isinstance(pid, int)):
+        raise TypeError(f"{method}(): 'pid' must be a process id (an int), not {pid!r}")
+    if pid is not None and pid <= 0:
+        raise ValueError(f"{method}(): 'pid' must be a process id (above 0), not {pid!r}")
+    check_timeout(timeout, "timeout", method)
+    if connect_timeout is None:
+        raise TypeError(f"{method}(): 'connect_timeout' must be seconds (a number), not None")
+    check_timeout(connect_timeout, "connect_timeout", method)
 
 
 def _checked(line: str, what: str, decode: Callable[[Any], T], value: Any) -> T:
