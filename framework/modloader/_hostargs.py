@@ -1,5 +1,6 @@
-"""What :class:`~modloader.Host`'s arguments must be: a wrong one fails at the call,
-naming the parameter, never deep inside a later operation."""
+"""What the arguments of :class:`~modloader.Host` (and of
+:class:`~modloader.RemoteHost`) must be: a wrong one fails at the call, naming the
+parameter, never deep inside a later operation."""
 
 from __future__ import annotations
 
