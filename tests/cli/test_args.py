@@ -49,6 +49,28 @@ def test_usage_errors_exit_1(capsys: pytest.CaptureFixture[str]) -> None:
     assert "-R keeps a console attached: use -rx CMD" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["-s", "", "-rx", "module show"], "argument -s/--socket: expected a socket path, not ''"),
+        (["-s", "", "-r"], "argument -s/--socket: expected a socket path"),
+        (["-n", "", "-rx", "module show"], "argument -n/--namespace: expected an entry-point"),
+        (["-n", " ", "-rx", "module show"], "argument -n/--namespace: expected an entry-point"),
+        (["-rx", " "], "-x needs a command"),
+        (["-r", "-x", ""], "-x needs a command"),
+    ],
+    ids=["socket-rx", "socket-console", "namespace-empty", "namespace-blank", "rx", "r-x"],
+)
+def test_empty_remote_arguments_are_usage_errors(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``-s "$SOCK"`` with the variable unset must not reach the default namespace's host:
+    the thin -rx path hands what the full parser refuses to it, before anything is sent."""
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and message in err and "Unable to connect" not in err
+
+
 def test_default_config_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
     assert default_config_path("app.mods") == tmp_path / "modloader" / "app.mods" / "modules.conf"

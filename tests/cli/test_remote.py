@@ -127,6 +127,9 @@ def test_fast_path_parses_only_plain_rx() -> None:
     assert _parse(["-rx", "module show", "--json"]) is None
     assert _parse(["-r"]) is None  # the console is the full client's
     assert _parse(["-x", "module show"]) is None  # not remote
+    for refused in (["-s", ""], ["-n", ""], ["-n", " "]):  # the full parser says why
+        assert _parse([*refused, "-rx", "module show"]) is None
+    assert _parse(["-rx", " "]) is None
 
 
 # -- whom the client talks to -------------------------------------------------------------

@@ -146,6 +146,7 @@ def _parser(profile: Profile | None = None) -> argparse.ArgumentParser:
         "-s",
         "--socket",
         metavar="SOCKET",
+        type=_socket,
         help="control socket path (default: derived from the namespace)",
     )
     parser.add_argument(
@@ -228,6 +229,14 @@ def _file(text: str) -> str:
     """A file's path: not empty (whether it exists is the configuration's to say)."""
     if not text:
         raise argparse.ArgumentTypeError(f"expected a file, not {text!r}")
+    return text
+
+
+def _socket(text: str) -> str:
+    """A control socket's path: not empty (an unset variable in ``-s "$SOCK"`` must not
+    reach the namespace's own host instead)."""
+    if not text:
+        raise argparse.ArgumentTypeError(f"expected a socket path, not {text!r}")
     return text
 
 

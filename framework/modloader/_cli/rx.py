@@ -79,7 +79,8 @@ def _parse(argv: Sequence[str]) -> tuple[str, str, str | None] | None:
             continue
         else:
             return None  # --json, --help, -c, combined flags...: the full client decides
-    if not remote or command is None:
+    # Not a plain -rx; or blank, which the full client refuses with its usage line.
+    if not (remote and command and command.strip() and namespace.strip() and socket_path != ""):
         return None
     return namespace, command, socket_path
 
