@@ -180,9 +180,7 @@ class ModuleInfo(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form (``module show --json``); sequences are lists."""
-        # _plain for each field, written out: `module show --json` makes one per module.
-        pairs = zip(_KEYS, self, strict=True)
-        return {key: list(value) if isinstance(value, tuple) else value for key, value in pairs}
+        return {key: _plain(value) for key, value in zip(_KEYS, self, strict=True)}
 
     def __getitem__(self, key: Any) -> Any:
         """``info["use_count"]``: the :meth:`to_dict` value of ``key`` (an index, as for
