@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from stevedore.extension import ExtensionManager
 
+from modloader import ConfigError
 from modloader import DiscoveryError
 from modloader import Host
 from modloader import HostState
@@ -15,6 +16,7 @@ from modloader import HostStateError
 from modloader import InvalidTransitionError
 from modloader import ModLoaderError
 from modloader import ModuleContext
+from modloader import ModuleEntry
 from modloader import ModuleInfo
 from modloader import ModulesConfig
 from modloader import StaticDiscovery
@@ -206,6 +208,48 @@ def test_a_failing_scan_is_a_discovery_error() -> None:
     host = Host("test.host", discovery=Broken("test.host"), config=ModulesConfig())
     with pytest.raises(DiscoveryError, match="metadata unreadable"):
         host.start()
+
+
+@pytest.mark.parametrize(
+    ("config", "issue"),
+    [
+        (
+            ModulesConfig(noload=("core_x",)),
+            "<code>: core_x is a built-in module, you cannot specify 'noload'.",
+        ),
+        (
+            ModulesConfig(entries=(ModuleEntry("a", required=True),), noload=("A",)),
+            "<code>: A is configured with 'require' and 'noload', this is impossible.",
+        ),
+        (
+            ModulesConfig(
+                entries=(ModuleEntry("a", True, True, "app.conf", 3),),
+                noload=("a",),
+                noload_at=(ModuleEntry("a", source="app.conf", line=9),),
+            ),
+            "app.conf:9: a is configured with 'preload-require' and 'noload', this is impossible.",
+        ),
+    ],
+)
+def test_a_config_made_in_code_goes_through_the_rules_over_names(
+    config: ModulesConfig, issue: str
+) -> None:
+    discovery = StaticDiscovery("test.host", {"a": Greeter})
+    host = Host("test.host", discovery=discovery, builtins={"core_x": Quiet()}, config=config)
+    with pytest.raises(ConfigError) as caught:
+        host.start()
+    assert [str(found) for found in caught.value.issues] == [issue]
+    assert host.state is HostState.STOPPED
+    assert host.list_modules() == []
+
+
+def test_a_config_made_in_code_may_noload_what_is_neither_built_in_nor_required() -> None:
+    config = ModulesConfig(entries=(ModuleEntry("a", preload=True),), noload=("b", "c"))
+    discovery = StaticDiscovery("test.host", {"a": Greeter, "b": Quiet})
+    host = Host("test.host", discovery=discovery, builtins={"core_x": Quiet()}, config=config)
+    host.start()
+    assert [info.name for info in host.list_modules()] == ["a", "core_x"]
+    host.stop()
 
 
 def test_invalid_transition_is_a_modloader_error() -> None:

@@ -37,6 +37,9 @@ _GOOD: dict[str, Any] = {
     "operation_switch_interval": 0.0001,
 }
 
+#: A configuration made in code comes with no source to read.
+_IN_CODE = {**_GOOD, "default_config_path": None, "settings": None}
+
 
 def test_good_arguments_pass() -> None:
     check_host_arguments(**_GOOD)
@@ -100,13 +103,26 @@ def test_a_config_made_in_code_is_checked_field_by_field(
     """What startup would misread: ``autoload="no"`` autoloaded, ``noload="res_a"``
     noloaded nothing, ``required="no"`` required; the others failed deep in startup."""
     with pytest.raises(TypeError, match=f"^Host\\(\\): 'config' {message}"):
-        check_host_arguments(**{**_GOOD, "config": config})
+        check_host_arguments(**{**_IN_CODE, "config": config})
 
 
 def test_a_config_as_load_config_makes_it_passes() -> None:
     config = load_config(values={"load": ["res_a"], "noload": "res_b", "autoload": "no"})
-    check_host_arguments(**{**_GOOD, "config": config})
-    check_host_arguments(**{**_GOOD, "config": ModulesConfig(entries=[ModuleEntry("res_a")])})
+    check_host_arguments(**{**_IN_CODE, "config": config})
+    check_host_arguments(**{**_IN_CODE, "config": ModulesConfig(entries=[ModuleEntry("res_a")])})
+
+
+@pytest.mark.parametrize(
+    ("param", "value"),
+    [("config_path", "modules.conf"), ("default_config_path", "modules.conf"), ("settings", {})],
+)
+def test_a_config_in_code_with_a_source_it_would_not_read(param: str, value: object) -> None:
+    with pytest.raises(
+        TypeError,
+        match=rf"^Host\(\): 'config' is the whole configuration, used as it is; "
+        rf"give '{param}' or 'config', not both$",
+    ):
+        check_host_arguments(**{**_IN_CODE, "config": ModulesConfig(), param: value})
 
 
 def test_names_and_timeouts() -> None:

@@ -47,6 +47,7 @@ from modloader._registry.startup import StartupReport
 from modloader._registry.startup import run_startup
 from modloader._registry.states import HostState
 from modloader._registry.stopping import Stopping
+from modloader.errors import ConfigError
 from modloader.errors import HostStateError
 from modloader.module import UnloadMode
 
@@ -202,7 +203,12 @@ class Host:
 
         :raises ~modloader.errors.ConfigError: with every issue found, each naming its source.
         """
-        if self.config is not None:
+        if self.config is not None:  # made in code: only the rules over names are left to apply
+            from modloader._config._rules import config_issues
+
+            issues = config_issues(self.config, list(self.builtins))
+            if issues:
+                raise ConfigError(issues)
             return self.config
         from modloader._config import load_config
 

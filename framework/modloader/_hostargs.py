@@ -41,37 +41,45 @@ def check_host_arguments(
     module_timeout: object,
     switch_interval: object,
     operation_switch_interval: object,
+    method: str = "Host",
 ) -> None:
-    """``Host(...)``'s arguments: :class:`TypeError`/:class:`ValueError` naming the first
-    that is wrong."""
-    check_timeout(module_timeout)
-    check_timeout(switch_interval, "switch_interval")
-    check_timeout(operation_switch_interval, "operation_switch_interval")
-    check_namespace("Host", namespace)
-    check_path("Host", "config_path", config_path)
-    check_path("Host", "default_config_path", default_config_path)
+    """``Host(...)``'s arguments (``method``: the class they are given to, for the
+    messages): :class:`TypeError`/:class:`ValueError` naming the first that is wrong."""
+    check_timeout(module_timeout, "module_timeout", method)
+    check_timeout(switch_interval, "switch_interval", method)
+    check_timeout(operation_switch_interval, "operation_switch_interval", method)
+    check_namespace(method, namespace)
+    check_path(method, "config_path", config_path)
+    check_path(method, "default_config_path", default_config_path)
     if not isinstance(env_prefix, str):
-        raise TypeError(f"Host(): 'env_prefix' must be a str, not {env_prefix!r}")
-    check_flag("Host", "strict_hooks", strict_hooks)
-    _check_mapping("settings", settings)
-    _check_mapping("builtins", builtins)
+        raise TypeError(f"{method}(): 'env_prefix' must be a str, not {env_prefix!r}")
+    check_flag(method, "strict_hooks", strict_hooks)
+    _check_mapping(method, "settings", settings)
+    _check_mapping(method, "builtins", builtins)
     for name in builtins or {}:  # type: ignore[attr-defined]
         if not isinstance(name, str) or not name.strip():
             raise TypeError(
-                f"Host(): 'builtins' must map module names (str) to objects, not {name!r}"
+                f"{method}(): 'builtins' must map module names (str) to objects, not {name!r}"
             )
     if discovery is not None and not all(
         callable(getattr(discovery, m, None)) for m in ("scan", "load", "top_level_modules")
     ):
         raise TypeError(
-            f"Host(): 'discovery' must have scan(), load() and top_level_modules(), "
+            f"{method}(): 'discovery' must have scan(), load() and top_level_modules(), "
             f"not {discovery!r}"
         )
     if config is not None:
-        _check_config(config)
-    check_path("Host", "cache_dir", cache_dir)
-    _check_module_settings(module_settings)
-    check_path("Host", "config_dir", config_dir)
+        _check_config(method, config)
+        sources = {"config_path": config_path, "default_config_path": default_config_path}
+        for param, value in {**sources, "settings": settings}.items():
+            if value is not None:  # it would be silently unread
+                raise TypeError(
+                    f"{method}(): 'config' is the whole configuration, used as it is; "
+                    f"give '{param}' or 'config', not both"
+                )
+    check_path(method, "cache_dir", cache_dir)
+    _check_module_settings(method, module_settings)
+    check_path(method, "config_dir", config_dir)
 
 
 def check_name(method: str, param: str, value: object) -> str:
@@ -156,7 +164,7 @@ def wait_seconds(method: str, timeout: object) -> float | None:
     return None if timeout > threading.TIMEOUT_MAX else float(timeout)
 
 
-def _check_config(config: object) -> None:
+def _check_config(method: str, config: object) -> None:
     """A :class:`ModulesConfig` made in code: every field of the type it is read as (a
     truthy ``autoload="no"`` would autoload; ``noload="res_x"`` would noload nothing)."""
     from modloader._config.model import ModuleEntry
@@ -164,63 +172,63 @@ def _check_config(config: object) -> None:
 
     if not isinstance(config, ModulesConfig):
         raise TypeError(
-            f"Host(): 'config' must be a validated ModulesConfig (for a file use "
+            f"{method}(): 'config' must be a validated ModulesConfig (for a file use "
             f"'config_path'), not {config!r}"
         )
     if not isinstance(config.autoload, bool):
-        raise _wrong_field("autoload", "True or False", config.autoload)
+        raise _wrong_field(method, "autoload", "True or False", config.autoload)
     for field in ("entries", "noload_at"):
-        entries = _items(field, getattr(config, field), ModuleEntry, "ModuleEntry")
+        entries = _items(method, field, getattr(config, field), ModuleEntry, "ModuleEntry")
         for index, entry in enumerate(entries):
-            _check_entry(f"{field}[{index}]", entry)
-    for name in _items("noload", config.noload, str, "module names"):
+            _check_entry(method, f"{field}[{index}]", entry)
+    for name in _items(method, "noload", config.noload, str, "module names"):
         if not name.strip():
-            raise _wrong_field("noload", "a tuple of module names", config.noload)
-    _items("files", config.files, str, "paths")
-    _items("warnings", config.warnings, object, "ConfigIssue")
+            raise _wrong_field(method, "noload", "a tuple of module names", config.noload)
+    _items(method, "files", config.files, str, "paths")
+    _items(method, "warnings", config.warnings, object, "ConfigIssue")
     if config.path is not None and not isinstance(config.path, str):
-        raise _wrong_field("path", "a str or None", config.path)
+        raise _wrong_field(method, "path", "a str or None", config.path)
 
 
-def _check_entry(where: str, entry: Any) -> None:
+def _check_entry(method: str, where: str, entry: Any) -> None:
     if not isinstance(entry.name, str) or not entry.name.strip():
-        raise _wrong_field(f"{where}.name", "a module name (str)", entry.name)
+        raise _wrong_field(method, f"{where}.name", "a module name (str)", entry.name)
     for flag in ("required", "preload"):
         if not isinstance(getattr(entry, flag), bool):
-            raise _wrong_field(f"{where}.{flag}", "True or False", getattr(entry, flag))
+            raise _wrong_field(method, f"{where}.{flag}", "True or False", getattr(entry, flag))
     if not isinstance(entry.source, str) or type(entry.line) is not int:
-        raise _wrong_field(where, "a ModuleEntry with a str source and an int line", entry)
+        raise _wrong_field(method, where, "a ModuleEntry with a str source and an int line", entry)
 
 
-def _items(field: str, value: object, kind: type, what: str) -> Sequence[Any]:
+def _items(method: str, field: str, value: object, kind: type, what: str) -> Sequence[Any]:
     if not isinstance(value, (tuple, list)) or not all(isinstance(v, kind) for v in value):
-        raise _wrong_field(field, f"a tuple of {what}", value)
+        raise _wrong_field(method, field, f"a tuple of {what}", value)
     return value
 
 
-def _wrong_field(field: str, what: str, value: object) -> TypeError:
-    return TypeError(f"Host(): 'config' field {field} must be {what}, not {value!r}")
+def _wrong_field(method: str, field: str, what: str, value: object) -> TypeError:
+    return TypeError(f"{method}(): 'config' field {field} must be {what}, not {value!r}")
 
 
-def _check_module_settings(value: object) -> None:
+def _check_module_settings(method: str, value: object) -> None:
     """Module name -> that module's settings (a mapping). Only types are named: the
     values may be secrets."""
-    _check_mapping("module_settings", value)
+    _check_mapping(method, "module_settings", value)
     for name, values in (value or {}).items():  # type: ignore[attr-defined]
         if not isinstance(name, str):
             raise TypeError(
-                f"Host(): 'module_settings' must map module names (str) to their settings, "
+                f"{method}(): 'module_settings' must map module names (str) to their settings, "
                 f"not a key of type {type(name).__name__}"
             )
         if not name.strip():
-            raise ValueError("Host(): 'module_settings' has an empty module name")
+            raise ValueError(f"{method}(): 'module_settings' has an empty module name")
         if not isinstance(values, Mapping):
             raise TypeError(
-                f"Host(): 'module_settings': the settings of {name!r} must be a mapping "
+                f"{method}(): 'module_settings': the settings of {name!r} must be a mapping "
                 f"(setting -> value), not of type {type(values).__name__}"
             )
 
 
-def _check_mapping(param: str, value: object) -> None:
+def _check_mapping(method: str, param: str, value: object) -> None:
     if value is not None and not isinstance(value, Mapping):
-        raise TypeError(f"Host(): '{param}' must be a mapping (name -> value), not {value!r}")
+        raise TypeError(f"{method}(): '{param}' must be a mapping (name -> value), not {value!r}")

@@ -9,6 +9,7 @@ base class that spells out the defaults.
 from __future__ import annotations
 
 import enum
+from collections.abc import Awaitable
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 from typing import ClassVar
@@ -135,10 +136,13 @@ class Module:
     #: The settings file, relative to the host's configuration folder (default ``<name>.conf``).
     settings_file: ClassVar[str | None] = None
 
-    def load(self, ctx: ModuleContext) -> LoadResult | None:
-        """Start. Return ``None``/SUCCESS, DECLINE or FAILURE, or raise :class:`ModuleDeclined`."""
+    def load(self, ctx: ModuleContext) -> LoadResult | None | Awaitable[LoadResult | None]:
+        """Start. Return ``None``/SUCCESS, DECLINE or FAILURE, or raise :class:`ModuleDeclined`.
+
+        May be ``async def`` under an :class:`~modloader.AsyncHost` (see :doc:`asyncio`).
+        """
         return None
 
-    def unload(self, ctx: ModuleContext) -> bool | None:
-        """Stop. Return ``False`` (or raise) to refuse."""
+    def unload(self, ctx: ModuleContext) -> bool | None | Awaitable[bool | None]:
+        """Stop. Return ``False`` (or raise) to refuse. May be ``async def``, as ``load``."""
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 import time
 from typing import Any
@@ -21,6 +22,8 @@ from modloader import StartupError
 from modloader import StaticDiscovery
 from modloader import UnloadMode
 from modloader import UnloadRefusedError
+from modloader import hookimpl
+from modloader import hookspec
 
 
 def make(modules: dict[str, Any], **kwargs: Any) -> AsyncHost:
@@ -281,15 +284,56 @@ def test_a_blocking_call_on_the_loop_that_reaches_an_async_hook_is_refused() -> 
     assert error is not None and "await the AsyncHost's method instead" in error
 
 
-@pytest.mark.parametrize("limit", [0, -1, "5", True])
-def test_a_bad_time_limit_is_refused(limit: object) -> None:
-    with pytest.raises(TypeError, match="'time_limit' must be a positive number or None"):
+@pytest.mark.parametrize(
+    ("limit", "error", "message"),
+    [
+        (0, ValueError, "must be more than 0 seconds, not 0"),
+        (-1, ValueError, "must be more than 0 seconds, not -1"),
+        (float("nan"), ValueError, "must be more than 0 seconds, not nan"),
+        ("5", TypeError, "must be seconds \\(a number\\) or None, not '5'"),
+        (True, TypeError, "must be seconds \\(a number\\) or None, not True"),
+    ],
+)
+def test_a_bad_time_limit_is_refused_as_host_refuses_a_module_timeout(
+    limit: object, error: type[Exception], message: str
+) -> None:
+    with pytest.raises(error, match=rf"^AsyncHost\(\): 'time_limit' {message}$"):
         make({}, time_limit=limit)
+    with pytest.raises(error, match=rf"^AsyncHost\(\): 'module_timeout' {message}$"):
+        make({}, module_timeout=limit)
+    with pytest.raises(error, match=rf"^Host\(\): 'module_timeout' {message}$"):
+        Host("x", module_timeout=limit)  # type: ignore[arg-type]
 
 
-def test_bad_host_arguments_are_host_errors() -> None:
-    with pytest.raises(TypeError, match=r"Host\(\): 'namespace'"):
+def test_the_two_names_of_the_time_limit() -> None:
+    assert AsyncHost("x").time_limit == Host("x").module_timeout == 30
+    assert AsyncHost("x", time_limit=None).time_limit is None
+    assert AsyncHost("x", module_timeout=5).time_limit == 5
+    assert AsyncHost("x", time_limit=5, module_timeout=5).time_limit == 5
+    with pytest.raises(TypeError, match="are the same limit; give one of them"):
+        AsyncHost("x", time_limit=5, module_timeout=6)
+
+
+def test_bad_host_arguments_name_the_async_host() -> None:
+    with pytest.raises(TypeError, match=r"^AsyncHost\(\): 'namespace'"):
         AsyncHost(42)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^AsyncHost\(\): 'settings' must be a mapping"):
+        AsyncHost("x", settings=3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"^AsyncHost\(\): 'config' is the whole configuration"):
+        AsyncHost("x", config=ModulesConfig(), config_path="modules.conf")
+    with pytest.raises(TypeError, match=r"unexpected keyword argument 'hookspec'"):
+        AsyncHost("x", hookspec=[])  # type: ignore[call-arg]
+
+
+def test_the_async_host_takes_every_argument_of_the_host() -> None:
+    host = inspect.signature(Host).parameters
+    aio = dict(inspect.signature(AsyncHost).parameters)
+    assert aio.pop("time_limit").kind is inspect.Parameter.KEYWORD_ONLY
+    assert list(aio) == list(host)
+    for name, param in host.items():
+        assert (aio[name].kind, aio[name].annotation) == (param.kind, param.annotation), name
+        if name != "module_timeout":  # unset: time_limit's, else the default limit
+            assert aio[name].default == param.default, name
     with pytest.raises(TypeError, match="core_init"):
         asyncio.run(make({}).start(core_init=42))  # type: ignore[arg-type]
 
@@ -384,7 +428,7 @@ def test_a_host_starts_once() -> None:
 
 def test_other_host_arguments_go_to_the_host() -> None:
     with pytest.raises(TypeError, match="no_such_option"):
-        AsyncHost("test.aio", no_such_option=1)
+        AsyncHost("test.aio", no_such_option=1)  # type: ignore[call-arg]
     host = AsyncHost("test.aio", env_prefix="APP_", settings={"autoload": False})
     assert (host.host.env_prefix, host.host.settings) == ("APP_", {"autoload": False})
 
@@ -414,3 +458,29 @@ def test_module_settings_and_hooks_are_read_off_the_loop() -> None:
         await host.stop()
 
     asyncio.run(main())
+
+
+class GreetSpec:
+    @hookspec
+    def greet(self, name: str) -> str:  # type: ignore[empty-body]
+        """Each running module's greeting."""
+
+
+class Greeter:
+    @hookimpl
+    def greet(self, name: str) -> str:
+        Where.note("greet")
+        return f"hello {name}"
+
+
+def test_the_hooks_are_the_hosts_and_called_in_the_callers_thread() -> None:
+    Where.seen.clear()
+
+    async def main() -> tuple[list[str], bool]:
+        async with make({"res_greet": Greeter}, hookspecs=[GreetSpec]) as host:
+            assert host.hook is host.host.hook
+            return host.hook.greet(name="Ann"), Where.seen["greet"][1] is asyncio.get_running_loop()
+
+    assert asyncio.run(main()) == (["hello Ann"], True)
+    with pytest.raises(AttributeError, match="declares no hooks: pass hookspecs"):
+        make({}).hook  # noqa: B018

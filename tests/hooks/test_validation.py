@@ -81,9 +81,29 @@ def test_strict_checking_declines_a_hook_without_spec(
                 return 1
         """,
     )
+    hook_site.add(
+        "res_two",
+        """
+        class Module:
+            @hookimpl
+            def zeta(self):
+                return 1
+
+            @hookimpl(optionalhook=True)
+            def maybe(self):
+                return 2
+
+            @hookimpl
+            def alpha(self):
+                return 3
+        """,
+    )
     host = app_host(strict_hooks=True)
     error = host.get_module("res_extra")["last_error"]
-    assert error.startswith("hook implementation refused: unknown hook 'filter_notes_plural'")
+    # The hook's name, not the object's repr (its memory address is noise in a log).
+    assert error == "hook implementation refused: unknown hook 'filter_notes_plural'"
+    two = host.get_module("res_two")["last_error"]
+    assert two == "hook implementation refused: unknown hooks 'alpha', 'zeta'"
     assert host.is_running("res_optional")
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 from typing import assert_type
 
+import pluggy
+
 import modloader
 from modloader import AsyncControlSocket
 from modloader import AsyncHost
@@ -32,6 +34,7 @@ async def async_host_api(host: AsyncHost) -> None:
     assert_type(await host.list_hooks(), list[modloader.HookInfo])
     assert_type(host.host, modloader.Host)
     assert_type(host.time_limit, float | None)
+    assert_type(host.hook, pluggy.HookRelay)
     async with host.use("res_x") as handle:
         assert_type(handle, ModuleHandle[Any])
     typed: ModuleHandle[Mod] = host.use("res_mod")
@@ -42,3 +45,9 @@ async def async_host_api(host: AsyncHost) -> None:
         assert_type(control.path, str)
     assert_type(await host.wait_for_stop(), bool)
     assert_type(await host.stop(graceful=False), list[str])
+
+
+def async_host_arguments() -> None:
+    AsyncHost("myapp.modules", time_limit=5, hookspecs=[Mod], config_dir="/etc/myapp")
+    AsyncHost("myapp.modules", hookspec=[Mod])  # type: ignore[call-arg]
+    AsyncHost("myapp.modules", time_limit="5")  # type: ignore[arg-type]

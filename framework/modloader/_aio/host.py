@@ -13,7 +13,9 @@ import asyncio
 import os
 from collections.abc import Awaitable
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Mapping
+from types import ModuleType
 from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Any
@@ -23,7 +25,11 @@ from modloader._aio.bridge import awaited
 from modloader._aio.serving import AsyncControlSocket
 from modloader._host import Host
 from modloader._hostargs import check_flag
+from modloader._hostargs import check_host_arguments
+from modloader._hostargs import check_timeout
 from modloader._registry.calls import DEFAULT_TIMEOUT
+from modloader._registry.calls import OPERATION_SWITCH_INTERVAL
+from modloader._registry.calls import SWITCH_INTERVAL
 from modloader._registry.events import SubscriberT
 from modloader._registry.lifecycle import describe
 from modloader._registry.states import HostState
@@ -31,6 +37,7 @@ from modloader.errors import HostStateError
 from modloader.module import UnloadMode
 
 if TYPE_CHECKING:
+    import pluggy
     from stevedore.extension import ExtensionManager
 
     from modloader._commands.base import CommandResult
@@ -55,23 +62,13 @@ DEFAULT_TIME_LIMIT = DEFAULT_TIMEOUT
 _UNSET: Any = object()
 
 
-def _check_time_limit(value: object) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise TypeError(
-            f"AsyncHost(): 'time_limit' must be a positive number or None, not {value!r}"
-        )
-    return float(value)
-
-
 class AsyncHost:
     """A module loader over one namespace, for an application that runs an asyncio loop.
 
-    Takes :class:`~modloader.Host`'s arguments (any not named here go to
-    ``Host`` as they are). ``time_limit`` is ``Host``'s ``module_timeout`` under
-    another name (give one or the other): the seconds a module's code may run,
-    after which a module's ``async def`` hook is cancelled (``None``: no limit).
+    Takes :class:`~modloader.Host`'s arguments, checked as ``Host`` checks them.
+    ``time_limit`` is ``Host``'s ``module_timeout`` under another name (give one
+    or the other): the seconds a module's code may run, after which a module's
+    ``async def`` hook is cancelled (``None``: no limit).
 
     Module operations are awaited; they run off the loop, and a module's
     ``async def load/unload/reload`` is awaited on the loop that started the
@@ -89,30 +86,45 @@ class AsyncHost:
         builtins: Mapping[str, Any] | None = None,
         discovery: Discovery | None = None,
         config: ModulesConfig | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        module_settings: Mapping[str, Mapping[str, Any]] | None = None,
+        config_dir: str | os.PathLike[str] | None = None,
+        hookspecs: Iterable[type | ModuleType] | None = None,
+        strict_hooks: bool = False,
+        module_timeout: float | None = _UNSET,
         time_limit: float | None = _UNSET,
-        **options: Any,
+        switch_interval: float | None = SWITCH_INTERVAL,
+        operation_switch_interval: float | None = OPERATION_SWITCH_INTERVAL,
     ) -> None:
-        if time_limit is not _UNSET:
-            limit = _check_time_limit(time_limit)
-            if "module_timeout" in options and options["module_timeout"] != limit:
+        if time_limit is _UNSET:
+            time_limit = DEFAULT_TIME_LIMIT if module_timeout is _UNSET else module_timeout
+        else:
+            check_timeout(time_limit, "time_limit", "AsyncHost")
+            if module_timeout is not _UNSET and module_timeout != time_limit:
                 raise TypeError(
                     "AsyncHost(): 'time_limit' and 'module_timeout' are the same limit; "
                     "give one of them"
                 )
-            options["module_timeout"] = limit
+        arguments: dict[str, Any] = {
+            "config_path": config_path,
+            "default_config_path": default_config_path,
+            "env_prefix": env_prefix,
+            "settings": settings,
+            "builtins": builtins,
+            "discovery": discovery,
+            "config": config,
+            "cache_dir": cache_dir,
+            "module_settings": module_settings,
+            "config_dir": config_dir,
+            "strict_hooks": strict_hooks,
+            "module_timeout": time_limit,
+            "switch_interval": switch_interval,
+            "operation_switch_interval": operation_switch_interval,
+        }
+        check_host_arguments(namespace=namespace, **arguments, method="AsyncHost")
         #: The :class:`~modloader.Host` underneath: the same registry, for
         #: code outside the loop (and what modules see as ``ctx.host``).
-        self.host = Host(
-            namespace,
-            config_path=config_path,
-            default_config_path=default_config_path,
-            env_prefix=env_prefix,
-            settings=settings,
-            builtins=builtins,
-            discovery=discovery,
-            config=config,
-            **options,
-        )
+        self.host = Host(namespace, hookspecs=hookspecs, **arguments)
         self._bridge = LoopBridge()
         self.host._lifecycle.settle = self._bridge.settle
         self._stop_event = asyncio.Event()
@@ -149,6 +161,15 @@ class AsyncHost:
     def report(self) -> StartupReport | None:
         """What startup did, once it has run."""
         return self.host.report
+
+    @property
+    def hook(self) -> pluggy.HookRelay:
+        """:attr:`Host.hook`: ``async_host.hook.<name>(**kwargs)`` calls the running modules'
+        implementations in the calling thread, as a plain call (see :doc:`hooks`).
+
+        :raises AttributeError: the host was made without ``hookspecs=``.
+        """
+        return self.host.hook
 
     @property
     def extensions(self) -> ExtensionManager[Any]:

@@ -16,13 +16,16 @@ from typing import NamedTuple
 
 from modloader._config._directives import AUTOLOAD
 from modloader._config._directives import BY_KEY
+from modloader._config._directives import CODE
+from modloader._config._directives import LIST_SPECS
 from modloader._config._directives import NOLOAD
 from modloader._config._directives import Directive
 from modloader._config.model import ModuleEntry
+from modloader._config.model import ModulesConfig
 from modloader._names import name_key
 from modloader.errors import ConfigIssue
 
-__all__ = ["Resolution", "resolve"]
+__all__ = ["Resolution", "config_issues", "resolve"]
 
 
 class Resolution(NamedTuple):
@@ -91,3 +94,24 @@ def resolve(directives: Iterable[Directive], builtins: Collection[str] = ()) -> 
         tuple(issue for issue in issues if issue is not None),
         tuple(ModuleEntry(item.value, source=item.source, line=item.line) for item in noloads),
     )
+
+
+#: A resolved entry's flags -> the directive that gives them.
+_BY_FLAGS: dict[tuple[bool, bool], str] = {
+    (spec.required, spec.preload): spec.key for spec in LIST_SPECS if spec is not NOLOAD
+}
+
+
+def config_issues(config: ModulesConfig, builtins: Collection[str] = ()) -> tuple[ConfigIssue, ...]:
+    """What the rules find wrong in a :class:`ModulesConfig` made in code, which no
+    source went through: a ``noload`` of a built-in or of a required module."""
+    directives = [
+        Directive(_BY_FLAGS[entry.required, entry.preload], entry.name, entry.source, entry.line)
+        for entry in config.entries
+    ]
+    written = {name_key(entry.name): entry for entry in config.noload_at}
+    for name in config.noload:
+        at = written.get(name_key(name))
+        source, line = (at.source, at.line) if at is not None else (CODE, 0)
+        directives.append(Directive(NOLOAD.key, name, source, line))
+    return resolve(directives, builtins).errors

@@ -293,8 +293,10 @@ class HostHooks:
         name = record.name
         try:
             self._checker.register(obj, name=name)
-            if self.strict:
-                self._checker.check_pending()
+            unknown = self._unknown_hooks(obj) if self.strict else []
+            if unknown:
+                hooks = "hooks" if len(unknown) > 1 else "hook"
+                return f"hook implementation refused: unknown {hooks} {', '.join(unknown)}"
         except pluggy.PluginValidationError as exc:
             return f"hook implementation refused: {exc}"
         except (ValueError, TypeError) as exc:
@@ -303,6 +305,16 @@ class HostHooks:
             if self._checker.has_plugin(name):
                 self._checker.unregister(name=name)
         return None
+
+    def _unknown_hooks(self, obj: object) -> list[str]:
+        """The hooks ``obj`` implements that no specification declares, quoted (what pluggy's
+        ``check_pending`` refuses, said without the object's repr)."""
+        return sorted(
+            repr(caller.name)
+            for caller in self._checker.get_hookcallers(obj) or ()
+            if not caller.has_spec()
+            and any(not impl.optionalhook for impl in caller.get_hookimpls())
+        )
 
     def join(self, record: ModuleRecord) -> None:
         """``record`` became running (under the lifecycle's lock): register it, noting the
