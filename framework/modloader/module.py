@@ -136,13 +136,13 @@ class Module:
     #: The settings file, relative to the host's configuration folder (default ``<name>.conf``).
     settings_file: ClassVar[str | None] = None
 
-    def load(self, ctx: ModuleContext) -> LoadResult | None | Awaitable[LoadResult | None]:
+    def load(self, ctx: ModuleContext) -> LoadResult | Awaitable[LoadResult | None] | None:
         """Start. Return ``None``/SUCCESS, DECLINE or FAILURE, or raise :class:`ModuleDeclined`.
 
         May be ``async def`` under an :class:`~modloader.AsyncHost` (see :doc:`asyncio`).
         """
         return None
 
-    def unload(self, ctx: ModuleContext) -> bool | None | Awaitable[bool | None]:
+    def unload(self, ctx: ModuleContext) -> bool | Awaitable[bool | None] | None:
         """Stop. Return ``False`` (or raise) to refuse. May be ``async def``, as ``load``."""
         return None

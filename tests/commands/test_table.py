@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+from typing import Any
+
 import pytest
 
 from modloader import Host
 from modloader import ModulesConfig
 from modloader import StaticDiscovery
+from modloader import hookimpl
 from modloader._commands.render import render_module_table
 from modloader._commands.table import split_line
+from modloader.demo import DemoSpecs
+from modloader.testing import module_host
 from tests._hostile import Unsayable
 
 
@@ -297,3 +306,85 @@ def test_help_aligns_wide_command_words() -> None:
     from wcwidth import wcswidth
 
     assert len({wcswidth(line[: line.index("  -- ")]) for line in lines if "  -- " in line}) == 1
+
+
+class OwnBase(BaseException):
+    """What a careless module raises: neither an Exception nor anything Python raises."""
+
+
+class StatusBoom:
+    """Its ``demo_status`` hook raises what ``THROW`` holds."""
+
+    THROW: BaseException = OwnBase("down")
+
+    @hookimpl
+    def demo_status(self) -> str:
+        raise StatusBoom.THROW
+
+
+@pytest.mark.parametrize(
+    "error", [OwnBase("down"), GeneratorExit("down"), KeyboardInterrupt("down")]
+)
+def test_a_base_exception_from_module_code_is_a_failed_command(error: BaseException) -> None:
+    """From a module's command, and from a module's hook under the host's own command, in
+    the main thread as in any other: only Python's SIGINT handler makes an interrupt."""
+
+    def handler(args: list[str]) -> str:
+        raise error
+
+    h = _host_with_command(handler)
+    StatusBoom.THROW = error
+    hooks = module_host({"res_status": StatusBoom}, hookspecs=[DemoSpecs])
+    try:
+        for host, line in ((h, "odd now"), (hooks, "demo status")):
+            for thread in (False, True):
+                results: list[Any] = []
+                run = lambda: results.append(host.run(line))  # noqa: B023, E731
+                if thread:
+                    worker = threading.Thread(target=run)
+                    worker.start()
+                    worker.join()
+                else:
+                    run()
+                assert results[0].output.splitlines() == [
+                    f"internal error while running '{line}': {type(error).__name__}: down",
+                    f"Command '{line}' failed.",
+                ]
+                assert results[0].data["error"] == "command-failed"
+            assert host.run("module show").ok
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        h.stop()
+        hooks.stop()
+
+
+def test_a_ctrl_c_in_the_main_thread_interrupts_the_command() -> None:
+    def handler(args: list[str]) -> str:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)  # the signal's handler raises here
+        return "not reached"
+
+    h = _host_with_command(handler)
+    try:
+        started = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            h.run("odd now")
+        assert time.monotonic() - started < 4
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert h.run("module show").ok
+    finally:
+        h.stop()
+
+
+def test_under_a_sigint_handler_of_the_applications_every_keyboard_interrupt_is_a_failure() -> None:
+    def handler(args: list[str]) -> str:
+        raise KeyboardInterrupt("mine")
+
+    h = _host_with_command(handler)
+    mine = signal.signal(signal.SIGINT, lambda signum, frame: None)  # as the modloader command
+    try:
+        assert not h.run("odd").ok
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, mine)
+        h.stop()

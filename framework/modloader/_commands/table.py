@@ -2,7 +2,10 @@
 
 # Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
+import logging
 import re
+import signal
+import threading
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Sequence
@@ -22,6 +25,8 @@ from modloader.errors import NoSuchCommandError
 from modloader.errors import UsageError
 
 __all__ = ["Command", "CommandTable", "HandlerT", "Reply", "split_line"]
+
+_log = logging.getLogger("modloader")
 
 
 class Reply(NamedTuple):
@@ -71,6 +76,28 @@ def split_line(line: str) -> list[str]:
 #: A line :func:`shlex.split` has nothing to interpret in, and the blanks it splits at.
 _PLAIN = re.compile(r"[^'\"\\]*")
 _BLANKS = re.compile(r"[ \t\r\n]+")
+
+
+class _CtrlC(KeyboardInterrupt):
+    """The operator's Ctrl-C while a command runs in the main thread (see :func:`_run`)."""
+
+
+def _ctrl_c(signum: int, frame: object) -> None:
+    raise _CtrlC
+
+
+def _run(command: Command, args: list[str], line: str) -> Reply:
+    """``command``'s handler, whose ``BaseException`` that is not ``Exception`` (and not a
+    Ctrl-C) becomes a failed command: ``KeyboardInterrupt``, ``GeneratorExit`` or a class
+    of its own, from a module's command or from the hooks an application's command calls."""
+    try:
+        return command.handler(args)
+    except (Exception, SystemExit, _CtrlC):
+        raise  # Exception and SystemExit are reported by the table; a Ctrl-C interrupts
+    except BaseException as exc:
+        _log.warning("%s: command '%s' raised", command.owner or "host", line, exc_info=True)
+        reason = headline(exc, said(exc))
+        raise CommandError(f"internal error while running '{line}': {reason}") from exc
 
 
 class CommandTable:
@@ -136,7 +163,9 @@ class CommandTable:
         return best, list(words[len(best.words) :])
 
     def execute(self, line: str) -> CommandResult:
-        """Run one line. Failures are results; only :class:`KeyboardInterrupt` escapes."""
+        """Run one line. Failures are results, whatever the command (a module's, or the
+        application's calling modules' hooks) raises: only a Ctrl-C escapes, a
+        :class:`KeyboardInterrupt` that Python's own SIGINT handler raised."""
         words = split_line(line)
         if not words:
             return CommandResult(line, ok=True)
@@ -144,8 +173,14 @@ class CommandTable:
             command, args = self.resolve(words)
         except NoSuchCommandError as exc:
             return CommandResult(line, ok=False, output=exc.message, data=exc.to_dict())
+        marking = (
+            threading.current_thread() is threading.main_thread()
+            and signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        )
+        if marking:
+            signal.signal(signal.SIGINT, _ctrl_c)
         try:
-            reply = command.handler(args)
+            reply = _run(command, args, line)
         except UsageError as exc:
             text = f"Usage: {command.usage}"
             if exc.message and exc.message != command.usage:
@@ -161,6 +196,9 @@ class CommandTable:
             return CommandResult(
                 line, ok=False, output=f"{reason}\nCommand '{line}' failed.", data=data
             )
+        finally:
+            if marking:
+                signal.signal(signal.SIGINT, signal.default_int_handler)
         lines = list(reply.lines)
         if not reply.ok:
             lines.append(f"Command '{line}' failed.")

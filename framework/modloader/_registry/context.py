@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -16,9 +15,6 @@ from modloader._hostargs import check_name
 from modloader._registry.record import Registration
 from modloader._registry.refs import acquire
 from modloader._registry.states import ModuleState
-from modloader._registry.words import headline
-from modloader._registry.words import said
-from modloader.errors import CommandError
 from modloader.errors import ModuleNotRunningError
 
 if TYPE_CHECKING:
@@ -28,9 +24,8 @@ if TYPE_CHECKING:
     from modloader._registry.record import ModuleRecord
     from modloader._registry.refs import ModuleHandle
 
-__all__ = ["CommandHandlerT", "CommandSink", "LoaderPort", "ModuleContext", "guard_command"]
+__all__ = ["CommandHandlerT", "CommandSink", "LoaderPort", "ModuleContext"]
 
-_log = logging.getLogger("modloader")
 
 #: A console command contributed by a module: called with the words after the
 #: command's own words; returns the text to print (or ``None``). Raise
@@ -96,8 +91,7 @@ class LoaderPort:
     ) -> Callable[[], None]:
         with self._lock:
             name = self._owner(owner).name
-            guarded = guard_command(name, words, handler)
-            return self._commands().add_module_command(name, words, guarded, summary, usage)
+            return self._commands().add_module_command(name, words, handler, summary, usage)
 
 
 class ModuleContext(Generic[SettingsT]):
@@ -179,30 +173,3 @@ class ModuleContext(Generic[SettingsT]):
 
     def __repr__(self) -> str:
         return f"<ModuleContext {self.name!r}>"
-
-
-def guard_command(owner: str, words: str, handler: CommandHandlerT) -> CommandHandlerT:
-    """A module's command whose ``BaseException`` (not ``Exception``) becomes a failed command.
-
-    ``KeyboardInterrupt``, ``GeneratorExit`` or any other ``BaseException`` a
-    module's command raises is reported as ``internal error while running
-    'CMD': ...`` (its traceback goes to the log). A ``KeyboardInterrupt`` in the
-    main thread is a Ctrl-C at the console and is left alone.
-    """
-
-    def run(args: Sequence[str]) -> str | None:
-        try:
-            return handler(args)
-        except (Exception, SystemExit):
-            raise  # the command table reports these
-        except BaseException as exc:
-            main = threading.current_thread() is threading.main_thread()
-            if main and isinstance(exc, KeyboardInterrupt):
-                raise
-            _log.warning("%s: command '%s' raised", owner, words, exc_info=True)
-            line = " ".join([*words.split(), *args])
-            raise CommandError(
-                f"internal error while running '{line}': {headline(exc, said(exc))}"
-            ) from exc
-
-    return run
