@@ -106,3 +106,36 @@ def test_startup_objects_are_frozen_until_a_module_s_code_is_dropped(
     assert host.run("module unload res_greeter").ok
     assert "upgradable.module" not in sys.modules
     assert gc.get_freeze_count() == 0  # the dropped code's garbage can be collected
+
+
+def test_a_declined_module_does_not_keep_the_code_of_its_distribution(
+    fake_distributions: FakeSite, modloader_host: Any
+) -> None:
+    twins = (
+        "VERSION = {version!r}\n"
+        "class A:\n"
+        "    def load(self, ctx):\n"
+        "        ctx.register_command('twin version', lambda args: VERSION)\n"
+        "class B:\n"
+        "    def load(self, ctx):\n"
+        "        raise RuntimeError('B declines')\n"
+    )
+
+    def install_twins(version: str) -> None:
+        fake_distributions.add(
+            "twins",
+            version,
+            entry_points={"upgrade.test": {"res_twin_a": "twins:A", "res_twin_b": "twins:B"}},
+            files={"twins.py": twins.format(version=version)},
+        )
+
+    install_twins("1.0")
+    host = modloader_host(namespace="upgrade.test")
+    assert host.get_module("res_twin_b")["state"] == "declined"
+    assert host.run("twin version").output == "1.0"
+    install_twins("2.0")
+    assert host.run("module refresh res_twin_a").output == "Unloaded and loaded res_twin_a"
+    assert host.run("twin version").output == "2.0"  # not the old code under the new version
+    assert host.get_module("res_twin_a")["version"] == "2.0"
+    assert host.run("module unload res_twin_a").ok
+    assert "twins" not in sys.modules
