@@ -316,7 +316,7 @@ class Host:
         goes on with the stop and returns the names it unloaded then.
         """
         check_flag("stop", "graceful", graceful)
-        state = self._stopping.claim(lambda: self.state, self._stopped)
+        state = self._stopping.claim(lambda: self.state, self._stopped, graceful)
         if state is HostState.STOPPED:  # by another thread
             self._stopping.await_stopper()
             return []
@@ -341,12 +341,14 @@ class Host:
         self._stopping.request(check_flag("request_stop", "graceful", graceful))
 
     def on_stop_request(self, callback: Callable[[bool], object]) -> None:
-        """Call ``callback(graceful)`` when a stop is requested (``core stop ...``)."""
+        """Call ``callback(graceful)`` when a stop is requested (``core stop ...``), or when
+        the running host is stopped with no request before (once)."""
         check_callable("on_stop_request", "callback", callback)
         self._stopping.on_request(callback)
 
     def wait_for_stop(self, timeout: float | None = None) -> bool | None:
-        """Block until a stop is requested; returns ``graceful`` (``None`` on timeout)."""
+        """Block until a stop is requested (or the host stopped); returns ``graceful``
+        (``None`` on timeout)."""
         return self._stopping.wait_for_request(wait_seconds("wait_for_stop", timeout))
 
     def serve(self, path: str | os.PathLike[str] | None = None) -> ControlSocket:

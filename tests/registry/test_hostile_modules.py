@@ -43,7 +43,7 @@ class Custom(BaseException):
     pass
 
 
-def _act(hook):
+def _act(hook, ctx=None):
     folder = Path(os.environ["HOSTILE_DIR"])
     with open(folder / "trace.log", "a", encoding="utf-8") as out:
         out.write(hook + " " + NAME + "\\n")
@@ -57,6 +57,8 @@ def _act(hook):
         raise Custom("custom from " + NAME)
     elif what == "SystemExit":
         raise SystemExit(7)
+    elif what == "host.stop()":
+        ctx.host.stop()
     elif what:
         raise getattr(builtins, what)("from " + NAME)
     return None
@@ -66,7 +68,7 @@ class Plugin:
     requires = REQUIRES
 
     def load(self, ctx):
-        _act("load")
+        _act("load", ctx)
         ctx.register_command(NAME + " boom", self.boom)
 
     def unload(self, ctx):
@@ -289,3 +291,17 @@ def test_a_command_raising_keyboard_interrupt_answers_and_keeps_the_connection(e
     finally:
         _stop(proc)
     assert proc.returncode == 0
+
+
+def test_a_module_that_stops_the_host_at_run_time_ends_the_command(env: Env) -> None:
+    """Not a host stopped under a process that goes on serving nothing."""
+    proc = env.serve("autoload = yes\nnoload = gamma")
+    try:
+        env.behave("gamma", "load", "host.stop()")
+        answer = env.rx("module load gamma")
+        assert "the host stopped while its load() ran" in answer.stdout + answer.stderr
+        proc.wait(timeout=30)
+    finally:
+        _, err = _stop(proc)
+    assert proc.returncode == 0
+    assert "Traceback" not in err

@@ -46,6 +46,32 @@ def test_only_a_running_or_new_host_is_claimed_and_every_claim_is_a_request() ->
         assert stopping.requested.is_set()
 
 
+@pytest.mark.parametrize("graceful", [True, False])
+def test_a_stop_nobody_asked_for_is_told_as_a_request_once(graceful: bool) -> None:
+    host = Host("ns", discovery=StaticDiscovery("ns", {"a": object}), config=ModulesConfig())
+    heard: list[bool] = []
+    host.on_stop_request(heard.append)
+    host.on_stop_request(lambda graceful: 1 / 0)  # logged; the stop and the others go on
+    host.start()
+    assert host.wait_for_stop(0) is None
+    host.stop(graceful=graceful)
+    assert heard == [graceful]
+    assert host.wait_for_stop(0) is graceful
+    host.stop()
+    assert heard == [graceful]
+
+
+def test_a_stop_after_a_request_is_not_told_again() -> None:
+    host = Host("ns", discovery=StaticDiscovery("ns", {"a": object}), config=ModulesConfig())
+    heard: list[bool] = []
+    host.on_stop_request(heard.append)
+    host.start()
+    host.request_stop(graceful=False)
+    assert host.wait_for_stop(0) is False
+    host.stop()
+    assert heard == [False]
+
+
 def test_awaiting_a_stop_nobody_claimed_returns_at_once() -> None:
     stopping = Stopping()
     started = time.monotonic()

@@ -10,6 +10,7 @@ waiting on itself.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -46,6 +47,17 @@ class Stopping:
         for callback in list(self._listeners):
             callback(graceful)
 
+    def _unasked(self, graceful: bool) -> None:
+        """A running host is stopped with no request before (``stop()`` called by a module,
+        say): what waits for a request learns of it as of one, and does not wait on a stopped
+        host for ever (the ``modloader`` command's foreground loop)."""
+        self.graceful = graceful
+        for callback in list(self._listeners):
+            try:
+                callback(graceful)
+            except Exception:  # the stop goes on: its caller asked for it, not the listener
+                logging.getLogger("modloader").exception("a stop-request callback raised")
+
     def on_request(self, callback: Callable[[bool], object]) -> None:
         self._listeners.append(callback)
 
@@ -57,15 +69,19 @@ class Stopping:
 
     # -- the stop ----------------------------------------------------------------------
 
-    def claim(self, state: Callable[[], HostState], stopped: Callable[[], None]) -> HostState:
+    def claim(
+        self, state: Callable[[], HostState], stopped: Callable[[], None], graceful: bool = True
+    ) -> HostState:
         """The host's state as a stop finds it; a running (or never started) host is
         marked stopped by ``stopped()``, and this thread is the one that stops it.
 
         After a stop that was interrupted, the host is stopped but modules may be
         left running: the next caller goes on with that stop, and is told
-        ``RUNNING`` (what is left to unload is running)."""
+        ``RUNNING`` (what is left to unload is running). A running host stopped
+        with no request before tells the request's listeners (:meth:`_unasked`)."""
         with self.guard:
             found = state()
+            unasked = found is HostState.RUNNING and not self.requested.is_set()
             if found is HostState.RUNNING or found is HostState.CREATED:
                 self._stopper = threading.get_ident()
                 stopped()
@@ -75,6 +91,8 @@ class Stopping:
                 self._over.clear()
                 found = HostState.RUNNING
             self.requested.set()
+        if unasked:
+            self._unasked(graceful)
         return found
 
     def interrupted(self) -> None:
