@@ -456,14 +456,19 @@ def invoke(fn: Callable[..., Any], args: tuple[Any, ...]) -> Any:
     return fn(*args)
 
 
-def log_raised(name: str, result: CallResult) -> None:
-    """Log what module code raised: one line at WARNING, its traceback at DEBUG (``-v``)."""
+def log_raised(name: str, result: CallResult) -> str | None:
+    """Log what module code raised: one line at WARNING, its traceback at DEBUG (``-v``).
+
+    :returns: the reason logged (``None``: nothing was), which a report of the
+        module's decline then does not repeat.
+    """
     error = result.error
     if error is None or isinstance(error, ModuleDeclined):
-        return
+        return None
     _log.warning("%s: %s() raised %s", name, result.hook, result.reason)
     if result.trace:  # formatted in the module's call (told): no module code runs here
         _log.debug("%s: the traceback of %s()\n%s", name, result.hook, result.trace)
+    return result.reason
 
 
 def refusal(result: CallResult | None) -> str | None:

@@ -193,7 +193,7 @@ class Lifecycle:
         def late(result: CallResult) -> None:
             with self.lock:
                 record.busy = None
-                log_raised(record.name, result)
+                record.logged = log_raised(record.name, result)
                 _log.warning(
                     "%s: %s() returned %.1f s after the host stopped waiting for it (%s)",
                     record.name,
@@ -219,7 +219,7 @@ class Lifecycle:
         if result.status is not CallStatus.TIMED_OUT:
             if not claimed:
                 record.busy = None
-            log_raised(record.name, result)
+            record.logged = log_raised(record.name, result)
         else:
             _log.warning("%s: %s", record.name, result.reason)
         return result

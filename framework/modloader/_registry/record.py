@@ -38,8 +38,8 @@ class ModuleRecord:
 
     __slots__ = (
         "builtin", "busy", "candidate", "ctx", "dep_handles", "description", "enhances",
-        "error", "holders", "key", "load_hook", "load_priority", "load_time", "name", "obj",
-        "optional_modules", "plugin", "position", "preload", "registrations", "reload_hook",
+        "error", "holders", "key", "load_hook", "load_priority", "load_time", "logged", "name",
+        "obj", "optional_modules", "plugin", "position", "preload", "registrations", "reload_hook",
         "required", "requires", "settings_model", "spellings", "start_seq", "state",
         "support_level", "top_levels", "unload_hook",
     )  # fmt: skip
@@ -90,6 +90,8 @@ class ModuleRecord:
         self.registrations: list[Registration] = []
         #: Why it is not running (decline reason, import error, ...).
         self.error: str | None = None
+        #: What its code last raised, as logged then (a decline's report says it once).
+        self.logged: str | None = None
         #: Seconds since the epoch when it started running.
         self.load_time: float | None = None
         #: Increases with every start; unload and shutdown go in reverse of it.

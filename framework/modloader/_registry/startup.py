@@ -53,10 +53,12 @@ class StartupReport:
             f" seconds={self.seconds:.3f}, messages={self.messages!r})"
         )
 
-    def say(self, level: int, message: str) -> None:
-        """Add a message to :attr:`messages` and log it at ``level`` (the host's own use)."""
+    def say(self, level: int, message: str, *, logged: bool = False) -> None:
+        """Add a message to :attr:`messages` and log it at ``level`` (the host's own use);
+        ``logged``: it was logged already, in other words."""
         self.messages.append((level, message))
-        _log.log(level, "%s", message)
+        if not logged:
+            _log.log(level, "%s", message)
 
     @property
     def lines(self) -> list[str]:
@@ -160,8 +162,9 @@ class _Startup:
             return
         self.reported.add(record.key)
         self.report.say(logging.WARNING, f"{record.name} declined to load.")
-        if record.error:
-            self.report.say(logging.WARNING, _reason_line(record.name, record.error))
+        if record.error:  # logged as it was raised, if it was: "X: load() raised ..."
+            logged = record.error == record.logged
+            self.report.say(logging.WARNING, _reason_line(record.name, record.error), logged=logged)
         if record.required:
             raise self.abort(f"*** Failed to load required module {record.name}", record.name)
 
