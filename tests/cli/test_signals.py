@@ -11,12 +11,15 @@ from __future__ import annotations
 import os
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from modloader._cli.signals import finish as exit_wait
+from modloader._registry.calls import _CallThread
 from tests.cli._signalled import Signalled
 from tests.cli._signalled import finish
 from tests.cli._signalled import lay
@@ -266,3 +269,23 @@ def test_a_clean_stop_exits_without_waiting(host: Signalled) -> None:
     assert code == 0, err
     assert "still running" not in err
     assert time.monotonic() - started < 30
+
+
+def test_the_exit_wait_lets_a_call_thread_go_once_its_call_is_over() -> None:
+    """modloader's own call thread says it is no daemon until its call's last line: the
+    wait at exit asks again, and does not wait out --exit-timeout for it, idle."""
+    before = threading.enumerate()
+    release = threading.Event()
+    thread = _CallThread(target=release.wait, name="modloader-module-call", daemon=True)
+    thread.calling = True  # its call has returned, and it is about to say so
+    thread.start()
+    flip = threading.Timer(0.2, lambda: setattr(thread, "calling", False))
+    flip.start()
+    started = time.monotonic()
+    try:
+        assert exit_wait(0, 5.0, before) == 0  # returns: exit_now would end pytest
+        assert time.monotonic() - started < 2
+        assert thread.is_alive()
+    finally:
+        release.set()
+        flip.join()

@@ -253,17 +253,19 @@ def finish(status: int, exit_timeout: float, before: Collection[threading.Thread
     """
     current = threading.current_thread()
     known = set(before)
-    lingering = [
-        t
-        for t in threading.enumerate()
-        if t not in known and t is not current and not t.daemon and t.is_alive()
-    ]
-    if not lingering:
-        return status
     deadline = time.monotonic() + max(0.0, exit_timeout)
-    for thread in lingering:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    left = [t for t in lingering if t.is_alive()]
+    while True:
+        # Asked again each time: a thread of modloader's that ran a module's call says it
+        # is no daemon until the call's last line, and is one again, idle, an instant later.
+        left = [
+            t
+            for t in threading.enumerate()
+            if t not in known and t is not current and not t.daemon and t.is_alive()
+        ]
+        remaining = deadline - time.monotonic()
+        if not left or remaining <= 0:
+            break
+        left[0].join(min(_EXIT_POLL, remaining))
     if not left:
         return status
     frames = sys._current_frames()
@@ -277,6 +279,10 @@ def finish(status: int, exit_timeout: float, before: Collection[threading.Thread
     )
     exit_now(status)
     return status  # pragma: no cover - exit_now does not return
+
+
+#: How often :func:`finish` asks again which threads hold the process (seconds).
+_EXIT_POLL = 0.01
 
 
 def _describe(thread: threading.Thread, frames: dict[int, FrameType]) -> str:
