@@ -206,7 +206,9 @@ def test_completion_asks_the_executor(executor, text, expected):
     from prompt_toolkit.completion import CompleteEvent
     from prompt_toolkit.document import Document
 
-    console = Console(executor, history_path="")
+    with create_pipe_input() as pipe:  # a console at a terminal (no input: a script's)
+        console = Console(executor, history_path="", input=pipe, output=DummyOutput())
+    assert console.session is not None and console.session.completer is not None
     completions = console.session.completer.get_completions(Document(text), CompleteEvent())
     assert [(c.text, c.start_position) for c in completions] == expected
 

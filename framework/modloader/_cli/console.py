@@ -41,6 +41,9 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.shortcuts import CompleteStyle
 
 from modloader._cli import colour as _colour
+from modloader._cli.script import is_terminal
+from modloader._cli.script import script_lines
+from modloader._cli.script import stdin_descriptor
 from modloader._cli.streams import KeptStreams
 from modloader._commands.base import Executor
 from modloader._files import open_appending
@@ -250,15 +253,19 @@ class Console:
         #: The handlers showing the log here, and this console's verbosity over them.
         self._shown: list[logging.Handler] = []
         self._settings: ConsoleFilter | None = None
-        self.session: PromptSession[str] = PromptSession(
-            history=_open_history(history_path),
-            completer=_ExecutorCompleter(executor),
-            complete_while_typing=False,
-            complete_in_thread=True,
-            complete_style=CompleteStyle.READLINE_LIKE,
-            input=input,
-            output=output,
-        )
+        #: ``None`` when the input is no terminal (a file, a pipe): its lines are read
+        #: without prompt_toolkit (:mod:`modloader._cli.script`).
+        self.session: PromptSession[str] | None = None
+        if input is not None or is_terminal(sys.stdin):
+            self.session = PromptSession(
+                history=_open_history(history_path),
+                completer=_ExecutorCompleter(executor),
+                complete_while_typing=False,
+                complete_in_thread=True,
+                complete_style=CompleteStyle.READLINE_LIKE,
+                input=input,
+                output=output,
+            )
 
     def write(self, text: str, *, escaped: bool = False) -> None:
         """Print ``text`` (a newline is added) above the prompt. Thread-safe.
@@ -297,6 +304,8 @@ class Console:
     def stop(self) -> None:
         """Make :meth:`run` return, from any thread or a signal handler."""
         self._stop.set()
+        if self.session is None:
+            return  # the lines' reader looks at the event
         app = self.session.app
         loop = app.loop
         if app.is_running and loop is not None:
@@ -304,6 +313,8 @@ class Console:
                 loop.call_soon_threadsafe(self._exit_prompt)
 
     def _exit_prompt(self) -> None:
+        if self.session is None:
+            return
         app = self.session.app
         if app.is_running and app.future is not None and not app.future.done():
             app.exit(exception=EOFError())
@@ -315,7 +326,8 @@ class Console:
 
     def run(self) -> None:
         """Read and run lines until Ctrl-D, ``exit``, ``quit`` or :meth:`stop`."""
-        with patch_stdout(raw=True), self._logging():
+        redraw = patch_stdout(raw=True) if self.session is not None else contextlib.nullcontext()
+        with redraw, self._logging():
             # The console's own streams and log (its handlers, the terminal's and a log
             # file's; not a remote console's feed, which goes when it leaves), whatever a
             # module's command does to them.
@@ -328,19 +340,28 @@ class Console:
             self._kept = KeptStreams(logger, own)
             if self.banner:
                 self.write(self.banner)
-            while not self._stop.is_set():
-                try:
-                    line = self.session.prompt(self.prompt, pre_run=self._pre_run)
-                except KeyboardInterrupt:  # Ctrl-C: drop the line, prompt again
-                    continue
-                except EOFError:  # Ctrl-D, or stop()
-                    break
-                line = line.strip()
+            for typed in self._lines():
+                line = typed.strip()
                 if not line:
                     continue
+                if self.session is None:  # a script: each command after the prompt, once
+                    self.write(f"{self.prompt}{line}")
                 if line.lower() in EXIT_WORDS:
                     break
                 self._run_line(line)
+
+    def _lines(self) -> Iterator[str]:
+        """The lines typed at the prompt, or those of the input that is no terminal."""
+        if self.session is None:
+            yield from script_lines(stdin_descriptor(), self._stop)
+            return
+        while not self._stop.is_set():
+            try:
+                yield self.session.prompt(self.prompt, pre_run=self._pre_run)
+            except KeyboardInterrupt:  # Ctrl-C: drop the line, prompt again
+                continue
+            except EOFError:  # Ctrl-D, or stop()
+                return
 
     def _run_line(self, line: str) -> None:
         with self._write_lock:
