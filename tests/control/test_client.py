@@ -47,6 +47,29 @@ def test_remote_executor_never_raises(server, sock_path):
     client.close()
 
 
+def test_a_request_longer_than_the_host_reads_is_refused_before_it_is_sent(server, caplog):
+    """A 70 kB line typed at a remote console: said at once, and the console goes on on the
+    same connection (the host would have refused it and closed it)."""
+    from modloader._control.protocol import MAX_REQUEST_BYTES
+
+    client = ControlClient(server.path, timeout=5)
+    executor = RemoteExecutor(client)
+    assert executor.execute("echo before").ok
+    connection = client._sock
+    line = "echo " + "a" * MAX_REQUEST_BYTES
+    with pytest.raises(ProtocolError, match=r"^the request is \d+ bytes, more than the 65536"):
+        client.execute(line)
+    refused = executor.execute(line)
+    assert not refused.ok and refused.output.endswith("a host reads; not sent")
+    assert executor.execute("echo after").output == "after"
+    assert client._sock is connection
+    assert "longer than" not in caplog.text  # nothing reached the host
+    # The longest line a host reads is sent and answered.
+    fits = "echo " + "b" * (MAX_REQUEST_BYTES - 100)
+    assert executor.execute(fits).ok
+    client.close()
+
+
 def test_remote_executor_reconnects_after_the_host_restarts(server, executor):
     from modloader._control.unix import ControlServer
 

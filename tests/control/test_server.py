@@ -328,15 +328,16 @@ def test_random_bytes_get_an_error_and_a_closed_connection(server):
     assert_still_serving(server.path)
 
 
-def test_oversized_request_gets_an_error(server):
+def test_oversized_request_gets_an_error(server, caplog):
     with raw(server.path) as sock:
         sock.sendall(b"{" + b" " * (MAX_REQUEST_BYTES + 10))
         reply = read_reply(sock)
         assert_closed(sock)
-    assert reply["error"] == {
-        "code": "protocol",
-        "message": f"request line is longer than {MAX_REQUEST_BYTES} bytes; closing the connection",
-    }
+    said = f"request line is longer than {MAX_REQUEST_BYTES} bytes; closing the connection"
+    assert reply["error"] == {"code": "protocol", "message": said}
+    assert [r.getMessage() for r in caplog.records if "longer" in r.getMessage()] == [
+        f"control socket: {said}"  # said once, not "...; closing that connection" after it
+    ]
     assert_still_serving(server.path)
 
 

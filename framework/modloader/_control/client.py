@@ -22,6 +22,7 @@ from modloader._control.checks import peer_credentials
 from modloader._control.paths import peer_problem
 from modloader._control.paths import socket_folder_problem
 from modloader._control.protocol import LOG_VERSION
+from modloader._control.protocol import MAX_REQUEST_BYTES
 from modloader._control.protocol import MAX_RESPONSE_BYTES
 from modloader._control.protocol import SUPPORTED_VERSIONS
 from modloader._control.protocol import Event
@@ -210,14 +211,15 @@ class ControlClient:
         :raises ControlError: the connection broke, or the reply did not come in time.
         :raises ProtocolError: the reply is malformed.
         """
+        data = _encoded(request)
         self.connect()
         sock = self._sock
         assert sock is not None
         if self._reader is not None:
-            return self._request_subscribed(sock, request)
+            return self._request_subscribed(sock, data)
         try:
             try:
-                sock.sendall(encode(request))
+                sock.sendall(data)
             except OSError:
                 # The host may have closed after saying why (it is stopping): read that.
                 sock.settimeout(0.5)
@@ -242,14 +244,14 @@ class ControlClient:
             self.close()
         return response
 
-    def _request_subscribed(self, sock: socket.socket, request: Request) -> Response:
+    def _request_subscribed(self, sock: socket.socket, data: bytes) -> Response:
         """A request while the reader thread reads: send, and wait for the reply it hands over."""
         import queue
 
         assert self._send_lock is not None and self._replies is not None
         try:
             with self._send_lock:
-                sock.sendall(encode(request))
+                sock.sendall(data)
             reply = self._replies.get(timeout=self.timeout)
         except queue.Empty:
             self.close()
@@ -408,6 +410,18 @@ class ControlClient:
         response = self.request(Request(op="complete", id=self._id(), line=line))
         raise_for_error(response)
         return list(response.completions) if response.error is None else []
+
+
+def _encoded(request: Request) -> bytes:
+    """``request`` as sent; one longer than the host reads is refused here, the connection
+    kept (the host would refuse it and close it)."""
+    data = encode(request)
+    if len(data) > MAX_REQUEST_BYTES + 1:  # the newline is not counted
+        raise ProtocolError(
+            f"the request is {len(data) - 1} bytes, more than the {MAX_REQUEST_BYTES} "
+            f"a host reads; not sent"
+        )
+    return data
 
 
 class RemoteExecutor:

@@ -107,8 +107,8 @@ class Connection:
         while True:
             try:
                 line = self._read_line()
-            except ProtocolError as exc:
-                logger.warning("control socket: %s; closing that connection", exc)
+            except ProtocolError as exc:  # its message says the connection is closed
+                logger.warning("control socket: %s", exc)
                 self._fail(error_response(0, exc))
                 return
             if line is None:
