@@ -34,7 +34,7 @@ def runtime() -> Iterator[Path]:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _serve(site: Path, runtime: Path, tmp_path: Path) -> tuple[int, str, list[str]]:
+def _serve(site: Path, runtime: Path, tmp_path: Path, *extra: str) -> tuple[int, str, list[str]]:
     trace = tmp_path / "trace.log"
     env = {k: v for k, v in os.environ.items() if not k.upper().startswith("MODLOADER_")}
     env.update(
@@ -55,6 +55,7 @@ def _serve(site: Path, runtime: Path, tmp_path: Path) -> tuple[int, str, list[st
             NAMESPACE,
             "-C",
             str(conf),
+            *extra,
         ],
         env=env,
         capture_output=True,
@@ -81,3 +82,19 @@ def test_an_unsafe_default_folder_is_refused_before_any_module_starts(
     reason = "it is not a folder" if damage == "symlink" else "others may write to it"
     assert f"refusing {folder} for the control socket: {reason}" in err
     assert trace == []  # no module was imported, loaded or unloaded
+
+
+@pytest.mark.parametrize("what", ["file", "folder"])
+def test_a_socket_path_holding_something_else_is_refused_before_any_module_starts(
+    site: Path, runtime: Path, tmp_path: Path, what: str
+) -> None:
+    path = runtime / "plain.sock"
+    if what == "file":
+        path.write_text("keep me")
+    else:
+        path.mkdir()
+    code, err, trace = _serve(site, runtime, tmp_path, "-s", str(path))
+    assert code == 1, err
+    assert f"{path} exists and is not a socket; not replacing it" in err
+    assert trace == []  # no module was imported, loaded or unloaded
+    assert path.is_dir() if what == "folder" else path.read_text() == "keep me"

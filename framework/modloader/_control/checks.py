@@ -8,17 +8,20 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
 import struct
 import sys
 from typing import NamedTuple
 
 from modloader._control.paths import prepare_socket_folder
 from modloader.errors import AccessDeniedError
+from modloader.errors import ControlError
 from modloader.errors import SocketInUseError
 
 __all__ = [
     "PeerCredentials",
     "check_peer",
+    "check_replaceable",
     "check_socket_path",
     "is_listening",
     "peer_credentials",
@@ -70,12 +73,27 @@ def check_socket_path(
     default socket: a further process serves beside it). ``start`` checks both again.
 
     :raises SocketInUseError: a live host listens on ``path``.
-    :raises ControlError: the folder is unsafe, or the path too long.
+    :raises ControlError: the folder is unsafe, the path too long, or something other
+        than a socket is there.
     """
     path = os.fspath(path)
     prepare_socket_folder(path, private=private)
+    check_replaceable(path)
     if not workers and is_listening(path):
         raise SocketInUseError(path)
+
+
+def check_replaceable(path: str) -> None:
+    """Nothing is at ``path``, or a socket (a live host's, or one a dead host left).
+
+    :raises ControlError: something else is there (a file, a folder): not replaced.
+    """
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(info.st_mode):
+        raise ControlError(f"{path} exists and is not a socket; not replacing it")
 
 
 def is_listening(path: str | os.PathLike[str]) -> bool:

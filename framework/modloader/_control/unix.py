@@ -21,7 +21,6 @@ import logging
 import os
 import selectors
 import socket
-import stat
 import threading
 import time
 from types import TracebackType
@@ -30,6 +29,7 @@ from typing import Self
 from modloader._commands.base import Executor
 from modloader._control.checks import PeerCredentials
 from modloader._control.checks import check_peer
+from modloader._control.checks import check_replaceable
 from modloader._control.checks import check_socket_path
 from modloader._control.checks import is_listening
 from modloader._control.checks import peer_credentials
@@ -293,12 +293,9 @@ class ControlServer:
 
     def _replace_stale(self) -> None:
         """Remove the socket a dead host left behind; refuse if a host still answers."""
-        try:
-            info = os.lstat(self.path)
-        except FileNotFoundError:
+        if not os.path.lexists(self.path):
             return
-        if not stat.S_ISSOCK(info.st_mode):
-            raise ControlError(f"{self.path} exists and is not a socket; not replacing it")
+        check_replaceable(self.path)
         probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         probe.settimeout(1.0)
         try:
