@@ -5,7 +5,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable
 
-__all__ = ["name_key", "suggest"]
+__all__ = ["BLANKS", "name_key", "suggest"]
+
+#: The blanks around a name or a value that are not part of it: C's ``isspace()``, what
+#: Asterisk strips. Not every character ``str.strip()`` removes: U+001C to U+001F, U+0085
+#: and their kind are control characters, which a name may not hold (an error, not a blank).
+BLANKS = " \t\n\v\f\r"
 
 
 @functools.lru_cache(maxsize=1 << 14)  # names repeat: startup asks ~6 times per module
@@ -14,7 +19,7 @@ def name_key(name: str) -> str:
 
     ``res_cache``, ``RES_CACHE.so`` and ``res_cache.SO`` share one key (SPEC 1).
     """
-    key = name.strip().lower()
+    key = name.strip(BLANKS).lower()
     if key.endswith(".so"):
         key = key[:-3]
     return key

@@ -149,3 +149,29 @@ def test_glob_skips_what_is_not_a_regular_file(write: Write, chdir_tmp: Path) ->
     write("modules.conf", "[modules]\n#include d/*.conf\n")
     parsed = _within(10, lambda: read_modules_conf("modules.conf"))
     assert [e.name for e in parsed.entries] == ["a"]
+
+
+def test_an_unreadable_include_is_reported_where_it_is_included(
+    write: Write, chdir_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Permission denied, say (root reads every file: the read is made to fail)."""
+    from modloader._config import _parser
+
+    real = _parser._read_regular
+
+    def read(path: str, limit: int) -> bytes:
+        if os.path.basename(path) == "unread.conf":
+            raise PermissionError(13, "Permission denied", path)
+        return real(path, limit)
+
+    monkeypatch.setattr(_parser, "_read_regular", read)
+    write("unread.conf", "load => hidden\n")
+    write(
+        "modules.conf",
+        '[modules]\n#include unread.conf\n#include "nosuch*.conf"\n#tryinclude unread.conf\n',
+    )
+    assert [str(i) for i in read_modules_conf("modules.conf").errors] == [
+        "modules.conf:2: #include 'unread.conf': Permission denied (unread.conf)",
+        "modules.conf:3: #include 'nosuch*.conf': no such file (nosuch*.conf)",
+        "modules.conf:4: #tryinclude 'unread.conf': Permission denied (unread.conf)",
+    ]

@@ -39,8 +39,23 @@ Write = Callable[..., Path]
             b"load => line\xc2\x85next",
             "Invalid module name 'line\\x85next' in 'load': it holds the control character U+0085",
         ),
+        (
+            b"noload => res_hello\x1c",
+            "Invalid module name 'res_hello\\x1c' in 'noload': "
+            "it holds the control character U+001C",
+        ),
+        (
+            b"load =\x1fres_store",
+            "Invalid module name '\\x1fres_store' in 'load': "
+            "it holds the control character U+001F",
+        ),
+        (
+            b"load => res_x\xc2\x85 ",
+            "Invalid module name 'res_x\\x85' in 'load': it holds the control character U+0085",
+        ),
     ],
-    ids=["nul", "tab", "escape", "latin-1", "c1"],
+    # At a name's ends too: Python's str.strip() takes U+001C to U+001F and U+0085 for blanks.
+    ids=["nul", "tab", "escape", "latin-1", "c1", "c0-at-the-end", "c0-first", "c1-at-the-end"],
 )
 def test_bad_name_in_the_file(write: Write, chdir_tmp: Path, data: bytes, message: str) -> None:
     write("modules.conf", b"[modules]\nload => fine\n" + data + b"\nload => also_fine\n")
@@ -58,13 +73,21 @@ def test_non_ascii_names_are_fine(write: Write) -> None:
     assert [e.name for e in load_config(path=path, environ={}).entries] == ["res_café"]
 
 
-def test_bad_name_in_the_environment(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [("ok,a\x07b", "a\\x07b"), ("ok, \x1fb", "\\x1fb"), ('["ok", "b\\u001e "]', "b\\x1e")],
+)
+def test_bad_name_in_the_environment(tmp_path: Path, value: str, shown: str) -> None:
     with pytest.raises(ConfigError) as info:
-        load_config(default_path=tmp_path / "x", environ={"MODLOADER_LOAD": "ok,a\x07b"})
-    assert str(info.value) == (
-        "MODLOADER_LOAD: Invalid module name 'a\\x07b' in 'load': "
-        "it holds the control character U+0007"
-    )
+        load_config(default_path=tmp_path / "x", environ={"MODLOADER_LOAD": value})
+    assert str(info.value).startswith(f"MODLOADER_LOAD: Invalid module name '{shown}' in 'load': ")
+
+
+def test_blanks_around_names_are_not_part_of_them(tmp_path: Path) -> None:
+    environ = {"MODLOADER_LOAD": " a ,\tb\r", "MODLOADER_NOLOAD": '[" c\\u000b"]'}
+    config = load_config(default_path=tmp_path / "x", environ=environ)
+    assert [e.name for e in config.entries] == ["a", "b"]
+    assert config.noload == ("c",)
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ The comment rules mirror ``main/config.c`` (``config_text_file_load``):
 from collections.abc import Iterator
 from typing import NamedTuple
 
+from modloader._names import BLANKS
 from modloader.errors import ConfigIssue
 
 __all__ = ["Assign", "Bare", "Hash", "Section", "Token", "decode", "tokenize"]
@@ -121,7 +122,7 @@ def _section(line: int, text: str, source: str) -> Section | ConfigIssue:
         message = f"Bad section header '{text}': no closing ']'"
         return ConfigIssue(source, line, "bad-section", message)
     name = text[1:close]
-    rest = text[close + 1 :].strip()
+    rest = text[close + 1 :].strip(BLANKS)
     if rest and not (rest.startswith("(") and rest.endswith(")")):
         return ConfigIssue(
             source,
@@ -129,9 +130,9 @@ def _section(line: int, text: str, source: str) -> Section | ConfigIssue:
             "bad-section",
             f"Bad section header '{text}': only a '(...)' template may follow ']'",
         )
-    if not name.strip():
+    if not name.strip(BLANKS):
         return ConfigIssue(source, line, "bad-section", f"Bad section header '{text}': no name")
-    return Section(line, name, rest[1:-1].strip())
+    return Section(line, name, rest[1:-1].strip(BLANKS))
 
 
 def _classify(line: int, text: str, source: str) -> Token | ConfigIssue:
@@ -146,7 +147,7 @@ def _classify(line: int, text: str, source: str) -> Token | ConfigIssue:
     value = text[equal + 1 :]
     if value.startswith(">"):
         value = value[1:]
-    return Assign(line, text[:equal].strip(), value.strip())
+    return Assign(line, text[:equal].strip(BLANKS), value.strip(BLANKS))
 
 
 def tokenize(text: str, source: str) -> Iterator[Token | ConfigIssue]:
@@ -163,7 +164,7 @@ def tokenize(text: str, source: str) -> Iterator[Token | ConfigIssue]:
             opened_at.extend([number] * (depth - before))
         elif depth < before:
             del opened_at[depth:]
-        stripped = visible.strip()
+        stripped = visible.strip(BLANKS)
         if stripped:
             yield _classify(number, stripped, source)
     if depth:

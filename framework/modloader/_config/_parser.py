@@ -32,6 +32,7 @@ from modloader._config._lexer import decode
 from modloader._config._lexer import tokenize
 from modloader._files import NotRegularFileError
 from modloader._files import open_regular
+from modloader._names import BLANKS
 from modloader._names import suggest
 from modloader.errors import ConfigIssue
 
@@ -96,12 +97,12 @@ def _read_regular(path: str, budget: int) -> bytes:
 def _dequote(argument: str) -> str:
     # main/config.c strips one pair of "..." or <...> around the path.
     if len(argument) >= 2 and (argument[0], argument[-1]) in {('"', '"'), ("<", ">")}:
-        return argument[1:-1].strip()
+        return argument[1:-1].strip(BLANKS)
     return argument
 
 
 def _is_modules(section: str | None) -> bool:
-    return section is not None and section.strip().lower() == SECTION
+    return section is not None and section.strip(BLANKS).lower() == SECTION
 
 
 class _Site(NamedTuple):
@@ -164,8 +165,11 @@ class _Reader:
         except OSError as exc:
             reason = exc.strerror or str(exc)
             self.raw.inputs.append(f"unreadable\0{path}\0{reason}")
-            message = f"Cannot read '{path}': {reason}"
-            self.raw.errors.append(ConfigIssue(path, 0, "missing-file", message))
+            if site is None:
+                message = f"Cannot read '{path}': {reason}"
+                self.raw.errors.append(ConfigIssue(path, 0, "missing-file", message))
+            else:  # where it is included, as for a file that is not there
+                self.raw.errors.append(site.issue("missing-file", f"{reason} ({site.target})"))
             return None
         self.files_read += 1
         self.bytes_read += len(data)
@@ -211,7 +215,7 @@ class _Reader:
         return section
 
     def _section(self, path: str, token: Section) -> None:
-        if _is_modules(token.name) or not suggest(token.name.strip(), [SECTION], n=1):
+        if _is_modules(token.name) or not suggest(token.name.strip(BLANKS), [SECTION], n=1):
             return
         message = f"Unknown section '[{token.name}]' skipped (did you mean [{SECTION}]?)"
         self.raw.warnings.append(ConfigIssue(path, token.line, "unknown-section", message))

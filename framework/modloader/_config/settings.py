@@ -41,6 +41,7 @@ from modloader._config._directives import Spec
 from modloader._config._sources import Layer
 from modloader._config._sources import Setting
 from modloader._config._sources import env_settings
+from modloader._names import BLANKS
 from modloader._pydantic import AfterValidator
 from modloader._pydantic import BaseModel
 from modloader._pydantic import BaseSettings
@@ -79,9 +80,9 @@ def _decode(value: Any, info: ValidationInfo) -> Any:
     """A string from the environment or code: a JSON list, or comma-separated names."""
     if not isinstance(value, str):
         return value
-    text = value.strip()
+    text = value.strip(BLANKS)
     if not text.startswith("["):
-        return tuple(part.strip() for part in text.split(",") if part.strip())
+        return tuple(part.strip(BLANKS) for part in text.split(",") if part.strip(BLANKS))
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -106,8 +107,17 @@ def _printable(value: str, info: ValidationInfo) -> str:
     return value
 
 
+def _strip_blanks(value: object) -> object:
+    """Blanks around a name are not part of it; control characters (some of which
+    ``str.strip()`` would take for blanks) are, and :func:`_printable` refuses them."""
+    return value.strip(BLANKS) if isinstance(value, str) else value
+
+
 ModuleName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1), AfterValidator(_printable)
+    str,
+    StringConstraints(min_length=1),
+    BeforeValidator(_strip_blanks),
+    AfterValidator(_printable),
 ]
 Names = Annotated[tuple[ModuleName, ...], BeforeValidator(_decode)]
 
