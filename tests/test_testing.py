@@ -84,6 +84,17 @@ def test_lifecycle_problems_are_reported(modloader_host: Any) -> None:
     assert not report and "Firm unload failed for stubborn" in report.problems[0]
 
 
+def test_references_a_module_kept_at_its_unload_are_a_lifecycle_problem() -> None:
+    class Leaky:
+        def load(self, ctx: Any) -> None:
+            self.handles = [ctx.use("a_store"), ctx.use("a_store", holder="job")]
+
+    host = module_host({"a_store": object, "leaky": Leaky})
+    report = check_lifecycle(host, "leaky", strict=False)
+    assert report.problems == ["references not released: a_store (leaky), a_store (job)"]
+    assert host.get_module("a_store")["use_count"] == 0  # the loader gave them back
+
+
 def test_lifecycle_of_a_module_that_is_not_running() -> None:
     host = module_host({"a": ImportError("nope")})
     report = check_lifecycle(host, "a", strict=False)

@@ -215,6 +215,8 @@ def _check_left_behind(
         still = [h for h in handles if other is not None and h in other.holders]
         if still:
             report.problems.append(f"references on '{other_name}' not released: {len(still)}")
+    if record.given_back:  # the loader gave them back at the unload; the module did not
+        report.problems.append(f"references not released: {', '.join(record.given_back)}")
 
 
 def _check_code_dropped(

@@ -46,8 +46,7 @@ Write = Callable[..., Path]
         ),
         (
             b"load =\x1fres_store",
-            "Invalid module name '\\x1fres_store' in 'load': "
-            "it holds the control character U+001F",
+            "Invalid module name '\\x1fres_store' in 'load': it holds the control character U+001F",
         ),
         (
             b"load => res_x\xc2\x85 ",

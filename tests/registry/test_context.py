@@ -12,6 +12,8 @@ from modloader import Host
 from modloader import ModuleNotRunningError
 from modloader import ModulesConfig
 from modloader import StaticDiscovery
+from modloader import UnloadMode
+from modloader.testing import module_object
 
 
 def _noop(args: list[str]) -> str:
@@ -172,4 +174,53 @@ def test_a_context_kept_past_its_module_s_unload_speaks_for_nothing(case: str, a
             assert host.get_module("other").holders == ("keeps",)
         host.unload("keeps")
     assert host.unload("other").forced_use_count == 0  # a soft unload: nobody holds it
+    host.stop()
+
+
+class _Store:
+    description = "what the others use"
+
+
+def test_references_a_module_still_holds_when_it_is_removed_are_given_back(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Everything a module took through its context goes with it, references too, however
+    it goes: a soft or hard unload, or a decline after it took them."""
+
+    class Keeper:
+        def load(self, ctx: Any) -> None:
+            self.kept = ctx.use("a_store")
+            with ctx.use("a_store", holder="once"):  # released by the module itself
+                pass
+            self.job = ctx.use("a_store", holder="job")
+
+    class Decliner:
+        def load(self, ctx: Any) -> None:
+            self.kept = ctx.use("a_store")
+            raise RuntimeError("no after all")
+
+    modules = {"a_store": _Store, "keeper": Keeper, "m_hard": Keeper, "decliner": Decliner}
+    host = Host("t.ctx", discovery=StaticDiscovery("t.ctx", modules), config=ModulesConfig())
+    host.start()
+    assert host.get_module("decliner")["state"] == "declined"
+    assert sorted(host.get_module("a_store").holders) == ["job", "job", "keeper", "m_hard"]
+    job = module_object(host, "m_hard").job
+    with caplog.at_level("WARNING", logger="modloader"):
+        host.unload("keeper")
+        host.unload("m_hard", UnloadMode.HARD)
+    assert host.get_module("a_store").holders == ()
+    said = [r.getMessage() for r in caplog.records if "gave back" in r.getMessage()]
+    template = "{}: gave back its reference on a_store (holder '{}'), which it still held"
+    assert sorted(said) == sorted(
+        template.format(name, holder)
+        for name, holder in [
+            ("decliner", "decliner"),  # when it declined
+            ("keeper", "keeper"),
+            ("keeper", "job"),
+            ("m_hard", "m_hard"),
+            ("m_hard", "job"),
+        ]
+    )
+    job.release()  # the job's own release, later: harmless
+    assert host.unload("a_store").name == "a_store"  # a soft unload: nothing holds it
     host.stop()

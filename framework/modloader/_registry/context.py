@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -72,8 +73,13 @@ class LoaderPort:
         return record
 
     def use(self, owner: ModuleContext[Any], name: str, holder: str) -> ModuleHandle[Any]:
-        self._owner(owner)
-        return acquire(self._modules.get(name), holder)
+        record = self._owner(owner)
+        handle = acquire(self._modules.get(name), holder)
+        # Given back when the module is removed, if it has not given it back itself.
+        if record.taken is None:
+            record.taken = weakref.WeakSet()
+        record.taken.add(handle)
+        return handle
 
     def add_registration(
         self, owner: ModuleContext[Any], what: str, remove: Callable[[], None]

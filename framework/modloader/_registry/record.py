@@ -16,6 +16,8 @@ from modloader.module import LoadPriority
 from modloader.module import SupportLevel
 
 if TYPE_CHECKING:
+    import weakref
+
     from modloader._discovery.base import Candidate
     from modloader._registry.context import ModuleContext
     from modloader._registry.refs import ModuleHandle
@@ -38,10 +40,10 @@ class ModuleRecord:
 
     __slots__ = (
         "builtin", "busy", "candidate", "ctx", "dep_handles", "description", "enhances",
-        "error", "holders", "key", "load_hook", "load_priority", "load_time", "logged", "name",
-        "obj", "optional_modules", "plugin", "position", "preload", "registrations", "reload_hook",
-        "required", "requires", "settings_model", "spellings", "start_seq", "state",
-        "support_level", "top_levels", "unload_hook",
+        "error", "given_back", "holders", "key", "load_hook", "load_priority", "load_time",
+        "logged", "name", "obj", "optional_modules", "plugin", "position", "preload",
+        "registrations", "reload_hook", "required", "requires", "settings_model", "spellings",
+        "start_seq", "state", "support_level", "taken", "top_levels", "unload_hook",
     )  # fmt: skip
 
     def __init__(
@@ -87,6 +89,10 @@ class ModuleRecord:
         self.holders: dict[ModuleHandle[Any], str] = {}
         #: Handles this module holds on its dependencies while running.
         self.dep_handles: list[ModuleHandle[Any]] = []
+        #: Handles it took with ``ctx.use`` (weakly: those it released may go).
+        self.taken: weakref.WeakSet[ModuleHandle[Any]] | None = None
+        #: Of those, what the loader gave back when it removed the module: "name (holder)".
+        self.given_back: tuple[str, ...] = ()
         self.registrations: list[Registration] = []
         #: Why it is not running (decline reason, import error, ...).
         self.error: str | None = None
@@ -202,7 +208,8 @@ def labels(holders: Iterable[object]) -> list[str]:
 
 
 def remove_registrations(record: ModuleRecord) -> None:
-    """Remove everything ``record`` registered, last first (a failure is logged).
+    """Remove everything ``record`` registered, last first (a failure is logged), and give
+    back the references it took with ``ctx.use`` and still holds (said in the log).
 
     A ``remove`` is the module's code: whatever it raises (``SystemExit``,
     ``KeyboardInterrupt`` ...) is the module's, logged, and the next one runs.
@@ -213,3 +220,14 @@ def remove_registrations(record: ModuleRecord) -> None:
             registration.remove()
         except BaseException:
             _log.warning("%s: removing %s failed", record.name, registration.what, exc_info=True)
+    taken, record.taken = record.taken, None
+    for handle in list(taken or ()):
+        if handle.held:
+            handle.release()
+            record.given_back += (f"{handle.name} ({handle.holder})",)
+            _log.warning(
+                "%s: gave back its reference on %s (holder %r), which it still held",
+                record.name,
+                handle.name,
+                handle.holder,
+            )

@@ -39,7 +39,7 @@ class ModuleHandle(Generic[T]):
         handle: ModuleHandle[MyModule] = host.use("res_mine")
     """
 
-    __slots__ = ("_record", "holder")
+    __slots__ = ("__weakref__", "_record", "holder")
 
     _record: ModuleRecord
     #: Who holds the reference (shown by ``module show --json`` and refused unloads).
