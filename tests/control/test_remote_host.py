@@ -30,6 +30,8 @@ from modloader import RemoteHost
 from modloader import StaticDiscovery
 from modloader import UnloadMode
 from modloader import UsageError
+from modloader import hookimpl
+from modloader import hookspec
 from modloader._commands.base import CommandResult
 from modloader._control import remote_host as remote_host_module
 from modloader._control.client import ControlClient
@@ -143,6 +145,9 @@ OPERATIONS: list[tuple[str, Callable[[Any], Any]]] = [
         "get_module another spelling",
         lambda h: h.get_module("RES_STORE.so")._replace(load_time=None),
     ),
+    ("is_running", lambda h: [h.is_running(n) for n in ("res_store", "Res_Store.so")]),
+    ("is_running not", lambda h: [h.is_running(n) for n in ("res_declines", "res_nothing")]),
+    ("list_hooks of a host without hooks", lambda h: h.list_hooks()),
 ]
 
 
@@ -355,3 +360,55 @@ def test_threads_take_turns_and_a_lost_connection_is_made_again(folder):
         socket.close()
     finally:
         host.stop()
+
+
+class Specs:
+    @hookspec(firstresult=True)
+    def pick(self, key: str) -> str | None:  # type: ignore[empty-body]
+        """The first module that knows ``key``."""
+
+    @hookspec
+    def note(self) -> str:  # type: ignore[empty-body]
+        """Each module's note."""
+
+
+class Picker:
+    @hookimpl(tryfirst=True)
+    def pick(self, key: str) -> str | None:
+        return None
+
+    @hookimpl(wrapper=True)
+    def note(self) -> Any:
+        return (yield)
+
+
+class Noter:
+    @hookimpl
+    def note(self) -> str:
+        return "noted"
+
+    @hookimpl(optionalhook=True)
+    def undeclared(self) -> None:
+        return None
+
+
+def test_the_hooks_of_a_served_host_as_in_process(folder):
+    def make() -> Host:
+        modules = {"res_pick": Picker, "res_note": Noter}
+        discovery = StaticDiscovery("ns", modules)
+        host = Host("ns", discovery=discovery, config=ModulesConfig(), hookspecs=[Specs])
+        host.start()
+        return host
+
+    local, served = make(), make()
+    try:
+        with served.serve(os.path.join(folder, "h.sock")) as socket:
+            with RemoteHost(path=socket.path) as remote:
+                hooks = remote.list_hooks()
+                assert hooks == local.list_hooks()
+                assert [h.name for h in hooks] == ["note", "pick", "undeclared"]
+                assert hooks[0].modules[0].wrapper and hooks[1].firstresult
+                assert not hooks[2].declared
+    finally:
+        local.stop()
+        served.stop()

@@ -51,6 +51,8 @@ def remote_api() -> None:
         assert_type(remote.unload("res_x", modloader.UnloadMode.HARD), modloader.UnloadOutcome)
         assert_type(remote.reload("res_x"), modloader.ReloadOutcome)
         assert_type(remote.refresh("res_x", recursive=True), modloader.RefreshOutcome)
+        assert_type(remote.is_running("res_x"), bool)
+        assert_type(remote.list_hooks(), list[modloader.HookInfo])
     assert_type(modloader.RemoteHost(path="/run/x.sock").path, str)
     assert_type(modloader.RemoteHost.every("myapp.modules"), list[modloader.RemoteHost])
     assert_type(modloader.ModuleInUseError("x", 1, ()).to_dict(), dict[str, Any])

@@ -90,8 +90,8 @@ class Options(NamedTuple):
 _EXIT_STATUS = (
     "Exit status: 0 success, or a stop asked for by SIGTERM or SIGINT; 1 configuration or "
     "usage error, a failed command, or no host to connect to; 2 a required module failed at "
-    "startup; 128+N a second signal N cut a graceful stop short, or -x was interrupted by "
-    "signal N. SIGHUP reloads every module."
+    "startup, or a module returned FAILURE; 128+N a second signal N cut a graceful stop "
+    "short, or -x was interrupted by signal N. SIGHUP reloads every module."
 )
 
 

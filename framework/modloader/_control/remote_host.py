@@ -29,6 +29,8 @@ from modloader._control.paths import socket_folder_problem
 from modloader._control.wire import REPLY_TIMEOUT
 from modloader._control.workers import list_sockets
 from modloader._control.workers import socket_of
+from modloader._hooks.info import HookImplInfo
+from modloader._hooks.info import HookInfo
 from modloader._hostargs import check_flag
 from modloader._hostargs import check_mode
 from modloader._hostargs import check_name
@@ -44,6 +46,7 @@ from modloader._registry.outcomes import ReloadOutcome
 from modloader._registry.outcomes import ReloadStatus
 from modloader._registry.outcomes import SettingsReload
 from modloader._registry.outcomes import UnloadOutcome
+from modloader._registry.states import ModuleState
 from modloader.errors import ConfigIssue
 from modloader.errors import ModLoaderError
 from modloader.errors import ProtocolError
@@ -259,6 +262,22 @@ class RemoteHost:
         names = [m.name for m in self.list_modules()]  # for the close ones
         raise errors.NoSuchModuleError(word, suggest(word, names))
 
+    def is_running(self, name: str) -> bool:
+        """Whether the module ``name`` is running (``False`` for a name not in the list)."""
+        try:
+            return self.get_module(name).state == ModuleState.RUNNING.value
+        except errors.NoSuchModuleError:
+            return False
+
+    def list_hooks(self) -> list[HookInfo]:
+        """``module show hooks``: :meth:`Host.list_hooks <modloader.Host.list_hooks>`."""
+        line = "module show hooks"
+        result = self.run(line)
+        hooks = result.data.get("hooks") if isinstance(result.data, dict) else None
+        if not result.ok or not isinstance(hooks, list):
+            raise _not_understood(line, "a list of hooks", result.data)
+        return [_checked(line, "a hook", _hook, item) for item in hooks]
+
     def _show(self, line: str) -> list[ModuleInfo]:
         result = self.run(line)
         modules = result.data.get("modules") if isinstance(result.data, dict) else None
@@ -319,6 +338,13 @@ def _not_understood(line: str, what: str, value: Any) -> ProtocolError:
     return ProtocolError(f"the host's reply to '{line}' does not hold {what}: {shown}")
 
 
+def _hook(value: Any) -> HookInfo:
+    """A hook as ``module show hooks --json`` writes it (its name under ``hook``)."""
+    if not isinstance(value, dict):
+        raise TypeError(f"expected an object, not {type(value).__name__}")
+    return outcome_from_dict(HookInfo, {**value, "name": value["hook"]})
+
+
 def _one_unload(outcomes: Any) -> UnloadOutcome:
     [outcome] = outcomes
     return outcome_from_dict(UnloadOutcome, outcome)
@@ -371,6 +397,7 @@ _FIELDS: dict[tuple[type, str], Callable[[Any], Any]] = {
     (ReloadOutcome, "settings"): _many(_of(SettingsReload)),
     (RefreshOutcome, "dependents_unloaded"): _many(_of(UnloadOutcome)),
     (RefreshOutcome, "dependents_loaded"): _many(_loaded),
+    (HookInfo, "modules"): _many(_of(HookImplInfo)),
 }
 #: An error's facts that are not plain values (lists become tuples), by name.
 _FACTS: dict[str, Callable[[Any], Any]] = {
