@@ -64,6 +64,7 @@ EXPECTED = {
     "ControlSocket",
     "ControlError",
     "DependencyError",
+    "Discovery",
     "DiscoveryError",
     "EventKind",
     "Host",

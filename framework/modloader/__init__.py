@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from modloader._config.model import ModulesConfig as ModulesConfig
     from modloader._control.remote_host import RemoteHost as RemoteHost
     from modloader._discovery.base import Candidate as Candidate
+    from modloader._discovery.base import Discovery as Discovery
     from modloader._discovery.static import StaticDiscovery as StaticDiscovery
     from modloader._hooks.info import HookImplInfo as HookImplInfo
     from modloader._hooks.info import HookInfo as HookInfo
@@ -107,7 +108,10 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "ModuleEntry",
         "ModulesConfig",
     ),
-    "modloader._discovery.base": ("Candidate",),
+    "modloader._discovery.base": (
+        "Candidate",
+        "Discovery",
+    ),
     "modloader._discovery.static": ("StaticDiscovery",),
     "modloader._hooks.info": (
         "HookImplInfo",
