@@ -103,6 +103,27 @@ def checked(fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path) 
     return host
 
 
+@pytest.mark.parametrize("raised", ["KeyboardInterrupt()", "SystemExit(4)", "RuntimeError('x')"])
+def test_a_validator_that_raises_at_load_declines_saying_so_not_as_load_s(
+    fake_distributions: FakeSite,
+    make_host: HostMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    raised: str,
+) -> None:
+    install_checked(fake_distributions)
+    monkeypatch.setenv("CHECKED_DOES", f"raise {raised}")
+    host = make_host()
+    info = host.get_module("res_checked")
+    name, _, argument = raised.partition("(")
+    said = f"{name}: {argument[:-1].strip(chr(39))}" if argument != ")" else name
+    assert (info.state, info.last_error) == (
+        "declined",
+        f"invalid settings: validating them raised {said}",
+    )
+    assert "load() raised" not in caplog.text  # load() never ran
+
+
 #: What runs the settings model's code on ``module reload``: its validators, and the
 #: ``__eq__`` that tells whether the settings changed (the module's code too).
 _MODEL_CODE = ["CHECKED_DOES", "CHECKED_EQ"]

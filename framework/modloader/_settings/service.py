@@ -20,6 +20,8 @@ from typing import Any
 from modloader._names import name_key
 from modloader._registry.outcomes import ReloadStatus
 from modloader._registry.outcomes import SettingsReload
+from modloader._registry.words import headline
+from modloader._registry.words import said as words_said
 from modloader.errors import ConfigIssue
 from modloader.module import ModuleDeclined
 
@@ -121,7 +123,11 @@ class SettingsService:
         that call, under its time limit; invalid settings decline the module."""
 
         def validated(ctx: Any) -> Any:
-            problem = self.prepare(record)
+            try:
+                problem = self.prepare(record)
+            except BaseException as exc:  # the validators' (the module's code), not load()'s
+                said = headline(exc, words_said(exc))
+                raise ModuleDeclined(f"invalid settings: validating them raised {said}") from exc
             if problem is not None:
                 raise ModuleDeclined(problem)
             return None if load is None else load(ctx)
