@@ -175,3 +175,13 @@ def test_module_settings_errors_name_types_not_values() -> None:
         "Host(): 'module_settings': the settings of 'res_db' must be a mapping "
         "(setting -> value), not of type str"
     )
+
+
+def test_a_discovery_of_another_namespace_is_refused() -> None:
+    from modloader import StaticDiscovery
+
+    check_host_arguments(**{**_GOOD, "discovery": StaticDiscovery("ns", {})})
+    with pytest.raises(
+        ValueError, match=r"^Host\(\): 'discovery' reads the namespace 'other', not 'ns'$"
+    ):
+        check_host_arguments(**{**_GOOD, "discovery": StaticDiscovery("other", {})})

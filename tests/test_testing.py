@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -286,3 +287,18 @@ def test_check_lifecycle_reads_the_module_object_only_in_its_calls() -> None:
     assert report.reloaded is True and not report.problems
     assert len(reads) == 1 and reads[0] != threading.current_thread().name
     host.stop()
+
+
+def test_a_test_host_takes_the_time_limit_of_a_module_s_calls() -> None:
+    class Hangs:
+        def load(self, ctx: Any) -> None:
+            time.sleep(5)
+
+    started = time.monotonic()
+    host = module_host({"hangs": Hangs}, module_timeout=0.2)
+    assert host.module_timeout == 0.2
+    assert host.get_module("hangs")["state"] == "timed-out"
+    assert time.monotonic() - started < 4
+    host.stop()
+    with pytest.raises(ValueError, match="'module_timeout' must be more than 0 seconds"):
+        module_host({}, module_timeout=0)

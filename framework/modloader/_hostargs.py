@@ -68,6 +68,11 @@ def check_host_arguments(
             f"{method}(): 'discovery' must have scan(), load() and top_level_modules(), "
             f"not {discovery!r}"
         )
+    theirs = getattr(discovery, "namespace", namespace)
+    if isinstance(theirs, str) and theirs != namespace:  # its modules are another host's
+        raise ValueError(
+            f"{method}(): 'discovery' reads the namespace {theirs!r}, not {namespace!r}"
+        )
     if config is not None:
         _check_config(method, config)
         sources = {"config_path": config_path, "default_config_path": default_config_path}

@@ -38,6 +38,7 @@ from modloader._host import Host
 from modloader._hostargs import check_flag
 from modloader._hostargs import check_name
 from modloader._names import name_key
+from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.record import ModuleRecord
 from modloader._registry.refs import ModuleHandle
 from modloader.errors import ModuleNotRunningError
@@ -70,6 +71,7 @@ def module_host(
     env_prefix: str = "MODLOADER_",
     hookspecs: Iterable[Any] | None = None,
     strict_hooks: bool = False,
+    module_timeout: float | None = DEFAULT_TIMEOUT,
 ) -> Host:
     """A host for tests.
 
@@ -83,6 +85,8 @@ def module_host(
     and the defaults count).
     ``hookspecs`` (and ``strict_hooks``) declare the app's hooks, as the app's
     own host does, so ``host.hook.<name>(...)`` calls the module under test.
+    ``module_timeout``: how long a module's call may run (a test of a module
+    that hangs gives it a second, say).
     """
     load, require, noload = (
         _name_list(param, value)
@@ -104,6 +108,7 @@ def module_host(
         env_prefix=env_prefix,
         hookspecs=hookspecs,
         strict_hooks=strict_hooks,
+        module_timeout=module_timeout,
     )
     if start:
         host.start()

@@ -337,7 +337,8 @@ def test_an_undecodable_command_is_not_run(host, how, capsys):
         status = main(["-s", host.path, "-rx", line, "--json"])
     err = capsys.readouterr().err
     assert status == 1
-    assert "'line' holds text that is not valid Unicode (a lone surrogate); nothing was run" in err
+    said = "'line' holds bytes that are not UTF-8 text (sent as a lone surrogate); nothing was run"
+    assert said in err
     assert host.executor.lines == []
 
 

@@ -308,7 +308,8 @@ def decode_request(line: bytes) -> Request:
         except UnicodeEncodeError:
             # A \udcff escape decodes to a lone surrogate: no character, no command.
             raise ProtocolError(
-                f"'{key}' holds text that is not valid Unicode (a lone surrogate); nothing was run"
+                f"'{key}' holds bytes that are not UTF-8 text (sent as a lone surrogate); "
+                "nothing was run"
             ) from None
     return Request(
         op=op,
