@@ -388,3 +388,20 @@ def test_under_a_sigint_handler_of_the_applications_every_keyboard_interrupt_is_
     finally:
         signal.signal(signal.SIGINT, mine)
         h.stop()
+
+
+def test_a_sigint_handler_a_command_sets_is_kept() -> None:
+    def mine(signum: int, frame: object) -> None:
+        return None
+
+    def handler(args: list[str]) -> str:
+        signal.signal(signal.SIGINT, mine)
+        return "set"
+
+    h = _host_with_command(handler)
+    try:
+        assert h.run("odd").output == "set"
+        assert signal.getsignal(signal.SIGINT) is mine
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        h.stop()

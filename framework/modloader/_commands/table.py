@@ -196,8 +196,8 @@ class CommandTable:
             return CommandResult(
                 line, ok=False, output=f"{reason}\nCommand '{line}' failed.", data=data
             )
-        finally:
-            if marking:
+        finally:  # Python's handler back, unless the command set one of its own meanwhile
+            if marking and signal.getsignal(signal.SIGINT) is _ctrl_c:
                 signal.signal(signal.SIGINT, signal.default_int_handler)
         lines = list(reply.lines)
         if not reply.ok:
