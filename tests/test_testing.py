@@ -92,7 +92,7 @@ def test_references_a_module_kept_at_its_unload_are_a_lifecycle_problem() -> Non
 
     host = module_host({"a_store": object, "leaky": Leaky})
     report = check_lifecycle(host, "leaky", strict=False)
-    assert report.problems == ["references not released: a_store (leaky), a_store (job)"]
+    assert report.problems == ["references not released: a_store (job), a_store (leaky)"]
     assert host.get_module("a_store")["use_count"] == 0  # the loader gave them back
 
 

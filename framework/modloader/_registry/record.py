@@ -221,7 +221,7 @@ def remove_registrations(record: ModuleRecord) -> None:
         except BaseException:
             _log.warning("%s: removing %s failed", record.name, registration.what, exc_info=True)
     taken, record.taken = record.taken, None
-    for handle in list(taken or ()):
+    for handle in sorted(taken or (), key=lambda h: (h.name, str(h.holder))):  # in name order
         if handle.held:
             handle.release()
             record.given_back += (f"{handle.name} ({handle.holder})",)
