@@ -221,8 +221,8 @@ def remove_registrations(record: ModuleRecord) -> None:
         except BaseException:
             _log.warning("%s: removing %s failed", record.name, registration.what, exc_info=True)
     taken, record.taken = record.taken, None
-    for handle in sorted(taken or (), key=lambda h: (h.name, str(h.holder))):  # in name order
-        if handle.held:
+    for handle in sorted(taken, key=lambda h: (h.name, str(h.holder))) if taken else ():
+        if handle.held:  # in name order
             handle.release()
             record.given_back += (f"{handle.name} ({handle.holder})",)
             _log.warning(
