@@ -289,3 +289,41 @@ def test_the_exit_wait_lets_a_call_thread_go_once_its_call_is_over() -> None:
     finally:
         release.set()
         flip.join()
+
+
+def test_a_reload_whose_new_settings_are_refused_counts_as_failed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SIGHUP's summary counts modules whose new settings were refused (no reload-failed
+    event says so), as `module reload` lists them in `failed`."""
+    from modloader import Host
+    from modloader import ModulesConfig
+    from modloader import ModuleSettings
+    from modloader import StaticDiscovery
+    from modloader._cli.signals import reload_everything
+
+    class Limits(ModuleSettings):
+        interval: int = 1
+
+    class Timer:
+        settings_model = Limits
+
+        def reload(self, ctx: object) -> None:
+            return None
+
+    (tmp_path / "res_timer.conf").write_text("[general]\ninterval = 2\n")
+    discovery = StaticDiscovery("t.hup", {"res_timer": Timer, "res_other": Timer})
+    host = Host("t.hup", discovery=discovery, config=ModulesConfig(), config_dir=tmp_path)
+    host.start()
+    try:
+        (tmp_path / "res_timer.conf").write_text("[general]\ninterval = many\n")
+        (tmp_path / "res_other.conf").write_text("[general]\ninterval = 3\n")
+        with caplog.at_level("INFO", logger="modloader"):
+            assert not reload_everything(host.executor, "SIGHUP", host.subscribe)
+        summary = [r for r in caplog.records if r.getMessage().startswith("SIGHUP: 1 modules")]
+        assert [r.getMessage() for r in summary] == [
+            "SIGHUP: 1 modules reloaded, 1 failed (reloaded: res_other; failed: res_timer)"
+        ]
+        assert summary[0].levelname == "WARNING"
+    finally:
+        host.stop()

@@ -205,8 +205,13 @@ def reload_everything(
     ok = result.ok
     for line in result.output.splitlines():
         logger.log(logging.INFO if ok else logging.WARNING, "%s", line)
-    reloaded = [e.name for e in events if e.kind is EventKind.RELOADED]
-    failed = [e.name for e in events if e.kind is EventKind.RELOAD_FAILED]
+    outcome = result.data.get("outcome") if isinstance(result.data, dict) else None
+    if isinstance(outcome, dict):  # the ReloadOutcome: new settings refused are failures too
+        reloaded = [str(name) for name in outcome.get("reloaded", ())]
+        failed = [str(name) for name in outcome.get("failed", ())]
+    else:
+        reloaded = [e.name for e in events if e.kind is EventKind.RELOADED]
+        failed = [e.name for e in events if e.kind is EventKind.RELOAD_FAILED]
     summary = f"{len(reloaded)} modules reloaded, {len(failed)} failed"
     named = [
         f"{what}: {', '.join(names)}"
