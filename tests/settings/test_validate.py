@@ -150,3 +150,41 @@ def test_a_rejected_secret_is_never_echoed_other_values_are(tmp_path: Path) -> N
         in text
     )
     assert len(out.errors) == 4
+
+
+class Credentials(BaseModel):
+    user: str = ""
+    password: SecretStr = SecretStr("")
+
+
+class Peer(BaseModel):
+    host: str = ""
+    secret: SecretStr | None = None
+
+
+class Nested(ModuleSettings):
+    cred: Credentials = Credentials()
+    peers: dict[str, Peer] = {}  # noqa: RUF012 - pydantic copies defaults
+    timers: Timers = Timers()
+
+
+def test_a_model_given_whole_is_not_echoed_when_a_secret_is_in_it(tmp_path: Path) -> None:
+    """JSON from the environment, or key=value pairs in a file, give a nested model whole:
+    an error about it echoes all of it, the secret inside too, unless it holds none."""
+    path = tmp_path / "m.conf"
+    path.write_text("[general]\ncred = password=in-the-file\n")
+    out = resolve(
+        Nested,
+        conf=read_conf_file(path),
+        env_head="APP_M__",
+        environ={
+            "APP_M__PEERS": '{"bob": {"secret": "in-the-env"',
+            "APP_M__TIMERS": '{"idle_timeout": "soon"',
+        },
+        code=None,
+    )
+    text = "\n".join(str(e) for e in out.errors)
+    assert "in-the-file" not in text and "in-the-env" not in text
+    assert "'cred': Input should be a valid dictionary or instance of Credentials\n" in text + "\n"
+    assert 'got \'{"idle_timeout": "soon"\'' in text  # no secret in Timers: shown
+    assert len(out.errors) == 3

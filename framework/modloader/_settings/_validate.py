@@ -407,10 +407,25 @@ def _secret_at(model: type[BaseModel], path: Path) -> bool:
             annotation = args[0] if args else Any
         else:
             return True  # deeper than the model says: nothing to go by
-    found_type = _strip_optional(annotation)
-    if found_type is Any:
+    return _holds_secret(annotation, set())
+
+
+def _holds_secret(annotation: Any, seen: set[type]) -> bool:
+    """Whether a value of ``annotation`` may hold a secret anywhere in it: a nested
+    model's field, a mapping's value, a list's item (a model given whole, as JSON from
+    the environment or ``key=value`` pairs in a file, echoes all of it)."""
+    found = _strip_optional(annotation)
+    if found is Any:
         return True
-    return isinstance(found_type, type) and issubclass(found_type, SecretStr | SecretBytes)
+    if isinstance(found, type):
+        if issubclass(found, SecretStr | SecretBytes):
+            return True
+        if issubclass(found, BaseModel):
+            if found in seen:  # a model that holds itself
+                return False
+            seen.add(found)
+            return any(_holds_secret(f.annotation, seen) for f in found.model_fields.values())
+    return any(_holds_secret(arg, seen) for arg in typing.get_args(found))
 
 
 # -- the operator's view -------------------------------------------------------------
