@@ -162,6 +162,19 @@ def test_a_required_module_with_invalid_settings_exits_2(
     assert "modloader: startup failed: *** Failed to load required module res_store" in done.stderr
 
 
+def test_check_warns_of_a_noload_that_names_no_installed_module(
+    make_host: HostMaker, conf_dir: Path
+) -> None:
+    """As startup does: a misspelt noload is what a check is for."""
+    (conf_dir / "modules.conf").write_text("[modules]\nnoload = res_stor\n")
+    report = make_host(start=False).check()
+    assert report.ok
+    assert [str(w) for w in report.warnings] == [
+        f"{conf_dir / 'modules.conf'}:2: noload = res_stor: no module of that name is installed "
+        "in 'itest.settings' (did you mean 'res_store' or 'res_noreload'?)"
+    ]
+
+
 def test_check_warns_of_settings_for_no_module(
     make_host: HostMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:

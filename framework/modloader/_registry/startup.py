@@ -11,9 +11,9 @@ from collections.abc import Set
 from typing import Any
 from typing import NamedTuple
 
-from modloader._config.model import ModuleEntry
 from modloader._config.model import ModulesConfig
 from modloader._names import name_key
+from modloader._registry.catalogue import Catalogue
 from modloader._registry.graph import Slot
 from modloader._registry.graph import plan_order
 from modloader._registry.lifecycle import BUILTIN_HOLDER
@@ -25,11 +25,12 @@ from modloader._registry.shutdown import unwind
 from modloader._registry.states import ModuleState
 from modloader._registry.steps import Steps
 from modloader._registry.steps import run_steps
+from modloader.errors import ConfigIssue
 from modloader.errors import ModLoaderError
 from modloader.errors import NameConflictError
 from modloader.errors import StartupError
 
-__all__ = ["OrderEntry", "StartupReport", "load_order", "run_startup"]
+__all__ = ["OrderEntry", "StartupReport", "load_order", "run_startup", "stray_noloads"]
 
 _log = logging.getLogger("modloader")
 _S = ModuleState
@@ -372,21 +373,26 @@ def _say_discovered(
 
         report.say(logging.WARNING, empty_namespace_message(namespace))
         return
-    for entry in config.noload_at:
-        if catalogue.candidate(entry.name) is None and catalogue.conflict(entry.name) is None:
-            report.say(logging.WARNING, _noload_message(entry, names, namespace))
+    for issue in stray_noloads(catalogue, config):
+        report.say(logging.WARNING, str(issue))
 
 
-def _noload_message(entry: ModuleEntry, installed: list[str], namespace: str) -> str:
-    """``noload`` of a name not installed: allowed (it pre-empts a plugin), but said."""
+def stray_noloads(catalogue: Catalogue, config: ModulesConfig) -> list[ConfigIssue]:
+    """Each ``noload`` of a name not installed: allowed (it pre-empts a plugin), but said,
+    with the close installed names (at startup, and by ``--check``)."""
     from modloader._names import suggest
 
-    message = f"noload = {entry.name}: no module of that name is installed in '{namespace}'"
-    close = suggest(entry.name, installed)
-    if close:
-        message += " (did you mean " + " or ".join(f"'{n}'" for n in close) + "?)"
-    where = f"{entry.source}:{entry.line}" if entry.line else entry.source
-    return f"{where}: {message}"
+    installed = catalogue.installed_names()
+    namespace = catalogue.discovery.namespace
+    issues = []
+    for entry in config.noload_at if installed else ():  # none: the namespace's own warning
+        if catalogue.candidate(entry.name) is None and catalogue.conflict(entry.name) is None:
+            message = f"noload = {entry.name}: no module of that name is installed in '{namespace}'"
+            close = suggest(entry.name, installed)
+            if close:
+                message += " (did you mean " + " or ".join(f"'{n}'" for n in close) + "?)"
+            issues.append(ConfigIssue(entry.source, entry.line, "noload-not-installed", message))
+    return issues
 
 
 def _core_init(life: Lifecycle, core_init: Callable[[], None]) -> None:

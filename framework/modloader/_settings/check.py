@@ -15,6 +15,7 @@ from modloader._names import suggest
 from modloader._registry.calls import CallResult
 from modloader._registry.calls import CallStatus
 from modloader._registry.startup import load_order
+from modloader._registry.startup import stray_noloads
 from modloader._registry.steps import ModuleCall
 from modloader._registry.steps import Steps
 from modloader._settings.service import SettingsService
@@ -118,6 +119,7 @@ def _checks(host: Host, life: Lifecycle, config: ModulesConfig, found: _Findings
     with life.lock:
         catalogue.configure(autoload=config.autoload, noload=config.noload)
         catalogue.rescan()
+        found.warnings += stray_noloads(catalogue, config)
         for entry in load_order(life, config, {name_key(n) for n in host.builtins}):
             candidate = catalogue.candidate(entry.name)
             if candidate is None:
