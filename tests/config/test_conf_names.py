@@ -108,3 +108,13 @@ def test_bad_name_from_code(tmp_path: Path, values: dict[str, Any], message: str
         load_config(default_path=tmp_path / "x", environ={}, values=values)
     assert str(info.value) == message
     assert [i.kind for i in info.value.issues] == ["bad-name"]
+
+
+@pytest.mark.parametrize(("word", "value"), [(" no\t", False), ("\tYes ", True)])
+def test_blanks_around_autoload_are_not_part_of_it(tmp_path: Path, word: str, value: bool) -> None:
+    environ = {"MODLOADER_AUTOLOAD": word}
+    assert load_config(default_path=tmp_path / "x", environ=environ).autoload is value
+    assert (
+        load_config(default_path=tmp_path / "x", environ={}, values={"autoload": word}).autoload
+        is value
+    )

@@ -188,3 +188,13 @@ def test_a_model_given_whole_is_not_echoed_when_a_secret_is_in_it(tmp_path: Path
     assert "'cred': Input should be a valid dictionary or instance of Credentials\n" in text + "\n"
     assert 'got \'{"idle_timeout": "soon"\'' in text  # no secret in Timers: shown
     assert len(out.errors) == 3
+
+
+def test_a_value_holding_bytes_that_are_not_utf8_is_refused_not_shown(tmp_path: Path) -> None:
+    path = tmp_path / "m.conf"
+    path.write_bytes(b"[general]\n; caf\xe9 in a comment is fine\nport = 2\npassword = p\xe4ss\n")
+    out = resolve(Secrets, conf=read_conf_file(path), env_head="APP_M__", environ={}, code=None)
+    assert [str(e) for e in out.errors] == [
+        f"{path}:4: 'password' holds bytes that are not UTF-8 (save the file as UTF-8)"
+    ]
+    assert "p\ufffdss" not in str(out.errors)

@@ -120,6 +120,8 @@ ModuleName = Annotated[
     AfterValidator(_printable),
 ]
 Names = Annotated[tuple[ModuleName, ...], BeforeValidator(_decode)]
+#: ``autoload``: pydantic's boolean words, blanks around them not part of them.
+Flag = Annotated[bool, BeforeValidator(_strip_blanks)]
 
 
 class EnvironmentSource(PydanticBaseSettingsSource):
@@ -154,7 +156,7 @@ class _Settings(BaseSettings):
 
 
 def _field(spec: Spec) -> Any:
-    return (bool, True) if spec is AUTOLOAD else (Names, ())
+    return (Flag, True) if spec is AUTOLOAD else (Names, ())
 
 
 #: The directives as a settings model: one field per :data:`~._directives.SPECS` entry.

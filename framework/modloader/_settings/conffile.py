@@ -99,6 +99,10 @@ class _SectionReader(_Reader):
         elif not token.key:
             message = "A line has a value but no key"
             self.raw.errors.append(ConfigIssue(path, token.line, "syntax", message))
+        elif "\ufffd" in token.key + token.value:  # bytes that were not UTF-8, read as U+FFFD
+            # A value read otherwise than written (a Latin-1 password): refused, not shown.
+            message = f"'{token.key}' holds bytes that are not UTF-8 (save the file as UTF-8)"
+            self.raw.errors.append(ConfigIssue(path, token.line, "not-utf8", message))
         else:
             self.current.entries.append(Entry(token.key, token.value, path, token.line))
         return section
