@@ -383,7 +383,7 @@ def test_a_removed_socket_is_made_again(executor, short_tmp, monkeypatch, caplog
     assert not path.exists()  # the new one is removed at the close, as the first was
 
 
-def test_a_path_taken_by_something_else_is_left_alone(executor, short_tmp, monkeypatch):
+def test_a_path_taken_by_something_else_is_left_alone(executor, short_tmp, monkeypatch, caplog):
     from modloader._control import unix
 
     monkeypatch.setattr(unix, "CHECK_SOCKET_EVERY", 0.05)
@@ -391,10 +391,79 @@ def test_a_path_taken_by_something_else_is_left_alone(executor, short_tmp, monke
     server = ControlServer(executor, path)
     server.start()
     try:
-        path.unlink()
-        path.write_text("somebody else's")  # not ours to replace
-        time.sleep(0.3)
+        with caplog.at_level(logging.WARNING, logger="modloader.control"):
+            path.unlink()
+            path.write_text("somebody else's")  # not ours to replace
+            time.sleep(0.3)
         assert path.read_text() == "somebody else's"
+        said = [r.getMessage() for r in caplog.records if "replaced by another's" in r.getMessage()]
+        assert said == [  # said once, not at every check
+            f"control socket {path} was replaced by another's (a file, or another host's "
+            "socket): this host cannot be reached there until it is removed"
+        ]
     finally:
         server.close()
     assert path.read_text() == "somebody else's"  # nor to remove at the close
+
+
+def _until(check: object, what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not check():  # type: ignore[operator]
+        assert time.monotonic() < deadline, what
+        time.sleep(0.02)
+
+
+def test_a_worker_whose_socket_another_host_took_serves_beside_it(
+    executor, short_tmp, monkeypatch, caplog
+):
+    """The namespace's socket removed, then bound by a host started since: the first was
+    reached by nobody, and said nothing."""
+    from modloader._control import unix
+    from modloader._control.workers import worker_socket_path
+
+    monkeypatch.setattr(unix, "CHECK_SOCKET_EVERY", 0.05)
+    path = short_tmp / "ctl" / "ns.sock"
+    first = ControlServer(executor, path, workers=True)
+    first.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="modloader.control"):
+            path.unlink()
+            second = ControlServer(executor, path, workers=True)
+            second.start()  # takes the namespace's socket, free at the moment
+            try:
+                beside = worker_socket_path(str(path), os.getpid())
+                _until(lambda: first.path == beside and os.path.exists(beside), "not beside")
+                with ControlClient(beside, timeout=5) as client:
+                    assert client.execute("echo first").output == "first"
+                assert second.path == str(path)
+            finally:
+                second.close()
+        assert f"control socket {path} is another's; this host serves {beside}" in caplog.text
+    finally:
+        first.close()
+
+
+def test_a_worker_beside_the_namespace_socket_takes_it_when_its_host_is_gone(
+    executor, short_tmp, monkeypatch
+):
+    """The first worker retired (its socket went with it): ``-r`` and
+    ``RemoteHost(namespace)`` reached nobody while the other workers ran."""
+    from modloader._control import unix
+
+    monkeypatch.setattr(unix, "CHECK_SOCKET_EVERY", 0.05)
+    path = short_tmp / "ctl" / "ns.sock"
+    first = ControlServer(executor, path, workers=True)
+    first.start()
+    second = ControlServer(executor, path, workers=True)
+    second.start()
+    beside = second.path
+    try:
+        assert beside != str(path) and os.path.exists(beside)
+        first.close()  # its socket goes
+        _until(lambda: second.path == str(path), "the namespace's socket was not taken")
+        with ControlClient(str(path), timeout=5) as client:
+            assert client.execute("echo second").output == "second"
+        assert not os.path.exists(beside)  # one socket for one process
+    finally:
+        second.close()
+    assert not path.exists()

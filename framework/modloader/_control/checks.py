@@ -6,6 +6,7 @@ which calls :func:`check_socket_path` before it starts any module.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import stat
@@ -24,7 +25,10 @@ __all__ = [
     "check_replaceable",
     "check_socket_path",
     "is_listening",
+    "is_stale",
     "peer_credentials",
+    "socket_place",
+    "unlink_if",
 ]
 
 
@@ -111,3 +115,33 @@ def is_listening(path: str | os.PathLike[str]) -> bool:
     finally:
         probe.close()
     return True
+
+
+def socket_place(path: str, identity: tuple[int, int] | None) -> str | None:
+    """Where a host whose socket is ``identity`` (device, inode) stands at ``path``:
+    ``ours``, ``gone`` (nothing there), ``taken`` (something else), or ``None`` (cannot
+    be told)."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return "gone"
+    except OSError:
+        return None
+    return "ours" if (info.st_dev, info.st_ino) == identity else "taken"
+
+
+def unlink_if(path: str, identity: tuple[int, int] | None) -> None:
+    """Remove the socket at ``path`` if it is the one of ``identity`` (this host's): a later
+    host may have put its own there in the meantime."""
+    if socket_place(path, identity) == "ours":
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def is_stale(path: str) -> bool:
+    """``True`` when ``path`` is a socket nobody listens on (its host has gone)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return False
+    return stat.S_ISSOCK(info.st_mode) and not is_listening(path)

@@ -32,7 +32,10 @@ from modloader._control.checks import check_peer
 from modloader._control.checks import check_replaceable
 from modloader._control.checks import check_socket_path
 from modloader._control.checks import is_listening
+from modloader._control.checks import is_stale
 from modloader._control.checks import peer_credentials
+from modloader._control.checks import socket_place
+from modloader._control.checks import unlink_if
 from modloader._control.connection import Connection
 from modloader._control.connection import refuse
 from modloader._control.connection import stopping_error
@@ -314,14 +317,7 @@ class ControlServer:
     def _remove_socket(self) -> None:
         if self._listener is not None:
             self._listener.close()
-        try:
-            info = os.lstat(self.path)
-        except OSError:
-            return
-        # Only our own socket: a later host may have replaced it in the meantime.
-        if (info.st_dev, info.st_ino) == self._identity:
-            with contextlib.suppress(OSError):
-                os.unlink(self.path)
+        unlink_if(self.path, self._identity)
 
     # -- serving --------------------------------------------------------------
 
@@ -360,37 +356,67 @@ class ControlServer:
         self._turn_away(listener)
 
     def _bound_again(self) -> socket.socket | None:
-        """A new listener when the socket's path was removed (a cleaner of the temporary
-        folder, a careless ``rm``), else ``None``; a path that holds anything (this
-        socket, another host's, a file) is left as it is.
+        """A new listener when this host can no longer be reached where it listens, else
+        ``None`` (checked every :data:`CHECK_SOCKET_EVERY` seconds):
 
-        Without it, every client was told ``Unable to connect`` for as long as the host
-        ran, and only a restart gave the operator the host back.
+        * the socket's path was removed (a cleaner of the temporary folder, a careless
+          ``rm``): it is made again. Without it, every client was told ``Unable to
+          connect`` for as long as the host ran;
+        * a worker of the namespace (``workers``) whose socket was replaced by another
+          host's serves beside it (``<namespace>@<pid>.sock``), as one that found it
+          held at its start; and one serving beside the namespace's socket takes that
+          socket's place when its process has gone (the first worker retired), so that
+          ``-r`` and ``RemoteHost(namespace)`` still reach the application.
+
+        Anything else at a socket path given by name (``-s``: a file, another host's
+        socket) is left as it is, and said once.
         """
-        try:
-            os.lstat(self.path)
-            return None  # something is there, or cannot be told
-        except FileNotFoundError:
-            pass
-        except OSError:
+        place = socket_place(self.path, self._identity)
+        if not self._wants_listener(place):
             return None
+        before, identity = self.path, self._identity
         try:
-            prepare_socket_folder(self.path, private=self.private_folder)  # gone with it?
+            prepare_socket_folder(self.requested_path, private=self.private_folder)
             with self._lock:
                 if self._state is not ServerState.LISTENING:
                     return None
-                listener = self._bind()
+                listener = self._bind_worker() if self.workers else self._bind()
                 self._listener = listener
         except (ControlError, OSError) as exc:
-            if not self._rebind_failed:  # said once; tried again at each check
-                logger.warning(
-                    "control socket %s was removed, and cannot be made again: %s", self.path, exc
-                )
-            self._rebind_failed = True
+            self._say_once(f"control socket {before} cannot be served, nor made again: {exc}")
             return None
         self._rebind_failed = False
-        logger.warning("control socket %s was removed; it is there again", self.path)
+        if place == "ours":  # moved to the namespace's socket: the one beside it goes
+            unlink_if(before, identity)
+            logger.info("%s had no host left; this one (pid %d) serves it", self.path, os.getpid())
+        elif self.path == before:
+            logger.warning("control socket %s was removed; it is there again", self.path)
+        else:
+            logger.warning("control socket %s is another's; this host serves %s", before, self.path)
         return listener
+
+    def _wants_listener(self, place: str | None) -> bool:
+        """Whether :meth:`_bound_again` should bind anew, this host standing at ``place``."""
+        if place is None:  # cannot be told
+            return False
+        if place == "ours":  # beside the namespace's socket, and nobody serves that any more?
+            if not self.workers or self.path == self.requested_path:
+                return False
+            namespace = self.requested_path
+            return socket_place(namespace, None) == "gone" or is_stale(namespace)
+        if place == "taken" and not self.workers:
+            self._say_once(
+                f"control socket {self.path} was replaced by another's (a file, or another "
+                "host's socket): this host cannot be reached there until it is removed"
+            )
+            return False
+        return True
+
+    def _say_once(self, message: str) -> None:
+        """Warn of a socket this host cannot serve: once, until it is served again."""
+        if not self._rebind_failed:
+            logger.warning("%s", message)
+        self._rebind_failed = True
 
     def _turn_away(self, listener: socket.socket) -> None:
         """Tell the clients still waiting to be accepted that the host is stopping."""
