@@ -17,6 +17,7 @@ import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,6 +175,31 @@ def test_serve_is_a_context_manager_and_close_is_idempotent(host: Host, sock: st
     assert not os.path.exists(sock)
     control.close()  # again: nothing happens
     assert repr(control) == f"<ControlSocket {sock!r} closed>"
+    host.stop()
+
+
+def test_a_command_in_progress_at_the_close_finishes_and_is_answered(sock: str) -> None:
+    """As the stop of the modloader command closes the socket: a module load that takes
+    longer than two seconds lost its reply (the connection was cut at two)."""
+    import threading
+    import time
+
+    from modloader._control.client import execute_remote
+
+    class Slow:
+        def load(self, ctx: Any) -> None:
+            ctx.register_command("slow", lambda args: time.sleep(2.5) or "done")
+
+    host = module_host({"res_slow": Slow}, namespace="itest.inproc", module_timeout=1)
+    control = host.serve(sock)
+    answers: list[Any] = []
+    client = threading.Thread(target=lambda: answers.append(execute_remote(sock, "slow")))
+    client.start()
+    time.sleep(0.5)  # the command runs
+    control.close()  # waits for it: the host's module_timeout and 5 s more
+    client.join(10)
+    assert [a.output for a in answers] == ["done"]
+    control.close(timeout=0)  # again: nothing happens
     host.stop()
 
 

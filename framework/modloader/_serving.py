@@ -15,6 +15,7 @@ its own feet.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING
 from typing import Self
@@ -22,13 +23,14 @@ from typing import Self
 from modloader._control.paths import default_socket_path
 from modloader._control.unix import ControlServer
 from modloader._control.unix import ServerState
+from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader.errors import HostStateError
 
 if TYPE_CHECKING:
     from modloader._commands.base import Executor
     from modloader._host import Host
 
-__all__ = ["ControlSocket", "open_control_socket", "serve_host"]
+__all__ = ["COMMAND_GRACE", "ControlSocket", "command_wait", "open_control_socket", "serve_host"]
 
 
 class ControlSocket:
@@ -44,10 +46,12 @@ class ControlSocket:
     ``-s PATH`` when it was opened on a path of your choice.
     """
 
-    __slots__ = ("_server",)
+    __slots__ = ("_server", "_wait")
 
-    def __init__(self, server: ControlServer) -> None:
+    def __init__(self, server: ControlServer, wait: Callable[[], float] | None = None) -> None:
         self._server = server
+        #: How long :meth:`close` lets a command in progress finish (the host's time limit).
+        self._wait = wait
 
     @property
     def path(self) -> str:
@@ -65,13 +69,17 @@ class ControlSocket:
         health check for a supervisor)."""
         return self._server.accepting
 
-    def close(self) -> None:
+    def close(self, timeout: float | None = None) -> None:
         """Stop accepting, end the open connections and remove the socket. Idempotent.
 
-        A command still running (``core stop`` itself, say) is given two seconds
-        to finish, and its reply goes out first.
+        A command still running (``core stop`` itself, a ``module load`` whose
+        ``load()`` takes its time) finishes, and its reply goes out first: it is
+        given ``timeout`` seconds, by default the host's ``module_timeout`` and
+        5 more (a module's call is given up at its limit).
         """
-        self._server.close()
+        if timeout is None:
+            timeout = self._wait() if self._wait is not None else COMMAND_GRACE
+        self._server.close(timeout)
 
     def __enter__(self) -> Self:
         return self
@@ -88,8 +96,28 @@ class ControlSocket:
         return f"<ControlSocket {self.path!r} {'closed' if self.closed else 'open'}>"
 
 
+#: Seconds a command in progress is given at a close, beyond the host's time limit.
+COMMAND_GRACE = 5.0
+
+
+def command_wait(host: object) -> Callable[[], float]:
+    """How long a close lets a command of ``host`` finish: its ``module_timeout`` (as it is
+    then: it may be changed) and :data:`COMMAND_GRACE` more (no limit, or a host without
+    one: the default's)."""
+
+    def wait() -> float:
+        limit = getattr(host, "module_timeout", None)
+        seconds = limit if isinstance(limit, int | float) else DEFAULT_TIMEOUT
+        return float(seconds) + COMMAND_GRACE
+
+    return wait
+
+
 def open_control_socket(
-    executor: Executor, path: str | os.PathLike[str] | None, namespace: str
+    executor: Executor,
+    path: str | os.PathLike[str] | None,
+    namespace: str,
+    wait: Callable[[], float] | None = None,
 ) -> ControlSocket:
     """Serve ``executor`` on ``path`` (``None``: the namespace's default socket).
 
@@ -107,7 +135,7 @@ def open_control_socket(
     # choice stays this host's alone, and a live one is refused.
     server = ControlServer(executor, where, private_folder=private, workers=private)
     server.start()
-    return ControlSocket(server)
+    return ControlSocket(server, wait)
 
 
 def serve_host(host: Host, path: str | os.PathLike[str] | None = None) -> ControlSocket:
@@ -127,4 +155,4 @@ def serve_host(host: Host, path: str | os.PathLike[str] | None = None) -> Contro
             )
     if host.state is not HostState.RUNNING and host.state is not HostState.STARTING:
         raise HostStateError(f"cannot serve a host that is {host.state.value}; start it first")
-    return open_control_socket(host.executor, path, host.namespace)
+    return open_control_socket(host.executor, path, host.namespace, command_wait(host))

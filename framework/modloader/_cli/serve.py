@@ -23,6 +23,7 @@ from modloader._cli.signals import reload_everything
 from modloader._commands.base import CommandResult
 from modloader._commands.base import Executor
 from modloader._control.paths import default_socket_path
+from modloader._serving import command_wait
 from modloader._serving import open_control_socket
 from modloader._systemd import Watchdog
 from modloader._systemd import notify
@@ -134,7 +135,10 @@ class Foreground:
             executor = _ReloadNotifier(executor)
         try:
             control = open_control_socket(
-                executor, None if self.private_folder else self.socket_path, self._namespace
+                executor,
+                None if self.private_folder else self.socket_path,
+                self._namespace,
+                command_wait(self.host),
             )
         except ControlError as exc:
             print(exc, file=sys.stderr)
@@ -142,7 +146,7 @@ class Foreground:
             signals.phase = Phase.STOPPING
             self.host.stop(graceful=True)
             return exc.exit_code
-        signals.on_force(control.close)
+        signals.on_force(lambda: control.close(0.5))  # a forced stop waits for no command
         notify("READY=1", f"STATUS={self._status(control.path)}")
         watchdog = None
         interval = watchdog_interval()
