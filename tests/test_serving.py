@@ -162,6 +162,7 @@ def test_serve_is_a_context_manager_and_close_is_idempotent(host: Host, sock: st
     from modloader._control.client import ControlClient
 
     with host.serve(sock) as control:
+        assert host.wait_for_stop(0) is None  # this application waits for requests
         assert isinstance(control, ControlSocket)
         assert control.path == sock
         assert not control.closed

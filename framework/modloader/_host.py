@@ -332,13 +332,17 @@ class Host:
         finally:
             self._stopping.over()
 
-    def request_stop(self, graceful: bool = True) -> None:
+    def request_stop(self, graceful: bool = True) -> bool:
         """Ask whoever runs the host (``modloader``'s foreground loop) to stop it.
 
         This is what ``core stop gracefully|now`` does: it never stops the host
         under the command's feet. See :meth:`on_stop_request` and :meth:`wait_for_stop`.
+
+        :returns: ``False`` when nobody hears it: no callback, :meth:`wait_for_stop`
+            never called, no startup running (``core stop`` then says so).
         """
-        self._stopping.request(check_flag("request_stop", "graceful", graceful))
+        heard = self._stopping.request(check_flag("request_stop", "graceful", graceful))
+        return heard or self.state is HostState.STARTING
 
     def on_stop_request(self, callback: Callable[[bool], object]) -> None:
         """Call ``callback(graceful)`` when a stop is requested (``core stop ...``), or when

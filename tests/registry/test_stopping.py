@@ -303,3 +303,33 @@ def test_waiting_for_a_request_never_blocks_longer_than_a_slice() -> None:
     began = time.monotonic()
     assert stopping.wait_for_request(0.7) is None  # and a timeout is still kept
     assert 0.6 < time.monotonic() - began < 2
+
+
+def test_core_stop_says_so_when_nothing_stops_the_host_on_request() -> None:
+    """An application that neither waits for a request nor listens for one (a gunicorn
+    worker's host, say) was told "Stopping gracefully." and went on running."""
+
+    def make() -> Host:
+        host = Host("ns", discovery=StaticDiscovery("ns", {"a": object}), config=ModulesConfig())
+        host.start()
+        return host
+
+    deaf = make()
+    result = deaf.run("core stop gracefully")
+    assert not result.ok
+    assert result.output.startswith("Nothing stops this host on request: its application")
+    assert result.data == {"stopping": None}
+    assert deaf.request_stop() is False
+    deaf.stop()
+
+    waits = make()
+    assert waits.wait_for_stop(0) is None  # it waits now and then, between its work
+    assert waits.run("core stop now").output == "Stopping now."
+    assert waits.wait_for_stop(0) is False
+    waits.stop()
+
+    listens = make()
+    heard: list[bool] = []
+    listens.on_stop_request(heard.append)
+    assert listens.request_stop() is True and heard == [True]
+    listens.stop()

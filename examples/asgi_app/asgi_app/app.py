@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import multiprocessing
 import os
 import signal
 from collections.abc import AsyncIterator
@@ -85,8 +86,16 @@ class Http:
 
 
 def _stop_the_server() -> None:
-    """What ``core stop`` does by default: ask uvicorn to shut down, as SIGTERM does."""
-    signal.raise_signal(signal.SIGTERM)
+    """What ``core stop`` does by default: ask uvicorn to shut down, as SIGTERM does.
+
+    Under ``uvicorn --workers N`` this process is a worker its supervisor would
+    replace: the supervisor is asked instead, which stops every worker.
+    """
+    supervisor = multiprocessing.parent_process()
+    if supervisor is not None and supervisor.pid is not None:
+        os.kill(supervisor.pid, signal.SIGTERM)
+    else:
+        signal.raise_signal(signal.SIGTERM)
 
 
 async def _index(request: Request) -> JSONResponse:

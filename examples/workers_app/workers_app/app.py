@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from collections.abc import Callable
 from collections.abc import Iterable
 from typing import Any
@@ -30,8 +31,15 @@ def start() -> None:
     """Start this process's host and serve its control socket (once per worker)."""
     global _host, _control
     _host = modloader.Host(NAMESPACE, config_path=os.environ.get("WORKERS_APP_CONF"))
+    _host.on_stop_request(_stop_the_server)
     _host.start()
     _control = _host.serve()  # <namespace>.sock, or <namespace>@<pid>.sock beside it
+
+
+def _stop_the_server(graceful: bool) -> None:
+    """``core stop gracefully|now``: ask gunicorn's master (this worker's parent) to stop
+    every worker, as SIGTERM (graceful) or SIGINT (quick) to it does."""
+    os.kill(os.getppid(), signal.SIGTERM if graceful else signal.SIGINT)
 
 
 def stop() -> None:

@@ -237,9 +237,10 @@ class AsyncHost:
 
     # -- stopping on request -----------------------------------------------------------
 
-    def request_stop(self, graceful: bool = True) -> None:
-        """Ask whoever awaits :meth:`wait_for_stop` to stop the host (``core stop``)."""
-        self.host.request_stop(graceful)
+    def request_stop(self, graceful: bool = True) -> bool:
+        """Ask whoever awaits :meth:`wait_for_stop` to stop the host (``core stop``); see
+        :meth:`Host.request_stop`."""
+        return self.host.request_stop(graceful)
 
     def on_stop_request(self, callback: Callable[[bool], object]) -> None:
         """Call ``callback(graceful)`` when a stop is requested (in the requesting thread)."""

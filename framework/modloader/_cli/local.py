@@ -347,6 +347,7 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals, kept: KeptS
     if signals.reload_pending:
         signals.reload_pending = False
         reload_everything(host, "SIGHUP during startup", host.subscribe)
+    host.on_stop_request(lambda graceful: None)  # -x hears it after its command (below)
     with _log_after_output() as release:
         try:
             result = host.execute(options.execute)

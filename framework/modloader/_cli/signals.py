@@ -65,7 +65,7 @@ class Phase(enum.Enum):
 class StopTarget(Protocol):
     """Who is asked to stop: a :class:`~modloader.Host`, or the foreground loop."""
 
-    def request_stop(self, graceful: bool = True) -> None:
+    def request_stop(self, graceful: bool = True) -> object:
         """Ask for a stop; returns at once (it may run in a signal handler)."""
         ...
 

@@ -50,7 +50,7 @@ class BuiltinCommands:
     """The handlers and completers of the built-in commands, over one :class:`Operations`."""
 
     def __init__(
-        self, table: CommandTable, operations: Operations, stop: Callable[[bool], None] | None
+        self, table: CommandTable, operations: Operations, stop: Callable[[bool], object] | None
     ) -> None:
         self.table = table
         self.ops = operations
@@ -159,7 +159,16 @@ class BuiltinCommands:
         if self.stop is None:
             return Reply(lines=["This host cannot be stopped from a command."], ok=False)
         word = args[0].lower()
-        self.stop(word == "gracefully")
+        if self.stop(word == "gracefully") is False:  # nobody stops this host on request
+            return Reply(
+                lines=[
+                    "Nothing stops this host on request: its application neither waits for "
+                    "one (host.wait_for_stop) nor listens for one (host.on_stop_request). "
+                    "Stop its process instead (SIGTERM)."
+                ],
+                data={"stopping": None},
+                ok=False,
+            )
         return Reply(lines=[f"Stopping {word}."], data={"stopping": word})
 
     # -- the table ---------------------------------------------------------------------
@@ -319,7 +328,7 @@ def _usage() -> UnloadMode:
 
 
 def install_builtin_commands(
-    table: CommandTable, operations: Operations, stop: Callable[[bool], None] | None = None
+    table: CommandTable, operations: Operations, stop: Callable[[bool], object] | None = None
 ) -> None:
     """Add every built-in command to ``table``."""
     for command in BuiltinCommands(table, operations, stop).commands():

@@ -30,6 +30,8 @@ class Stopping:
         self.requested = threading.Event()
         self.graceful = True
         self._listeners: list[Callable[[bool], object]] = []
+        #: Someone waited for a request (:meth:`wait_for_request`): requests are heard.
+        self._waited = False
         #: Held while a stop reads the host's state and claims the stop (see :meth:`claim`).
         self.guard = threading.Lock()
         self._stopper: int | None = None
@@ -40,12 +42,16 @@ class Stopping:
 
     # -- requests ----------------------------------------------------------------------
 
-    def request(self, graceful: bool) -> None:
-        """Record a request and tell the listeners."""
+    def request(self, graceful: bool) -> bool:
+        """Record a request and tell the listeners; ``False`` when nobody hears it: no
+        listener, and nothing ever waited for a request (an application that waits now
+        and then, between its work, hears it at its next wait)."""
+        heard = bool(self._listeners) or self._waited
         self.graceful = graceful
         self.requested.set()
         for callback in list(self._listeners):
             callback(graceful)
+        return heard
 
     def _unasked(self, graceful: bool) -> None:
         """A running host is stopped with no request before (``stop()`` called by a module,
@@ -63,6 +69,7 @@ class Stopping:
 
     def wait_for_request(self, timeout: float | None) -> bool | None:
         """``graceful`` once a stop is requested; ``None`` on timeout."""
+        self._waited = True
         if not _sliced_wait(self.requested, timeout):
             return None
         return self.graceful
