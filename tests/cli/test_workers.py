@@ -219,8 +219,16 @@ def test_a_hung_process_is_bounded_and_named(fleet: Fleet, app_env: AppEnv) -> N
     assert done.returncode == 1
     found = sections(done.stdout)
     assert "2 modules loaded" in found[first]
-    assert found[second] == f"pid {second}: no reply within 1 s\n"
+    assert found[second] == f"pid {second}: no reply from the host within 1 s\n"
     assert took < 30
+    # The one process, by -p: said as a single host's error is.
+    os.kill(second, signal.SIGSTOP)
+    try:
+        alone = app_env.rx("module show", "--timeout", "1", "-p", str(second))
+    finally:
+        os.kill(second, signal.SIGCONT)
+    assert alone.returncode == 1
+    assert alone.stderr.strip().splitlines()[-1] == "modloader: no reply from the host within 1 s"
 
 
 def test_a_chosen_socket_is_still_one_hosts(fleet: Fleet, app_env: AppEnv) -> None:

@@ -93,9 +93,10 @@ def test_differences_name_the_modules_and_the_pids():
         "Processes differ: a version (1.0: pid 1; 2.0: pids 2, 3); "
         "b status (Running: pids 1, 2; not shown: pid 3)"
     )
-    timed_out = Reply(4, "/s/4", error="pid 4: no reply within 1 s", error_code="timeout")
+    said = "pid 4: no reply from the host within 1 s"
+    timed_out = Reply(4, "/s/4", error=said, error_code="timeout")
     assert differences([_shown(1, a="1.0"), timed_out]) is None
     assert timed_out.as_dict()["error"] == {
         "code": "timeout",
-        "message": "pid 4: no reply within 1 s",
+        "message": "pid 4: no reply from the host within 1 s",
     }

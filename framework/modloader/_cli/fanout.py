@@ -29,6 +29,7 @@ from modloader._control.client import ControlClient
 from modloader._control.paths import socket_folder_problem
 from modloader._control.protocol import result_as_dict
 from modloader._control.wire import REPLY_TIMEOUT
+from modloader._control.wire import no_reply
 from modloader._control.workers import list_sockets
 from modloader._control.workers import socket_pid
 from modloader._text import escape_controls
@@ -103,7 +104,7 @@ def _ask(primary: str, path: str, line: str, timeout: float, want: int | None) -
         return None  # its process died: the next host to start removes the socket
     except ControlError as exc:
         if isinstance(exc.__cause__, TimeoutError):
-            message = f"pid {pid}: no reply within {timeout:g} s"
+            message = f"pid {pid}: {no_reply(timeout)}"
             return Reply(pid, path, error=message, error_code="timeout")
         return Reply(pid, path, error=f"pid {pid}: {exc}", error_code=exc.code)
     return Reply(pid, path, result=result)
@@ -144,7 +145,7 @@ def reach(
         if path not in replies:  # its thread is still stuck (in connect, say)
             owner = socket_pid(primary, path)
             if pid is None or owner == pid:
-                message = f"pid {owner}: no reply within {timeout:g} s"
+                message = f"pid {owner}: {no_reply(timeout)}"
                 found.append(Reply(owner, path, error=message, error_code="timeout"))
             continue
         reply = replies[path]
@@ -216,8 +217,9 @@ def print_replies(
         _print_json(replies, line, out)
     elif len(replies) == 1:  # exactly as a single host's reply
         reply = replies[0]
-        if reply.result is None:
-            print(escape_controls(reply.error or "no reply"), file=sys.stderr)
+        if reply.result is None:  # as modloader says a single host's error
+            said = (reply.error or "no reply").removeprefix(f"pid {reply.pid}: ")
+            print(f"modloader: {escape_controls(said)}", file=sys.stderr)
         else:
             _write_output(out, reply.result)
             status = reply.result.exit_code
