@@ -149,13 +149,13 @@ def test_the_foreground_host_tells_systemd_its_state(
             "reload beta",
             "reload gamma",
         ]
-        # A reload of every module through the socket says the same.
+        # A reload of every module through the socket says the same, in the same words.
         reloaded = host.rx("module reload")
         assert reloaded.returncode == 0, reloaded.stderr
         assert _fields(sock)["RELOADING"] == "1"
         assert _fields(sock) == {
             "READY": "1",
-            "STATUS": "Running; last reload: every module reloaded",
+            "STATUS": "Running; last reload: 3 modules reloaded, 0 failed",
         }
         # A reload of one module is not a reload of the service.
         assert host.rx("module reload alpha").returncode == 0

@@ -19,6 +19,7 @@ from typing import Protocol
 
 from modloader._cli.signals import Phase
 from modloader._cli.signals import ProcessSignals
+from modloader._cli.signals import reload_counts
 from modloader._cli.signals import reload_everything
 from modloader._commands.base import CommandResult
 from modloader._commands.base import Executor
@@ -221,7 +222,10 @@ class _ReloadNotifier:
         outcome = "a module reported a reload failure"
         try:
             result = self._executor.execute(line)
-            if result.ok:
+            counts = reload_counts(result)
+            if counts is not None:  # as SIGHUP says it
+                outcome = f"{len(counts[0])} modules reloaded, {len(counts[1])} failed"
+            elif result.ok:
                 outcome = "every module reloaded"
         finally:
             notify("READY=1", f"STATUS=Running; last reload: {outcome}")

@@ -38,6 +38,7 @@ from modloader._systemd import notify
 
 if TYPE_CHECKING:
     from modloader import ModuleEvent
+    from modloader._commands.base import CommandResult
     from modloader._commands.base import Executor
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "StopTarget",
     "finish",
     "log_reload_failures",
+    "reload_counts",
     "reload_everything",
 ]
 
@@ -205,10 +207,9 @@ def reload_everything(
     ok = result.ok
     for line in result.output.splitlines():
         logger.log(logging.INFO if ok else logging.WARNING, "%s", line)
-    outcome = result.data.get("outcome") if isinstance(result.data, dict) else None
-    if isinstance(outcome, dict):  # the ReloadOutcome: new settings refused are failures too
-        reloaded = [str(name) for name in outcome.get("reloaded", ())]
-        failed = [str(name) for name in outcome.get("failed", ())]
+    counts = reload_counts(result)
+    if counts is not None:
+        reloaded, failed = counts
     else:
         reloaded = [e.name for e in events if e.kind is EventKind.RELOADED]
         failed = [e.name for e in events if e.kind is EventKind.RELOAD_FAILED]
@@ -227,6 +228,16 @@ def reload_everything(
     )
     notify("READY=1", f"STATUS=Running; last reload: {summary}")
     return ok and not failed
+
+
+def reload_counts(result: CommandResult) -> tuple[list[str], list[str]] | None:
+    """The modules a ``module reload`` reloaded, and those it did not (a ``reload()`` that
+    failed, new settings refused), from its outcome; ``None`` when it holds none."""
+    outcome = result.data.get("outcome") if isinstance(result.data, dict) else None
+    if not isinstance(outcome, dict):
+        return None
+    names = [[str(name) for name in outcome.get(key, ())] for key in ("reloaded", "failed")]
+    return names[0], names[1]
 
 
 def log_reload_failures(event: ModuleEvent) -> None:
