@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from modloader._cli.script import is_terminal
+from modloader._cli.colour import is_terminal
 from modloader._cli.script import script_lines
 from modloader.testing import make_distribution
 from tests import _plugins as p

@@ -32,12 +32,17 @@ LEVEL_COLOURS = {
 
 def enabled(stream: IO[Any] | None) -> bool:
     """Whether to colour what is written to ``stream``."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb" or stream is None:
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM") == "dumb":
         return False
+    return is_terminal(stream)
+
+
+def is_terminal(stream: object) -> bool:
+    """``True`` when ``stream`` is a terminal (``False`` for ``None``, or one closed)."""
     isatty = getattr(stream, "isatty", None)
     try:
         return bool(isatty and isatty())
-    except ValueError:  # closed
+    except (OSError, ValueError):  # closed, or no descriptor
         return False
 
 

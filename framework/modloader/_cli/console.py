@@ -41,7 +41,6 @@ from prompt_toolkit.patch_stdout import patch_stdout
 from prompt_toolkit.shortcuts import CompleteStyle
 
 from modloader._cli import colour as _colour
-from modloader._cli.script import is_terminal
 from modloader._cli.script import script_lines
 from modloader._cli.script import stdin_descriptor
 from modloader._cli.streams import KeptStreams
@@ -256,7 +255,7 @@ class Console:
         #: ``None`` when the input is no terminal (a file, a pipe): its lines are read
         #: without prompt_toolkit (:mod:`modloader._cli.script`).
         self.session: PromptSession[str] | None = None
-        if input is not None or is_terminal(sys.stdin):
+        if input is not None or _colour.is_terminal(sys.stdin):
             self.session = PromptSession(
                 history=_open_history(history_path),
                 completer=_ExecutorCompleter(executor),

@@ -13,19 +13,10 @@ import sys
 import threading
 from collections.abc import Iterator
 
-__all__ = ["is_terminal", "script_lines", "stdin_descriptor"]
+__all__ = ["script_lines", "stdin_descriptor"]
 
 #: How often the reader looks whether the console was stopped (seconds).
 _POLL = 0.1
-
-
-def is_terminal(stream: object) -> bool:
-    """``True`` when ``stream`` is a terminal."""
-    isatty = getattr(stream, "isatty", None)
-    try:
-        return bool(isatty and isatty())
-    except (OSError, ValueError):  # closed, or no descriptor
-        return False
 
 
 def stdin_descriptor() -> int | None:
