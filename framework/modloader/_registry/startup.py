@@ -382,6 +382,8 @@ def stray_noloads(catalogue: Catalogue, config: ModulesConfig) -> list[ConfigIss
     with the close installed names (at startup, and by ``--check``)."""
     from modloader._names import suggest
 
+    if not config.noload_at:  # the common case: the sort of every name is not made
+        return []
     installed = catalogue.installed_names()
     namespace = catalogue.discovery.namespace
     issues = []
