@@ -156,6 +156,9 @@ def test_a_request_arriving_while_the_host_stops_is_told_so(server, executor):
     late = raw(server.path)
     late.sendall(b'{"v":1,"id":2,"op":"ping"}\n')
     assert read_reply(late)["ok"] is True  # accepted and served
+    started = time.monotonic() + 5  # the command in progress is running (a busy machine)
+    while "slow 1.5" not in executor.lines and time.monotonic() < started:
+        time.sleep(0.01)
     closer = threading.Thread(target=server.close, kwargs={"timeout": 5})
     closer.start()
     deadline = time.monotonic() + 5
