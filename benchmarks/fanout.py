@@ -3,10 +3,11 @@
 ``python -m benchmarks.fanout [N ...]`` starts N ``modloader`` processes over
 one namespace (each with its own control socket, as pre-fork workers have)
 in a private runtime folder, then times the whole ``modloader -rx "module
-show"`` process, fork to exit, several times, and prints the median for
-each N (default: 1, 3 and 8). The namespace has no modules: what is measured
-is the client's start, the sockets' discovery, and one round trip to each
-process, in parallel.
+show"`` process (the ``modloader`` command next to this interpreter, else
+``python -m modloader``; ``framework/`` compiled first), fork to exit,
+several times, and prints the median for each N (default: 1, 3 and 8). The
+namespace has no modules: what is measured is the client's start, the
+sockets' discovery, and one round trip to each process, in parallel.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.procs import clean_environ
+from benchmarks.procs import compile_tree
+from benchmarks.procs import modloader_command
+
 __all__ = ["main", "measure"]
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,7 +33,7 @@ RUNS = 15
 
 
 def _env(runtime: str, tmp: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MODLOADER_")}
+    env = clean_environ()  # bytecode written and read, as an installed package has it
     env.update(
         PYTHONPATH=str(ROOT / "framework"),
         XDG_RUNTIME_DIR=runtime,
@@ -58,7 +63,8 @@ def measure(count: int, runs: int = RUNS) -> list[float]:
     conf = os.path.join(tmp, "modules.conf")
     with open(conf, "w", encoding="utf-8") as out:
         out.write("[modules]\nautoload = yes\n")
-    command = [sys.executable, "-m", "modloader", "-n", NAMESPACE]
+    compile_tree(sys.executable, ROOT / "framework")
+    command = [*modloader_command(sys.executable), "-n", NAMESPACE]
     hosts = []
     try:
         for started in range(1, count + 1):

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.timing import interleave
-from benchmarks.timing import per_call
+from benchmarks.timing import per_statement
 
 __all__ = ["CALLS", "MODULES", "main"]
 
@@ -75,7 +75,8 @@ def _lay_site(site: Path) -> None:
 
 
 def _timed(hook: Any, kwargs: dict[str, Any], number: int) -> Callable[[], float]:
-    return lambda: per_call(lambda: hook(**kwargs), number)
+    names = {"hook": hook, "kwargs": kwargs}
+    return lambda: per_statement("hook(**kwargs)", names, number)
 
 
 def measure(rounds: int, number: int) -> tuple[dict[str, list[float]], dict[str, str]]:

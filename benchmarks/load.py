@@ -33,6 +33,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # run as a script: the suite's own modules
+
+from benchmarks.procs import clean_environ  # noqa: E402
+
 NAMESPACE = "bench.load"
 
 _PLUGIN = textwrap.dedent(
@@ -172,7 +176,7 @@ def run(
         conf = folder / "modules.conf"
         conf.write_text("[modules]\nautoload = yes\n", encoding="utf-8")
         path = str(folder / "h.sock")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("MODLOADER_")}
+        env = clean_environ()  # bytecode written and read, as an installed package has it
         env["PYTHONPATH"] = os.pathsep.join([str(framework), str(site)])
         env["MODLOADER_CACHE_DIR"] = str(folder / "cache")
         host = subprocess.Popen(

@@ -5,16 +5,22 @@ Every sample is a fresh process with the synthetic site and the checkout's
 site and the package are compiled first, as an installer leaves them). Its
 wall time is taken around ``fork``/``exec`` to ``wait4``, and its peak
 resident memory is ``wait4``'s ``ru_maxrss``.
+
+Linux carries a process's resident size at ``exec`` into the new program's
+``ru_maxrss``, so a process forked by this one (some tens of MiB) could never
+report less than this one holds. Each sample is therefore forked by a small
+launcher (:data:`LAUNCHER`, ``python -I -S``: about 7 MiB, below any Python
+process measured), which times it and reports its ``wait4`` figures.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
-import threading
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +29,7 @@ from benchmarks.envgen import Env
 
 __all__ = [
     "COLD",
+    "LAUNCHER",
     "STARTUP",
     "Sample",
     "SampleFailed",
@@ -118,6 +125,30 @@ COLD = [
 ]
 
 
+#: Forks, execs and waits for ``argv`` (``sys.argv[3:]``), killing it after ``sys.argv[2]``
+#: seconds; writes ``seconds maxrss_kib exit_status`` to the descriptor ``sys.argv[1]``.
+LAUNCHER = """
+import os, signal, sys, time
+fd, limit, argv = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3:]
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execv(argv[0], argv)
+    finally:
+        os._exit(127)
+signal.signal(signal.SIGALRM, lambda *_: os.kill(pid, signal.SIGKILL))
+signal.setitimer(signal.ITIMER_REAL, limit)
+_, status, usage = os.wait4(pid, 0)
+elapsed = time.perf_counter() - started
+signal.setitimer(signal.ITIMER_REAL, 0)
+os.write(fd, f"{elapsed!r} {usage.ru_maxrss} {os.waitstatus_to_exitcode(status)}".encode())
+"""
+
+#: A row of ``module show`` for a running module (the status column).
+_RUNNING_ROW = re.compile(r"(?<!Not) Running +\S+$", re.MULTILINE)
+
+
 class SampleFailed(Exception):
     """A measured process exited with an error or ran out of time."""
 
@@ -194,36 +225,53 @@ class Sandbox:
         ]
 
     def sample(self, side: Side) -> Sample:
-        """Run ``side`` once."""
+        """Run ``side`` once; the ``modloader`` command must show every plugin running."""
         cache_dir = Path(tempfile.mkdtemp(dir=self.work / "tmp")) if side.cold else None
+        running = self.env.size.plugins if side.script is None else None
         try:
-            return self.run(self.argv(side), self.environ(side.cold, cache_dir))
+            return self.run(self.argv(side), self.environ(side.cold, cache_dir), running)
         finally:
             if cache_dir is not None:
                 shutil.rmtree(cache_dir, ignore_errors=True)
 
-    def run(self, argv: list[str], environ: dict[str, str] | None = None) -> Sample:
-        """Run ``argv`` once (in this site's environment unless ``environ``)."""
-        with tempfile.TemporaryFile() as err:
-            started = time.perf_counter()
-            proc = subprocess.Popen(
-                argv,
-                env=self.environ() if environ is None else environ,
-                cwd=self.env.root,
-                stdout=subprocess.DEVNULL,
-                stderr=err,
-            )
-            timer = threading.Timer(self.timeout, proc.kill)
-            timer.start()
-            try:
-                _, status, usage = os.wait4(proc.pid, 0)
-            finally:
-                timer.cancel()
-            elapsed = time.perf_counter() - started
-            proc.returncode = code = os.waitstatus_to_exitcode(status)
-            if code != 0:
-                err.seek(0)
-                tail = err.read().decode(errors="replace").strip().splitlines() or [""]
-                why = "timed out" if elapsed >= self.timeout else f"exit status {code}"
-                raise SampleFailed(f"{' '.join(argv[:3])}...: {why}: {tail[-1]}")
-        return Sample(elapsed, usage.ru_maxrss)
+    def run(
+        self, argv: list[str], environ: dict[str, str] | None = None, running: int | None = None
+    ) -> Sample:
+        """Run ``argv`` once (in this site's environment unless ``environ``), through the
+        launcher; with ``running``, its output must be a ``module show`` with that many
+        modules running (a side that did less work than it claims is no sample)."""
+        read, write = os.pipe()
+        try:
+            with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+                program = shutil.which(argv[0]) or argv[0]
+                launch = [sys.executable, "-I", "-S", "-c", LAUNCHER, str(write), str(self.timeout)]
+                launcher = subprocess.Popen(
+                    [*launch, program, *argv[1:]],
+                    env=self.environ() if environ is None else environ,
+                    cwd=self.env.root,
+                    stdout=out,
+                    stderr=err,
+                    pass_fds=(write,),
+                )
+                os.close(write)
+                write = -1
+                launcher.wait(self.timeout + 30)
+                figures = os.read(read, 200).decode().split()
+                if len(figures) != 3:
+                    raise SampleFailed(f"{argv[0]}...: the launcher failed")
+                elapsed, rss_kib, code = float(figures[0]), int(figures[1]), int(figures[2])
+                if code != 0:
+                    err.seek(0)
+                    tail = err.read().decode(errors="replace").strip().splitlines() or [""]
+                    why = "timed out" if elapsed >= self.timeout else f"exit status {code}"
+                    raise SampleFailed(f"{' '.join(argv[:3])}...: {why}: {tail[-1]}")
+                if running is not None:
+                    out.seek(0)
+                    shown = len(_RUNNING_ROW.findall(out.read().decode(errors="replace")))
+                    if shown != running:
+                        raise SampleFailed(f"{argv[0]}: {shown} modules running of {running}")
+        finally:
+            os.close(read)
+            if write >= 0:
+                os.close(write)
+        return Sample(elapsed, rss_kib)

@@ -140,9 +140,9 @@ def targets(results: dict[str, Any]) -> list[Target]:
             1.5,
             _paired(remote, "modloader -rx", "console floor"),
         ),
-        Target(
+        Target(  # the stricter floor: pip 26's console script imports sys only
             f'`modloader -rx "module show"` / `python -c pass`, {n} modules',
-            None,
+            1.5,
             _paired(remote, "modloader -rx", "interpreter"),
         ),
         Target(

@@ -111,7 +111,7 @@ def machine(python: str) -> dict[str, str]:
         "import json, platform, sys\n"
         "from importlib.metadata import version\n"
         "v = {}\n"
-        "for d in ('stevedore', 'pluggy', 'importlib_metadata'):\n"
+        "for d in ('stevedore', 'pluggy'):\n"
         "    try: v[d] = version(d)\n"
         "    except Exception: v[d] = 'absent'\n"
         "print(json.dumps([sys.version.split()[0], platform.python_implementation(), v]))\n"
@@ -135,7 +135,8 @@ def machine(python: str) -> dict[str, str]:
         "Cores": str(os.cpu_count()),
         "Python": f"{impl} {pyver}",
         "OS": platform.platform(),
-        "Compared with": ", ".join(f"{k} {v}" for k, v in versions.items()),
+        "Compared with": ", ".join(f"{k} {v}" for k, v in versions.items())
+        + f", importlib.metadata of Python {pyver} (which all three use)",
         "modloader source": f"framework/ of {git or 'this checkout'}"
         + (" (with uncommitted changes)" if dirty else ""),
         "Load average at start": " ".join(f"{x:.2f}" for x in os.getloadavg()),

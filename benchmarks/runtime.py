@@ -32,6 +32,7 @@ from benchmarks.envgen import leaves
 from benchmarks.envgen import remove_plugin
 from benchmarks.procs import ROOT
 from benchmarks.procs import Sandbox
+from benchmarks.procs import compile_tree
 from benchmarks.procs import modloader_command
 from benchmarks.timing import first_and_warm
 from benchmarks.timing import interleave
@@ -123,26 +124,33 @@ def _connect(path: str, proc: subprocess.Popen[bytes], sandbox: Sandbox) -> Wire
 Step = Callable[[Sandbox, Wire, int], Callable[[], object]]
 
 
+def _done(reply: dict[str, Any]) -> None:
+    """A command that failed is no sample (it may have done less than it claims)."""
+    if not reply.get("ok") or reply.get("exit_code"):
+        raise RuntimeError(f"the command failed: {str(reply)[:300]}")
+
+
 def _show(structured: bool) -> Step:
     def step(sandbox: Sandbox, wire: Wire, index: int) -> Callable[[], object]:
-        return lambda: wire.execute("module show", structured=structured)
+        return lambda: _done(wire.execute("module show", structured=structured))
 
     return step
 
 
 def _unload(sandbox: Sandbox, wire: Wire, index: int) -> Callable[[], object]:
     name = leaves(sandbox.env.size)[index]
-    return lambda: wire.execute(f"module unload {name}")
+    return lambda: _done(wire.execute(f"module unload {name}"))
 
 
 def _load_new(sandbox: Sandbox, wire: Wire, index: int) -> Callable[[], object]:
-    install_plugin(sandbox.env.site, index)
-    return lambda: wire.execute(f"module load fresh_{index:04d}")
+    module = install_plugin(sandbox.env.site, index)
+    compile_tree(sandbox.python, sandbox.env.site / module)  # as pip installs it
+    return lambda: _done(wire.execute(f"module load fresh_{index:04d}"))
 
 
 #: Each operation: a label, and what its call number ``i`` does (prepared untimed).
 OPERATIONS: dict[str, Step] = {
-    "ping (the round trip alone)": lambda sandbox, wire, index: lambda: wire.call(op="ping"),
+    "ping (the round trip alone)": lambda sandbox, wire, index: lambda: _done(wire.call(op="ping")),
     "module show": _show(False),
     "module show (structured)": _show(True),
     "module unload of one module": _unload,
@@ -186,19 +194,17 @@ def measure_remote(sandbox: Sandbox, rounds: int) -> dict[str, Any]:
         with served_host(sandbox) as (path, wire):
             wire.execute("module show")
             reply = len(json.dumps(wire.execute("module show")["output"]))
-            subjects = {
-                "modloader -rx": [
-                    *modloader_command(sandbox.python),
-                    "-s",
-                    path,
-                    "-rx",
-                    "module show",
-                ],
-                "console floor": [sandbox.python, "-c", CONSOLE_FLOOR],
-                "interpreter": [sandbox.python, "-c", "pass"],
+            remote = [*modloader_command(sandbox.python), "-s", path, "-rx", "module show"]
+            subjects = {  # each command, and how many modules its output must show running
+                "modloader -rx": (remote, sandbox.env.size.plugins),
+                "console floor": ([sandbox.python, "-c", CONSOLE_FLOOR], None),
+                "interpreter": ([sandbox.python, "-c", "pass"], None),
             }
             samples, errors = interleave(
-                {k: (lambda argv=argv: sandbox.run(argv).seconds) for k, argv in subjects.items()},
+                {
+                    key: (lambda argv=argv, n=shows: sandbox.run(argv, running=n).seconds)
+                    for key, (argv, shows) in subjects.items()
+                },
                 rounds,
                 warmup=2,
             )

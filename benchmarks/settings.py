@@ -11,9 +11,12 @@ list) and have a ``<name>.conf`` of their own. For each, it starts a host in a
 fresh Python process (``Host(...).start()``, then exit) and reports the median
 wall time:
 
-* **cold**: an empty modloader cache and no bytecode for the plugins (each run
-  gets fresh folders), as after an install;
-* **warm**: the cache and bytecode left by the previous runs, as on a restart.
+* **cold**: the first start after an install: the plugins' bytecode written (as
+  pip writes it), an empty modloader cache (a fresh folder per run);
+* **warm**: the cache left by the previous runs, as on a restart.
+
+The four (two variants, cold and warm) run once per round, in a shuffled order,
+so that the machine weighs on all of them alike.
 
 It also says whether pydantic was imported, and times validating the 20
 modules' settings in one process (what ``module reload`` with no name pays).
@@ -22,6 +25,7 @@ modules' settings in one process (what ``module reload`` with no name pays).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import statistics
@@ -32,8 +36,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "framework"))
+sys.path[:0] = [str(ROOT / "framework"), str(ROOT)]  # run as a script
 
+from benchmarks.procs import clean_environ  # noqa: E402
+from benchmarks.procs import compile_tree  # noqa: E402
+from benchmarks.timing import interleave  # noqa: E402
 from modloader.testing import make_distribution  # noqa: E402
 
 GROUP = "bench.settings"
@@ -116,11 +123,10 @@ def lay(folder: Path, modules: int, with_settings: int) -> Path:
     return conf
 
 
-def start_once(conf: Path, cache: Path, pycache: Path) -> dict[str, object]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "MODLOADER_"))}
+def start_once(conf: Path, cache: Path) -> dict[str, object]:
+    env = clean_environ()
     env["PYTHONPATH"] = os.pathsep.join([str(conf.parent.parent / "site"), str(ROOT / "framework")])
     env["MODLOADER_CACHE_DIR"] = str(cache)
-    env["PYTHONPYCACHEPREFIX"] = str(pycache)
     started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", _PROBE.format(group=GROUP), str(conf)],
@@ -134,19 +140,31 @@ def start_once(conf: Path, cache: Path, pycache: Path) -> dict[str, object]:
     return result
 
 
-def measure(conf: Path, runs: int, scratch: Path) -> dict[str, object]:
-    cold = []
-    for run in range(runs):
-        cold.append(start_once(conf, scratch / f"cache-{run}", scratch / f"pyc-{run}"))
-    warm_cache, warm_pyc = scratch / "cache-warm", scratch / "pyc-warm"
-    start_once(conf, warm_cache, warm_pyc)  # fills the cache and the bytecode
-    warm = [start_once(conf, warm_cache, warm_pyc) for _ in range(runs)]
-    return {
-        "cold_ms": statistics.median(float(r["wall"]) for r in cold) * 1000,  # type: ignore[arg-type]
-        "warm_ms": statistics.median(float(r["wall"]) for r in warm) * 1000,  # type: ignore[arg-type]
-        "running": warm[-1]["running"],
-        "pydantic_when_warm": warm[-1]["pydantic"],
-    }
+def measure(confs: dict[str, Path], runs: int, scratch: Path) -> dict[str, dict[str, object]]:
+    """``{variant: figures}``: cold and warm starts of every variant, in the same rounds."""
+    compile_tree(
+        sys.executable, ROOT / "framework", *(c.parent.parent / "site" for c in confs.values())
+    )
+    fresh = itertools.count()
+    subjects = {}
+    for label, conf in confs.items():
+        warm_cache = scratch / f"{label}-warm"
+        start_once(conf, warm_cache)  # fills the cache the warm runs find
+        subjects[f"{label} cold"] = lambda conf=conf: start_once(conf, scratch / f"c{next(fresh)}")
+        subjects[f"{label} warm"] = lambda conf=conf, cache=warm_cache: start_once(conf, cache)
+    samples, errors = interleave(subjects, runs)
+    if errors:
+        raise RuntimeError(f"a start failed: {errors}")
+    figures: dict[str, dict[str, object]] = {}
+    for label in confs:
+        cold, warm = samples[f"{label} cold"], samples[f"{label} warm"]
+        figures[label] = {
+            "cold_ms": statistics.median(float(r["wall"]) for r in cold) * 1000,  # type: ignore[arg-type]
+            "warm_ms": statistics.median(float(r["wall"]) for r in warm) * 1000,  # type: ignore[arg-type]
+            "running": warm[-1]["running"],
+            "pydantic_when_warm": warm[-1]["pydantic"],
+        }
+    return figures
 
 
 def validate_in_process(conf: Path, with_settings: int, repeat: int) -> float:
@@ -178,21 +196,20 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="bench-settings-") as tmp:
         base = Path(tmp)
-        rows = []
-        for label, declaring in (
-            ("none declare", 0),
-            (f"{args.with_settings} declare", args.with_settings),
-        ):
-            conf = lay(base / label.replace(" ", "-"), args.modules, declaring)
-            figures = measure(conf, args.runs, base / f"scratch-{declaring}")
-            rows.append((label, figures))
+        variants = {"none declare": 0, f"{args.with_settings} declare": args.with_settings}
+        confs = {
+            label: lay(base / label.replace(" ", "-"), args.modules, declaring)
+            for label, declaring in variants.items()
+        }
+        rows = measure(confs, args.runs, base / "scratch")
         print(f"{args.modules} modules, median of {args.runs} runs (wall time of a fresh process):")
         print(f"{'variant':<14} {'cold ms':>9} {'warm ms':>9} {'running':>8}  pydantic (warm)")
-        for label, f in rows:
+        for label, f in rows.items():
             print(
                 f"{label:<14} {f['cold_ms']:>9.0f} {f['warm_ms']:>9.0f} {f['running']:>8}  "
                 f"{f['pydantic_when_warm']}"
             )
+        conf = confs[f"{args.with_settings} declare"]
         per = validate_in_process(conf, args.with_settings, 20)
         print(f"validating {args.with_settings} modules' settings in process: {per:.1f} ms")
     return 0

@@ -15,26 +15,20 @@ import threading
 import modloader
 from benchmarks.envgen import GROUP
 from benchmarks.timing import interleave
-from benchmarks.timing import per_call
+from benchmarks.timing import per_statement
 
 
 def main(argv: list[str]) -> int:
     conf, name, rounds, number = argv[0], argv[1], int(argv[2]), int(argv[3])
     host = modloader.Host(GROUP, config_path=conf)
     host.start()
-    lock = threading.Lock()
-
-    def use() -> None:
-        with host.use(name):
-            pass
-
-    def bare() -> None:
-        with lock:
-            pass
-
+    names = {"host": host, "name": name, "lock": threading.Lock()}
     try:
         samples, errors = interleave(
-            {"use": lambda: per_call(use, number), "lock": lambda: per_call(bare, number)},
+            {
+                "use": lambda: per_statement("with host.use(name): pass", names, number),
+                "lock": lambda: per_statement("with lock: pass", names, number),
+            },
             rounds,
         )
     finally:

@@ -60,3 +60,40 @@ def test_the_load_run_serves_every_kind_of_command() -> None:
     assert figures["commands"] > 0 and figures["per_second"] > 0
     assert set(figures["by_command_p50_p99_ms"]) == {"load", "refresh", "reload", "show", "unload"}
     assert 0 < figures["p50_ms"] <= figures["p99_ms"] <= figures["max_ms"]
+
+
+def _sandbox(tmp_path: Path):
+    sys.path.insert(0, str(ROOT))
+    try:
+        from benchmarks.envgen import SIZES
+        from benchmarks.envgen import Env
+        from benchmarks.procs import Sandbox
+    finally:
+        sys.path.remove(str(ROOT))
+    (tmp_path / "env" / "site").mkdir(parents=True)
+    return Sandbox(sys.executable, Env(SIZES["S"], tmp_path / "env"), tmp_path / "work", 60.0)
+
+
+def test_a_sample_s_peak_memory_is_its_own_not_the_runner_s(tmp_path):
+    """Linux carries a process's resident size through exec into ru_maxrss: a sample
+    forked by the runner itself could never report less than the runner holds."""
+    sandbox = _sandbox(tmp_path)
+    ballast = bytearray(b"\x01") * (200 * 1024 * 1024)  # the runner holds 200 MiB
+    sample = sandbox.run([sys.executable, "-c", "pass"])
+    assert len(ballast) and sample.rss_kib < 60 * 1024
+    grown = sandbox.run([sys.executable, "-c", "b = bytearray(b'x') * (100 * 1024 * 1024)"])
+    assert grown.rss_kib > 100 * 1024
+    assert 0 < sample.seconds < 60
+
+
+def test_a_sample_that_shows_fewer_modules_running_than_claimed_fails(tmp_path):
+    from benchmarks.procs import SampleFailed
+
+    sandbox = _sandbox(tmp_path)
+    rows = "res_a   a   0   Running   core\nres_b   b   0   Not Running   unknown\n"
+    show = [sys.executable, "-c", f"print({rows!r})"]
+    assert sandbox.run(show, running=1).seconds > 0
+    with pytest.raises(SampleFailed, match="1 modules running of 2"):
+        sandbox.run(show, running=2)
+    with pytest.raises(SampleFailed, match="exit status 3"):
+        sandbox.run([sys.executable, "-c", "import sys; sys.exit(3)"])
