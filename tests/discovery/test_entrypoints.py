@@ -157,25 +157,56 @@ def test_top_level_modules_are_read_from_the_dist_info_as_the_backport_reads_the
     )
     (candidate,) = EntryPointDiscovery("tops.test").scan()
     assert candidate.origin is not None and candidate.origin.endswith(".dist-info")
-    direct = _metadata.dist_info_top_levels(candidate.origin, candidate.module_name)
+    direct = _metadata.folder_top_levels(candidate.origin, candidate.module_name)
     assert direct == {"tops_main", "tops_extra"}
     assert direct == _metadata.top_level_modules("dist-tops", candidate.module_name)
     assert EntryPointDiscovery("tops.test").top_level_modules(candidate) == direct
     # A path with a comma is quoted in RECORD, as the csv module writes it.
     assert _metadata._record_path('"a,""b""/c.py",sha256=x,12\n') == 'a,"b"/c.py'
-    # Not a dist-info (an egg, a zip): the backport answers.
-    assert _metadata.dist_info_top_levels(candidate.origin[: -len(".dist-info")], "x") is None
+    # An egg's metadata folder: its top_level.txt.
+    egg = Path(candidate.origin).with_name("dist_tops-1.0-py3.11.egg-info")
+    egg.mkdir()
+    (egg / "top_level.txt").write_text("egg_main\negg_extra\n")
+    (egg / "installed-files.txt").write_text("../tops_main/__init__.py\n")
+    assert _metadata.folder_top_levels(str(egg), "egg_main.plug") == {"egg_main", "egg_extra"}
+
+
+def _damage(record: Path, how: str) -> None:
+    record.unlink()
+    if how == "fifo":
+        os.mkfifo(record)
+    elif how == "device":
+        record.symlink_to("/dev/zero")
+    elif how == "not utf-8":
+        record.write_bytes(b"tops_main/__init__.py,,\n\xab\xcd\xff,,\n")
+    else:
+        record.mkdir()
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
-def test_a_record_that_is_a_fifo_is_not_waited_on(tmp_path: Path) -> None:
-    from modloader._discovery import _metadata
+@pytest.mark.parametrize("how", ["fifo", "device", "not utf-8", "folder"])
+def test_a_record_that_cannot_be_read_is_said_and_not_read_through_the_backport(
+    fake_distributions: FakeSite, how: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A hostile RECORD neither hangs nor fills the memory of a ``module unload``:
+    the backport, which reads it without looking, is not asked in its place."""
+    from modloader._discovery.entrypoints import EntryPointDiscovery
 
-    folder = tmp_path / "odd-1.0.dist-info"
-    folder.mkdir()
-    os.mkfifo(folder / "RECORD")
-    # Not readable: None, so that the backport is asked instead (as for an egg).
-    assert within(10, lambda: _metadata.dist_info_top_levels(str(folder), "odd")) is None
+    info = fake_distributions.add(
+        "dist-hurt",
+        "1.0",
+        entry_points={"hurt.test": {"res_hurt": "hurt_main.plugin:Mod"}},
+        files={"hurt_main/__init__.py": "", "hurt_main/plugin.py": "class Mod:\n    pass\n"},
+    )
+    (candidate,) = EntryPointDiscovery("hurt.test").scan()
+    assert candidate.origin == str(info)
+    record = info / "RECORD"
+    (info / "top_level.txt").write_text("hurt_main\nhurt_helper\n")
+    _damage(record, how)
+    found = within(10, lambda: EntryPointDiscovery("hurt.test").top_level_modules(candidate))
+    assert found == {"hurt_main", "hurt_helper"}
+    (message,) = [r.getMessage() for r in caplog.records if "cannot be read" in r.getMessage()]
+    assert message.startswith(f"{record} cannot be read (")
 
 
 class CountingFinder:

@@ -5,13 +5,15 @@ scan's headers: the files a distribution installed (so that a removed
 module's own Python modules can be dropped from ``sys.modules``), and the
 distributions inside a zip on the path. The backport rather than the
 standard library: it carries the current behaviour (and fixes) on every
-supported Python. It is imported only on those paths, never by a warm
-startup; a ``*.dist-info`` folder the scan found is read directly (its
-``RECORD`` and ``top_level.txt``), without it.
+supported Python. It is imported only for what is in a zip, never by a warm
+startup; a metadata folder the scan found on disk is read directly (a
+``*.dist-info``'s ``RECORD`` and ``top_level.txt``, an ``*.egg-info``'s
+``top_level.txt``), as regular files only.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -20,7 +22,9 @@ from typing import Any
 
 from modloader._files import open_regular
 
-__all__ = ["dist_info_top_levels", "distributions_in", "top_level_modules"]
+__all__ = ["distributions_in", "folder_top_levels", "top_level_modules"]
+
+_log = logging.getLogger("modloader")
 
 
 def top_level_modules(dist_name: str, module_name: str) -> frozenset[str]:
@@ -35,25 +39,51 @@ def top_level_modules(dist_name: str, module_name: str) -> frozenset[str]:
     return top_levels_of(module_name, dist.read_text("top_level.txt"), files)
 
 
-def dist_info_top_levels(folder: str, module_name: str) -> frozenset[str] | None:
-    """As :func:`top_level_modules`, read straight from a ``*.dist-info`` folder.
+def folder_top_levels(folder: str, module_name: str) -> frozenset[str]:
+    """As :func:`top_level_modules`, read straight from a metadata folder on disk.
 
-    ``None`` when ``folder`` is not a readable ``*.dist-info`` with a ``RECORD``
-    (an egg, a zip): :func:`top_level_modules` answers then.
+    ``folder`` is a ``*.dist-info`` (its ``RECORD`` and ``top_level.txt`` are
+    read), a ``*.egg-info`` or an egg's ``EGG-INFO`` (its ``top_level.txt``).
+    A file that is missing counts as empty; one that is there but cannot be
+    read (not a regular file: a FIFO, a device linked there; not UTF-8;
+    larger than :data:`MAX_METADATA_BYTES`) too, said in the log. The backport
+    is not asked then: it would read the same file, and wait on a FIFO or read
+    ``/dev/zero`` for ever.
     """
-    if not folder.endswith(".dist-info"):
-        return None
+    files: list[list[str]] = []
+    if folder.lower().endswith(".dist-info"):
+        record = _read(os.path.join(folder, "RECORD"))
+        files = [_record_path(line).split("/") for line in (record or "").splitlines()]
+    top_level = _read(os.path.join(folder, "top_level.txt"))
+    return top_levels_of(module_name, top_level, [f for f in files if f != [""]])
+
+
+#: The largest ``RECORD`` or ``top_level.txt`` read (the largest real ``RECORD`` files
+#: are some megabytes).
+MAX_METADATA_BYTES = 64 * 1024 * 1024
+
+
+def _read(path: str) -> str | None:
+    """A metadata file's text; ``None`` when it is missing or cannot be read (logged)."""
     try:
-        with open_regular(os.path.join(folder, "RECORD"), "utf-8") as fh:
-            files = [_record_path(line).split("/") for line in fh if line.strip()]
-    except (OSError, ValueError):
+        with open_regular(path, "utf-8") as fh:
+            if os.fstat(fh.fileno()).st_size > MAX_METADATA_BYTES:
+                raise ValueError(f"larger than {MAX_METADATA_BYTES} bytes")
+            return fh.read()
+    except FileNotFoundError:
         return None
-    try:
-        with open_regular(os.path.join(folder, "top_level.txt"), "utf-8") as fh:
-            top_level: str | None = fh.read()
-    except (OSError, ValueError):
-        top_level = None
-    return top_levels_of(module_name, top_level, files)
+    except (OSError, ValueError) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            reason = f"not UTF-8: {exc.reason}"
+        else:
+            reason = str(exc) or type(exc).__name__
+        _log.warning(
+            "%s cannot be read (%s): the Python modules its distribution installed are "
+            "known only from its entry point and top_level.txt",
+            path,
+            reason,
+        )
+        return None
 
 
 def _record_path(line: str) -> str:

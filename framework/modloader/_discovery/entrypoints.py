@@ -77,10 +77,8 @@ class EntryPointDiscovery:
             return frozenset({candidate.module_name.partition(".")[0]})
         from modloader._discovery import _metadata
 
-        if candidate.origin is not None:
-            found = _metadata.dist_info_top_levels(candidate.origin, candidate.module_name)
-            if found is not None:
-                return found
+        if candidate.origin is not None:  # a metadata folder on disk
+            return _metadata.folder_top_levels(candidate.origin, candidate.module_name)
         return _metadata.top_level_modules(candidate.dist_name, candidate.module_name)
 
 
