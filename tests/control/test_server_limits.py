@@ -180,6 +180,31 @@ def test_a_request_arriving_while_the_host_stops_is_told_so(server, executor):
     assert "echo too late" not in executor.lines
 
 
+def test_a_close_asked_for_while_another_waits_for_a_command_removes_the_socket_now(
+    server, executor
+):
+    """A second signal during a graceful stop: the forced stop's close does not wait for
+    the command the first close waits for, and the socket file goes before the process."""
+    busy = raw(server.path)
+    busy.sendall(b'{"v":1,"id":1,"op":"execute","line":"slow 1.5"}\n')
+    deadline = time.monotonic() + 5
+    while "slow 1.5" not in executor.lines and time.monotonic() < deadline:
+        time.sleep(0.01)
+    closer = threading.Thread(target=server.close, kwargs={"timeout": 5})
+    closer.start()
+    while server.state is ServerState.LISTENING and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    server.close(0.5)
+    assert time.monotonic() - started < 0.5
+    assert not os.path.lexists(server.path)
+    assert closer.is_alive()  # the first close still waits for the command
+    assert read_reply(busy)["output"] == "done"
+    closer.join(10)
+    busy.close()
+    assert server.state is ServerState.CLOSED
+
+
 def test_the_client_says_the_host_is_stopping(server):
     with ControlClient(server.path, timeout=5) as client:
         client.ping()

@@ -215,21 +215,43 @@ class ControlServer:
         """Stop accepting, end the open connections, and remove the socket. Idempotent.
 
         A connection in the middle of a command is given up to ``timeout`` seconds
-        to finish it; after that its thread is left to end on its own.
+        to finish it; after that its thread is left to end on its own. Called while
+        another call waits so, it removes the socket at once and returns.
         """
         with self._lock:
-            if self._state in (ServerState.CLOSING, ServerState.CLOSED):
+            closing = self._state is ServerState.CLOSING
+            if self._state is ServerState.CLOSED:
                 return
             if self._state is ServerState.NEW:
                 self._state = ServerState.CLOSED
                 return
-            self._state = ServerState.CLOSING
-            connections = dict(self._connections)
+            if not closing:
+                self._state = ServerState.CLOSING
+                connections = dict(self._connections)
+        if closing:
+            # Another close waits for a command (a stop's); this one does not wait: the
+            # process may end next (a second signal), so the socket's file goes now (the
+            # listener itself is the other close's to close).
+            unlink_if(self.path, self._identity)
+            return
         with contextlib.suppress(OSError):
             os.write(self._wake_w, b"x")
         if self._acceptor is not None:
             self._acceptor.join(timeout)
-        deadline = time.monotonic() + timeout
+        self._end_connections(connections, time.monotonic() + timeout)
+        self.log_feed.close_feed()
+        self._remove_socket()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        with self._lock:
+            self._state = ServerState.CLOSED
+        logger.info("control socket %s closed", self.path)
+
+    def _end_connections(
+        self, connections: dict[Connection, threading.Thread], deadline: float
+    ) -> None:
+        """Let each connection finish its command until ``deadline``, then end it."""
         for conn in connections:
             # A command still running (``core stop`` itself, say) finishes and its
             # reply goes out first; then the shutdown wakes a thread blocked in recv().
@@ -246,14 +268,6 @@ class ControlServer:
                 with contextlib.suppress(OSError):
                     conn.sock.shutdown(socket.SHUT_RDWR)
                 thread.join(0.5)
-        self.log_feed.close_feed()
-        self._remove_socket()
-        for fd in (self._wake_r, self._wake_w):
-            with contextlib.suppress(OSError):
-                os.close(fd)
-        with self._lock:
-            self._state = ServerState.CLOSED
-        logger.info("control socket %s closed", self.path)
 
     def _bind(self) -> socket.socket:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
