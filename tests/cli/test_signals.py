@@ -104,6 +104,31 @@ def test_execute_interrupted_during_startup_exits_128_plus_the_signal(
     assert host.lifecycle() == ["load alpha", "load beta", "unload beta", "unload alpha"]
 
 
+@STOP_SIGNALS
+def test_a_second_signal_while_the_executed_command_hangs_says_so_before_it_exits(
+    host: Signalled, signum: signal.Signals
+) -> None:
+    """``-x`` holds the log until the command's output is printed; a forced stop ends
+    the process before that: what was held is written first, not lost."""
+    proc = host.start(
+        "--module-timeout",
+        "60",
+        "-x",
+        "module load beta",
+        conf="autoload = yes\nnoload = beta",
+        env={"SIGTEST_HANG_LOAD": "beta"},
+    )
+    host.wait_for("loading beta", proc)
+    proc.send_signal(signum)
+    time.sleep(0.5)
+    proc.send_signal(signum)
+    code, out, err = finish(proc, timeout=30)
+    assert code == 128 + signum, err
+    _clean(err)
+    assert out == ""
+    assert f"received {signum.name} again: stopping now" in err
+
+
 def test_execute_interrupted_while_its_command_runs(host: Signalled) -> None:
     """The command finishes and prints; the host stops gracefully; the status says why."""
     proc = host.start(

@@ -349,6 +349,7 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals, kept: KeptS
         reload_everything(host, "SIGHUP during startup", host.subscribe)
     host.on_stop_request(lambda graceful: None)  # -x hears it after its command (below)
     with _log_after_output() as release:
+        signals.on_force(release)  # a second signal ends the process: the log goes out first
         try:
             result = host.execute(options.execute)
             if options.json:
