@@ -371,6 +371,52 @@ def test_a_host_that_hangs_up_is_said_to_be_stopping(short_tmp, how, capsys):
     assert "the host closed the connection without a reply (it may be stopping)" in err
 
 
+@pytest.mark.parametrize("how", ["thin", "full"])
+def test_a_refusal_sent_before_the_request_is_read_whatever_the_timing(
+    short_tmp, how, monkeypatch, capsys
+):
+    """A host at its limit of clients answers a new one with a refusal and hangs up
+    without reading: the request's send then fails (EPIPE); the reply is still there."""
+    import socket
+    import threading
+
+    from modloader._cli import rx
+    from modloader._control import client
+
+    path = str(short_tmp / "h.sock")
+    listener = _listener(path)
+    listener.setblocking(True)
+    refused = threading.Event()
+    refusal = b'{"v":1,"id":0,"ok":false,"exit_code":1,"error":{"code":"control",'
+    refusal += b'"message":"too many clients (at most 64); try again"}}\n'
+
+    def refuse():
+        conn, _ = listener.accept()
+        conn.sendall(refusal)
+        conn.shutdown(socket.SHUT_RDWR)
+        conn.close()
+        refused.set()
+
+    def after_the_refusal(*args: object) -> None:  # the send comes after the hang-up
+        assert refused.wait(5)
+
+    monkeypatch.setattr(rx, "_check_peer", after_the_refusal)
+    monkeypatch.setattr(client, "_check_server", after_the_refusal)
+    thread = threading.Thread(target=refuse)
+    thread.start()
+    try:
+        if how == "thin":
+            status = main(["-s", path, "-rx", "module show"])
+        else:
+            status = run_remote(Options(remote=True, socket=path, execute="module show"))
+    finally:
+        thread.join(5)
+        listener.close()
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "too many clients (at most 64); try again" in err, err
+
+
 @pytest.mark.parametrize("how", ["thin", "full", "full-json"])
 def test_a_host_that_does_not_answer_is_given_up_whatever_the_socket(
     short_tmp, how, monkeypatch, capsys

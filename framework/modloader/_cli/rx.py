@@ -128,7 +128,10 @@ def _exchange(path: str, command: str) -> bytes:
         except OSError as exc:
             raise _Unsent from exc
         _check_peer(sock, path)
-        sock.sendall(request)
+        try:
+            sock.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the host refused the connection ("too many clients"): its reply is read
         chunks: list[bytes] = []
         size = 0
         while True:
