@@ -139,6 +139,18 @@ def test_a_kind_folder_that_is_a_link_is_not_followed(store_dir: Path, tmp_path:
     assert _cachestore.load("kind", "k") is None
 
 
+def test_a_kind_folder_that_is_a_link_is_neither_listed_nor_cleared(
+    store_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("victim")
+    planted = elsewhere / f"{_cachestore.key_for('x')}.json"
+    planted.write_text("{}")
+    (store_dir / "kind").symlink_to(elsewhere)
+    assert _cachestore.entries() == [] and _cachestore.entries("kind") == []
+    assert _cachestore.clear() == 0 and _cachestore.clear("kind") == 0
+    assert planted.exists()
+
+
 # -- another user's entries --------------------------------------------------------------
 
 _ROOT_ONLY = pytest.mark.skipif(
@@ -161,6 +173,10 @@ def test_a_kind_folder_others_may_write_to_is_not_used(
         f"cache folder {store_dir / 'kind'} is writable by other users: not used "
         f"(chmod go-w {store_dir / 'kind'})"
     ]  # once
+    planted = store_dir / "kind" / f"{_cachestore.key_for('x')}.json"
+    planted.write_text("{}")  # as another user could have, meanwhile
+    assert _cachestore.entries() == [] and _cachestore.clear() == 0
+    assert planted.exists()
     (store_dir / "kind").chmod(0o700)
     assert _cachestore.load("kind", "k") == {"a": 1}
 

@@ -201,11 +201,30 @@ class CacheStore:
         return removed
 
     def _files(self, kind: str | None) -> list[Path]:
-        """Every ``*.json`` in the kinds' folders (``.tmp-*`` too), sorted."""
+        """Every ``*.json`` in the kinds' folders (``.tmp-*`` too), sorted.
+
+        As a read or a write of an entry does, a kind's folder that is a symbolic
+        link, another user's, or writable by others is not looked into (the last
+        two said in the log): what is there is not the cache's.
+        """
         from pathlib import Path  # for inspection only: a warm start does without it
 
-        root = Path(self.path())
-        return sorted(root.glob(f"{kind}/*.json" if kind else "*/*.json")) if root.is_dir() else []
+        root = self.path()
+        try:
+            kinds = [kind] if kind else os.listdir(root)
+        except OSError:
+            return []
+        found: list[Path] = []
+        for name in kinds:
+            folder = os.path.join(root, name)
+            try:
+                info = os.lstat(folder)
+                if not stat.S_ISDIR(info.st_mode) or not _private(info, folder):
+                    continue
+                found += [Path(folder, n) for n in os.listdir(folder) if n.endswith(".json")]
+            except OSError:
+                continue
+        return sorted(found)
 
 
 def _read_entry(root: str, kind: str, name: str) -> bytes | None:
