@@ -240,6 +240,45 @@ def test_the_console_keeps_printing_after_a_module_replaces_stdout(tmp_path):
         term.close()
 
 
+def test_the_console_puts_stdout_back_after_a_command_over_the_socket(tmp_path):
+    """``modloader -c`` serves its socket too: a module loaded there with ``-rx`` that
+    replaces stdout is put back then, not at the console's next command (which the
+    warning blamed), and the console's echo of that command is not lost."""
+    from tests.cli.test_console import Terminal
+
+    site = make_site(tmp_path)
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = no\nload = res_fine\n")
+    sock = str(tmp_path / "h.sock")
+    command = [sys.executable, "-m", "modloader", "-n", "careless.modules"]
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
+        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_RUNTIME_DIR": str(tmp_path),
+    }
+    term = Terminal(tmp_path / "history", [*command, "-C", str(conf), "-s", sock, "-c"], env)
+    try:
+        term.expect("*CLI>")
+        remote = subprocess.run(
+            [*command, "-s", sock, "-rx", "module load res_quiet"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert remote.stdout == "Loaded res_quiet\n", remote
+        term.expect("module code replaced sys.stdout during res_quiet (loaded); put back")
+        term.type("module show like res_\r")
+        term.expect("2 modules loaded")
+        term.expect("*CLI>")
+        term.type("\x04")
+        assert term.proc.wait(20) == 0
+    finally:
+        term.close()
+
+
 def test_a_serving_host_puts_the_log_back_after_an_operation_over_the_socket(tmp_path):
     """``modloader -s SOCK`` for days: a module loaded with ``-rx`` that removes the log's
     handlers no longer leaves the host mute until it stops."""

@@ -300,6 +300,15 @@ class Console:
             text = text.replace(word, f"{colour}{word}{_colour.RESET}", 1)
         self.write_log(text, escaped=True)
 
+    def restore_streams(self, after: str, *, unless_busy: bool = False) -> None:
+        """Put back the console's streams and log handlers if module code replaced them
+        (``after``: what ran, for the warning); from any thread. The console does it
+        after each of its commands; the host's owner, after what else runs module code
+        (a command over the socket): ``unless_busy`` then leaves it to the end of the
+        console's own command, if one runs, which the warning names."""
+        if self._kept is not None and not (unless_busy and self._busy):
+            self._kept.restore(after)
+
     def stop(self) -> None:
         """Make :meth:`run` return, from any thread or a signal handler."""
         self._stop.set()
@@ -385,8 +394,7 @@ class Console:
             try:
                 result = self.executor.execute(line)
             finally:
-                if self._kept is not None:
-                    self._kept.restore(f"'{line}'")
+                self.restore_streams(f"'{line}'")
         except KeyboardInterrupt:
             self.write(f"Interrupted while running '{line}'")
             return

@@ -198,10 +198,24 @@ class Foreground:
         self._console_stop = console.stop
         if self._stopping.is_set():
             return
+        # Module code run by a command over the socket: its streams are put back then too,
+        # not at the console's next command (which the warning would then blame).
+        subscribe = getattr(self.host, "subscribe", None)
+        unsubscribe = (
+            subscribe(
+                lambda event: console.restore_streams(
+                    f"{event.name} ({event.kind.value})", unless_busy=True
+                )
+            )
+            if subscribe is not None
+            else None
+        )
         try:
             console.run()
         finally:
             self._console_stop = None
+            if unsubscribe is not None:
+                unsubscribe()
 
 
 class _ReloadNotifier:
