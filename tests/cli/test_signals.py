@@ -337,7 +337,8 @@ def test_a_reload_whose_new_settings_are_refused_counts_as_failed(
             return None
 
     (tmp_path / "res_timer.conf").write_text("[general]\ninterval = 2\n")
-    discovery = StaticDiscovery("t.hup", {"res_timer": Timer, "res_other": Timer})
+    modules = {"res_timer": Timer, "res_other": Timer, "res_same": Timer}
+    discovery = StaticDiscovery("t.hup", modules)
     host = Host("t.hup", discovery=discovery, config=ModulesConfig(), config_dir=tmp_path)
     host.start()
     try:
@@ -350,5 +351,45 @@ def test_a_reload_whose_new_settings_are_refused_counts_as_failed(
             "SIGHUP: 1 modules reloaded, 1 failed (reloaded: res_other; failed: res_timer)"
         ]
         assert summary[0].levelname == "WARNING"
+        # Each module's line at its own level: only the failure is a warning.
+        levels = {r.getMessage(): r.levelname for r in caplog.records}
+        assert levels["Module 'res_same' settings unchanged; not reloaded."] == "INFO"
+        assert levels["Module 'res_other' reloaded successfully."] == "INFO"
+        (refusal,) = [m for m in levels if m.startswith("The module 'res_timer' was not")]
+        assert levels[refusal] == "WARNING"
     finally:
+        host.stop()
+
+
+def test_sighup_while_a_reload_runs_says_nothing_was_reloaded(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The second reload is refused as a whole: no "0 modules reloaded" at INFO."""
+    from modloader import Host
+    from modloader import ModulesConfig
+    from modloader import StaticDiscovery
+    from modloader._cli.signals import reload_everything
+
+    inside, release = threading.Event(), threading.Event()
+
+    class Slow:
+        def reload(self, ctx: object) -> None:
+            inside.set()
+            release.wait(10)
+
+    discovery = StaticDiscovery("t.hup2", {"res_slow": Slow})
+    host = Host("t.hup2", discovery=discovery, config=ModulesConfig())
+    host.start()
+    first = threading.Thread(target=host.execute, args=("module reload",))
+    try:
+        first.start()
+        assert inside.wait(10)
+        with caplog.at_level("INFO", logger="modloader"):
+            assert not reload_everything(host.executor, "SIGHUP", host.subscribe)
+        said = [(r.levelname, r.getMessage()) for r in caplog.records]
+        assert ("WARNING", "SIGHUP: no module reloaded") in said
+        assert not any("modules reloaded" in message for _, message in said)
+    finally:
+        release.set()
+        first.join(10)
         host.stop()

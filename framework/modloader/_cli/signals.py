@@ -205,15 +205,22 @@ def reload_everything(
         if unsubscribe is not None:
             unsubscribe()
     ok = result.ok
-    for line in result.output.splitlines():
-        logger.log(logging.INFO if ok else logging.WARNING, "%s", line)
     counts = reload_counts(result)
     if counts is not None:
         reloaded, failed = counts
     else:
         reloaded = [e.name for e in events if e.kind is EventKind.RELOADED]
         failed = [e.name for e in events if e.kind is EventKind.RELOAD_FAILED]
+    refused = not ok and counts is None and not events  # the command as a whole: busy, say
+    failing = tuple(f"'{name}'" for name in failed)
+    for line in result.output.splitlines():  # a module's line is a warning if it failed
+        warn = refused or any(quoted in line for quoted in failing)
+        logger.log(logging.WARNING if warn else logging.INFO, "%s", line)
     summary = f"{len(reloaded)} modules reloaded, {len(failed)} failed"
+    if refused:
+        logger.warning("%s: no module reloaded", why)
+        notify("READY=1", "STATUS=Running; last reload: not done")
+        return False
     named = [
         f"{what}: {', '.join(names)}"
         for what, names in (("reloaded", reloaded), ("failed", failed))
