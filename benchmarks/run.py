@@ -185,7 +185,11 @@ def measure(python: str, plan: Plan, envs: Path, timeout: float, log: bool) -> d
     size = SIZES[plan.runtime]
     if log:
         print(f"run-time operations with {size.plugins} modules", file=sys.stderr)
-    sandbox = Sandbox(python, ensure_env(size, envs), envs / "work-runtime", timeout)
+    env = ensure_env(size, envs)
+    compile_tree(python, env.site, ROOT / "framework")  # whichever sizes ran before
+    if plan.settle:
+        settle(env)
+    sandbox = Sandbox(python, env, envs / "work-runtime", timeout)
     results["runtime"] = {
         "label": size.label,
         "modules": size.plugins,
