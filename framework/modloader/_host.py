@@ -40,6 +40,7 @@ from modloader._registry.outcomes import ModuleSettingsInfo
 from modloader._registry.outcomes import RefreshOutcome
 from modloader._registry.outcomes import ReloadOutcome
 from modloader._registry.outcomes import UnloadOutcome
+from modloader._registry.outcomes import describe_listed
 from modloader._registry.refs import ModuleHandle
 from modloader._registry.refs import acquire as _acquire
 from modloader._registry.shutdown import unwind
@@ -498,11 +499,13 @@ class Host:
         :raises ~modloader.errors.NoSuchModuleError: not in the module list.
         """
         _check_name("get_module", "name", name)
-        return describe(self._modules.get(name))  # no lock: reads answer during operations
+        # No lock: reads answer during operations; one removed meanwhile is not listed.
+        found = describe_listed([self._modules.get(name)])
+        return found[0] if found else describe(self._modules.get(name))
 
     def list_modules(self) -> list[ModuleInfo]:
         """Every module in the module list, sorted case-insensitively by name."""
-        return [describe(r) for r in self._modules.ordered()]
+        return describe_listed(self._modules.ordered())
 
     def module_settings(self, name: str) -> ModuleSettingsInfo:
         """``module settings``: each effective value of ``name``'s settings, and its origin.

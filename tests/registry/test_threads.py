@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import sys
 import threading
+import time
 from typing import Any
 
 from modloader import Host
@@ -136,3 +137,263 @@ def test_commands_and_handles_race_without_breaking_invariants() -> None:
     shown = host.run("module show").data["modules"]
     assert {m["name"]: m["status"] for m in shown} == {n: r["status"] for n, r in rows.items()}
     host.stop()
+
+
+# -- operations that meet: each found racing, then made to meet on purpose ----------------
+
+
+def _recorder(calls: list[str], name: str, requires: tuple[str, ...] = (), **hooks: Any) -> type:
+    def load(self: Any, ctx: Any) -> None:
+        calls.append(f"{name}.load")
+        if "load" in hooks:
+            hooks["load"]()
+
+    def unload(self: Any, ctx: Any) -> Any:
+        calls.append(f"{name}.unload")
+        return hooks["unload"]() if "unload" in hooks else None
+
+    return type(name, (), {"requires": requires, "load": load, "unload": unload})
+
+
+def _host(modules: dict[str, type], noload: tuple[str, ...] = ()) -> Host:
+    host = Host(
+        "t.races",
+        discovery=StaticDiscovery("t.races", modules),
+        config=ModulesConfig(noload=list(noload)),
+    )
+    host.start()
+    return host
+
+
+def _in_thread(fn: Any, *args: Any) -> tuple[threading.Thread, list[Any]]:
+    outcome: list[Any] = []
+
+    def run() -> None:
+        try:
+            outcome.append(fn(*args))
+        except Exception as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def _running_with_dependencies_running(host: Host) -> None:
+    """No module runs while one it requires does not."""
+    rows = {m.name: m for m in host.list_modules()}
+    for row in rows.values():
+        if row.state == "running":
+            for dep in row.requires:
+                assert rows[dep].state == "running", (row.name, dep, rows[dep].state)
+
+
+def test_a_module_a_firm_unload_is_taking_down_is_refused_to_other_operations() -> None:
+    """While ``module unload -f c`` runs the unload() of a module that needs it, another
+    unload (or load) of ``c`` took it for a declined module and removed it, unloaded."""
+    from modloader import ModuleBusyError
+    from modloader import UnloadMode
+
+    calls: list[str] = []
+    inside, release = threading.Event(), threading.Event()
+
+    def slow() -> bool:
+        inside.set()
+        release.wait(10)
+        return False  # refuses: the firm unload stops there, c stays
+
+    host = _host(
+        {
+            "c": _recorder(calls, "c"),
+            "b": _recorder(calls, "b", ("c",)),
+            "a": _recorder(calls, "a", ("b",), unload=slow),
+        }
+    )
+    try:
+        firm, outcome = _in_thread(host.unload, "c", UnloadMode.FIRM)
+        assert inside.wait(10)
+        for attempt in (lambda: host.unload("c"), lambda: host.load("c")):
+            try:
+                attempt()
+            except ModuleBusyError as exc:
+                assert exc.name == "c"
+            else:
+                raise AssertionError("an operation took a module another one is taking down")
+        release.set()
+        firm.join(10)
+        assert type(outcome[0]).__name__ == "UnloadRefusedError"  # a refused; nothing else
+        assert calls.count("c.unload") == 0 and calls.count("c.load") == 1
+        assert {m.name: m.state for m in host.list_modules()} == {
+            "a": "running",
+            "b": "running",
+            "c": "running",
+        }
+    finally:
+        release.set()
+        host.stop()
+
+
+def test_a_firm_unload_waits_for_no_module_loading_on_top_of_a_dependent() -> None:
+    """``a`` (requires b, requires c) in its load() when ``module unload -f c`` comes: the
+    unload took b down and left a to start on a module no longer there."""
+    from modloader import ModuleBusyError
+    from modloader import UnloadMode
+
+    calls: list[str] = []
+    inside, release = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        inside.set()
+        release.wait(10)
+
+    host = _host(
+        {
+            "c": _recorder(calls, "c"),
+            "b": _recorder(calls, "b", ("c",)),
+            "a": _recorder(calls, "a", ("b",), load=slow),
+        },
+        noload=("a",),
+    )
+    try:
+        loading, outcome = _in_thread(host.load, "a")
+        assert inside.wait(10)
+        try:
+            host.unload("c", UnloadMode.FIRM)
+        except ModuleBusyError as exc:
+            assert (exc.name, exc.busy) == ("a", "load")
+        else:
+            raise AssertionError("a firm unload went on under a module's load()")
+        release.set()
+        loading.join(10)
+        assert type(outcome[0]).__name__ == "LoadOutcome"
+        _running_with_dependencies_running(host)
+        assert host.unload("c", UnloadMode.FIRM).dependents_unloaded == ("a", "b")
+    finally:
+        release.set()
+        host.stop()
+
+
+def test_no_module_starts_on_a_dependent_a_firm_unload_is_taking_down() -> None:
+    """``a`` (requires b) loaded while ``module unload -f c`` was busy with another of
+    c's dependents: a started on b, which the unload then removed under it."""
+    from modloader import DependencyError
+    from modloader import UnloadMode
+
+    calls: list[str] = []
+    inside, release = threading.Event(), threading.Event()
+
+    def slow() -> None:
+        inside.set()
+        release.wait(10)
+
+    host = _host(
+        {
+            "c": _recorder(calls, "c"),
+            "b": _recorder(calls, "b", ("c",)),
+            "d": _recorder(calls, "d", ("c",), unload=slow),
+            "a": _recorder(calls, "a", ("b",)),
+        },
+        noload=("a",),
+    )
+    try:
+        firm, outcome = _in_thread(host.unload, "c", UnloadMode.FIRM)
+        assert inside.wait(10)
+        try:
+            host.load("a")
+        except DependencyError as exc:
+            assert "b" in exc.message
+        else:
+            raise AssertionError("a module started on one that is being unloaded")
+        release.set()
+        firm.join(10)
+        assert set(outcome[0].dependents_unloaded) == {"b", "d"}
+        assert [(m.name, m.state) for m in host.list_modules()] == [("a", "declined")]
+        assert calls.count("a.load") == 0
+    finally:
+        release.set()
+        host.stop()
+
+
+def test_a_refused_soft_unload_does_not_fail_the_application_s_use_or_hooks() -> None:
+    """A module in use, and an operator retrying ``module unload`` on it: each refusal
+    flipped its state for a moment, and use() then failed, hook calls skipped it."""
+    from modloader import ModuleInUseError
+    from modloader import hookimpl
+    from modloader import hookspec
+
+    class Spec:
+        @hookspec
+        def ping(self) -> None: ...
+
+    class Pinged:
+        @hookimpl
+        def ping(self) -> str:
+            return "c"
+
+    host = Host(
+        "t.races2",
+        discovery=StaticDiscovery("t.races2", {"c": Pinged}),
+        config=ModulesConfig(),
+        hookspecs=[Spec],
+    )
+    host.start()
+    held = host.use("c", holder="app")
+    stop = threading.Event()
+    refused = [0]
+
+    def retry() -> None:
+        while not stop.is_set():
+            try:
+                host.unload("c")
+            except ModuleInUseError:
+                refused[0] += 1
+
+    thread = threading.Thread(target=retry)
+    thread.start()
+    missed = failed = 0
+    try:
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            missed += host.hook.ping() != ["c"]
+            try:
+                with host.use("c"):
+                    pass
+            except ModuleNotRunningError:
+                failed += 1
+    finally:
+        stop.set()
+        thread.join(10)
+        held.release()
+        host.stop()
+    assert refused[0] > 0
+    assert (missed, failed) == (0, 0)
+
+
+def test_listing_never_shows_a_module_removed_meanwhile() -> None:
+    """Reads take no lock: a row read as its record was removed said ``removed``, which
+    is no state of a module in the list."""
+    host = _host({f"m{i}": _recorder([], f"m{i}") for i in range(20)})
+    stop = threading.Event()
+
+    def churn() -> None:
+        while not stop.is_set():
+            for i in range(20):
+                host.unload(f"m{i}")
+                host.load(f"m{i}")
+
+    thread = threading.Thread(target=churn)
+    thread.start()
+    seen: set[str] = set()
+    try:
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline:
+            seen.update(m.state for m in host.list_modules())
+            try:
+                seen.add(host.get_module("m3").state)
+            except NoSuchModuleError:
+                pass
+    finally:
+        stop.set()
+        thread.join(10)
+        host.stop()
+    assert "removed" not in seen

@@ -31,7 +31,6 @@ from modloader._registry.calls import DEFAULT_TIMEOUT
 from modloader._registry.calls import OPERATION_SWITCH_INTERVAL
 from modloader._registry.calls import SWITCH_INTERVAL
 from modloader._registry.events import SubscriberT
-from modloader._registry.lifecycle import describe
 from modloader._registry.states import HostState
 from modloader.errors import HostStateError
 from modloader.module import UnloadMode
@@ -328,12 +327,12 @@ class AsyncHost:
         if not isinstance(name, str):
             raise TypeError(f"get_module(): 'name' must be a module name (str), not {name!r}")
         # No lock: the loop must not wait while an operation (a slow load(), say)
-        # holds it. Every read below is a whole-object read under the interpreter lock.
-        return describe(self.host._modules.get(name))
+        # holds it. Every read is a whole-object read under the interpreter lock.
+        return self.host.get_module(name)
 
     def list_modules(self) -> list[ModuleInfo]:
         """Every module in the module list, sorted by name; never waits for an operation."""
-        return [describe(r) for r in self.host._modules.ordered()]
+        return self.host.list_modules()
 
     async def list_hooks(self) -> list[HookInfo]:
         """:meth:`Host.list_hooks`, off the loop (it waits for an operation in progress)."""

@@ -20,12 +20,13 @@ from modloader._commands.table import CommandTable
 from modloader._commands.table import Reply
 from modloader._jsonable import jsonable
 from modloader._names import name_key
-from modloader._registry.lifecycle import describe
 from modloader._registry.operations import Operations
 from modloader._registry.outcomes import LoadOutcome
 from modloader._registry.outcomes import RefreshOutcome
 from modloader._registry.outcomes import ReloadOutcome
 from modloader._registry.outcomes import UnloadOutcome
+from modloader._registry.outcomes import describe
+from modloader._registry.states import ModuleState
 from modloader.errors import ModLoaderError
 from modloader.errors import UsageError
 from modloader.module import UnloadMode
@@ -33,6 +34,7 @@ from modloader.module import UnloadMode
 __all__ = ["BuiltinCommands", "install_builtin_commands"]
 
 _FLAGS = {"-f": UnloadMode.FIRM, "-h": UnloadMode.HARD}
+_REMOVED = ModuleState.REMOVED
 
 
 def _reply(lines: list[str], ok: bool, result: object = None, **done: object) -> Reply:
@@ -80,13 +82,13 @@ class BuiltinCommands:
             raise UsageError("")
         keyword = args[1].lower() if args else ""
         # No lock: a snapshot of the list, so it answers while an operation runs.
-        records = self.ops.lifecycle.modules.ordered()
+        records = [r for r in self.ops.lifecycle.modules.ordered() if r.state is not _REMOVED]
         if keyword:
             records = [r for r in records if keyword in r.name.lower()]
         lines = render_module_table(records)
 
         def data() -> dict[str, Any]:
-            modules = [describe(r).to_dict() for r in records]
+            modules = [describe(r).to_dict() for r in records]  # as they are when read
             return {"modules": modules, "count": len(modules)}
 
         return Reply(lines=lines, data=data)

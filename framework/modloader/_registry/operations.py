@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from typing import NoReturn
 
 from modloader._names import name_key
 from modloader._registry import reconcile
@@ -52,6 +53,15 @@ _log = logging.getLogger("modloader")
 _S = ModuleState
 
 
+def _check_not_taken(name: str, record: ModuleRecord) -> None:
+    """Refuse a module whose code runs, or that an operation is taking down (a firm
+    unload unloading the modules that need it first): it is that operation's."""
+    if record.busy:
+        raise ModuleBusyError(name, record.busy)
+    if record.state is _S.UNLOADING:
+        raise ModuleBusyError(name, "unload")
+
+
 class Operations:
     """``load``, ``unload``, ``reload`` and ``refresh`` over one :class:`Lifecycle`."""
 
@@ -80,10 +90,8 @@ class Operations:
             life.catalogue.rescan(name)
         with life.lock:
             record = life.modules.find(name)
-            if record is not None and record.busy:
-                raise ModuleBusyError(name, record.busy)
-            if record is not None and record.state is _S.RUNNING:
-                raise ModuleAlreadyRunningError(name)
+            if record is not None:
+                self._check_loadable(name)
             replaced = record is not None
             if record is not None:
                 yield from life.removing(record)
@@ -96,9 +104,10 @@ class Operations:
 
     def _check_loadable(self, name: str) -> None:
         record = self.lifecycle.modules.find(name)
-        if record is not None and record.busy:
-            raise ModuleBusyError(name, record.busy)
-        if record is not None and record.state is _S.RUNNING:
+        if record is None:
+            return
+        _check_not_taken(name, record)
+        if record.state is _S.RUNNING:
             raise ModuleAlreadyRunningError(name)
 
     def _load_fresh(self, name: str) -> Steps[None]:
@@ -156,11 +165,13 @@ class Operations:
             if record.state is not _S.RUNNING:
                 yield from life.removing(record)
                 return UnloadOutcome(name, mode, previously_declined=True)
+            if record.holders and mode is UnloadMode.SOFT:  # refused as it is: use() goes on
+                self._in_use(name, record)
             life.set_state(record, _S.UNLOADING)
-            count = record.use_count
+            count = record.use_count  # again: a use() may have been granted just before
             if count and mode is UnloadMode.SOFT:
                 life.set_state(record, _S.RUNNING)
-                raise ModuleInUseError(name, count, labels(list(record.holders.values())))
+                self._in_use(name, record)
             dependents = (
                 (yield from self._unload_dependents(name, record, mode, count)) if count else ()
             )
@@ -179,17 +190,26 @@ class Operations:
                 removed_despite_refusal=why,
             )
 
+    @staticmethod
+    def _in_use(name: str, record: ModuleRecord) -> NoReturn:
+        raise ModuleInUseError(name, record.use_count, labels(list(record.holders.values())))
+
     def _check_not_busy(self, name: str, record: ModuleRecord, mode: UnloadMode) -> None:
-        """Refuse while the module's code (or a module holding it) is running.
+        """Refuse while the module's code (or a module holding it) is running, or another
+        operation is taking it down. A firm or hard unload takes its dependents down
+        too: a module whose code runs while holding one of them refuses it as well.
 
         A hard unload may take away a module whose call timed out.
         """
         timed_out = record.state is _S.TIMED_OUT and mode is UnloadMode.HARD
-        if record.busy and not timed_out:
-            raise ModuleBusyError(name, record.busy)
+        if not timed_out:
+            _check_not_taken(name, record)
+        taken = {record}
+        if mode is not UnloadMode.SOFT and record.holders:
+            taken.update(dependents_deep(self.lifecycle.modules, record))
         for other in self.lifecycle.modules.records():
-            if other.busy and any(h._record is record for h in list(other.dep_handles)):
-                if other is not record:
+            if other.busy and other is not record:
+                if any(h._record in taken for h in list(other.dep_handles)):
                     raise ModuleBusyError(other.name, other.busy)
 
     def _refused(
@@ -227,18 +247,27 @@ class Operations:
         """Firm and hard: take the running dependents down first, deepest first."""
         life = self.lifecycle
         done: list[str] = []
-        for dependent in reversed(dependents_deep(life.modules, record)):
-            if dependent.state is not _S.RUNNING:
-                continue  # taken down meanwhile, by another operation
+        taken = [d for d in reversed(dependents_deep(life.modules, record)) if d.state.running]
+        for dependent in taken:
             if dependent.busy:
                 life.set_state(record, _S.RUNNING)
                 raise ModuleBusyError(dependent.name, dependent.busy)
+        # All of them at once: while they go one by one, no other operation takes one,
+        # and no module that needs one starts (it is not running).
+        for dependent in taken:
             life.set_state(dependent, _S.UNLOADING)
-            call = yield from life.unloading(dependent)
-            if refusal(call) and mode is not UnloadMode.HARD:
-                self._refused(name, record, call, count, tuple(done), refused_by=dependent)
-            yield from life.removing(dependent)
-            done.append(dependent.name)
+        try:
+            for dependent in taken:
+                call = yield from life.unloading(dependent)
+                if refusal(call) and mode is not UnloadMode.HARD:
+                    self._refused(name, record, call, count, tuple(done), refused_by=dependent)
+                yield from life.removing(dependent)
+                done.append(dependent.name)
+        except BaseException:
+            for dependent in taken:  # those not reached yet run on
+                if dependent.state is _S.UNLOADING and not dependent.busy:
+                    life.set_state(dependent, _S.RUNNING)
+            raise
         return tuple(done)
 
     # -- reload ----------------------------------------------------------------------

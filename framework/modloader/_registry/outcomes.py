@@ -8,11 +8,13 @@ wording is made from them in one place (:mod:`modloader._commands.render`).
 # Annotations evaluated, not strings: typing.NamedTuple compiles string ones (docs/design.md).
 
 import enum
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 from typing import Any
 from typing import NamedTuple
 
 from modloader._registry.record import labels
+from modloader._registry.states import ModuleState
 from modloader.errors import ConfigIssue
 from modloader.errors import InvalidSettingsError
 from modloader.errors import ModuleError
@@ -34,7 +36,10 @@ __all__ = [
     "StartResult",
     "UnloadOutcome",
     "describe",
+    "describe_listed",
 ]
+
+_REMOVED = ModuleState.REMOVED.value
 
 
 class StartResult(enum.Enum):
@@ -248,6 +253,12 @@ class ModuleSettingsInfo(NamedTuple):
 def _plain(value: Any) -> Any:
     """A field as JSON has it: a sequence is a list."""
     return list(value) if isinstance(value, tuple) else value
+
+
+def describe_listed(records: Iterable["ModuleRecord"]) -> list[ModuleInfo]:
+    """Snapshots of ``records`` still in the module list: reads take no lock, so one
+    removed meanwhile (its state ``removed``) is left out."""
+    return [info for info in map(describe, records) if info.state != _REMOVED]
 
 
 def describe(record: "ModuleRecord") -> ModuleInfo:
