@@ -155,6 +155,18 @@ def _recorder(calls: list[str], name: str, requires: tuple[str, ...] = (), **hoo
     return type(name, (), {"requires": requires, "load": load, "unload": unload})
 
 
+class _Gate:
+    """A piece of module code that waits inside until released."""
+
+    def __init__(self, returns: Any = None) -> None:
+        self.inside, self.release, self.returns = threading.Event(), threading.Event(), returns
+
+    def __call__(self) -> Any:
+        self.inside.set()
+        self.release.wait(10)
+        return self.returns
+
+
 def _host(modules: dict[str, type], noload: tuple[str, ...] = ()) -> Host:
     host = Host(
         "t.races",
@@ -195,12 +207,8 @@ def test_a_module_a_firm_unload_is_taking_down_is_refused_to_other_operations() 
     from modloader import UnloadMode
 
     calls: list[str] = []
-    inside, release = threading.Event(), threading.Event()
-
-    def slow() -> bool:
-        inside.set()
-        release.wait(10)
-        return False  # refuses: the firm unload stops there, c stays
+    slow = _Gate(returns=False)  # refuses: the firm unload stops there, c stays
+    inside, release = slow.inside, slow.release
 
     host = _host(
         {
@@ -240,11 +248,8 @@ def test_a_firm_unload_waits_for_no_module_loading_on_top_of_a_dependent() -> No
     from modloader import UnloadMode
 
     calls: list[str] = []
-    inside, release = threading.Event(), threading.Event()
-
-    def slow() -> None:
-        inside.set()
-        release.wait(10)
+    slow = _Gate()
+    inside, release = slow.inside, slow.release
 
     host = _host(
         {
@@ -280,11 +285,8 @@ def test_no_module_starts_on_a_dependent_a_firm_unload_is_taking_down() -> None:
     from modloader import UnloadMode
 
     calls: list[str] = []
-    inside, release = threading.Event(), threading.Event()
-
-    def slow() -> None:
-        inside.set()
-        release.wait(10)
+    slow = _Gate()
+    inside, release = slow.inside, slow.release
 
     host = _host(
         {
