@@ -8,6 +8,8 @@ import threading
 import time
 from typing import Any
 
+import pytest
+
 from modloader import Host
 from modloader import ModuleNotRunningError
 from modloader import ModulesConfig
@@ -399,3 +401,36 @@ def test_listing_never_shows_a_module_removed_meanwhile() -> None:
         thread.join(10)
         host.stop()
     assert "removed" not in seen
+
+
+def test_a_firm_unload_under_another_one_is_refused_not_run_past_it() -> None:
+    """``module unload -f x`` marks b and d (both need x) and runs d's unload(); then
+    ``module unload -f c`` (b needs c too) skipped b, marked by the first, and removed
+    c while b, which needs it, was still to be asked to unload."""
+    from modloader import ModuleBusyError
+    from modloader import UnloadMode
+
+    calls: list[str] = []
+    slow = _Gate()
+    host = _host(
+        {
+            "x": _recorder(calls, "x"),
+            "c": _recorder(calls, "c"),
+            "b": _recorder(calls, "b", ("x", "c")),
+            "d": _recorder(calls, "d", ("x",), unload=slow),
+        }
+    )
+    try:
+        first, outcome = _in_thread(host.unload, "x", UnloadMode.FIRM)
+        assert slow.inside.wait(10)
+        with pytest.raises(ModuleBusyError) as refused:
+            host.unload("c", UnloadMode.FIRM)
+        assert refused.value.name == "b"
+        slow.release.set()
+        first.join(10)
+        assert set(outcome[0].dependents_unloaded) == {"b", "d"}
+        assert "c.unload" not in calls
+        assert [(m.name, m.state) for m in host.list_modules()] == [("c", "running")]
+    finally:
+        slow.release.set()
+        host.stop()

@@ -206,7 +206,9 @@ class Operations:
             _check_not_taken(name, record)
         taken = {record}
         if mode is not UnloadMode.SOFT and record.holders:
-            taken.update(dependents_deep(self.lifecycle.modules, record))
+            for dependent in dependents_deep(self.lifecycle.modules, record):
+                _check_not_taken(dependent.name, dependent)  # another operation's
+                taken.add(dependent)
         for other in self.lifecycle.modules.records():
             if other.busy and other is not record:
                 if any(h._record in taken for h in list(other.dep_handles)):
