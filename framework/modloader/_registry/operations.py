@@ -161,7 +161,7 @@ class Operations:
             record = life.modules.get(name)
             if record.builtin:
                 raise BuiltinModuleError(name)
-            self._check_not_busy(name, record, mode)
+            taken = self._check_not_busy(name, record, mode)
             if record.state is not _S.RUNNING:
                 yield from life.removing(record)
                 return UnloadOutcome(name, mode, previously_declined=True)
@@ -173,7 +173,9 @@ class Operations:
                 life.set_state(record, _S.RUNNING)
                 self._in_use(name, record)
             dependents = (
-                (yield from self._unload_dependents(name, record, mode, count)) if count else ()
+                (yield from self._unload_dependents(name, record, mode, count, taken))
+                if count
+                else ()
             )
             call = yield from life.unloading(record)
             why = refusal(call)
@@ -194,25 +196,30 @@ class Operations:
     def _in_use(name: str, record: ModuleRecord) -> NoReturn:
         raise ModuleInUseError(name, record.use_count, labels(list(record.holders.values())))
 
-    def _check_not_busy(self, name: str, record: ModuleRecord, mode: UnloadMode) -> None:
+    def _check_not_busy(
+        self, name: str, record: ModuleRecord, mode: UnloadMode
+    ) -> list[ModuleRecord]:
         """Refuse while the module's code (or a module holding it) is running, or another
         operation is taking it down. A firm or hard unload takes its dependents down
-        too: a module whose code runs while holding one of them refuses it as well.
+        too: each must be free, and a module whose code runs while holding one of them
+        refuses it as well. Returns those dependents, deepest first (none for a soft one).
 
         A hard unload may take away a module whose call timed out.
         """
         timed_out = record.state is _S.TIMED_OUT and mode is UnloadMode.HARD
         if not timed_out:
             _check_not_taken(name, record)
-        taken = {record}
+        dependents: list[ModuleRecord] = []
         if mode is not UnloadMode.SOFT and record.holders:
-            for dependent in dependents_deep(self.lifecycle.modules, record):
-                _check_not_taken(dependent.name, dependent)  # another operation's
-                taken.add(dependent)
+            dependents = dependents_deep(self.lifecycle.modules, record)
+            for dependent in dependents:
+                _check_not_taken(dependent.name, dependent)  # its code runs, or another's
+        taken = {record, *dependents}
         for other in self.lifecycle.modules.records():
             if other.busy and other is not record:
                 if any(h._record in taken for h in list(other.dep_handles)):
                     raise ModuleBusyError(other.name, other.busy)
+        return dependents[::-1]
 
     def _refused(
         self,
@@ -244,16 +251,17 @@ class Operations:
         )
 
     def _unload_dependents(
-        self, name: str, record: ModuleRecord, mode: UnloadMode, count: int
+        self,
+        name: str,
+        record: ModuleRecord,
+        mode: UnloadMode,
+        count: int,
+        taken: list[ModuleRecord],
     ) -> Steps[tuple[str, ...]]:
-        """Firm and hard: take the running dependents down first, deepest first."""
+        """Firm and hard: take the running dependents down first, deepest first (``taken``:
+        :meth:`_check_not_busy` found them free, under the same hold of the lock)."""
         life = self.lifecycle
         done: list[str] = []
-        taken = [d for d in reversed(dependents_deep(life.modules, record)) if d.state.running]
-        for dependent in taken:
-            if dependent.busy:
-                life.set_state(record, _S.RUNNING)
-                raise ModuleBusyError(dependent.name, dependent.busy)
         # All of them at once: while they go one by one, no other operation takes one,
         # and no module that needs one starts (it is not running).
         for dependent in taken:

@@ -385,9 +385,11 @@ def stray_noloads(catalogue: Catalogue, config: ModulesConfig) -> list[ConfigIss
     if not config.noload_at:  # the common case: the sort of every name is not made
         return []
     installed = catalogue.installed_names()
+    if not installed:  # the namespace's own warning says it
+        return []
     namespace = catalogue.discovery.namespace
     issues = []
-    for entry in config.noload_at if installed else ():  # none: the namespace's own warning
+    for entry in config.noload_at:
         if catalogue.candidate(entry.name) is None and catalogue.conflict(entry.name) is None:
             message = f"noload = {entry.name}: no module of that name is installed in '{namespace}'"
             close = suggest(entry.name, installed)
