@@ -21,6 +21,7 @@ from modloader._cli.signals import Phase
 from modloader._cli.signals import ProcessSignals
 from modloader._cli.signals import reload_counts
 from modloader._cli.signals import reload_everything
+from modloader._cli.signals import reload_summary
 from modloader._commands.base import CommandResult
 from modloader._commands.base import Executor
 from modloader._control.paths import default_socket_path
@@ -238,7 +239,7 @@ class _ReloadNotifier:
             result = self._executor.execute(line)
             counts = reload_counts(result)
             if counts is not None:  # as SIGHUP says it
-                outcome = f"{len(counts[0])} modules reloaded, {len(counts[1])} failed"
+                outcome = reload_summary(*counts)
             elif result.ok:
                 outcome = "every module reloaded"
         finally:

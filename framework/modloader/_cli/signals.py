@@ -30,6 +30,7 @@ import threading
 import time
 from collections.abc import Callable
 from collections.abc import Collection
+from collections.abc import Sequence
 from types import FrameType
 from typing import TYPE_CHECKING
 from typing import Protocol
@@ -49,6 +50,7 @@ __all__ = [
     "log_reload_failures",
     "reload_counts",
     "reload_everything",
+    "reload_summary",
 ]
 
 logger = logging.getLogger("modloader.serve")
@@ -216,7 +218,7 @@ def reload_everything(
     for line in result.output.splitlines():  # a module's line is a warning if it failed
         warn = refused or any(quoted in line for quoted in failing)
         logger.log(logging.WARNING if warn else logging.INFO, "%s", line)
-    summary = f"{len(reloaded)} modules reloaded, {len(failed)} failed"
+    summary = reload_summary(reloaded, failed)
     if refused:
         logger.warning("%s: no module reloaded", why)
         notify("READY=1", "STATUS=Running; last reload: not done")
@@ -235,6 +237,11 @@ def reload_everything(
     )
     notify("READY=1", f"STATUS=Running; last reload: {summary}")
     return ok and not failed
+
+
+def reload_summary(reloaded: Sequence[str], failed: Sequence[str]) -> str:
+    """``2 modules reloaded, 1 failed``: the log's summary and systemd's status alike."""
+    return f"{len(reloaded)} modules reloaded, {len(failed)} failed"
 
 
 def reload_counts(result: CommandResult) -> tuple[list[str], list[str]] | None:
