@@ -324,10 +324,8 @@ class AsyncHost:
 
         :raises ~modloader.errors.NoSuchModuleError: not in the module list.
         """
-        if not isinstance(name, str):
-            raise TypeError(f"get_module(): 'name' must be a module name (str), not {name!r}")
-        # No lock: the loop must not wait while an operation (a slow load(), say)
-        # holds it. Every read is a whole-object read under the interpreter lock.
+        # Host.get_module takes no lock (the loop must not wait while an operation, a
+        # slow load() say, holds it) and checks the name as everywhere.
         return self.host.get_module(name)
 
     def list_modules(self) -> list[ModuleInfo]:
