@@ -72,6 +72,16 @@ def environment(tmp_path, site):
     }
 
 
+def console_environment(tmp_path, site):
+    """What a console on a terminal of its own (``Terminal``) is started with."""
+    return {
+        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
+        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
+        "XDG_STATE_HOME": str(tmp_path / "state"),
+        "XDG_RUNTIME_DIR": str(tmp_path),
+    }
+
+
 def run(tmp_path, site, *args, load=(), command=None):
     """``modloader -n careless.modules -C modules.conf ARGS`` (or ``command``), with
     ``load`` the modules it loads."""
@@ -218,12 +228,7 @@ def test_the_console_keeps_printing_after_a_module_replaces_stdout(tmp_path):
     conf = tmp_path / "modules.conf"
     conf.write_text("[modules]\nautoload = no\nload = res_fine\n")
     argv = [sys.executable, "-m", "modloader", "-n", "careless.modules", "-C", str(conf), "-c"]
-    env = {
-        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
-        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_RUNTIME_DIR": str(tmp_path),
-    }
+    env = console_environment(tmp_path, site)
     term = Terminal(tmp_path / "history", argv, env)
     try:
         term.expect("*CLI>")
@@ -251,12 +256,7 @@ def test_the_console_puts_stdout_back_after_a_command_over_the_socket(tmp_path):
     conf.write_text("[modules]\nautoload = no\nload = res_fine\n")
     sock = str(tmp_path / "h.sock")
     command = [sys.executable, "-m", "modloader", "-n", "careless.modules"]
-    env = {
-        "PYTHONPATH": os.pathsep.join([str(site), str(FRAMEWORK)]),
-        "MODLOADER_CACHE_DIR": str(tmp_path / "cache"),
-        "XDG_STATE_HOME": str(tmp_path / "state"),
-        "XDG_RUNTIME_DIR": str(tmp_path),
-    }
+    env = console_environment(tmp_path, site)
     term = Terminal(tmp_path / "history", [*command, "-C", str(conf), "-s", sock, "-c"], env)
     try:
         term.expect("*CLI>")
