@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from operator import attrgetter
 
 from modloader._names import name_key
 from modloader._names import suggest
@@ -57,7 +58,7 @@ class ModuleList:
 
     def ordered(self) -> list[ModuleRecord]:
         """The module list, sorted case-insensitively by name."""
-        return sorted(self.records(), key=lambda r: (r.name.lower(), r.name))
+        return sorted(self.records(), key=_SHOWN_ORDER)
 
     def running_in_start_order(self) -> list[ModuleRecord]:
         running = [r for r in self.records() if r.state in (ModuleState.RUNNING, _UNLOADING)]
@@ -80,3 +81,4 @@ class ModuleList:
 
 
 _UNLOADING = ModuleState.UNLOADING
+_SHOWN_ORDER = attrgetter("shown_order")

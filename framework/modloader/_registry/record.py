@@ -42,8 +42,8 @@ class ModuleRecord:
         "builtin", "busy", "candidate", "ctx", "dep_handles", "description", "enhances",
         "error", "given_back", "holders", "key", "load_hook", "load_priority", "load_time",
         "logged", "name", "obj", "optional_modules", "plugin", "position", "preload",
-        "registrations", "reload_hook", "required", "requires", "settings_model", "spellings",
-        "start_seq", "state", "support_level", "taken", "top_levels", "unload_hook",
+        "registrations", "reload_hook", "required", "requires", "settings_model", "shown_order",
+        "spellings", "start_seq", "state", "support_level", "taken", "top_levels", "unload_hook",
     )  # fmt: skip
 
     def __init__(
@@ -60,6 +60,8 @@ class ModuleRecord:
         self.name = name
         #: The name as matched (:func:`~modloader._names.name_key`).
         self.key = name_key(name)
+        #: Where ``module show`` lists it: case-insensitively by name.
+        self.shown_order = (name.lower(), name)
         #: Metadata from discovery; ``None`` for a built-in.
         self.candidate = candidate
         self.builtin = builtin
