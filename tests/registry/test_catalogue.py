@@ -112,3 +112,20 @@ def test_an_entry_point_without_a_module_name_is_ignored_and_said(
         f"dist-odd 2.0 publishes an entry point without a module name in '{GROUP}' "
         f"({name!r} = odd:Plugin); it is ignored"
     ]
+
+
+def test_the_installed_count_counts_each_name_once_conflicting_ones_too() -> None:
+    class Twice(SlowDiscovery):
+        def scan(self) -> list[Candidate]:
+            return [*super().scan(), Candidate("B", "other:Plugin", GROUP, "dist-other", "1.0")]
+
+    discovery = Twice()
+    discovery.release.set()
+    catalogue = Catalogue(discovery)
+    catalogue.rescan()
+    assert catalogue.conflict("b") is not None
+    assert catalogue.installed_names() == ["a", "b"]
+    assert catalogue.installed_count() == 2
+    discovery.installed["c"] = _candidate("c")
+    catalogue.rescan("c")
+    assert catalogue.installed_count() == len(catalogue.installed_names()) == 3

@@ -128,6 +128,10 @@ class Catalogue:
         names += [group[0].name for group in self._conflicts.values()]
         return sorted(names, key=lambda n: (n.lower(), n))
 
+    def installed_count(self) -> int:
+        """How many names :meth:`installed_names` would list (without listing them)."""
+        return len(self._candidates) + len(self._conflicts)
+
     def autoload_names(self) -> list[str]:
         """What ``autoload`` adds to the load order: installed, not ``noload``'ed."""
         if not self.autoload:

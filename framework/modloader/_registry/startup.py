@@ -364,11 +364,12 @@ def _say_discovered(
 ) -> None:
     """How many modules the namespace holds (``-v``); a warning when it holds none."""
     catalogue = life.catalogue
-    names = catalogue.installed_names()
+    count = catalogue.installed_count()
     namespace = catalogue.discovery.namespace
-    _log.info("Found %d modules in '%s' (%.0f ms)", len(names), namespace, seconds * 1000)
-    _log.debug("Installed: %s", ", ".join(names) or "none")
-    if not names:
+    _log.info("Found %d modules in '%s' (%.0f ms)", count, namespace, seconds * 1000)
+    if _log.isEnabledFor(logging.DEBUG):  # the names sorted only for a log that shows them
+        _log.debug("Installed: %s", ", ".join(catalogue.installed_names()) or "none")
+    if not count:
         from modloader._discovery.namespaces import empty_namespace_message
 
         report.say(logging.WARNING, empty_namespace_message(namespace))
