@@ -62,16 +62,21 @@ def test_modules_that_will_not_start_are_never_imported(
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == ["res_started"]
 
 
+@pytest.mark.parametrize("cache", ["on", "off"])
 def test_a_distribution_installed_after_start_is_loadable(
-    fake_distributions: FakeSite, tmp_path: Path, monkeypatch: Any, modloader_host: Any
+    fake_distributions: FakeSite, tmp_path: Path, monkeypatch: Any, modloader_host: Any, cache: str
 ) -> None:
     monkeypatch.setenv("KIT_TRACE_DIR", str(tmp_path))
+    if cache == "off":
+        monkeypatch.setenv("MODLOADER_NO_CACHE", "1")
     add_traced(fake_distributions, "res_first")
     host = modloader_host(namespace="trace.test")
     add_traced(fake_distributions, "res_later")
     result = host.run("module load res_later")
     assert result.ok, result.output
     assert host.get_module("res_later")["version"] == "1.0"
+    result = host.run("module refresh res_first")
+    assert result.ok, result.output
 
 
 def test_an_entry_point_added_in_place_is_loadable(

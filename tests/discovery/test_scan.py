@@ -557,6 +557,8 @@ def test_cache_off_writes_nothing_and_still_answers(site, cache_dir, monkeypatch
     assert names([site], **kw) == ["one"]
     plugin(site, "two")
     assert names([site], **kw) == ["one", "two"]
+    assert names([site], wanted="two", **kw) == ["two"]  # module load: that name's alone
+    assert names([site], wanted="three", **kw) == []
     assert not (cache_dir / CACHE_KIND).exists()
 
 

@@ -114,7 +114,7 @@ def scan_group(
     store = _cachestore.current() if cache is None else cache
     cached = use_cache and store.is_enabled()
     if not cached:
-        return _Scan(group, cached=False).run(entries, [])
+        return _Scan(group, cached=False, wanted=wanted).run(entries, [])
     key = _cachestore.key_for(_FORMAT, _INTERPRETER, group, *entries)
     old_slots: list[Any] = []
     last = _LAST.get((store.path(), key)) if wanted is not None else None
