@@ -411,6 +411,28 @@ def test_preload_runs_before_core_init_with_its_dependencies(
     assert journal == ["load res_db", "load res_realtime", "core init", "load app"]
 
 
+def test_an_enhancer_of_what_a_preloaded_module_requires_starts_first_when_preloaded_too(
+    make_host: HostFactory, journal: Journal
+) -> None:
+    # Who enhances a module is known from its code: the preload phase imports only
+    # what it starts, so the enhancer is pulled forward when it is preloaded itself.
+    modules = {
+        "plain": module(journal),
+        "enh": module(journal, enhances=("plain",), priority=200),
+        "user": module(journal, requires=("plain",), priority=20),
+    }
+    host = make_host(modules, load=("^user",))
+    host.start(lambda h: journal.append("core init"))
+    assert journal == ["load plain", "load user", "core init", "load enh"]
+    assert host.get_module("enh")["holders"] == []
+    host.stop()
+    journal.clear()
+    host = make_host(modules, load=("^user", "^enh"))
+    host.start(lambda h: journal.append("core init"))
+    assert journal == ["load plain", "load enh", "load user", "core init"]
+    assert host.get_module("enh")["holders"] == ["user"]
+
+
 def test_references_are_all_or_none(make_host: HostFactory, journal: Journal) -> None:
     host = make_host(
         {
