@@ -186,6 +186,44 @@ def test_a_module_may_not_take_a_host_command() -> None:
     assert host.run("module show").output.startswith("Module")
 
 
+@pytest.mark.parametrize(
+    ("words", "taken"),
+    [("core stop now", "core stop'"), ("module", "module "), ("module show extra", "module show'")],
+)
+def test_a_module_may_not_take_lines_of_a_host_command(words: str, taken: str) -> None:
+    class Thief:
+        def load(self, ctx: ModuleContext) -> None:
+            ctx.register_command(words, lambda args: "mine")
+
+    host = make({"thief": Thief})
+    host.start()
+    try:
+        assert host.get_module("thief").state == "declined"
+        error = host.get_module("thief").last_error or ""
+        assert f"command '{words}' would take lines of '{taken}" in error
+        assert error.endswith("registered by the host")
+        assert host.run("module lod a").output.startswith("No such command 'module lod a'")
+        assert host.run("module show extra").output.startswith("Usage: module show")
+    finally:
+        host.stop()
+
+
+def test_modules_may_not_take_lines_of_each_others_commands() -> None:
+    class Other:
+        def load(self, ctx: ModuleContext) -> None:
+            ctx.register_command("hello say loudly", lambda args: "mine")
+
+    host = make({"a": Greeter, "other": Other})
+    host.start()
+    try:
+        assert "would take lines of 'hello say', registered by 'a'" in (
+            host.get_module("other").last_error or ""
+        )
+        assert host.run("hello say loudly").output == "hello loudly"
+    finally:
+        host.stop()
+
+
 def test_run_and_execute_run_the_same_command() -> None:
     """They differ only in when a result's structured form is made (run: at once)."""
     host = Host("ns", discovery=StaticDiscovery("ns", {"res_a": object()}), config=ModulesConfig())

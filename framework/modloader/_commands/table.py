@@ -109,13 +109,25 @@ class CommandTable:
     def add(self, command: Command) -> Callable[[], None]:
         """Add ``command``; returns what takes it away again.
 
-        :raises ValueError: another owner already has these words.
+        :raises ValueError: another owner has these words, or a command whose words
+            begin with these or that these begin with: the longest match would take
+            the other's lines (``core stop now`` over the host's ``core stop``; ``module``
+            would answer every mistyped ``module ...`` line).
         """
-        existing = self._commands.get(command.words)
-        if existing is not None and existing.owner != command.owner:
-            who = f"'{existing.owner}'" if existing.owner else "the host"
-            raise ValueError(f"command '{command.text}' is already registered by {who}")
-        self._commands[command.words] = command
+        words = command.words
+        for other in self._commands.values():
+            if other.owner == command.owner:
+                continue
+            shared = min(len(words), len(other.words))
+            if other.words[:shared] != words[:shared]:
+                continue
+            who = f"'{other.owner}'" if other.owner else "the host"
+            if other.words == words:
+                raise ValueError(f"command '{command.text}' is already registered by {who}")
+            raise ValueError(
+                f"command '{command.text}' would take lines of '{other.text}', registered by {who}"
+            )
+        self._commands[words] = command
 
         def remove() -> None:
             if self._commands.get(command.words) is command:
