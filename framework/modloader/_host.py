@@ -252,26 +252,30 @@ class Host:
         if core_init is not None:
             check_callable("start", "core_init", core_init)
         self.state = HostState.STARTING
+        self._stopping.startup_began()
         if self.switch_interval is not None and sys.getswitchinterval() > self.switch_interval:
             sys.setswitchinterval(self.switch_interval)
-        with CollectorPaused():
-            try:
-                self.config = self.read_config()
-                for warning in self.config.warnings:
-                    _log.warning("%s", warning)
-                self.report = run_startup(
-                    self._lifecycle,
-                    self.config,
-                    builtins=self.builtins,
-                    core_init=(lambda: core_init(self)) if core_init is not None else None,
-                    stop_requested=self._stopping.requested.is_set,
-                )
-            except BaseException:
-                self._stopped()
-                if self._modules.running_in_start_order():  # its unwind was cut short
-                    self._stopping.interrupted()  # (a second Ctrl-C): stop() goes on with it
-                raise
-        self.state = HostState.RUNNING
+        try:
+            with CollectorPaused():
+                try:
+                    self.config = self.read_config()
+                    for warning in self.config.warnings:
+                        _log.warning("%s", warning)
+                    self.report = run_startup(
+                        self._lifecycle,
+                        self.config,
+                        builtins=self.builtins,
+                        core_init=(lambda: core_init(self)) if core_init is not None else None,
+                        stop_requested=self._stopping.requested.is_set,
+                    )
+                except BaseException:
+                    self._stopped()
+                    if self._modules.running_in_start_order():  # its unwind was cut short
+                        self._stopping.interrupted()  # (a second Ctrl-C): stop() goes on
+                    raise
+            self.state = HostState.RUNNING
+        finally:
+            self._stopping.startup_over()
         self._run_queued_reloads()
         return self.report
 
@@ -303,10 +307,13 @@ class Host:
     def stop(self, graceful: bool = True) -> list[str]:
         """Stop: graceful unloads every module in reverse start order; returns their names.
 
-        Called while :meth:`start` runs (from a module's ``load()``, the core init or
-        another thread), it stops the startup instead, and returns ``[]`` at once:
-        nothing more starts, what started is unloaded, and :meth:`start` raises
-        :class:`~modloader.errors.StartupError`, as after :meth:`request_stop`.
+        Called while :meth:`start` runs, it stops the startup instead: nothing more
+        starts, what started is unloaded, and :meth:`start` raises
+        :class:`~modloader.errors.StartupError`, as after :meth:`request_stop`. It
+        returns ``[]``: from another thread once the startup is over (what it started
+        unloaded), from a module's ``load()`` or the core init at once. (A thread that
+        the core init itself waits for would wait for ever: it calls
+        :meth:`request_stop` instead.)
 
         Called while another thread stops the host, it returns ``[]`` once that stop
         is over (at once from the code that stop is waiting for: a module's
@@ -324,6 +331,8 @@ class Host:
         # A startup unloads what it started itself; a stop that is not graceful, nothing.
         if state is HostState.STARTING or not graceful:
             self._stopping.over()
+            if state is HostState.STARTING:
+                self._stopping.await_startup()
             return []
         try:
             return unwind(self._lifecycle)

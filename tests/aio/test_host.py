@@ -13,6 +13,7 @@ import pytest
 
 from modloader import AsyncHost
 from modloader import Host
+from modloader import HostState
 from modloader import HostStateError
 from modloader import LoadDeclinedError
 from modloader import ModuleContext
@@ -115,6 +116,43 @@ def test_a_slow_plain_module_never_blocks_the_loop() -> None:
     ticks, seen = asyncio.run(main())
     assert ticks >= 5  # 50 on an idle machine; the loop went on while load() slept
     assert "aio" in seen
+
+
+def test_stop_after_a_cancelled_start_returns_once_the_startup_is_over() -> None:
+    """A Ctrl-C under asyncio.run cancels the awaited start(); the startup goes on in
+    its thread, stops itself, and stop() returns once what it started is unloaded."""
+    events: list[str] = []
+
+    class First:
+        def unload(self, ctx: ModuleContext) -> None:
+            events.append("unload a")
+
+    class Slow:
+        def load(self, ctx: ModuleContext) -> None:
+            time.sleep(0.3)
+            events.append("load slow done")
+
+        def unload(self, ctx: ModuleContext) -> None:
+            events.append("unload slow")
+
+    async def main() -> list[str]:
+        host = make({"a": First, "slow": Slow})
+        starting = asyncio.create_task(host.start())
+        await asyncio.sleep(0.1)
+        starting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await starting
+        returned = await host.stop()
+        events.append(f"stop() returned {returned}")
+        assert host.state is HostState.STOPPED
+        return events
+
+    assert asyncio.run(main()) == [
+        "load slow done",
+        "unload slow",
+        "unload a",
+        "stop() returned []",
+    ]
 
 
 def test_the_time_limit_cancels_an_async_load() -> None:

@@ -39,6 +39,9 @@ class Stopping:
         #: The last stop was interrupted (a Ctrl-C while it waited for an ``unload()``):
         #: the next ``stop()`` goes on with it.
         self._interrupted = False
+        #: The thread running ``start()`` while it runs, and the end of the startup.
+        self._starter: int | None = None
+        self._started = threading.Event()
 
     # -- requests ----------------------------------------------------------------------
 
@@ -116,6 +119,24 @@ class Stopping:
     def over(self) -> None:
         """The stop is done: the modules it unloads are unloaded."""
         self._over.set()
+
+    # -- a stop during startup -----------------------------------------------------------
+
+    def startup_began(self) -> None:
+        self._starter = threading.get_ident()
+
+    def startup_over(self) -> None:
+        """The startup ended, running or not: what it started and did not keep is unloaded."""
+        self._starter = None
+        self._started.set()
+
+    def await_startup(self) -> None:
+        """Wait for the startup to end, unless this thread is the one starting the host
+        or the startup waits for it (module code, or a thread waiting for that)."""
+        starter = self._starter
+        if starter is None or starter == threading.get_ident() or starter in waiting_threads():
+            return
+        _sliced_wait(self._started, None)
 
 
 def _sliced_wait(event: threading.Event, timeout: float | None) -> bool:
