@@ -52,3 +52,34 @@ def test_a_refused_support_level_is_not_what_module_show_shows() -> None:
     with pytest.raises(ValueError, match="'support_level' must be one of"):
         read_contract(record, Bogus())
     assert record.support_level == "unknown"
+
+
+@pytest.mark.parametrize(
+    ("attr", "value", "message"),
+    [
+        ("load", 5, "'load' must be a method, not 5"),
+        ("unload", "no", "'unload' must be a method, not 'no'"),
+        ("reload", 3, "'reload' must be a method, not 3"),
+        ("description", 42, "'description' must be text, not 42"),
+        ("requires", b"res_a", "'requires' must be a list of module names, not b'res_a'"),
+        ("requires", [None], r"'requires' must be a list of module names, not \[None\]"),
+        ("optional_modules", 5, "'optional_modules' must be a list of module names, not 5"),
+        ("enhances", ("a", 7), r"'enhances' must be a list of module names, not \('a', 7\)"),
+    ],
+)
+def test_an_attribute_of_the_wrong_type_is_refused_naming_it(
+    attr: str, value: object, message: str
+) -> None:
+    """Taken before for what they were not: ``load = 5`` started a module that did
+    nothing, ``requires = b"res_a"`` required modules '114', '101' ..."""
+    obj = types.SimpleNamespace(**{attr: value})
+    with pytest.raises(TypeError, match=f"^{message}$"):
+        read_contract(ModuleRecord("res_odd"), obj)
+
+
+@pytest.mark.parametrize("value", [None, "", (), []])
+def test_empty_names_and_absent_hooks_are_nothing(value: object) -> None:
+    obj = types.SimpleNamespace(requires=value, load=None, description=None)
+    record = ModuleRecord("res_empty")
+    read_contract(record, obj)
+    assert (record.requires, record.load_hook, record.description) == ((), None, None)

@@ -146,14 +146,19 @@ _LEVELS = frozenset(level.value for level in SupportLevel)
 
 
 def _names(value: Any, attr: str) -> tuple[str, ...]:
-    if not value:
+    if value is None:
         return ()
     if isinstance(value, str):
-        return (value,)
-    try:
-        return tuple(str(v) for v in value)
-    except TypeError:
-        raise TypeError(f"'{attr}' must be a list of module names, not {value!r}") from None
+        return (value,) if value else ()
+    names: tuple[Any, ...] = ()
+    if not isinstance(value, bytes | bytearray):  # iterable, but of numbers
+        try:
+            names = tuple(value)
+        except TypeError:
+            names = (value,)
+    if isinstance(value, bytes | bytearray) or not all(isinstance(n, str) for n in names):
+        raise TypeError(f"'{attr}' must be a list of module names, not {value!r}")
+    return names
 
 
 def _attr(obj: Any, name: str) -> Any:
@@ -175,7 +180,9 @@ def read_contract(record: ModuleRecord, obj: Any) -> None:
     loader turns that into a decline naming the attribute.
     """
     description = _attr(obj, "description")
-    record.description = str(description).splitlines()[0] if description else None
+    if description is not None and not isinstance(description, str):
+        raise TypeError(f"'description' must be text, not {description!r}")
+    record.description = description.splitlines()[0] if description else None
     level = _attr(obj, "support_level") or SupportLevel.UNKNOWN
     support_level = str(level).lower()
     if support_level not in _LEVELS:  # refused, so not shown either: it stays "unknown"
@@ -200,7 +207,10 @@ def read_contract(record: ModuleRecord, obj: Any) -> None:
 
 def _hook(obj: Any, name: str) -> Callable[..., Any] | None:
     value = _attr(obj, name)
-    return value if callable(value) else None
+    if value is not None and not callable(value):  # load = 5 would start doing nothing
+        raise TypeError(f"'{name}' must be a method, not {value!r}")
+    hook: Callable[..., Any] | None = value
+    return hook
 
 
 def labels(holders: Iterable[object]) -> list[str]:
