@@ -66,6 +66,9 @@ def test_a_hook_without_spec_is_accepted_unless_strict(
     assert host.is_running("res_extra")
     shown = host.run("module show hooks like plural").output.splitlines()
     assert shown[1].split() == ["filter_notes_plural", "undeclared", "res_extra"]
+    assert shown[-1] == "0 hooks declared, 1 undeclared"  # counted as declared before
+    footer = host.run("module show hooks").output.splitlines()[-1]
+    assert footer == "4 hooks declared, 1 undeclared"
 
 
 def test_strict_checking_declines_a_hook_without_spec(

@@ -29,17 +29,21 @@ def _module_text(module: HookImplInfo) -> str:
 
 
 def render_hook_table(hooks: Iterable[HookInfo]) -> list[str]:
-    """Header, one row per hook, and ``N hooks declared``."""
+    """Header, one row per hook, and ``N hooks declared`` (``, M undeclared`` when
+    modules implement hooks the host does not declare)."""
     lines = [_ROW.format("Hook", "Kind", "Modules (in call order)")]
-    count = 0
+    declared = undeclared = 0
     for hook in hooks:
-        count += 1
         kind = "firstresult" if hook.firstresult else "historic" if hook.historic else ""
-        if not hook.declared:
+        if hook.declared:
+            declared += 1
+        else:
+            undeclared += 1
             kind = "undeclared"
         modules = ", ".join(_module_text(m) for m in hook.modules) or "-"
         lines.append(f"{fit(hook.name, 30)} {kind:<12} {cell(modules)}".rstrip())
-    lines.append(f"{count} hooks declared" if count != 1 else "1 hook declared")
+    total = f"{declared} hooks declared" if declared != 1 else "1 hook declared"
+    lines.append(f"{total}, {undeclared} undeclared" if undeclared else total)
     return lines
 
 
