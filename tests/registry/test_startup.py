@@ -221,6 +221,16 @@ def test_decline_cascades_without_calling_load(make_host: HostFactory, journal: 
     assert host.get_module("a")["last_error"] == "dependency 'base' declined to load"
 
 
+def test_a_decline_without_a_reason_says_so(make_host: HostFactory, journal: Journal) -> None:
+    host = make_host({"mute": module(journal, raises=ModuleDeclined(""))})
+    report = host.start()
+    assert "mute: load() raised ModuleDeclined without a reason" in report.lines
+    assert host.get_module("mute")["last_error"] == "load() raised ModuleDeclined without a reason"
+    assert "mute: load() raised ModuleDeclined without a reason" in (
+        host.run("module load mute").output.splitlines()
+    )
+
+
 def test_cycle_declines_every_member_and_names_it(make_host: HostFactory, journal: Journal) -> None:
     host = make_host(
         {

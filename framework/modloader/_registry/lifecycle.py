@@ -354,8 +354,9 @@ class Lifecycle:
             if call.status is CallStatus.RAISED or not reconcile.load_succeeded(call.value):
                 yield from self.cleaning(record)  # what load() registered before it failed
             if isinstance(call.error, ModuleDeclined):
-                self.decline(record, call.message)
-                return StartResult.DECLINED, call.message
+                reason = call.message or "load() raised ModuleDeclined without a reason"
+                self.decline(record, reason)
+                return StartResult.DECLINED, reason
             if call.status is CallStatus.RAISED:
                 # Any exception, KeyboardInterrupt and SystemExit included: raised in
                 # the module's thread, it is the module's, and a decline (SPEC 2).
