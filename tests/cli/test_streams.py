@@ -151,6 +151,38 @@ def test_json_output_too(tmp_path):
     assert [m["name"] for m in json.loads(done.stdout)["data"]["modules"]] == ["res_both"]
 
 
+CHATTY = """
+import os
+import subprocess
+import sys
+
+
+class Module:
+    def load(self, ctx):
+        print("printed by load()")
+        os.write(1, b"written to descriptor 1\\n")
+        subprocess.run([sys.executable, "-c", "print('a child process')"], check=True)
+"""
+
+
+@pytest.mark.parametrize("line", ["module show", "module load res_chatty"])
+def test_json_output_is_json_alone_whatever_modules_print(tmp_path, line):
+    """Module code printing to standard output (print, the descriptor, a child process)
+    made the JSON of ``-x ... --json`` unreadable; it goes to standard error instead."""
+    import json
+
+    site = make_site(tmp_path)
+    add(site, "res_chatty", CHATTY)
+    load = ["res_fine"] if line.startswith("module load") else ["res_chatty"]
+    done = run(tmp_path, site, "-x", line, "--json", load=load)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["ok"] is True
+    for said in ("printed by load()", "written to descriptor 1", "a child process"):
+        assert said in done.stderr
+    plain = run(tmp_path, site, "-x", "module show", load=["res_chatty"])
+    assert "printed by load()" in plain.stdout  # without --json, where a module prints
+
+
 def test_a_command_that_replaces_one(tmp_path):
     """``-x "module load ..."``: the module's code runs in the command itself."""
     site = make_site(tmp_path)

@@ -18,6 +18,7 @@ from modloader._cli.args import DEMO_NAMESPACE
 from modloader._cli.args import Options
 from modloader._cli.output import write
 from modloader._cli.streams import KeptStreams
+from modloader._cli.streams import StdoutToStderr
 from modloader._cli.streams import TerminalHandler
 from modloader._cli.streams import reopened
 from modloader._files import open_appending
@@ -293,17 +294,28 @@ def run_local(options: Options, before_start: Callable[[], None]) -> int:
         kept = KeptStreams()
         host.subscribe(log_reload_failures)
         signals.set_target(host)
+        # -x --json: what modules write to standard output goes to standard error.
+        json_only = StdoutToStderr() if options.json and options.execute is not None else None
         before_start()
-        status = _run_host(host, options, signals, kept)
+        try:
+            status = _run_host(host, options, signals, kept, json_only)
+        finally:
+            if json_only is not None:
+                json_only.release()
         kept.restore("the stop")
         return finish(status, options.exit_timeout, before)
     finally:
         signals.restore()
 
 
-def _run_host(host: Host, options: Options, signals: ProcessSignals, kept: KeptStreams) -> int:
+def _run_host(
+    host: Host,
+    options: Options,
+    signals: ProcessSignals,
+    kept: KeptStreams,
+    json_only: StdoutToStderr | None = None,
+) -> int:
     from modloader._cli.signals import Phase
-    from modloader._cli.signals import reload_everything
     from modloader._systemd import notify
 
     try:
@@ -313,6 +325,8 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals, kept: KeptS
         if signals.received is not None and isinstance(exc, StartupError):
             # A stop asked for during startup: what started was unloaded.
             return signals.exit_status if options.execute is not None else 0
+        if json_only is not None:
+            json_only.release()
         _report_start_error(exc, options.json, options.profile.prog)
         return exc.exit_code
     kept.restore("startup")
@@ -339,6 +353,22 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals, kept: KeptS
             signals=signals,
         )
         return foreground.run()
+    return _run_command(host, options, signals, kept, json_only)
+
+
+def _run_command(
+    host: Host,
+    options: Options,
+    signals: ProcessSignals,
+    kept: KeptStreams,
+    json_only: StdoutToStderr | None,
+) -> int:
+    """``-x``: run the command on the started host, stop it, print the result."""
+    line = options.execute
+    assert line is not None
+    from modloader._cli.signals import Phase
+    from modloader._cli.signals import reload_everything
+
     signals.reloader = lambda: reload_everything(host, "SIGHUP", host.subscribe)
     if signals.received is not None:  # stopped right after startup: CMD is not run
         signals.phase = Phase.STOPPING
@@ -351,16 +381,18 @@ def _run_host(host: Host, options: Options, signals: ProcessSignals, kept: KeptS
     with _log_after_output() as release:
         signals.on_force(release)  # a second signal ends the process: the log goes out first
         try:
-            result = host.execute(options.execute)
+            result = host.execute(line)
             if options.json:
                 _ = result.data  # made while the modules still run
         finally:
-            kept.restore(f"'{options.execute}'")
+            kept.restore(f"'{line}'")
             signals.reloader = None
             signals.phase = Phase.STOPPING
             # ``-x "core stop now"`` asks for a stop without unloading; honour it.
             host.stop(graceful=host.wait_for_stop(0) is not False)
             kept.restore("the stop")
+        if json_only is not None:
+            json_only.release()
         print_result(result, as_json=options.json, stdout=kept.stdout)
         release()
     return signals.exit_status or result.exit_code

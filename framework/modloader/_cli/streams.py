@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterable
 from typing import TextIO
 
-__all__ = ["KeptStreams", "TerminalHandler", "reopened"]
+__all__ = ["KeptStreams", "StdoutToStderr", "TerminalHandler", "reopened"]
 
 _log = logging.getLogger("modloader")
 
@@ -138,3 +138,35 @@ class TerminalHandler(logging.StreamHandler):  # type: ignore[type-arg]
             if opened is not None:
                 with contextlib.suppress(OSError, ValueError):
                     opened.close()
+
+
+class StdoutToStderr:
+    """``--json``: standard output carries the JSON alone. Until :meth:`release`, what is
+    written to descriptor 1 (a module's ``print``, ``os.write(1, ...)``, a child process)
+    goes to standard error. Without the two descriptors, nothing is moved."""
+
+    def __init__(self) -> None:
+        self._saved: int | None = None
+        try:
+            sys.stdout.flush()
+            saved = os.dup(1)
+        except (OSError, ValueError, AttributeError):
+            return
+        try:
+            os.dup2(2, 1)
+        except OSError:
+            os.close(saved)
+            return
+        self._saved = saved
+
+    def release(self) -> None:
+        """Standard output is the command's again (what modules wrote meanwhile flushed first)."""
+        saved, self._saved = self._saved, None
+        if saved is None:
+            return
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            sys.stdout.flush()
+        try:
+            os.dup2(saved, 1)
+        finally:
+            os.close(saved)
