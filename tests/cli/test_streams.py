@@ -348,6 +348,64 @@ def test_a_serving_host_puts_the_log_back_after_an_operation_over_the_socket(tmp
     assert "res_late: load() raised RuntimeError: no" in err
 
 
+QUIETING_COMMAND = """
+import io
+import sys
+
+
+class Module:
+    def load(self, ctx):
+        ctx.register_command("quiet down", self.quiet)
+
+    def quiet(self, args):
+        sys.stdout = io.StringIO()
+        return "quiet now"
+"""
+
+
+def test_a_serving_host_blames_the_command_that_replaced_stdout(tmp_path):
+    """A module's command over the socket replaced ``sys.stdout``: it was put back at the
+    next module operation, and the warning named that operation's innocent module."""
+    import signal
+    import time
+
+    site = tmp_path / "site"
+    site.mkdir()
+    add(site, "res_quieting", QUIETING_COMMAND)
+    add(site, "res_fine", "class Module:\n    pass\n")
+    conf = tmp_path / "modules.conf"
+    conf.write_text("[modules]\nautoload = no\nload = res_quieting\n")
+    sock = tmp_path / "h.sock"
+    env = environment(tmp_path, site)
+    command = [sys.executable, "-m", "modloader", "-n", "careless.modules"]
+    host = subprocess.Popen(
+        [*command, "-C", str(conf), "-s", str(sock)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not sock.exists():
+            assert host.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        for line in ("quiet down", "module load res_fine"):
+            done = subprocess.run(
+                [*command, "-s", str(sock), "-rx", line],
+                env=env,
+                timeout=60,
+                capture_output=True,
+                text=True,
+            )
+            assert done.returncode == 0, done.stderr
+    finally:
+        host.send_signal(signal.SIGTERM)
+        _, err = host.communicate(timeout=30)
+    assert "module code replaced sys.stdout during 'quiet down'; put back" in err
+    assert "during res_fine" not in err
+
+
 APP = """
 import logging
 import sys

@@ -351,6 +351,9 @@ def _run_host(
             namespace=options.namespace,
             console=options.console,
             signals=signals,
+            # A module's command run over the socket: its doing is put back then, not
+            # blamed on the next module operation (the console keeps its own).
+            after_command=None if options.console else lambda line: kept.restore(f"'{line}'"),
         )
         return foreground.run()
     return _run_command(host, options, signals, kept, json_only)

@@ -76,6 +76,8 @@ class Foreground:
     :param signals: the process's signal handling, installed before startup by the
         ``modloader`` command; ``None``: :meth:`run` installs its own and restores
         the previous handlers when it returns.
+    :param after_command: called with each line run over the socket once it has run
+        (the ``modloader`` command puts back the streams module code replaced).
     """
 
     def __init__(
@@ -87,8 +89,10 @@ class Foreground:
         console: bool = False,
         history_path: str | None = None,
         signals: ProcessSignals | None = None,
+        after_command: Callable[[str], object] | None = None,
     ) -> None:
         self.host = host
+        self._after_command = after_command
         self.private_folder = socket_path is None
         self._namespace = namespace
         self.socket_path = default_socket_path(namespace) if socket_path is None else socket_path
@@ -133,6 +137,8 @@ class Foreground:
         subscribe = getattr(self.host, "subscribe", None)
         signals.reloader = lambda: reload_everything(self.host.executor, "SIGHUP", subscribe)
         executor = self.host.executor
+        if self._after_command is not None:
+            executor = _AfterEach(executor, self._after_command)
         if os.environ.get("NOTIFY_SOCKET"):
             executor = _ReloadNotifier(executor)
         try:
@@ -217,6 +223,23 @@ class Foreground:
             self._console_stop = None
             if unsubscribe is not None:
                 unsubscribe()
+
+
+class _AfterEach:
+    """The host's executor, calling ``after(line)`` once each command has run."""
+
+    def __init__(self, executor: Executor, after: Callable[[str], object]) -> None:
+        self._executor = executor
+        self._after = after
+
+    def execute(self, line: str) -> CommandResult:
+        try:
+            return self._executor.execute(line)
+        finally:
+            self._after(line)
+
+    def complete(self, line: str) -> list[str]:
+        return self._executor.complete(line)
 
 
 class _ReloadNotifier:
