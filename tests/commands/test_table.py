@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -356,6 +357,28 @@ def test_a_base_exception_from_module_code_is_a_failed_command(error: BaseExcept
     finally:
         h.stop()
         hooks.stop()
+
+
+@pytest.mark.parametrize("error", [ValueError("bad value"), SystemExit(9)])
+def test_an_exception_from_a_command_is_one_line_and_its_traceback_in_the_debug_log(
+    error: BaseException, caplog: pytest.LogCaptureFixture
+) -> None:
+    def handler(args: list[str]) -> str:
+        raise error
+
+    h = _host_with_command(handler)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="modloader"):
+            result = h.run("odd now")
+    finally:
+        h.stop()
+    assert result.output.splitlines() == [
+        f"{type(error).__name__}: {error}",
+        "Command 'odd now' failed.",
+    ]
+    logged = [r for r in caplog.records if r.getMessage().endswith("command 'odd now' raised")]
+    assert [r.levelno for r in logged] == [logging.DEBUG]
+    assert logged[0].exc_info is not None and logged[0].exc_info[1] is error
 
 
 def test_a_ctrl_c_in_the_main_thread_interrupts_the_command() -> None:

@@ -203,6 +203,7 @@ class CommandTable:
             lines.append(f"Command '{line}' failed.")
             return CommandResult(line, ok=False, output="\n".join(lines), data=exc.to_dict())
         except (Exception, SystemExit) as exc:  # a module's command must not take the host down
+            _log.debug("%s: command '%s' raised", command.owner or "host", line, exc_info=True)
             reason = headline(exc, said(exc))
             data = {"error": "exception", "message": reason, "facts": {}}
             return CommandResult(
