@@ -61,7 +61,9 @@ def free_port() -> int:
 class Uvicorn:
     """``python -m uvicorn asgi_app:app`` in a process of its own."""
 
-    def __init__(self, venv: Venv, tmp: Path, workers: int | None = None) -> None:
+    def __init__(
+        self, venv: Venv, tmp: Path, workers: int | None = None, gunicorn: bool = False
+    ) -> None:
         self.venv = venv
         self.runtime = tempfile.mkdtemp(prefix="mlt-")  # short: sockets hold 103 bytes
         self.socket = os.path.join(self.runtime, "modloader", f"{NAMESPACE}.sock")
@@ -73,6 +75,9 @@ class Uvicorn:
         port = free_port()
         self.base = f"http://127.0.0.1:{port}"
         argv = [str(venv.python), "-m", "uvicorn", "asgi_app:app", "--port", str(port)]
+        if gunicorn:  # gunicorn forks its workers (uvicorn --workers spawns them)
+            argv = [str(venv.python), "-m", "gunicorn", "-k", "uvicorn.workers.UvicornWorker"]
+            argv += ["--bind", f"127.0.0.1:{port}", "asgi_app:app"]
         if workers is not None:
             argv += ["--workers", str(workers)]
         self.proc = subprocess.Popen(
@@ -219,3 +224,25 @@ def test_uvicorn_workers_each_run_a_host_and_rx_reaches_them_all(
     assert code in STOPPED, out
     assert out.count("modules stopped: web_clock, core_http") == 2, out
     assert left in ([], [f".{NAMESPACE}.lock"]), left  # every worker's socket removed
+
+
+def test_core_stop_stops_gunicorn_and_every_uvicorn_worker(asgi_venv: Venv, tmp_path: Path) -> None:
+    """Each worker's host asked the worker alone to stop; gunicorn booted a fresh one,
+    undoing what operators had unloaded, while ``-rx`` said the stop had happened."""
+    pytest.importorskip("gunicorn")
+    server = Uvicorn(asgi_venv, tmp_path, workers=2, gunicorn=True)
+    try:
+        wait_for_workers(server.replies, 2, server.proc)
+        stopped = server.rx("core stop gracefully")
+        code, out = server.finish()
+    finally:
+        server.close()
+    assert "stopping the server" in out, out
+    assert "Booting worker" not in out.split("stopping the server", 1)[-1], out
+    assert code == 0, out
+    assert stopped.stdout.count("Stopping gracefully.") >= 1, stopped.stdout + stopped.stderr
+    assert (
+        out.count("modules stopped: web_clock, core_http")
+        + out.count("modules stopped: web_hello, web_clock, core_http")
+        == 2
+    ), out

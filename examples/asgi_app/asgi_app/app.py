@@ -27,6 +27,7 @@ import logging
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import AsyncIterator
 from collections.abc import Callable
 from collections.abc import Sequence
@@ -88,12 +89,16 @@ class Http:
 def _stop_the_server() -> None:
     """What ``core stop`` does by default: ask uvicorn to shut down, as SIGTERM does.
 
-    Under ``uvicorn --workers N`` this process is a worker its supervisor would
-    replace: the supervisor is asked instead, which stops every worker.
+    Under ``uvicorn --workers N`` or gunicorn (``-k uvicorn.workers.UvicornWorker``)
+    this process is a worker its supervisor would replace: the supervisor is asked
+    instead, which stops every worker. uvicorn starts its workers through
+    :mod:`multiprocessing`; gunicorn forks them from its arbiter, which it imported.
     """
     supervisor = multiprocessing.parent_process()
     if supervisor is not None and supervisor.pid is not None:
         os.kill(supervisor.pid, signal.SIGTERM)
+    elif "gunicorn.arbiter" in sys.modules:
+        os.kill(os.getppid(), signal.SIGTERM)
     else:
         signal.raise_signal(signal.SIGTERM)
 
