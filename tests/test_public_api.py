@@ -72,6 +72,7 @@ EXPECTED = {
     "HookInfo",
     "HostState",
     "HostStateError",
+    "HostStoppingError",
     "InvalidSettingsError",
     "InvalidTransitionError",
     "LoadDeclinedError",

@@ -67,6 +67,7 @@ if TYPE_CHECKING:
     from modloader.errors import DependencyError as DependencyError
     from modloader.errors import DiscoveryError as DiscoveryError
     from modloader.errors import HostStateError as HostStateError
+    from modloader.errors import HostStoppingError as HostStoppingError
     from modloader.errors import InvalidSettingsError as InvalidSettingsError
     from modloader.errors import InvalidTransitionError as InvalidTransitionError
     from modloader.errors import LoadDeclinedError as LoadDeclinedError
@@ -158,6 +159,7 @@ _PUBLIC: dict[str, tuple[str, ...]] = {
         "DependencyError",
         "DiscoveryError",
         "HostStateError",
+        "HostStoppingError",
         "InvalidSettingsError",
         "InvalidTransitionError",
         "LoadDeclinedError",

@@ -66,6 +66,7 @@ __all__ = [
     "DependencyError",
     "DiscoveryError",
     "HostStateError",
+    "HostStoppingError",
     "InvalidSettingsError",
     "InvalidTransitionError",
     "LoadDeclinedError",
@@ -531,6 +532,15 @@ class ProtocolError(ControlError):
     """A request or reply on the control socket is malformed."""
 
     code = "protocol"
+
+
+class HostStoppingError(ControlError):
+    """The host was stopping when the request came: it was not run."""
+
+    code = "stopping"
+
+    def __init__(self, message: str = "the host is stopping; the command was not run") -> None:
+        super().__init__(message)
 
 
 class AccessDeniedError(ControlError, PermissionError):

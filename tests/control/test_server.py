@@ -300,7 +300,7 @@ def test_close_ends_idle_clients(server):
     server.close()
     assert time.monotonic() - started < 1.5
     notice = read_reply(sock)  # an idle console is told why its connection ends
-    assert notice["id"] == 0 and notice["error"]["code"] == "control"
+    assert notice["id"] == 0 and notice["error"]["code"] == "stopping"
     assert notice["error"]["message"] == "the host is stopping; the command was not run"
     assert_closed(sock)
     sock.close()

@@ -175,7 +175,7 @@ def test_a_request_arriving_while_the_host_stops_is_told_so(server, executor):
         "id": 3,
         "ok": False,
         "exit_code": 1,
-        "error": {"code": "control", "message": STOPPING},
+        "error": {"code": "stopping", "message": STOPPING},
     }
     assert "echo too late" not in executor.lines
 

@@ -36,6 +36,8 @@ from modloader._text import escape_controls
 from modloader.errors import AccessDeniedError
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
+from modloader.errors import HostStoppingError
+from modloader.errors import ProtocolError
 
 __all__ = ["JSON_SCHEMA", "Reply", "differences", "print_replies", "reach"]
 
@@ -106,8 +108,19 @@ def _ask(primary: str, path: str, line: str, timeout: float, want: int | None) -
         if isinstance(exc.__cause__, TimeoutError):
             message = f"pid {pid}: {no_reply(timeout)}"
             return Reply(pid, path, error=message, error_code="timeout")
+        if _stops(line) and not isinstance(exc, AccessDeniedError | ProtocolError):
+            # Stopping already, or gone before it answered: another process's stop (a
+            # worker's core stop stops them all) reached it first. Asked to stop, it does.
+            said = "Stopping already." if isinstance(exc, HostStoppingError) else "Stopped."
+            return Reply(pid, path, result=CommandResult(line, ok=True, output=said))
         return Reply(pid, path, error=f"pid {pid}: {exc}", error_code=exc.code)
     return Reply(pid, path, result=result)
+
+
+def _stops(line: str) -> bool:
+    """Whether ``line`` is a ``core stop`` (``now``, ``gracefully``, ``when convenient``)."""
+    words = line.lower().split()
+    return words[:2] == ["core", "stop"] and len(words) > 2
 
 
 def reach(

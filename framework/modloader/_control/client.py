@@ -38,6 +38,7 @@ from modloader._version import __version__
 from modloader.errors import AccessDeniedError
 from modloader.errors import ConnectError
 from modloader.errors import ControlError
+from modloader.errors import HostStoppingError
 from modloader.errors import ProtocolError
 
 if TYPE_CHECKING:  # imported when a console subscribes: -rx never needs them
@@ -68,6 +69,7 @@ _RAISED: Final[dict[str, type[ControlError]]] = {
     AccessDeniedError.code: AccessDeniedError,
     ProtocolError.code: ProtocolError,
     ControlError.code: ControlError,
+    HostStoppingError.code: HostStoppingError,
 }
 
 

@@ -32,6 +32,7 @@ from modloader._control.protocol import error_response
 from modloader._control.protocol import request_id
 from modloader.errors import AccessDeniedError
 from modloader.errors import ControlError
+from modloader.errors import HostStoppingError
 from modloader.errors import ProtocolError
 
 if TYPE_CHECKING:
@@ -61,9 +62,9 @@ def refuse(sock: socket.socket, message: str) -> None:
     sock.close()
 
 
-def stopping_error() -> ControlError:
+def stopping_error() -> HostStoppingError:
     """What a client is told when the host stops before its request is run."""
-    return ControlError("the host is stopping; the command was not run")
+    return HostStoppingError()
 
 
 class Connection:
