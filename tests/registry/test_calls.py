@@ -715,8 +715,13 @@ def test_an_interrupted_wait_leaves_the_module_timed_out_then_reconciled() -> No
     with pytest.raises(KeyboardInterrupt):
         host.load("x")
     assert state(host, "x") == "timed-out"
+    assert host.get_module("x").last_error == "the host stopped waiting for load() (interrupted)"
     gate.set()
     wait_until(lambda: state(host, "x") == "declined")
+    # Not "did not return within 30 s": nobody waited that long.
+    error = host.get_module("x").last_error or ""
+    assert error.startswith("the wait for load() was interrupted after 0."), error
+    assert error.endswith("s and was unloaded again)"), error
     mod.script.clear()
     assert host.load("x").name == "x"
 

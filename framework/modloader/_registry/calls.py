@@ -100,6 +100,9 @@ class CallResult(NamedTuple):
     #: The exception's traceback as text, formatted in the module's thread when the
     #: host logs at DEBUG (``-v``); ``""`` otherwise, and for a decline.
     trace: str = ""
+    #: Seconds after which its caller was interrupted and stopped waiting (a Ctrl-C),
+    #: before the time limit; ``None`` when the caller waited for the end or the limit.
+    interrupted_after: float | None = None
 
     @property
     def reason(self) -> str:
@@ -136,6 +139,7 @@ class Call:
         "fn",
         "grace",
         "hook",
+        "interrupted_after",
         "limit",
         "result",
         "started",
@@ -153,6 +157,8 @@ class Call:
         self.abandoned = False
         #: Seconds the caller waits past ``limit`` (see :func:`extend_wait`).
         self.grace = 0.0
+        #: See :attr:`CallResult.interrupted_after`.
+        self.interrupted_after: float | None = None
 
     def run(self) -> None:
         _running.call = self
@@ -185,16 +191,29 @@ class Call:
         trace: str = "",
     ) -> CallResult:
         seconds = time.perf_counter() - self.started
-        return CallResult(self.hook, status, value, error, seconds, self.limit, message, trace)
+        return CallResult(
+            self.hook,
+            status,
+            value,
+            error,
+            seconds,
+            self.limit,
+            message,
+            trace,
+            self.interrupted_after,
+        )
 
-    def abandon(self, on_late: LateT | None) -> CallResult | None:
+    def abandon(self, on_late: LateT | None, *, interrupted: bool = False) -> CallResult | None:
         """Stop waiting: a :attr:`CallStatus.TIMED_OUT` result, and ``on_late`` gets the
-        real one when the call returns; ``None`` when it has returned already."""
+        real one when the call returns; ``None`` when it has returned already.
+        ``interrupted``: the caller stops waiting before the limit (a Ctrl-C)."""
         with self._guard:
             if self.result is not None:
                 return None
             self._late = on_late
             self.abandoned = True
+            if interrupted:
+                self.interrupted_after = time.perf_counter() - self.started
         return self._make(CallStatus.TIMED_OUT)
 
     def deadline(self) -> float | None:

@@ -43,6 +43,14 @@ __all__ = [
 _S = ModuleState
 
 
+def _not_waited(result: CallResult, what: str, verb: str = "return") -> str:
+    """``load() did not return within 30 s``, or, when its caller was interrupted
+    before the limit, ``the wait for load() was interrupted after 1.0 s``."""
+    if result.interrupted_after is not None:
+        return f"the wait for {what} was interrupted after {result.interrupted_after:.1f} s"
+    return f"{what} did not {verb} within {result.limit:g} s"
+
+
 def _what_happened(result: CallResult) -> str:
     if result.status is CallStatus.RAISED:
         return f"it raised {result.reason} after {result.seconds:.1f} s"
@@ -60,7 +68,7 @@ def late_import(life: Lifecycle, record: ModuleRecord, result: CallResult) -> No
     if record.state is _S.TIMED_OUT:
         life.decline(
             record,
-            f"its import did not finish within {result.limit:g} s ({_what_happened(result)}); "
+            f"{_not_waited(result, 'its import', 'finish')} ({_what_happened(result)}); "
             "load it again",
         )
 
@@ -80,7 +88,7 @@ def late_load(life: Lifecycle, record: ModuleRecord, result: CallResult) -> None
     if record.state is _S.TIMED_OUT:
         life.decline(
             record,
-            f"load() did not return within {result.limit:g} s ({_what_happened(result)}{undone})",
+            f"{_not_waited(result, 'load()')} ({_what_happened(result)}{undone})",
         )
     else:
         life.release_deps(record)
@@ -94,7 +102,8 @@ def late_unload(life: Lifecycle, record: ModuleRecord, result: CallResult) -> No
         result.status is CallStatus.RETURNED and result.value is False
     )
     if refused:
-        record.error = f"unload() refused after it timed out ({_what_happened(result)})"
+        given_up = "the wait was interrupted" if result.interrupted_after else "it timed out"
+        record.error = f"unload() refused after {given_up} ({_what_happened(result)})"
         life.set_state(record, _S.RUNNING)
         return
     record.error = None

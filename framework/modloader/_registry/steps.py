@@ -300,7 +300,10 @@ class _Run:
                 if self.done:  # over: perhaps just before the exception, which then
                     return None  # came after this thread had taken ``finished``
                 current = self.current
-                if current is not None and current[0].abandon(current[1].on_late) is not None:
+                if (
+                    current is not None
+                    and current[0].abandon(current[1].on_late, interrupted=True) is not None
+                ):
                     self.current = None
                     assert self.steps is not None
                     return self.steps, self.held
