@@ -9,6 +9,7 @@ socket at the namespace's default path, and an operator drives it with
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -81,7 +82,12 @@ class Uvicorn:
         if workers is not None:
             argv += ["--workers", str(workers)]
         self.proc = subprocess.Popen(
-            argv, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            argv,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # its workers too are killed with its group (close)
         )
         deadline = time.monotonic() + 60
         while self.get("/")[0] != 200:
@@ -123,8 +129,9 @@ class Uvicorn:
         return self.proc.returncode, out
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
+        with contextlib.suppress(ProcessLookupError):  # the workers of a failed test too
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        if self.proc.returncode is None:
             self.proc.communicate()
         shutil.rmtree(self.runtime, ignore_errors=True)
 
