@@ -367,11 +367,11 @@ def _run_command(
     json_only: StdoutToStderr | None,
 ) -> int:
     """``-x``: run the command on the started host, stop it, print the result."""
-    line = options.execute
-    assert line is not None
     from modloader._cli.signals import Phase
     from modloader._cli.signals import reload_everything
 
+    line = options.execute
+    assert line is not None
     signals.reloader = lambda: reload_everything(host, "SIGHUP", host.subscribe)
     if signals.received is not None:  # stopped right after startup: CMD is not run
         signals.phase = Phase.STOPPING
