@@ -102,7 +102,8 @@ def late_unload(life: Lifecycle, record: ModuleRecord, result: CallResult) -> No
         result.status is CallStatus.RETURNED and result.value is False
     )
     if refused:
-        given_up = "the wait was interrupted" if result.interrupted_after else "it timed out"
+        interrupted = result.interrupted_after is not None
+        given_up = "the wait was interrupted" if interrupted else "it timed out"
         record.error = f"unload() refused after {given_up} ({_what_happened(result)})"
         life.set_state(record, _S.RUNNING)
         return
