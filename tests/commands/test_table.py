@@ -347,8 +347,10 @@ def test_a_base_exception_from_module_code_is_a_failed_command(error: BaseExcept
                     worker.join()
                 else:
                     run()
+                which = ["raised by module 'res_status' (its demo_status hook)"]
                 assert results[0].output.splitlines() == [
                     f"internal error while running '{line}': {type(error).__name__}: down",
+                    *(which if host is hooks else []),
                     f"Command '{line}' failed.",
                 ]
                 assert results[0].data["error"] == "command-failed"
@@ -379,6 +381,32 @@ def test_an_exception_from_a_command_is_one_line_and_its_traceback_in_the_debug_
     logged = [r for r in caplog.records if r.getMessage().endswith("command 'odd now' raised")]
     assert [r.levelno for r in logged] == [logging.DEBUG]
     assert logged[0].exc_info is not None and logged[0].exc_info[1] is error
+
+
+class Quiet:
+    """Answers ``demo_status``; a module beside the one that raises."""
+
+    @hookimpl
+    def demo_status(self) -> str:
+        return "fine"
+
+
+def test_an_exception_from_a_hook_names_the_module_whose_implementation_raised() -> None:
+    """``demo status`` (the application's command) said ``ValueError: hook boom`` and no
+    module; the exception is raised as pluggy raised it, with a note naming the module."""
+    StatusBoom.THROW = ValueError("hook boom")
+    host = module_host({"res_quiet": Quiet, "res_status": StatusBoom}, hookspecs=[DemoSpecs])
+    try:
+        assert host.run("demo status").output.splitlines() == [
+            "ValueError: hook boom",
+            "raised by module 'res_status' (its demo_status hook)",
+            "Command 'demo status' failed.",
+        ]
+        with pytest.raises(ValueError, match="hook boom") as raised:
+            host.hook.demo_status()
+        assert raised.value.__notes__ == ["raised by module 'res_status' (its demo_status hook)"]
+    finally:
+        host.stop()
 
 
 def test_a_ctrl_c_in_the_main_thread_interrupts_the_command() -> None:

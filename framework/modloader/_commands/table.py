@@ -96,8 +96,17 @@ def _run(command: Command, args: list[str], line: str) -> Reply:
         raise  # Exception and SystemExit are reported by the table; a Ctrl-C interrupts
     except BaseException as exc:
         _log.warning("%s: command '%s' raised", command.owner or "host", line, exc_info=True)
-        reason = headline(exc, said(exc))
+        reason = "\n".join([headline(exc, said(exc)), *_notes(exc)])
         raise CommandError(f"internal error while running '{line}': {reason}") from exc
+
+
+def _notes(exc: BaseException) -> list[str]:
+    """An exception's notes, shown under it as Python shows them: which module's hook
+    raised it (:mod:`modloader._hooks.manager`), or what its own code added."""
+    try:
+        return [note for note in getattr(exc, "__notes__", ()) if isinstance(note, str)]
+    except Exception:  # notes that cannot be read: the exception is said without them
+        return []
 
 
 class CommandTable:
@@ -206,9 +215,8 @@ class CommandTable:
             _log.debug("%s: command '%s' raised", command.owner or "host", line, exc_info=True)
             reason = headline(exc, said(exc))
             data = {"error": "exception", "message": reason, "facts": {}}
-            return CommandResult(
-                line, ok=False, output=f"{reason}\nCommand '{line}' failed.", data=data
-            )
+            output = "\n".join([reason, *_notes(exc), f"Command '{line}' failed."])
+            return CommandResult(line, ok=False, output=output, data=data)
         finally:  # Python's handler back, unless the command set one of its own meanwhile
             if marking and signal.getsignal(signal.SIGINT) is _ctrl_c:
                 signal.signal(signal.SIGINT, signal.default_int_handler)

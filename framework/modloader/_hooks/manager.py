@@ -22,6 +22,7 @@ module runs on, it is called again in its old place, with no replay.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -139,6 +140,31 @@ class _HookCall(ModuleHandle[Any]):
         return f"<hook call {self.holder!r} on {len(self._taken)} modules>"
 
 
+def _name_the_module(
+    exc: BaseException, hook_name: str, methods: Sequence[pluggy.HookImpl]
+) -> None:
+    """Note on ``exc`` which module's implementation raised it: pluggy raises it as it is,
+    and the application that called the hook (``demo status``) could not tell. The
+    deepest implementation in its traceback is the one; a note is added once."""
+    codes = {getattr(impl.function, "__code__", None): impl.plugin_name for impl in methods}
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        found = codes.get(tb.tb_frame.f_code, found)
+        tb = tb.tb_next
+    if found is None:
+        return
+    # An exception whose notes cannot be read or added to is raised without one.
+    with contextlib.suppress(Exception):
+        notes = getattr(exc, "__notes__", ())
+        if not any(isinstance(n, str) and n.startswith(_RAISED_BY) for n in notes):
+            exc.add_note(f"{_RAISED_BY}'{found}' (its {hook_name} hook)")
+
+
+#: How :func:`_name_the_module`'s note begins.
+_RAISED_BY = "raised by module "
+
+
 class _PluginManager(pluggy.PluginManager):
     """pluggy's manager, with each call holding references on the modules it calls."""
 
@@ -195,6 +221,9 @@ class _PluginManager(pluggy.PluginManager):
                 self.missed.append(hook_name)
                 return []
             return self._inner_hookexec(hook_name, methods, kwargs, firstresult)
+        except BaseException as exc:
+            _name_the_module(exc, hook_name, methods)
+            raise
         finally:
             try:
                 for holders in taken:
