@@ -42,8 +42,9 @@ class ModuleRecord:
         "builtin", "busy", "candidate", "ctx", "dep_handles", "description", "enhances",
         "error", "given_back", "holders", "key", "load_hook", "load_priority", "load_time",
         "logged", "name", "obj", "optional_modules", "plugin", "position", "preload",
-        "registrations", "reload_hook", "required", "requires", "settings_model", "shown_order",
-        "spellings", "start_seq", "state", "support_level", "taken", "top_levels", "unload_hook",
+        "registrations", "reload_hook", "required", "requires", "settings_model",
+        "shown_description", "shown_order", "spellings", "start_seq", "state", "support_level",
+        "taken", "top_levels", "unload_hook",
     )  # fmt: skip
 
     def __init__(
@@ -77,6 +78,9 @@ class ModuleRecord:
         self.ctx: ModuleContext | None = None
         # The contract, read after import.
         self.description: str | None = None
+        #: ``description``, else the distribution's summary, else the name (SPEC 2): an
+        #: attribute, as ``module show`` reads it for every row (see :func:`read_contract`).
+        self.shown_description = (candidate.summary if candidate else None) or name
         self.support_level: str = SupportLevel.UNKNOWN.value
         self.load_priority = int(LoadPriority.DEFAULT)
         self.requires: tuple[str, ...] = ()
@@ -128,15 +132,6 @@ class ModuleRecord:
         return self.candidate.dist_name if self.candidate else None
 
     @property
-    def shown_description(self) -> str:
-        """``description``, else the distribution's summary, else the name (SPEC 2)."""
-        if self.description:
-            return self.description
-        if self.candidate is not None and self.candidate.summary:
-            return self.candidate.summary
-        return self.name
-
-    @property
     def dependencies(self) -> tuple[str, ...]:
         """Names that must be running before this one starts (requires, then enhances)."""
         return self.requires + self.enhances
@@ -183,6 +178,8 @@ def read_contract(record: ModuleRecord, obj: Any) -> None:
     if description is not None and not isinstance(description, str):
         raise TypeError(f"'description' must be text, not {description!r}")
     record.description = description.splitlines()[0] if description else None
+    if record.description:
+        record.shown_description = record.description
     level = _attr(obj, "support_level") or SupportLevel.UNKNOWN
     support_level = str(level).lower()
     if support_level not in _LEVELS:  # refused, so not shown either: it stays "unknown"
