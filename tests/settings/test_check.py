@@ -90,6 +90,19 @@ def test_the_command_exits_1_with_every_error_and_starts_nothing(
     assert not trace.exists()
 
 
+def test_the_command_escapes_control_characters_of_the_files_it_quotes(
+    fake_distributions: FakeSite, conf_dir: Path
+) -> None:
+    """A file's text went to the terminal raw under --check (an escape sequence could
+    clear the screen or retitle the window); every other output escapes it."""
+    (conf_dir / "modules.conf").write_text("[modules]\nlod\x1b[2J = x\n#x\x07\n")
+    (conf_dir / "res_store.conf").write_text("[gen\x1b]0;x\x07]\n")
+    done = run_check(fake_distributions.path, conf_dir / "modules.conf")
+    assert done.returncode == 1
+    assert "\x1b" not in done.stderr and "\x07" not in done.stderr
+    assert "Unknown configuration option 'lod\\x1b[2J'" in done.stderr
+
+
 def test_the_command_exits_0_when_all_is_well(
     fake_distributions: FakeSite, make_host: HostMaker, conf_dir: Path
 ) -> None:

@@ -242,8 +242,11 @@ def run_check(options: Options) -> int:
             )
         )
     else:
-        for line in report.lines():
-            write(sys.stdout if line.startswith("check ") else sys.stderr, line + "\n")
+        from modloader._text import escape_controls
+
+        for line in report.lines():  # a file's text may hold control characters: escaped
+            shown = escape_controls(line) + "\n"
+            write(sys.stdout if line.startswith("check ") else sys.stderr, shown)
     return report.exit_code
 
 
