@@ -314,6 +314,29 @@ def test_an_environment_variable_naming_no_field_is_a_warning(
     ) in caplog.messages
 
 
+def test_an_environment_value_that_is_not_utf8_is_refused_naming_the_variable(
+    make_host: HostMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same bytes in the file are refused; from the environment they were used, as
+    text holding a lone surrogate that fails wherever the module writes it out."""
+    monkeypatch.setenv("MYAPP_RES_STORE__LABEL", b"caf\xe9".decode("utf-8", "surrogateescape"))
+    assert reason(make_host()) == (
+        "invalid settings: MYAPP_RES_STORE__LABEL: holds bytes that are not UTF-8 (set it as UTF-8)"
+    )
+
+
+def test_the_module_prefix_alone_is_a_variable_naming_no_setting(
+    make_host: HostMaker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("MYAPP_RES_STORE__", "5")
+    with caplog.at_level(logging.WARNING, logger="modloader"):
+        host = make_host()
+    assert host.is_running("res_store")
+    assert (
+        "res_store settings: MYAPP_RES_STORE__: names no setting: unknown field ''; ignored"
+    ) in caplog.messages
+
+
 def test_code_naming_no_field_is_an_error(make_host: HostMaker) -> None:
     host = make_host(module_settings={"res_store": {"capasity": 3}})
     assert reason(host) == (

@@ -258,12 +258,20 @@ def _from_env(
     model: type[BaseModel], head: str, environ: Mapping[str, str], merged: _Merged, out: Resolved
 ) -> None:
     for variable in sorted(environ):
-        if not variable.upper().startswith(head) or len(variable) == len(head):
+        if not variable.upper().startswith(head):
             continue
-        parts = variable[len(head) :].lower().split("__")
+        parts = variable[len(head) :].lower().split("__")  # the prefix alone: [""], no setting
         path, kind = _env_path(model, variable, parts, out)
-        if path:
-            merged.set(path, _env_value(kind, environ[variable]), Origin(variable))
+        if not path:
+            continue
+        raw = environ[variable]
+        try:  # read as UTF-8 with its undecodable bytes kept as lone surrogates
+            raw.encode("utf-8")
+        except UnicodeEncodeError:  # a Latin-1 password, say: never used as something else
+            message = "holds bytes that are not UTF-8 (set it as UTF-8)"
+            out.errors.append(ConfigIssue(variable, 0, "not-utf8", message))
+            continue
+        merged.set(path, _env_value(kind, raw), Origin(variable))
 
 
 def _from_code(
