@@ -69,6 +69,19 @@ def test_exponential_fan_out_stops_at_the_file_limit(write: Write, chdir_tmp: Pa
         load_config(path="modules.conf", environ={})
 
 
+def test_a_glob_past_the_file_limit_is_said_once(write: Write, chdir_tmp: Path) -> None:
+    """It was said once for every file the glob matched past the limit (4,001 lines)."""
+    write("modules.conf", "[modules]\n#include d/*.conf\n")
+    for i in range(1200):
+        write(f"d/{i:04d}.conf", f"load => m{i}\n")
+    parsed = read_modules_conf("modules.conf")
+    assert [str(i) for i in parsed.errors] == [
+        "modules.conf:2: #include 'd/*.conf': more than 1000 files read in all "
+        "(each inclusion counts)"
+    ]
+    assert len(parsed.entries) == 999  # modules.conf is the thousandth file
+
+
 def test_the_file_itself_over_the_byte_limit(write: Write, chdir_tmp: Path) -> None:
     write("modules.conf", "[modules]\n" + ";" * MAX_BYTES)
     (issue,) = read_modules_conf("modules.conf").errors

@@ -134,6 +134,8 @@ class _Reader:
         self.halted = True
 
     def _within_limits(self, site: _Site) -> bool:
+        if self.halted:  # said once, at the include that crossed it (a glob goes on matching)
+            return False
         if len(self.stack) >= MAX_INCLUDE_DEPTH:
             what = f"files are nested more than {MAX_INCLUDE_DEPTH} deep ({site.target})"
             self._limit(site.issue("include-limit", what))
