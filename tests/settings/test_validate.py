@@ -198,3 +198,15 @@ def test_a_value_holding_bytes_that_are_not_utf8_is_refused_not_shown(tmp_path: 
         f"{path}:4: 'password' holds bytes that are not UTF-8 (save the file as UTF-8)"
     ]
     assert "p\ufffdss" not in str(out.errors)
+
+
+def test_a_key_holding_bytes_that_are_not_utf8_is_not_shown_either(tmp_path: Path) -> None:
+    """Before any section, such a key was quoted (``'hunter\ufffd' is set before any
+    section header``): a secret written on the wrong line reached the log."""
+    path = tmp_path / "m.conf"
+    path.write_bytes(b"hunter\xe9 = x\n[general]\nport = 2\npass\xe9word = y\n")
+    out = resolve(Secrets, conf=read_conf_file(path), env_head="APP_M__", environ={}, code=None)
+    assert [str(e) for e in out.errors] == [
+        f"{path}:1: A line holds bytes that are not UTF-8 (save the file as UTF-8)",
+        f"{path}:4: A line holds bytes that are not UTF-8 (save the file as UTF-8)",
+    ]

@@ -93,16 +93,18 @@ class _SectionReader(_Reader):
             # Not the line itself: a module's settings file may hold a secret on it.
             message = "Expected 'key = value' or 'key => value' (the line is not shown)"
             self.raw.errors.append(ConfigIssue(path, token.line, "syntax", message))
+        elif "\ufffd" in token.key + token.value:  # bytes that were not UTF-8, read as U+FFFD
+            # A value read otherwise than written (a Latin-1 password): refused, not shown;
+            # nor is a key that holds such bytes (a secret written on the wrong line, say).
+            what = "A line" if "\ufffd" in token.key else f"'{token.key}'"
+            message = f"{what} holds bytes that are not UTF-8 (save the file as UTF-8)"
+            self.raw.errors.append(ConfigIssue(path, token.line, "not-utf8", message))
         elif self.current is None:
             message = f"'{token.key}' is set before any section header (put it under [general])"
             self.raw.errors.append(ConfigIssue(path, token.line, "no-section", message))
         elif not token.key:
             message = "A line has a value but no key"
             self.raw.errors.append(ConfigIssue(path, token.line, "syntax", message))
-        elif "\ufffd" in token.key + token.value:  # bytes that were not UTF-8, read as U+FFFD
-            # A value read otherwise than written (a Latin-1 password): refused, not shown.
-            message = f"'{token.key}' holds bytes that are not UTF-8 (save the file as UTF-8)"
-            self.raw.errors.append(ConfigIssue(path, token.line, "not-utf8", message))
         else:
             self.current.entries.append(Entry(token.key, token.value, path, token.line))
         return section
