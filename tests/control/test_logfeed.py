@@ -253,3 +253,24 @@ def test_a_console_reads_its_own_subscribed_line_before_anything_logged_after(mo
         subscriber.close()
         here.close()
         there.close()
+
+
+def test_a_reply_to_a_request_given_up_is_not_taken_for_the_next(served):
+    """Ctrl-C at the remote console stops waiting for a slow command; its reply came later
+    and was taken for the next command's, and every reply after was one behind."""
+    import signal
+    import threading
+
+    client, _ = subscribed(served)
+    try:
+        interrupt = threading.Timer(
+            0.2, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)
+        )
+        interrupt.start()
+        with pytest.raises(KeyboardInterrupt):
+            client.execute("slow 0.6")
+        time.sleep(0.8)  # its reply has come, and waits to be read
+        assert client.execute("echo one").output == "one"
+        assert client.execute("echo two").output == "two"
+    finally:
+        client.close()

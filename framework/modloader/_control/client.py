@@ -218,7 +218,7 @@ class ControlClient:
         sock = self._sock
         assert sock is not None
         if self._reader is not None:
-            return self._request_subscribed(sock, data)
+            return self._request_subscribed(sock, data, request.id)
         try:
             try:
                 sock.sendall(data)
@@ -246,15 +246,24 @@ class ControlClient:
             self.close()
         return response
 
-    def _request_subscribed(self, sock: socket.socket, data: bytes) -> Response:
-        """A request while the reader thread reads: send, and wait for the reply it hands over."""
+    def _request_subscribed(self, sock: socket.socket, data: bytes, request_id: int) -> Response:
+        """A request while the reader thread reads: send, and wait for the reply it hands over.
+
+        A reply to an earlier request whose wait was given up (a Ctrl-C at the remote
+        console) is thrown away when it comes: each reply answers the request of its id.
+        """
         import queue
 
         assert self._send_lock is not None and self._replies is not None
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
         try:
             with self._send_lock:
                 sock.sendall(data)
-            reply = self._replies.get(timeout=self.timeout)
+            while True:
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                reply = self._replies.get(timeout=left)
+                if not (isinstance(reply, Response) and 0 < reply.id < request_id):
+                    break
         except queue.Empty:
             self.close()
             raise ControlError(no_reply(self.timeout)) from None
