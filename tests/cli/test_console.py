@@ -74,6 +74,34 @@ def test_ctrl_c_clears_the_line(executor, tmp_path):
     assert executor.lines == ["echo clean"]
 
 
+def test_pasted_lines_run_in_turn(executor, tmp_path):
+    """A terminal's bracketed paste of two lines ran them as one joined command."""
+    paste = "\x1b[200~echo one\necho two\n\necho three\x1b[201~"
+    out = drive(executor, f"{paste}\r\x04", tmp_path)
+    assert executor.lines == ["echo one", "echo two", "echo three"]
+    assert out == "one\ntwo\nthree\n"
+
+
+def test_ctrl_c_while_a_command_runs_stops_waiting_not_the_host(executor, tmp_path):
+    """Under the modloader command, SIGINT asks the host to stop: at a local console,
+    giving up on a slow command (Ctrl-C) stopped the whole host."""
+    import signal
+
+    asked: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: asked.append(signum))
+    try:
+        ctrl_c = threading.Timer(
+            0.3, signal.pthread_kill, (threading.main_thread().ident, signal.SIGINT)
+        )
+        ctrl_c.start()
+        out = drive(executor, "slow 3\recho after\r\x04", tmp_path)
+        assert asked == []  # the process's handler was not called
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler  # put back
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert out == "Interrupted while running 'slow 3'\nafter\n"
+
+
 def test_blank_lines_are_skipped_and_failures_printed(executor, tmp_path):
     out = drive(executor, "\r   \rnope\r\x04", tmp_path)
     assert executor.lines == ["nope"]

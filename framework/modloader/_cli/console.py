@@ -197,6 +197,25 @@ class _LogStream:
         pass
 
 
+@contextlib.contextmanager
+def _ctrl_c_interrupts() -> Iterator[None]:
+    """While a command runs, Ctrl-C (SIGINT) stops waiting for it, and the prompt comes
+    back: the handler is Python's own, as under a remote console. The ``modloader``
+    command's own handler (stop the host gracefully) stopped a local console's host
+    when an operator gave up on a slow command. Only the main thread hears signals."""
+    import signal
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not replaced
+            signal.signal(signal.SIGINT, previous if previous is not None else signal.SIG_DFL)
+
+
 class Console:
     """An Asterisk-like command console over ``executor``.
 
@@ -365,11 +384,14 @@ class Console:
             return
         while not self._stop.is_set():
             try:
-                yield self.session.prompt(self.prompt, pre_run=self._pre_run)
+                typed = self.session.prompt(self.prompt, pre_run=self._pre_run)
             except KeyboardInterrupt:  # Ctrl-C: drop the line, prompt again
                 continue
             except EOFError:  # Ctrl-D, or stop()
                 return
+            # Lines pasted at once (a terminal's bracketed paste) are run in turn, as a
+            # script's are: joined, they were one command ("module unload x module load x").
+            yield from typed.splitlines() or [typed]
 
     def _run_line(self, line: str) -> None:
         with self._write_lock:
@@ -392,7 +414,8 @@ class Console:
                 return
         try:
             try:
-                result = self.executor.execute(line)
+                with _ctrl_c_interrupts():
+                    result = self.executor.execute(line)
             finally:
                 self.restore_streams(f"'{line}'")
         except KeyboardInterrupt:
