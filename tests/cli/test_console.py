@@ -102,6 +102,49 @@ def test_ctrl_c_while_a_command_runs_stops_waiting_not_the_host(executor, tmp_pa
     assert out == "Interrupted while running 'slow 3'\nafter\n"
 
 
+@pytest.mark.parametrize("errno_name", ["EPIPE", "ENOSPC"])
+def test_output_that_cannot_be_written_is_the_commands_write_error(executor, errno_name):
+    """``modloader -r`` with piped input: ``| head`` and ``> /dev/full`` ended in a
+    traceback. A reader that has gone drops the rest; a full disk is an OutputError,
+    which ``modloader`` says as ``write error`` (status 1)."""
+    import errno as errnos
+
+    from modloader._cli.output import OutputError
+
+    number = getattr(errnos, errno_name)
+
+    nowhere = os.open(os.devnull, os.O_WRONLY)
+
+    class Failing(io.StringIO):
+        def fileno(self):
+            return nowhere
+
+        def flush(self):
+            raise (BrokenPipeError if number == errnos.EPIPE else OSError)(number, "no")
+
+    console = Console(executor, stdout=Failing())
+    try:
+        if number == errnos.EPIPE:
+            console.write("dropped")
+            return
+        with pytest.raises(OutputError, match="no"):
+            console.write("lost")
+        failed: list[BaseException] = []
+
+        def log_line() -> None:
+            try:
+                console.write("a log line")
+            except BaseException as exc:
+                failed.append(exc)
+
+        logs = threading.Thread(target=log_line)
+        logs.start()
+        logs.join()
+        assert failed == []  # another thread's write drops it: the main thread says it
+    finally:
+        os.close(nowhere)
+
+
 def test_blank_lines_are_skipped_and_failures_printed(executor, tmp_path):
     out = drive(executor, "\r   \rnope\r\x04", tmp_path)
     assert executor.lines == ["nope"]

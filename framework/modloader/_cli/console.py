@@ -295,10 +295,18 @@ class Console:
             from modloader._text import escape_controls
 
             text = escape_controls(text)
+        from modloader._cli.output import OutputError
+        from modloader._cli.output import write
+
         stream = self._stdout if self._stdout is not None else sys.stdout
         with self._write_lock:
-            stream.write(text if text.endswith("\n") else text + "\n")
-            stream.flush()
+            # A reader that has gone (| head) drops the rest; a full disk is the command's
+            # "write error", raised in the console's own thread (a log line's is dropped).
+            try:
+                write(stream, text if text.endswith("\n") else text + "\n")
+            except OutputError:
+                if threading.current_thread() is threading.main_thread():
+                    raise
 
     def write_log(self, text: str, *, escaped: bool = False) -> None:
         """Print a log line above the prompt, or hold it while a command typed here runs."""
