@@ -9,6 +9,7 @@ refuses whatever is not a regular file.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from typing import IO
@@ -68,6 +69,20 @@ def open_regular(path: str, encoding: str | None = None, errors: str | None = No
     except BaseException:
         os.close(fd)
         raise
+
+
+def there(path: str) -> bool:
+    """Whether ``path`` is there to be read, or to fail saying why: it exists, or it is a
+    symbolic link in a loop (reading it says so). A link to nothing is not there."""
+    if os.path.exists(path):
+        return True
+    try:
+        os.stat(path)
+    except OSError as exc:
+        return exc.errno == errno.ELOOP
+    except ValueError:  # a NUL in the path
+        return False
+    return True
 
 
 def open_appending(path: str, mode: int) -> int:

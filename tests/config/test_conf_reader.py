@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 
 from modloader._config import ModuleEntry
+from modloader._config import load_config
 from modloader._config import read_modules_conf
+from modloader.errors import ConfigError
 from modloader.errors import ConfigIssue
 
 Write = Callable[..., Path]
@@ -281,6 +283,23 @@ def test_missing_include_is_an_error_missing_tryinclude_is_not(
         "modules.conf:3: #include 'nothere.conf': no such file (nothere.conf)"
     ]
     assert parsed.errors[0].kind == "missing-include"
+
+
+def test_a_link_in_a_loop_is_an_error_even_for_tryinclude_a_link_to_nothing_is_missing(
+    write: Write, chdir_tmp: Path
+) -> None:
+    """A loop read as "no such file" (and #tryinclude skipped it); it is there, unreadable."""
+    os.symlink("l1", "l2")
+    os.symlink("l2", "l1")
+    os.symlink("nothing", "dangling")
+    write("modules.conf", "[modules]\n#include l1\n#tryinclude l2\n#tryinclude dangling\n")
+    parsed = read_modules_conf("modules.conf")
+    assert [str(i) for i in parsed.errors] == [
+        "modules.conf:2: #include 'l1': Too many levels of symbolic links (l1)",
+        "modules.conf:3: #tryinclude 'l2': Too many levels of symbolic links (l2)",
+    ]
+    with pytest.raises(ConfigError, match="Cannot read 'l1': Too many levels of symbolic links"):
+        load_config(path="l1", environ={})
 
 
 def test_globbed_include_reads_matches_in_sorted_order(write: Write) -> None:

@@ -35,6 +35,7 @@ from modloader._config._sources import env_variables
 from modloader._config._sources import merge
 from modloader._config.model import ModuleEntry
 from modloader._config.model import ModulesConfig
+from modloader._files import there
 from modloader._names import name_key
 from modloader._version import __version__
 from modloader.errors import ConfigError
@@ -81,14 +82,14 @@ def _resolve_path(
     """The file to read (or ``None``), a description for the cache key, and issues."""
     if path is not None:
         name = os.fspath(path)
-        if not os.path.exists(name):
+        if not there(name):
             message = f"Configuration file '{name}' does not exist"
             issue = ConfigIssue(name, 0, "missing-file", message)
             return None, f"explicit\0{name}\0missing", [issue]
         return name, f"explicit\0{name}", []
     if default_path is not None:
         name = os.fspath(default_path)
-        if not os.path.exists(name):
+        if not there(name):
             return None, f"default\0{name}\0missing", []
         return name, f"default\0{name}", []
     return None, "none", []

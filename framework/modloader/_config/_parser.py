@@ -32,6 +32,7 @@ from modloader._config._lexer import decode
 from modloader._config._lexer import tokenize
 from modloader._files import NotRegularFileError
 from modloader._files import open_regular
+from modloader._files import there
 from modloader._names import BLANKS
 from modloader._names import suggest
 from modloader.errors import ConfigIssue
@@ -250,7 +251,7 @@ class _Reader:
             matches = sorted(m for m in glob.glob(target) if os.path.isfile(m))
             self.raw.inputs.append(f"glob\0{target}\0" + "\0".join(matches))
             return matches
-        if os.path.exists(target):
+        if there(target):  # a link in a loop too: reading it says so, even for #tryinclude
             return [target]
         self.raw.inputs.append(f"missing\0{target}")
         return []
