@@ -74,8 +74,6 @@ def open_regular(path: str, encoding: str | None = None, errors: str | None = No
 def there(path: str) -> bool:
     """Whether ``path`` is there to be read, or to fail saying why: it exists, or it is a
     symbolic link in a loop (reading it says so). A link to nothing is not there."""
-    if os.path.exists(path):
-        return True
     try:
         os.stat(path)
     except OSError as exc:

@@ -145,13 +145,11 @@ def _names(value: Any, attr: str) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,) if value else ()
-    names: tuple[Any, ...] = ()
-    if not isinstance(value, bytes | bytearray):  # iterable, but of numbers
-        try:
-            names = tuple(value)
-        except TypeError:
-            names = (value,)
-    if isinstance(value, bytes | bytearray) or not all(isinstance(n, str) for n in names):
+    try:
+        names = tuple(value)  # bytes give numbers, refused below with the rest
+    except TypeError:
+        names = (value,)
+    if not all(isinstance(n, str) for n in names):
         raise TypeError(f"'{attr}' must be a list of module names, not {value!r}")
     return names
 
