@@ -301,17 +301,25 @@ def test_environment_json_nested_too_deeply_names_the_variable(
     )
 
 
+@pytest.mark.parametrize(
+    ("variable", "said"),
+    [
+        ("MYAPP_RES_STORE__CAPCITY", "unknown field 'capcity' (did you mean 'capacity'?)"),
+        ("MYAPP_RES_STORE__", "unknown field ''"),  # the prefix alone: it was not said
+    ],
+)
 def test_an_environment_variable_naming_no_field_is_a_warning(
-    make_host: HostMaker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    make_host: HostMaker,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    variable: str,
+    said: str,
 ) -> None:
-    monkeypatch.setenv("MYAPP_RES_STORE__CAPCITY", "3")
+    monkeypatch.setenv(variable, "3")
     with caplog.at_level(logging.WARNING, logger="modloader"):
         host = make_host()
     assert host.is_running("res_store")
-    assert (
-        "res_store settings: MYAPP_RES_STORE__CAPCITY: names no setting: unknown field "
-        "'capcity' (did you mean 'capacity'?); ignored"
-    ) in caplog.messages
+    assert f"res_store settings: {variable}: names no setting: {said}; ignored" in caplog.messages
 
 
 def test_an_environment_value_that_is_not_utf8_is_refused_naming_the_variable(
@@ -323,18 +331,6 @@ def test_an_environment_value_that_is_not_utf8_is_refused_naming_the_variable(
     assert reason(make_host()) == (
         "invalid settings: MYAPP_RES_STORE__LABEL: holds bytes that are not UTF-8 (set it as UTF-8)"
     )
-
-
-def test_the_module_prefix_alone_is_a_variable_naming_no_setting(
-    make_host: HostMaker, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    monkeypatch.setenv("MYAPP_RES_STORE__", "5")
-    with caplog.at_level(logging.WARNING, logger="modloader"):
-        host = make_host()
-    assert host.is_running("res_store")
-    assert (
-        "res_store settings: MYAPP_RES_STORE__: names no setting: unknown field ''; ignored"
-    ) in caplog.messages
 
 
 def test_code_naming_no_field_is_an_error(make_host: HostMaker) -> None:
